@@ -1,0 +1,22 @@
+import { DomainError } from '../../../../libs/domain/src/errors';
+
+export enum AdminTokenExceptionCode {
+  NOT_FOUND = 'admin-token-not-found',
+  NAME_TAKEN = 'admin-token-name-taken',
+  ROOT_PROTECTED = 'admin-token-root-protected',
+}
+
+const STATUS: Record<AdminTokenExceptionCode, number> = {
+  [AdminTokenExceptionCode.NOT_FOUND]: 404,
+  [AdminTokenExceptionCode.NAME_TAKEN]: 409,
+  [AdminTokenExceptionCode.ROOT_PROTECTED]: 409,
+};
+
+export class AdminTokenException extends DomainError {
+  readonly status: number;
+
+  constructor(readonly code: AdminTokenExceptionCode, message: string) {
+    super(message);
+    this.status = STATUS[code];
+  }
+}

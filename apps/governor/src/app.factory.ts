@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import type { GovernorConfig } from './config/governor.config';
+
+/**
+ * Builds the whole service, initialised but not listening: main.ts listens, and the integration tests
+ * hand the app to supertest.
+ */
+export async function createGovernorApp(config: GovernorConfig, databaseUrl: string): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
+    bodyParser: false, // JsonBodyMiddleware parses, so that its errors are problem+json
+    bufferLogs: true,
+    ...(config.tls ? { httpsOptions: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.set('etag', false); // ETags are resourceVersions, set by the handlers
+
+  const openapi = new DocumentBuilder()
+    .setTitle('Governor')
+    .setDescription('Multi-tenant resource governor: tenants, their quotas, and what the kernel enforces. Errors are application/problem+json (RFC 9457).')
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'docs/openapi.json' });
+
+  await app.init();
+  return app;
+}

@@ -1,0 +1,47 @@
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AdminTokensModule } from './admin-tokens/admin-tokens.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthGuard } from './auth/auth.guard';
+import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { ProblemFilter } from './common/problem.filter';
+import { assignRequestId } from './common/request-id';
+import { GOVERNOR_CONFIG, type GovernorConfig } from './config/governor.config';
+import { DatabaseModule } from './database/database.module';
+import { HealthController } from './health/health.controller';
+import { TenantsModule } from './tenants/tenants.module';
+
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: GovernorConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        { module: class ConfigModule {}, global: true, providers: [{ provide: GOVERNOR_CONFIG, useValue: config }], exports: [GOVERNOR_CONFIG] },
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            genReqId: assignRequestId,
+            // One line per request; secrets never reach the log.
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+          },
+        }),
+        DatabaseModule.forUrl(databaseUrl),
+        AuditModule,
+        AdminTokensModule,
+        TenantsModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes('*');
+  }
+}

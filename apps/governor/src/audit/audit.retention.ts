@@ -1,0 +1,35 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { AuditService } from './audit.service';
+
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/** Prunes the ledger and the audit log hourly, past GOVERNOR_RETENTION. A failed pass is retried next hour. */
+@Injectable()
+export class AuditRetention implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('retention');
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly audit: AuditService,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async prune(): Promise<void> {
+    try {
+      const removed = await this.audit.prune(this.config.retentionMs);
+      if (removed.audit + removed.ledger > 0) this.logger.log({ removed }, 'pruned entries past retention');
+    } catch (err) {
+      this.logger.warn({ err }, 'retention pass failed; retrying in an hour');
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { DomainError, type FieldError } from '../../../../libs/domain/src/errors';
+
+/** Why a request failed at the HTTP layer, before any feature saw it. */
+export enum HttpExceptionCode {
+  MALFORMED_JSON = 'malformed-json',
+  PAYLOAD_TOO_LARGE = 'payload-too-large',
+  UNSUPPORTED_MEDIA_TYPE = 'unsupported-media-type',
+  ROUTE_NOT_FOUND = 'route-not-found',
+  METHOD_NOT_ALLOWED = 'method-not-allowed',
+  DATABASE_UNAVAILABLE = 'database-unavailable',
+}
+
+const STATUS: Record<HttpExceptionCode, number> = {
+  [HttpExceptionCode.MALFORMED_JSON]: 400,
+  [HttpExceptionCode.PAYLOAD_TOO_LARGE]: 413,
+  [HttpExceptionCode.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [HttpExceptionCode.ROUTE_NOT_FOUND]: 404,
+  [HttpExceptionCode.METHOD_NOT_ALLOWED]: 405,
+  [HttpExceptionCode.DATABASE_UNAVAILABLE]: 503,
+};
+
+export class HttpLayerException extends DomainError {
+  readonly status: number;
+
+  constructor(
+    readonly code: HttpExceptionCode,
+    message: string,
+    errors: FieldError[] = [],
+  ) {
+    super(message, errors);
+    this.status = STATUS[code];
+  }
+}

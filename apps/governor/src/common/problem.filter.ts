@@ -1,0 +1,51 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError } from '../../../../libs/domain/src/errors';
+import { problem, PROBLEM_CONTENT_TYPE, type Problem } from './problem';
+import { requestIdOf } from './request-id';
+
+/** Errors that mean "PostgreSQL is not there right now", as opposed to a bad query. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const { code, message, driverError } = err as { code?: unknown; message?: unknown; driverError?: unknown };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  if (typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message)) return true;
+  return driverError !== undefined && driverError !== err && isDatabaseUnavailable(driverError);
+}
+
+/** The one place where errors become HTTP: every response that is not a success is problem+json. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const body = this.toProblem(err, req);
+    body.requestId = requestIdOf(req);
+    if (body.status >= 500) {
+      this.logger.error({ err, requestId: body.requestId, method: req.method, url: req.originalUrl }, `request failed: ${body.detail}`);
+    }
+    if (res.headersSent) return;
+    res.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  }
+
+  private toProblem(err: unknown, req: Request): Problem {
+    if (err instanceof DomainError) {
+      return problem(err.status, err.code, err.message, err.errors);
+    }
+    if (err instanceof HttpException) {
+      const status = err.getStatus();
+      if (status === 404) return problem(404, 'route-not-found', `no route ${req.method} ${req.path}; see /docs for the API`);
+      const response = err.getResponse();
+      const detail = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? err.message);
+      return problem(status, `http-${status}`, detail);
+    }
+    if (isDatabaseUnavailable(err)) {
+      return problem(503, 'database-unavailable', 'the database is unavailable; the request was not carried out, retry later');
+    }
+    return problem(500, 'internal', 'an unexpected error occurred; quote the requestId when reporting it');
+  }
+}

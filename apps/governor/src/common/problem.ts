@@ -1,0 +1,33 @@
+import type { FieldError } from '../../../../libs/domain/src/errors';
+
+/** An RFC 9457 problem document, with the field errors and the request id Governor adds. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors: FieldError[];
+  requestId?: string;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, code: string, detail: string, errors: FieldError[] = []): Problem {
+  return { type: `urn:governor:problem:${code}`, title: TITLES[status] ?? 'Error', status, detail, errors };
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './governor.config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({}, '/srv/governor');
+    assert.equal(config.role, 'all');
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 8080);
+    assert.equal(config.dataDir, '/srv/governor/var');
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.adminToken, undefined);
+    assert.equal(config.cgroupRoot, undefined);
+    assert.equal(config.resyncIntervalMs, 30_000);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.tls, undefined);
+    assert.ok(config.nodeName.length > 0);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      GOVERNOR_ROLE: 'agent',
+      GOVERNOR_HOST: '0.0.0.0',
+      GOVERNOR_PORT: '9000',
+      GOVERNOR_ADMIN_TOKEN: 'a-long-enough-token',
+      DATABASE_URL: 'postgres://u@db/governor',
+      GOVERNOR_DATA_DIR: '/var/lib/governor',
+      GOVERNOR_CGROUP_ROOT: '/sys/fs/cgroup/governor',
+      GOVERNOR_NODE_NAME: 'Node-1',
+      GOVERNOR_RESYNC_INTERVAL: '5m',
+      GOVERNOR_LOG_LEVEL: 'debug',
+      GOVERNOR_RETENTION: '90d',
+      GOVERNOR_TLS_CERT: '/etc/c.pem',
+      GOVERNOR_TLS_KEY: '/etc/k.pem',
+    });
+    assert.deepEqual(
+      { ...config },
+      {
+        role: 'agent',
+        host: '0.0.0.0',
+        port: 9000,
+        adminToken: 'a-long-enough-token',
+        databaseUrl: 'postgres://u@db/governor',
+        dataDir: '/var/lib/governor',
+        cgroupRoot: '/sys/fs/cgroup/governor',
+        nodeName: 'node-1',
+        resyncIntervalMs: 300_000,
+        logLevel: 'debug',
+        retentionMs: 90 * 86_400_000,
+        tls: { certFile: '/etc/c.pem', keyFile: '/etc/k.pem' },
+      },
+    );
+  });
+
+  it('names every bad variable in one error', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          GOVERNOR_PORT: '70000',
+          GOVERNOR_ROLE: 'boss',
+          GOVERNOR_RESYNC_INTERVAL: '10',
+          GOVERNOR_ADMIN_TOKEN: 'short',
+          DATABASE_URL: 'mysql://x',
+          GOVERNOR_CGROUP_ROOT: '/sys/fs/cgroup/../etc',
+          GOVERNOR_NODE_NAME: 'bad node',
+          GOVERNOR_TLS_CERT: '/c.pem',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        const keys = err.problems.map((p) => /^[A-Z_]+/.exec(p)?.[0]);
+        assert.deepEqual(keys.sort(), [
+          'DATABASE_URL',
+          'GOVERNOR_ADMIN_TOKEN',
+          'GOVERNOR_CGROUP_ROOT',
+          'GOVERNOR_NODE_NAME',
+          'GOVERNOR_PORT',
+          'GOVERNOR_RESYNC_INTERVAL',
+          'GOVERNOR_ROLE',
+          'GOVERNOR_TLS_CERT',
+        ]);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a resync interval under one second', () => {
+    assert.throws(() => loadConfig({ GOVERNOR_RESYNC_INTERVAL: '500ms' }), /GOVERNOR_RESYNC_INTERVAL="500ms"/);
+  });
+});

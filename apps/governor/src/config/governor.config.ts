@@ -1,0 +1,121 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+
+export type GovernorRole = 'all' | 'api' | 'agent';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Every setting of the service, validated once at boot. Nothing else reads process.env. */
+export interface GovernorConfig {
+  role: GovernorRole;
+  host: string;
+  port: number;
+  /** the root admin token from GOVERNOR_ADMIN_TOKEN; when absent one is generated at first start */
+  adminToken: string | undefined;
+  /** a PostgreSQL URL; when absent the embedded PGlite under dataDir is used */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** absolute cgroup v2 directory that Governor owns; undefined means "<cgroup2 mount>/governor" */
+  cgroupRoot: string | undefined;
+  nodeName: string;
+  resyncIntervalMs: number;
+  logLevel: LogLevel;
+  /** how long the quota ledger and the audit log are kept */
+  retentionMs: number;
+  tls: { certFile: string; keyFile: string } | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ROLES: readonly GovernorRole[] = ['all', 'api', 'agent'];
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Reads the environment into one typed object. Every bad variable is named in one error, so that an
+ * operator fixes them all in one go rather than one restart at a time.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GovernorConfig {
+  const problems: string[] = [];
+  const text = (key: string): string | undefined => {
+    const value = env[key];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const value = text(key);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    problems.push(`${key}=${JSON.stringify(value)}: must be one of ${allowed.join(', ')}`);
+    return fallback;
+  };
+  const duration = (key: string, fallback: string, minMs: number): number => {
+    const value = text(key) ?? fallback;
+    const ms = parseDurationMs(value);
+    if (!Number.isSafeInteger(ms) || ms < minMs) {
+      problems.push(`${key}=${JSON.stringify(value)}: must be a duration such as 30s, 5m, 1h or 90d, at least ${minMs}ms`);
+      return parseDurationMs(fallback);
+    }
+    return ms;
+  };
+
+  const portText = text('GOVERNOR_PORT') ?? '8080';
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 0 && port <= 65535)) problems.push(`GOVERNOR_PORT=${JSON.stringify(portText)}: must be a TCP port, 0 to 65535 (0 picks a free one)`);
+
+  const adminToken = text('GOVERNOR_ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 16) {
+    problems.push('GOVERNOR_ADMIN_TOKEN: must be at least 16 characters (unset it to have one generated)');
+  }
+
+  const databaseUrl = text('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL (unset it to use the embedded database)');
+  }
+
+  const cgroupRoot = text('GOVERNOR_CGROUP_ROOT');
+  if (cgroupRoot !== undefined && (!cgroupRoot.startsWith('/') || cgroupRoot.split('/').includes('..'))) {
+    problems.push(`GOVERNOR_CGROUP_ROOT=${JSON.stringify(cgroupRoot)}: must be an absolute path without ".." components`);
+  }
+
+  const nodeName = (text('GOVERNOR_NODE_NAME') ?? hostname()).toLowerCase();
+  if (!NODE_NAME.test(nodeName)) {
+    problems.push(`GOVERNOR_NODE_NAME=${JSON.stringify(nodeName)}: must be 1 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit`);
+  }
+
+  const certFile = text('GOVERNOR_TLS_CERT');
+  const keyFile = text('GOVERNOR_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push('GOVERNOR_TLS_CERT and GOVERNOR_TLS_KEY: set both or neither');
+  }
+
+  const config: GovernorConfig = {
+    role: oneOf('GOVERNOR_ROLE', ROLES, 'all'),
+    host: text('GOVERNOR_HOST') ?? '127.0.0.1',
+    port,
+    adminToken,
+    databaseUrl,
+    dataDir: resolve(cwd, text('GOVERNOR_DATA_DIR') ?? 'var'),
+    cgroupRoot,
+    nodeName,
+    resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),
+    logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),
+    retentionMs: duration('GOVERNOR_RETENTION', '365d', 3_600_000),
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** "30s" → 30000; NaN for anything that is not a whole number with a unit. */
+export function parseDurationMs(value: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+  return match ? Number(match[1]) * DURATION_UNITS[match[2]] : NaN;
+}
+
+/** The injection token under which the validated config is provided. */
+export const GOVERNOR_CONFIG = Symbol('GOVERNOR_CONFIG');

@@ -1,0 +1,28 @@
+import { DomainError } from '../../../../libs/domain/src/errors';
+
+export enum TenantExceptionCode {
+  NOT_FOUND = 'tenant-not-found',
+  ALREADY_EXISTS = 'tenant-already-exists',
+  TERMINATING = 'tenant-terminating',
+  STALE = 'tenant-stale',
+}
+
+const STATUS: Record<TenantExceptionCode, number> = {
+  [TenantExceptionCode.NOT_FOUND]: 404,
+  [TenantExceptionCode.ALREADY_EXISTS]: 409,
+  [TenantExceptionCode.TERMINATING]: 409,
+  [TenantExceptionCode.STALE]: 412,
+};
+
+export class TenantException extends DomainError {
+  readonly status: number;
+
+  constructor(readonly code: TenantExceptionCode, message: string) {
+    super(message);
+    this.status = STATUS[code];
+  }
+
+  static notFound(name: string): TenantException {
+    return new TenantException(TenantExceptionCode.NOT_FOUND, `no tenant is named ${JSON.stringify(name)}`);
+  }
+}

@@ -1,0 +1,93 @@
+import type { FieldError } from '../../../../libs/domain/src/errors';
+import type { Quota } from '../../../../libs/domain/src/quota.types';
+import { parseQuota } from '../../../../libs/domain/src/quota';
+import { parseTenantName } from '../../../../libs/domain/src/tenant-name';
+import { objectWithKeys, text, throwIfAny } from '../common/body';
+
+export const MAX_DISPLAY_NAME = 200;
+export const MAX_NODES = 64;
+const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+
+/** The parts of a tenant that PATCH may change. */
+export interface TenantSpec {
+  displayName: string | null;
+  quota: Quota;
+  nodes: string[];
+  suspended: boolean;
+}
+
+export interface CreateTenantInput extends Omit<TenantSpec, 'suspended'> {
+  name: string;
+}
+
+const CREATE_KEYS = ['name', 'displayName', 'quota', 'nodes'] as const;
+export const PATCH_KEYS = ['displayName', 'quota', 'nodes', 'suspended'] as const;
+
+export function parseCreateTenant(body: unknown): CreateTenantInput {
+  const errors: FieldError[] = [];
+  const record = objectWithKeys(body, '', CREATE_KEYS, errors);
+  if (!record) throwIfAny(errors);
+  let name = '';
+  try {
+    name = parseTenantName(record?.name, 'name');
+  } catch (err) {
+    errors.push(...fieldErrorsOf(err));
+  }
+  const spec = parseSpecFields({ ...record, suspended: false }, errors);
+  throwIfAny(errors);
+  return { name, displayName: spec.displayName, quota: spec.quota, nodes: spec.nodes };
+}
+
+/** Checks the shape of a merge patch before it is applied: only the known fields, as an object. */
+export function parseTenantPatch(body: unknown): Record<string, unknown> {
+  const errors: FieldError[] = [];
+  const record = objectWithKeys(body, '', PATCH_KEYS, errors);
+  throwIfAny(errors);
+  return record ?? {};
+}
+
+/** Validates a whole spec: the body of a create, or the result of applying a merge patch. */
+export function parseSpec(document: Record<string, unknown>): TenantSpec {
+  const errors: FieldError[] = [];
+  const spec = parseSpecFields(document, errors);
+  throwIfAny(errors);
+  return spec;
+}
+
+function parseSpecFields(document: Record<string, unknown>, errors: FieldError[]): TenantSpec {
+  const displayName = document.displayName === undefined || document.displayName === null ? null : (text(document.displayName, 'displayName', MAX_DISPLAY_NAME, errors) ?? null);
+  let quota: Quota = {};
+  try {
+    quota = parseQuota(document.quota ?? {}, 'quota');
+  } catch (err) {
+    errors.push(...fieldErrorsOf(err));
+  }
+  const nodes = parseNodes(document.nodes ?? [], errors);
+  const suspended = document.suspended ?? false;
+  if (typeof suspended !== 'boolean') errors.push({ path: 'suspended', message: 'must be true or false' });
+  return { displayName, quota, nodes, suspended: suspended === true };
+}
+
+function parseNodes(value: unknown, errors: FieldError[]): string[] {
+  if (!Array.isArray(value) || value.length > MAX_NODES) {
+    errors.push({ path: 'nodes', message: `must be an array of at most ${MAX_NODES} node names; an empty array means every node` });
+    return [];
+  }
+  const nodes: string[] = [];
+  value.forEach((node, i) => {
+    if (typeof node !== 'string' || !NODE_NAME.test(node)) {
+      errors.push({ path: `nodes[${i}]`, message: "must be a node name: 1 to 63 characters of a-z, 0-9, '.' and '-'" });
+    } else if (nodes.includes(node)) {
+      errors.push({ path: `nodes[${i}]`, message: `names ${node} a second time; list each node once` });
+    } else {
+      nodes.push(node);
+    }
+  });
+  return nodes.sort();
+}
+
+function fieldErrorsOf(err: unknown): FieldError[] {
+  const errors = (err as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) return errors as FieldError[];
+  throw err;
+}

@@ -1,0 +1,84 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
+import type { Principal } from '../auth/principal';
+import { parseLimit } from '../common/pagination';
+import { CreateTenantDto, LedgerPageDto, PatchTenantDto, TenantDto, TenantPageDto } from './dto/tenant.dto';
+import { parseCreateTenant } from './tenant.request';
+import { toTenantView } from './tenant.view';
+import { etagOf, type LedgerEntryView, TenantsService } from './tenants.service';
+import type { Page } from '../common/pagination';
+
+@ApiTags('tenants')
+@ApiBearerAuth()
+@Controller('v1/tenants')
+export class TenantsController {
+  constructor(private readonly tenants: TenantsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a tenant' })
+  @ApiBody({ type: CreateTenantDto })
+  @ApiResponse({ status: 201, type: TenantDto })
+  @ApiResponse({ status: 409, description: 'the name is taken, or a tenant of that name is still terminating' })
+  async create(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined, @Res({ passthrough: true }) res: Response): Promise<TenantDto> {
+    const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
+    res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
+    return toTenantView(tenant);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tenants, sorted by name' })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 50' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiOkResponse({ type: TenantPageDto })
+  async list(@Query('limit') limit: unknown, @Query('cursor') cursor: unknown): Promise<TenantPageDto> {
+    const page = await this.tenants.list(parseLimit(limit), cursor);
+    return { items: page.items.map(toTenantView), nextCursor: page.nextCursor };
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'Get a tenant with its status' })
+  @ApiOkResponse({ type: TenantDto })
+  async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<TenantDto> {
+    const tenant = await this.tenants.get(name);
+    res.setHeader('ETag', etagOf(tenant));
+    return toTenantView(tenant);
+  }
+
+  @Patch(':name')
+  @ApiOperation({ summary: 'Change a tenant with a JSON merge patch (RFC 7396)' })
+  @ApiConsumes('application/merge-patch+json', 'application/json')
+  @ApiBody({ type: PatchTenantDto })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag from a GET; a stale one answers 412' })
+  @ApiOkResponse({ type: TenantDto })
+  async update(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TenantDto> {
+    const tenant = await this.tenants.update(name, body, ifMatch, { principal, requestId });
+    res.setHeader('ETag', etagOf(tenant));
+    return toTenantView(tenant);
+  }
+
+  @Delete(':name')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Delete a tenant: it is Terminating until its processes, cgroups and namespaces are gone, then 404' })
+  @ApiResponse({ status: 202, type: TenantDto })
+  async remove(@Param('name') name: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<TenantDto> {
+    return toTenantView(await this.tenants.remove(name, ifMatch, { principal, requestId }));
+  }
+
+  @Get(':name/history')
+  @ApiOperation({ summary: 'The quota change ledger of a tenant, newest first' })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiOkResponse({ type: LedgerPageDto })
+  async history(@Param('name') name: string, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown): Promise<Page<LedgerEntryView>> {
+    return this.tenants.history(name, parseLimit(limit), cursor);
+  }
+}

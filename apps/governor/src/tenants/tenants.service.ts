@@ -1,0 +1,195 @@
+import { isDeepStrictEqual } from 'node:util';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, IsNull, MoreThan } from 'typeorm';
+import { applyMergePatch } from '../../../../libs/domain/src/merge-patch';
+import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
+import { QuotaLedgerEntity, TenantEntity } from '../../../../libs/persistence/src/entities';
+import type { Actor } from '../admin-tokens/admin-tokens.service';
+import { AuditService } from '../audit/audit.service';
+import { actorOf } from '../auth/principal';
+import { decodeCursor, type Page, toPage } from '../common/pagination';
+import { TenantException, TenantExceptionCode } from './tenant.exception';
+import { type CreateTenantInput, parseSpec, parseTenantPatch, type TenantSpec } from './tenant.request';
+
+/** The channel agents LISTEN on; the payload is the tenant name. */
+export const CHANGES_CHANNEL = 'governor_changes';
+const UNIQUE_VIOLATION = '23505';
+
+export interface LedgerEntryView {
+  id: string;
+  at: string;
+  actor: string;
+  generation: number;
+  before: unknown;
+  after: unknown;
+  requestId: string | null;
+}
+
+@Injectable()
+export class TenantsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(input: CreateTenantInput, actor: Actor): Promise<TenantEntity> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const existing = await tx.getRepository(TenantEntity).findOneBy({ name: input.name, deletedAt: IsNull() });
+        if (existing) throw conflictWith(existing);
+        const tenant = await tx.getRepository(TenantEntity).save(
+          tx.getRepository(TenantEntity).create({ name: input.name, displayName: input.displayName, quota: input.quota, nodes: input.nodes }),
+        );
+        await this.recordQuotaChange(tx, tenant, null, actor);
+        await this.audit.record(tx, { actor: actor.principal, action: 'tenant.create', target: `tenants/${tenant.name}`, requestId: actor.requestId, detail: { tenantId: tenant.id } });
+        await notify(tx, tenant.name);
+        return tenant;
+      });
+    } catch (err) {
+      // Two creates of one name can both pass the check; the partial unique index decides.
+      if ((err as { code?: unknown }).code === UNIQUE_VIOLATION || (err as { driverError?: { code?: unknown } }).driverError?.code === UNIQUE_VIOLATION) {
+        throw new TenantException(TenantExceptionCode.ALREADY_EXISTS, `a tenant named ${JSON.stringify(input.name)} exists; choose another name`);
+      }
+      throw err;
+    }
+  }
+
+  async list(limit: number, cursor: unknown): Promise<Page<TenantEntity>> {
+    const after = decodeCursor(cursor, (key) => TENANT_NAME_PATTERN.test(key));
+    const rows = await this.db.getRepository(TenantEntity).find({
+      where: { deletedAt: IsNull(), ...(after ? { name: MoreThan(after) } : {}) },
+      order: { name: 'ASC' },
+      take: limit + 1,
+    });
+    return toPage(rows, limit, (tenant) => tenant.name);
+  }
+
+  async get(name: string): Promise<TenantEntity> {
+    const tenant = await this.db.getRepository(TenantEntity).findOneBy({ name, deletedAt: IsNull() });
+    if (!tenant) throw TenantException.notFound(name);
+    return tenant;
+  }
+
+  /**
+   * Applies a JSON merge patch under a row lock, so that concurrent patches serialise and none is lost.
+   * A patch that changes nothing bumps nothing; one that changes what agents enforce bumps the generation
+   * and wakes them.
+   */
+  async update(name: string, body: unknown, ifMatch: string | undefined, actor: Actor): Promise<TenantEntity> {
+    const patch = parseTenantPatch(body);
+    return this.db.transaction(async (tx) => {
+      const tenant = await lockLive(tx, name);
+      assertMatches(tenant, ifMatch);
+      const current: TenantSpec = { displayName: tenant.displayName, quota: tenant.quota, nodes: tenant.nodes, suspended: tenant.suspended };
+      const next = parseSpec(applyMergePatch(current, patch) as Record<string, unknown>);
+      const quotaChanged = !isDeepStrictEqual(next.quota, current.quota);
+      const enforced = quotaChanged || !isDeepStrictEqual(next.nodes, current.nodes) || next.suspended !== current.suspended;
+      if (!enforced && next.displayName === current.displayName) return tenant;
+
+      const before = tenant.quota;
+      Object.assign(tenant, next, { resourceVersion: tenant.resourceVersion + 1 });
+      if (enforced) tenant.generation += 1;
+      const saved = await tx.getRepository(TenantEntity).save(tenant);
+      if (quotaChanged) await this.recordQuotaChange(tx, saved, before, actor);
+      await this.audit.record(tx, {
+        actor: actor.principal,
+        action: 'tenant.update',
+        target: `tenants/${name}`,
+        requestId: actor.requestId,
+        detail: { tenantId: tenant.id, patch, generation: saved.generation, resourceVersion: saved.resourceVersion },
+      });
+      if (enforced) await notify(tx, name);
+      return saved;
+    });
+  }
+
+  /**
+   * Marks the tenant Terminating. Agents tear down its cgroups and namespaces and then finish the
+   * deletion; while no agent hosts it there is nothing to tear down, and the row becomes a tombstone at
+   * once. The ledger and the audit keep its id.
+   */
+  async remove(name: string, ifMatch: string | undefined, actor: Actor): Promise<TenantEntity> {
+    return this.db.transaction(async (tx) => {
+      const tenant = await lockLive(tx, name);
+      assertMatches(tenant, ifMatch);
+      if (tenant.deletionRequestedAt === null) {
+        const before = tenant.quota;
+        tenant.deletionRequestedAt = new Date();
+        tenant.generation += 1;
+        tenant.resourceVersion += 1;
+        await tx.getRepository(TenantEntity).save(tenant);
+        await this.recordQuotaChange(tx, tenant, before, actor, null);
+        await this.audit.record(tx, { actor: actor.principal, action: 'tenant.delete', target: `tenants/${name}`, requestId: actor.requestId, detail: { tenantId: tenant.id } });
+        await notify(tx, name);
+      }
+      await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
+      return tenant;
+    });
+  }
+
+  /** The quota ledger of a live tenant, newest first; the cursor is the id of the last entry seen. */
+  async history(name: string, limit: number, cursor: unknown): Promise<Page<LedgerEntryView>> {
+    const tenant = await this.get(name);
+    const before = decodeCursor(cursor, (key) => /^[1-9]\d{0,18}$/.test(key));
+    const query = this.db
+      .getRepository(QuotaLedgerEntity)
+      .createQueryBuilder('l')
+      .where('l.tenant_id = :id', { id: tenant.id })
+      .orderBy('l.id', 'DESC')
+      .take(limit + 1);
+    if (before) query.andWhere('l.id < :before', { before });
+    const rows = await query.getMany();
+    return toPage(
+      rows.map((row) => ({ id: row.id, at: row.at.toISOString(), actor: row.actor, generation: row.generation, before: row.before, after: row.after, requestId: row.requestId })),
+      limit,
+      (entry) => entry.id,
+    );
+  }
+
+  private async recordQuotaChange(tx: EntityManager, tenant: TenantEntity, before: TenantEntity['quota'] | null, actor: Actor, after: TenantEntity['quota'] | null = tenant.quota): Promise<void> {
+    await tx.insert(QuotaLedgerEntity, {
+      tenantId: tenant.id,
+      tenantName: tenant.name,
+      actor: actorOf(actor.principal),
+      before,
+      after,
+      generation: tenant.generation,
+      requestId: actor.requestId ?? null,
+    });
+  }
+}
+
+async function lockLive(tx: EntityManager, name: string): Promise<TenantEntity> {
+  const tenant = await tx.getRepository(TenantEntity).findOne({ where: { name, deletedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
+  if (!tenant) throw TenantException.notFound(name);
+  return tenant;
+}
+
+function conflictWith(existing: TenantEntity): TenantException {
+  return existing.deletionRequestedAt
+    ? new TenantException(TenantExceptionCode.TERMINATING, `tenant ${JSON.stringify(existing.name)} is being deleted; create it again once GET /v1/tenants/${existing.name} answers 404`)
+    : new TenantException(TenantExceptionCode.ALREADY_EXISTS, `a tenant named ${JSON.stringify(existing.name)} exists; choose another name`);
+}
+
+/**
+ * If-Match is optional. When given, it must name the current resourceVersion as a strong ETag ("7"), or
+ * be "*"; anything else means the client's copy is stale.
+ */
+function assertMatches(tenant: TenantEntity, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) return;
+  const tags = ifMatch.split(',').map((tag) => tag.trim());
+  if (tags.includes('*') || tags.includes(etagOf(tenant))) return;
+  throw new TenantException(
+    TenantExceptionCode.STALE,
+    `If-Match ${ifMatch} does not match the current version ${etagOf(tenant)}; GET the tenant again and reapply your change`,
+  );
+}
+
+export function etagOf(tenant: TenantEntity): string {
+  return `"${tenant.resourceVersion}"`;
+}
+
+async function notify(tx: EntityManager, name: string): Promise<void> {
+  await tx.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, name]);
+}

@@ -1,0 +1,30 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'test-output/**', 'native/**', 'apps/portal/dist/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      'no-control-regex': 'off',
+    },
+  },
+  {
+    // Controllers translate HTTP; the database and the host sit behind services and libs.
+    files: ['apps/**/*.controller.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['typeorm', '@nestjs/typeorm', 'koffi', 'node:fs', 'node:fs/promises', '**/libs/persistence/**', '**/libs/native/**'], message: 'controllers never touch TypeORM, koffi or the filesystem' }] }],
+    },
+  },
+  {
+    files: ['apps/**/*.service.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['koffi', '**/libs/native/**'], message: 'services never touch koffi; ask a repository in libs/' }] }],
+    },
+  },
+);

@@ -1,0 +1,36 @@
+/** One bad field: where it is (a dotted path such as `quota.memory.high`) and what is wrong and allowed. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/**
+ * Base of every error the domain raises on purpose. The HTTP layer maps these to problem+json in one
+ * filter; anything that is not a DomainError is a bug and becomes a 500.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  readonly errors: FieldError[];
+
+  constructor(message: string, errors: FieldError[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.errors = errors;
+  }
+}
+
+/** The request names something that is malformed or out of range. Each field error says what is allowed. */
+export class ValidationError extends DomainError {
+  readonly status = 400;
+  readonly code = 'validation';
+
+  constructor(errors: FieldError[], message = describe(errors)) {
+    super(message, errors);
+  }
+}
+
+function describe(errors: FieldError[]): string {
+  if (errors.length === 1) return `${errors[0].path}: ${errors[0].message}`;
+  return `${errors.length} fields are invalid: ${errors.map((e) => e.path).join(', ')}`;
+}

@@ -1,0 +1,71 @@
+/**
+ * The canonical quota: the one form the API returns and the database stores. Every field is optional;
+ * an absent field is "not set" (the kernel default), while the string "max" is an explicit unlimited.
+ *
+ * - sizes and byte rates are integers in bytes (at most Number.MAX_SAFE_INTEGER, 8 PiB);
+ * - cores are a decimal string ("1.5");
+ * - durations are strings in the largest whole unit ("100ms", "1s", "250us");
+ * - network rates are integers in bits per second.
+ */
+export type Unlimited = 'max';
+export type Limit = number | Unlimited;
+
+export interface CpuQuota {
+  /** cores, e.g. "1.5", or "max" */
+  max?: string;
+  /** e.g. "100ms"; 1ms..1s */
+  period?: string;
+  /** 1..10000 */
+  weight?: number;
+  /** e.g. "20ms" */
+  burst?: string;
+}
+
+export interface MemoryQuota {
+  max?: Limit;
+  high?: Limit;
+  low?: Limit;
+  min?: Limit;
+  swapMax?: Limit;
+}
+
+export interface PidsQuota {
+  max?: Limit;
+}
+
+export interface IoDeviceLimit {
+  /** "major:minor", e.g. "8:0" */
+  device: string;
+  rbps?: Limit;
+  wbps?: Limit;
+  riops?: Limit;
+  wiops?: Limit;
+}
+
+export interface IoQuota {
+  /** 1..10000 */
+  weight?: number;
+  limits?: IoDeviceLimit[];
+}
+
+export interface CpusetQuota {
+  /** canonical list, e.g. "0-3,6" */
+  cpus?: string;
+  mems?: string;
+}
+
+export interface NetworkQuota {
+  /** bits per second into the tenant */
+  ingress?: Limit;
+  /** bits per second out of the tenant */
+  egress?: Limit;
+}
+
+export interface Quota {
+  cpu?: CpuQuota;
+  memory?: MemoryQuota;
+  pids?: PidsQuota;
+  io?: IoQuota;
+  cpuset?: CpusetQuota;
+  network?: NetworkQuota;
+}

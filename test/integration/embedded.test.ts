@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { startService } from '../support/service.process';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'governor-embedded-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('the embedded database', () => {
+  it('starts without DATABASE_URL, generates a root token once, and keeps tenants across a restart', async () => {
+    const first = await startService({ GOVERNOR_DATA_DIR: dataDir });
+    let token: string;
+    try {
+      token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+      assert.match(token, /^gva_/);
+      assert.equal(statSync(join(dataDir, 'admin-token')).mode & 0o777, 0o600);
+      assert.ok(first.stderr().includes(token), 'the generated token is shown on the terminal once');
+
+      const created = await fetch(`${first.url}/v1/tenants`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'survivor', quota: { memory: { max: '256Mi' } } }),
+      });
+      assert.equal(created.status, 201, await created.clone().text());
+    } finally {
+      assert.equal(await first.stop(), 0, first.stderr());
+    }
+
+    const second = await startService({ GOVERNOR_DATA_DIR: dataDir });
+    try {
+      assert.ok(!second.stderr().includes(token), 'a later start does not print the token again');
+      const res = await fetch(`${second.url}/v1/tenants/survivor`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200);
+      const tenant = (await res.json()) as { quota: unknown };
+      assert.deepEqual(tenant.quota, { memory: { max: 268435456 } });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('refuses to start with a bad setting and names the variable', async () => {
+    await assert.rejects(startService({ GOVERNOR_DATA_DIR: dataDir, GOVERNOR_PORT: 'eighty', GOVERNOR_ROLE: 'boss' }), (err: Error) => {
+      assert.match(err.message, /exited with 78/);
+      assert.match(err.message, /GOVERNOR_PORT="eighty"/);
+      assert.match(err.message, /GOVERNOR_ROLE="boss": must be one of all, api, agent/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The one test command (npm test): sets up what the tiers need, builds, lints, and runs every tier.
+# A tier whose prerequisite is missing fails loudly; none is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tier() { printf '\n=== %s ===\n' "$*"; }
+
+tier "setup"
+bash test/setup.sh
+
+tier "build (tsc, strict)"
+npx tsc -p tsconfig.json
+
+tier "lint (eslint, prettier)"
+npx eslint --max-warnings 0 .
+npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
+
+tier "unit"
+node --test --test-reporter=spec $(find dist/libs dist/apps -name '*.spec.js' | sort)
+
+tier "integration (real PostgreSQL)"
+node --test --test-reporter=spec --test-concurrency=2 $(find dist/test/integration -name '*.test.js' | sort)

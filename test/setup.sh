@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs and starts what the test tiers need, so that a user who runs `npm test` gets what CI gets.
+# Idempotent: on a machine that has everything it only checks.
+set -euo pipefail
+
+log() { printf 'test-setup: %s\n' "$*" >&2; }
+die() { printf 'test-setup: FAILED: %s\n' "$*" >&2; exit 1; }
+
+apt_updated=0
+need_packages() {
+  local missing=()
+  for pkg in "$@"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "packages missing (${missing[*]}) and not root to install them"
+  if [ $apt_updated -eq 0 ]; then log "apt-get update"; DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; apt_updated=1; fi
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || die "apt-get install ${missing[*]}"
+}
+
+# PostgreSQL: the integration tier runs against a real server on 127.0.0.1:5432.
+PGHOST_ADDR=127.0.0.1
+if ! pg_isready -q -h "$PGHOST_ADDR" -p 5432 2>/dev/null; then
+  need_packages postgresql postgresql-contrib
+  cluster_version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$cluster_version" ] || die "no PostgreSQL cluster under /etc/postgresql"
+  log "starting PostgreSQL $cluster_version"
+  pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main start >&2 || die "could not start PostgreSQL $cluster_version"
+  for _ in $(seq 1 30); do pg_isready -q -h "$PGHOST_ADDR" -p 5432 && break; sleep 1; done
+  pg_isready -q -h "$PGHOST_ADDR" -p 5432 || die "PostgreSQL does not answer on $PGHOST_ADDR:5432"
+fi
+psql -h "$PGHOST_ADDR" -U postgres -d postgres -tAc 'SELECT 1' >/dev/null || die "cannot log in to PostgreSQL as postgres on $PGHOST_ADDR (trust auth expected)"
+log "PostgreSQL ready on $PGHOST_ADDR:5432"

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
+import request from 'supertest';
+import { createGovernorApp } from '../../apps/governor/src/app.factory';
+import { type GovernorConfig, loadConfig } from '../../apps/governor/src/config/governor.config';
+
+/** The server the integration tier runs against; test/setup.sh makes sure it is up. */
+export const ADMIN_DATABASE_URL = process.env.GOVERNOR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ROOT_TOKEN = 'test-root-token-0123456789abcdef';
+
+export interface TestGovernor {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  databaseUrl: string;
+  config: GovernorConfig;
+  /** an Authorization header value for the root admin token */
+  root: string;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** A scratch database on the real server, dropped again by dropDatabase. */
+export async function createDatabase(): Promise<string> {
+  const name = `governor_it_${randomBytes(6).toString('hex')}`;
+  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+async function withAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The whole service on a fresh database with real migrations, served to supertest without a port. */
+export async function startGovernor(env: Record<string, string> = {}): Promise<TestGovernor> {
+  const databaseUrl = await createDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'governor-it-'));
+  const config = loadConfig({ GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN, GOVERNOR_DATA_DIR: dataDir, GOVERNOR_LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, ...env });
+  const app = await createGovernorApp(config, databaseUrl);
+  const sql = new Client({ connectionString: databaseUrl });
+  await sql.connect();
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    databaseUrl,
+    config,
+    root: `Bearer ${ROOT_TOKEN}`,
+    query: async <T>(text: string, params: unknown[] = []) => (await sql.query(text, params)).rows as T[],
+    close: async () => {
+      await sql.end();
+      await app.close();
+      await dropDatabase(databaseUrl);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
