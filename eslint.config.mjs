@@ -10,7 +10,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      // No consistent-type-imports: with emitDecoratorMetadata, a constructor parameter's class must stay a
+      // value import or Nest's dependency injection loses its type.
       'no-control-regex': 'off',
     },
   },
@@ -18,13 +19,26 @@ export default tseslint.config(
     // Controllers translate HTTP; the database and the host sit behind services and libs.
     files: ['apps/**/*.controller.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['typeorm', '@nestjs/typeorm', 'koffi', 'node:fs', 'node:fs/promises', '**/libs/persistence/**', '**/libs/native/**'], message: 'controllers never touch TypeORM, koffi or the filesystem' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['typeorm', '@nestjs/typeorm', 'koffi', 'node:fs', 'node:fs/promises', '**/libs/persistence/**', '**/libs/native/**'],
+              message: 'controllers never touch TypeORM, koffi or the filesystem',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['apps/**/*.service.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['koffi', '**/libs/native/**'], message: 'services never touch koffi; ask a repository in libs/' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['koffi', '**/libs/native/**'], message: 'services never touch koffi; ask a repository in libs/' }] },
+      ],
     },
   },
 );

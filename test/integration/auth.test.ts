@@ -55,12 +55,18 @@ describe('named admin tokens', () => {
     assert.equal(issued.body.createdBy, 'root');
 
     const list = await gov.http.get('/v1/admin-tokens').set('Authorization', gov.root);
-    assert.deepEqual(list.body.items.map((t: { name: string }) => t.name), ['deployer', 'root']);
+    assert.deepEqual(
+      list.body.items.map((t: { name: string }) => t.name),
+      ['deployer', 'root'],
+    );
     assert.ok(!JSON.stringify(list.body).includes(issued.body.token.slice(-43)), 'no secret in the list');
     const stored = await gov.query<{ secret_hash: Buffer }>('SELECT secret_hash FROM admin_tokens WHERE name = $1', ['deployer']);
     assert.equal(stored[0].secret_hash.length, 32, 'only a SHA-256 is stored');
 
-    const created = await gov.http.post('/v1/tenants').set('Authorization', `Bearer ${issued.body.token}`).send({ name: 'by-deployer', quota: { pids: { max: 1 } } });
+    const created = await gov.http
+      .post('/v1/tenants')
+      .set('Authorization', `Bearer ${issued.body.token}`)
+      .send({ name: 'by-deployer', quota: { pids: { max: 1 } } });
     assert.equal(created.status, 201);
     const history = await gov.http.get('/v1/tenants/by-deployer/history').set('Authorization', gov.root);
     assert.equal(history.body.items[0].actor, 'admin:deployer');
@@ -100,7 +106,10 @@ describe('named admin tokens', () => {
   });
 
   it('stops accepting a token once it has expired', async () => {
-    const issued = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'expiring', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    const issued = await gov.http
+      .post('/v1/admin-tokens')
+      .set('Authorization', gov.root)
+      .send({ name: 'expiring', expiresAt: new Date(Date.now() + 60_000).toISOString() });
     assert.equal(issued.status, 201);
     await gov.query(`UPDATE admin_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [issued.body.id]);
     assert.equal((await gov.http.get('/v1/tenants').set('Authorization', `Bearer ${issued.body.token}`)).status, 401);

@@ -27,6 +27,15 @@ describe('the embedded database', () => {
     } finally {
       assert.equal(await first.stop(), 0, first.stderr());
     }
+    const log = first.stdout();
+    assert.ok(!log.includes(token), 'the token never reaches the structured log');
+    const requestLine = log
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { req?: { id?: string; url?: string; headers?: Record<string, string> }; res?: { statusCode?: number } })
+      .find((entry) => entry.req?.url === '/v1/tenants' && entry.res?.statusCode === 201);
+    assert.ok(requestLine?.req?.id, `one JSON line per request, with its request id:\n${log}`);
+    assert.equal(requestLine.req.headers?.authorization, '[Redacted]');
 
     const second = await startService({ GOVERNOR_DATA_DIR: dataDir });
     try {

@@ -14,7 +14,10 @@ after(async () => {
 const PROBLEM = /^application\/problem\+json/;
 
 async function createTenant(name: string, extra: Record<string, unknown> = {}) {
-  const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, ...extra });
+  const res = await gov.http
+    .post('/v1/tenants')
+    .set('Authorization', gov.root)
+    .send({ name, ...extra });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res;
 }
@@ -72,7 +75,10 @@ describe('creating tenants', () => {
     assert.ok(paths.includes('name'), JSON.stringify(res.body.errors));
     assert.ok(paths.includes('colour'), JSON.stringify(res.body.errors));
     assert.ok(paths.includes('quota.cpu.weight'), JSON.stringify(res.body.errors));
-    assert.ok(paths.some((p) => p.startsWith('quota.memory.')), JSON.stringify(res.body.errors));
+    assert.ok(
+      paths.some((p) => p.startsWith('quota.memory.')),
+      JSON.stringify(res.body.errors),
+    );
     for (const error of res.body.errors) assert.ok(error.message.length > 10, `a useful message for ${error.path}`);
     assert.deepEqual(Object.keys(res.body).sort(), ['detail', 'errors', 'requestId', 'status', 'title', 'type']);
   });
@@ -117,7 +123,7 @@ describe('reading tenants', () => {
     const names = Array.from({ length: 23 }, (_, i) => `page-${String(i).padStart(2, '0')}`);
     for (const name of [...names].reverse()) await createTenant(name);
     const seen: string[] = [];
-    let cursor: string | null = null;
+    let cursor: string | null = null as string | null;
     do {
       const res = await gov.http
         .get('/v1/tenants')
@@ -135,7 +141,13 @@ describe('reading tenants', () => {
   });
 
   it('answers 400 for a cursor it did not issue and for a bad limit', async () => {
-    for (const query of [{ cursor: 'not a cursor' }, { cursor: Buffer.from('../etc').toString('base64url') }, { limit: '0' }, { limit: '501' }, { limit: 'ten' }]) {
+    for (const query of [
+      { cursor: 'not a cursor' },
+      { cursor: Buffer.from('../etc').toString('base64url') },
+      { limit: '0' },
+      { limit: '501' },
+      { limit: 'ten' },
+    ]) {
       const res = await gov.http.get('/v1/tenants').query(query).set('Authorization', gov.root);
       assert.equal(res.status, 400, JSON.stringify(query));
       assert.match(res.headers['content-type'], PROBLEM);
@@ -158,7 +170,10 @@ describe('patching tenants', () => {
 
   it('also takes application/json', async () => {
     await createTenant('plain-json');
-    const res = await gov.http.patch('/v1/tenants/plain-json').set('Authorization', gov.root).send({ quota: { pids: { max: 10 } } });
+    const res = await gov.http
+      .patch('/v1/tenants/plain-json')
+      .set('Authorization', gov.root)
+      .send({ quota: { pids: { max: 10 } } });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.quota, { pids: { max: 10 } });
   });
@@ -169,10 +184,16 @@ describe('patching tenants', () => {
     assert.equal(named.body.generation, 1);
     assert.equal(named.body.resourceVersion, 2);
     assert.equal(named.headers.etag, '"2"');
-    const quota = await gov.http.patch('/v1/tenants/versions').set('Authorization', gov.root).send({ quota: { cpu: { weight: 50 } } });
+    const quota = await gov.http
+      .patch('/v1/tenants/versions')
+      .set('Authorization', gov.root)
+      .send({ quota: { cpu: { weight: 50 } } });
     assert.equal(quota.body.generation, 2);
     assert.equal(quota.body.resourceVersion, 3);
-    const same = await gov.http.patch('/v1/tenants/versions').set('Authorization', gov.root).send({ quota: { cpu: { weight: 50 } } });
+    const same = await gov.http
+      .patch('/v1/tenants/versions')
+      .set('Authorization', gov.root)
+      .send({ quota: { cpu: { weight: 50 } } });
     assert.equal(same.body.resourceVersion, 3, 'a patch that changes nothing bumps nothing');
     const suspended = await gov.http.patch('/v1/tenants/versions').set('Authorization', gov.root).send({ suspended: true });
     assert.equal(suspended.body.generation, 3);
@@ -226,13 +247,24 @@ describe('patching tenants', () => {
   it('lets exactly one of several patches with the same If-Match through', async () => {
     await createTenant('one-wins');
     const etag = (await gov.http.get('/v1/tenants/one-wins').set('Authorization', gov.root)).headers.etag;
-    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => gov.http.patch('/v1/tenants/one-wins').set('Authorization', gov.root).set('If-Match', etag).send({ quota: { pids: { max: n } } })));
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) =>
+        gov.http
+          .patch('/v1/tenants/one-wins')
+          .set('Authorization', gov.root)
+          .set('If-Match', etag)
+          .send({ quota: { pids: { max: n } } }),
+      ),
+    );
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 412, 412, 412, 412]);
   });
 
   it('answers 400 to an invalid result and changes nothing', async () => {
     await createTenant('invalid-patch', { quota: { memory: { max: '1Gi' } } });
-    const res = await gov.http.patch('/v1/tenants/invalid-patch').set('Authorization', gov.root).send({ quota: { memory: { high: '2Gi' } } });
+    const res = await gov.http
+      .patch('/v1/tenants/invalid-patch')
+      .set('Authorization', gov.root)
+      .send({ quota: { memory: { high: '2Gi' } } });
     assert.equal(res.status, 400);
     assert.ok(res.body.errors.some((e: { path: string }) => e.path.startsWith('quota.memory')));
     const unknown = await gov.http.patch('/v1/tenants/invalid-patch').set('Authorization', gov.root).send({ name: 'renamed' });
@@ -251,12 +283,18 @@ describe('patching tenants', () => {
 describe('the ledger, the audit and change notifications', () => {
   it('records who changed a quota, before and after', async () => {
     await createTenant('ledger', { quota: { pids: { max: 10 } } });
-    await gov.http.patch('/v1/tenants/ledger').set('Authorization', gov.root).send({ quota: { pids: { max: 20 } } });
+    await gov.http
+      .patch('/v1/tenants/ledger')
+      .set('Authorization', gov.root)
+      .send({ quota: { pids: { max: 20 } } });
     const res = await gov.http.get('/v1/tenants/ledger/history').set('Authorization', gov.root);
     assert.equal(res.status, 200);
     assert.equal(res.body.items.length, 2);
     const [latest, first] = res.body.items;
-    assert.deepEqual({ actor: latest.actor, before: latest.before, after: latest.after, generation: latest.generation }, { actor: 'admin:root', before: { pids: { max: 10 } }, after: { pids: { max: 20 } }, generation: 2 });
+    assert.deepEqual(
+      { actor: latest.actor, before: latest.before, after: latest.after, generation: latest.generation },
+      { actor: 'admin:root', before: { pids: { max: 10 } }, after: { pids: { max: 20 } }, generation: 2 },
+    );
     assert.deepEqual({ before: first.before, after: first.after }, { before: null, after: { pids: { max: 10 } } });
   });
 
@@ -273,7 +311,10 @@ describe('the ledger, the audit and change notifications', () => {
     const audit = await gov.http.get('/v1/audit').query({ target: 'tenants/audited' }).set('Authorization', gov.root);
     assert.equal(audit.status, 200);
     assert.equal(audit.body.items.length, 1);
-    assert.deepEqual({ actor: audit.body.items[0].actor, action: audit.body.items[0].action, requestId: audit.body.items[0].requestId }, { actor: 'admin:root', action: 'tenant.create', requestId });
+    assert.deepEqual(
+      { actor: audit.body.items[0].actor, action: audit.body.items[0].action, requestId: audit.body.items[0].requestId },
+      { actor: 'admin:root', action: 'tenant.create', requestId },
+    );
   });
 
   it('notifies governor_changes in the same transaction, only for enforced changes', async () => {
@@ -285,9 +326,15 @@ describe('the ledger, the audit and change notifications', () => {
     try {
       await createTenant('notified');
       await gov.http.patch('/v1/tenants/notified').set('Authorization', gov.root).send({ displayName: 'only a label' });
-      await gov.http.patch('/v1/tenants/notified').set('Authorization', gov.root).send({ quota: { pids: { max: 5 } } });
+      await gov.http
+        .patch('/v1/tenants/notified')
+        .set('Authorization', gov.root)
+        .send({ quota: { pids: { max: 5 } } });
       await new Promise((resolve) => setTimeout(resolve, 200));
-      assert.deepEqual(payloads.filter((p) => p === 'notified'), ['notified', 'notified']);
+      assert.deepEqual(
+        payloads.filter((p) => p === 'notified'),
+        ['notified', 'notified'],
+      );
     } finally {
       await listener.end();
     }
@@ -305,11 +352,14 @@ describe('deleting tenants', () => {
     const again = await createTenant('doomed');
     assert.notEqual(again.body.id, created.body.id);
     const ledger = await gov.query<{ after: unknown }>('SELECT after FROM quota_ledger WHERE tenant_id = $1 ORDER BY id', [created.body.id]);
-    assert.deepEqual(ledger.map((row) => row.after), [{ pids: { max: 3 } }, null]);
+    assert.deepEqual(
+      ledger.map((row) => row.after),
+      [{ pids: { max: 3 } }, null],
+    );
   });
 });
 
-describe('errors that are not the caller\'s', () => {
+describe("errors that are not the caller's", () => {
   it('answers 500 with a request id that matches the response header', async () => {
     await gov.query('ALTER TABLE tenants RENAME TO tenants_away');
     try {

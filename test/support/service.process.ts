@@ -7,6 +7,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   url: string;
   stderr: () => string;
+  /** the structured log: pino writes JSON lines to stdout */
+  stdout: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -15,15 +17,19 @@ export interface ServiceProcess {
  * The environment is exactly `env` plus PATH, so no DATABASE_URL leaks in from the caller.
  */
 export async function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GOVERNOR_PORT: '0', GOVERNOR_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GOVERNOR_PORT: '0', GOVERNOR_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.resume();
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening on" within ${timeoutMs}ms:\n${stderr}`)), timeoutMs);
     child.stderr!.on('data', () => {
-      const match = /listening on (http\S+)/.exec(stderr);
+      const match = /listening on (https?:\/\/[^\s;]+)/.exec(stderr);
       if (match) {
         clearTimeout(timer);
         resolve(match[1].replace('[::1]', '127.0.0.1'));
@@ -38,6 +44,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
     child,
     url,
     stderr: () => stderr,
+    stdout: () => stdout,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       return exited;

@@ -10,6 +10,7 @@ import { assignRequestId } from './common/request-id';
 import { GOVERNOR_CONFIG, type GovernorConfig } from './config/governor.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { HealthService } from './health/health.service';
 import { TenantsModule } from './tenants/tenants.module';
 
 @Module({})
@@ -34,10 +35,7 @@ export class AppModule implements NestModule {
         TenantsModule,
       ],
       controllers: [HealthController],
-      providers: [
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_FILTER, useClass: ProblemFilter },
-      ],
+      providers: [HealthService, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
     };
   }
 

@@ -15,7 +15,10 @@ const STATUS: Record<AdminTokenExceptionCode, number> = {
 export class AdminTokenException extends DomainError {
   readonly status: number;
 
-  constructor(readonly code: AdminTokenExceptionCode, message: string) {
+  constructor(
+    readonly code: AdminTokenExceptionCode,
+    message: string,
+  ) {
     super(message);
     this.status = STATUS[code];
   }

@@ -1,5 +1,6 @@
 import type { FieldError } from '../../../../libs/domain/src/errors';
-import { objectWithKeys, throwIfAny } from '../common/body';
+import { readObject } from '../../../../libs/domain/src/json';
+import { throwIfAny } from '../common/body';
 
 export interface CreateAdminTokenInput {
   name: string;
@@ -10,7 +11,7 @@ const NAME = /^[a-z][a-z0-9._-]{0,62}$/;
 
 export function parseCreateAdminToken(body: unknown): CreateAdminTokenInput {
   const errors: FieldError[] = [];
-  const record = objectWithKeys(body, '', ['name', 'expiresAt'], errors);
+  const record = readObject(body, '', 'an admin token', ['name', 'expiresAt'], errors);
   const name = record?.name;
   if (typeof name !== 'string' || !NAME.test(name)) {
     errors.push({ path: 'name', message: "must be 1 to 63 characters of a-z, 0-9, '.', '_' and '-', starting with a letter" });

@@ -32,7 +32,11 @@ export class AdminTokensController {
   @ApiOperation({ summary: 'Issue a named admin token; the secret is shown once' })
   @ApiBody({ type: CreateAdminTokenDto })
   @ApiResponse({ status: 201, type: IssuedAdminTokenDto })
-  async create(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<AdminTokenView & { token: string }> {
+  async create(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+  ): Promise<AdminTokenView & { token: string }> {
     return this.tokens.create(parseCreateAdminToken(body), { principal, requestId });
   }
 

@@ -48,7 +48,10 @@ export class AdminTokensService {
     return this.db.transaction(async (tx) => {
       const repo = tx.getRepository(AdminTokenEntity);
       if (await repo.existsBy({ name: input.name, revokedAt: IsNull() })) {
-        throw new AdminTokenException(AdminTokenExceptionCode.NAME_TAKEN, `an admin token named ${JSON.stringify(input.name)} exists; revoke it first or choose another name`);
+        throw new AdminTokenException(
+          AdminTokenExceptionCode.NAME_TAKEN,
+          `an admin token named ${JSON.stringify(input.name)} exists; revoke it first or choose another name`,
+        );
       }
       const row = await repo.save(
         repo.create({
@@ -59,7 +62,13 @@ export class AdminTokensService {
           expiresAt: input.expiresAt ?? null,
         }),
       );
-      await this.audit.record(tx, { actor: actor.principal, action: 'admin-token.create', target: `admin-tokens/${row.name}`, requestId: actor.requestId, detail: { id: row.id, expiresAt: row.expiresAt } });
+      await this.audit.record(tx, {
+        actor: actor.principal,
+        action: 'admin-token.create',
+        target: `admin-tokens/${row.name}`,
+        requestId: actor.requestId,
+        detail: { id: row.id, expiresAt: row.expiresAt },
+      });
       return { ...view(row), token: issued.token };
     });
   }
@@ -73,12 +82,22 @@ export class AdminTokensService {
     await this.db.transaction(async (tx) => {
       const repo = tx.getRepository(AdminTokenEntity);
       const row = /^[0-9a-f-]{36}$/.test(id) ? await repo.findOneBy({ id, revokedAt: IsNull() }) : null;
-      if (!row) throw new AdminTokenException(AdminTokenExceptionCode.NOT_FOUND, `no live admin token has id ${JSON.stringify(id)}; GET /v1/admin-tokens lists them`);
+      if (!row)
+        throw new AdminTokenException(AdminTokenExceptionCode.NOT_FOUND, `no live admin token has id ${JSON.stringify(id)}; GET /v1/admin-tokens lists them`);
       if (row.name === ROOT_TOKEN_NAME) {
-        throw new AdminTokenException(AdminTokenExceptionCode.ROOT_PROTECTED, 'the root token cannot be revoked through the API; rotate it by setting GOVERNOR_ADMIN_TOKEN and restarting');
+        throw new AdminTokenException(
+          AdminTokenExceptionCode.ROOT_PROTECTED,
+          'the root token cannot be revoked through the API; rotate it by setting GOVERNOR_ADMIN_TOKEN and restarting',
+        );
       }
       await repo.update({ id }, { revokedAt: new Date() });
-      await this.audit.record(tx, { actor: actor.principal, action: 'admin-token.revoke', target: `admin-tokens/${row.name}`, requestId: actor.requestId, detail: { id } });
+      await this.audit.record(tx, {
+        actor: actor.principal,
+        action: 'admin-token.revoke',
+        target: `admin-tokens/${row.name}`,
+        requestId: actor.requestId,
+        detail: { id },
+      });
     });
   }
 
@@ -97,7 +116,9 @@ export class AdminTokensService {
         if (live && tokenMatches(fromEnv, live.secretHash)) return undefined;
         // The variable changed (or replaces a generated root): the old root stops working.
         if (live) await repo.update({ id: live.id }, { revokedAt: new Date() });
-        await repo.save(repo.create({ name: ROOT_TOKEN_NAME, lookupId: ENV_ROOT_LOOKUP_ID, secretHash: hashToken(fromEnv), createdBy: 'GOVERNOR_ADMIN_TOKEN' }));
+        await repo.save(
+          repo.create({ name: ROOT_TOKEN_NAME, lookupId: ENV_ROOT_LOOKUP_ID, secretHash: hashToken(fromEnv), createdBy: 'GOVERNOR_ADMIN_TOKEN' }),
+        );
         return undefined;
       }
       if (live) return undefined;

@@ -16,6 +16,4 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   return principal;
 });
 
-export const RequestId = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined =>
-  requestIdOf(ctx.switchToHttp().getRequest<Request>()),
-);
+export const RequestId = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => requestIdOf(ctx.switchToHttp().getRequest<Request>()));

@@ -8,7 +8,10 @@ export enum AuthExceptionCode {
 export class AuthException extends DomainError {
   readonly status: number;
 
-  constructor(readonly code: AuthExceptionCode, message: string) {
+  constructor(
+    readonly code: AuthExceptionCode,
+    message: string,
+  ) {
     super(message);
     this.status = code === AuthExceptionCode.UNAUTHENTICATED ? 401 : 403;
   }

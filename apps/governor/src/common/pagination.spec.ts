@@ -17,12 +17,21 @@ describe('pagination', () => {
     assert.equal(decodeCursor(encodeCursor('acme'), isName), 'acme');
     assert.equal(decodeCursor(undefined, isName), undefined);
     for (const bad of ['!!', encodeCursor('ACME'), `${encodeCursor('acme')}=`, 'x'.repeat(300), ['a']]) {
-      assert.throws(() => decodeCursor(bad, isName), (err: unknown) => err instanceof ValidationError && err.errors[0].path === 'cursor');
+      assert.throws(
+        () => decodeCursor(bad, isName),
+        (err: unknown) => err instanceof ValidationError && err.errors[0].path === 'cursor',
+      );
     }
   });
 
   it('gives a next cursor only when there is a next page', () => {
-    assert.deepEqual(toPage(['a', 'b', 'c'], 2, (x) => x), { items: ['a', 'b'], nextCursor: encodeCursor('b') });
-    assert.deepEqual(toPage(['a', 'b'], 2, (x) => x), { items: ['a', 'b'], nextCursor: null });
+    assert.deepEqual(
+      toPage(['a', 'b', 'c'], 2, (x) => x),
+      { items: ['a', 'b'], nextCursor: encodeCursor('b') },
+    );
+    assert.deepEqual(
+      toPage(['a', 'b'], 2, (x) => x),
+      { items: ['a', 'b'], nextCursor: null },
+    );
   });
 });

@@ -30,7 +30,9 @@ export function decodeCursor(value: unknown, isKey: (key: string) => boolean): s
   if (value === undefined) return undefined;
   const key = typeof value === 'string' && /^[A-Za-z0-9_-]{1,200}$/.test(value) ? Buffer.from(value, 'base64url').toString('utf8') : '';
   if (!isKey(key) || encodeCursor(key) !== value) {
-    throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API issued; pass the nextCursor of the previous page, or omit it to start at the beginning' }]);
+    throw new ValidationError([
+      { path: 'cursor', message: 'is not a cursor this API issued; pass the nextCursor of the previous page, or omit it to start at the beginning' },
+    ]);
   }
   return key;
 }

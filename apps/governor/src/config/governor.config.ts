@@ -84,7 +84,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const nodeName = (text('GOVERNOR_NODE_NAME') ?? hostname()).toLowerCase();
   if (!NODE_NAME.test(nodeName)) {
-    problems.push(`GOVERNOR_NODE_NAME=${JSON.stringify(nodeName)}: must be 1 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit`);
+    problems.push(
+      `GOVERNOR_NODE_NAME=${JSON.stringify(nodeName)}: must be 1 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit`,
+    );
   }
 
   const certFile = text('GOVERNOR_TLS_CERT');

@@ -1,15 +1,14 @@
 import { Controller, Get, HttpCode } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Access } from '../auth/access.decorator';
 import { HttpExceptionCode, HttpLayerException } from '../common/http.exception';
+import { HealthService } from './health.service';
 
 @ApiTags('health')
 @Access('public')
 @Controller()
 export class HealthController {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly health: HealthService) {}
 
   @Get('healthz')
   @HttpCode(200)
@@ -21,9 +20,7 @@ export class HealthController {
   @Get('readyz')
   @ApiOperation({ summary: 'Readiness: the database answers' })
   async readyz(): Promise<{ status: 'ready'; checks: Record<string, 'ok'> }> {
-    try {
-      await this.db.query('SELECT 1');
-    } catch {
+    if (!(await this.health.databaseAnswers())) {
       throw new HttpLayerException(HttpExceptionCode.DATABASE_UNAVAILABLE, 'not ready: the database does not answer');
     }
     return { status: 'ready', checks: { database: 'ok' } };

@@ -17,7 +17,10 @@ const STATUS: Record<TenantExceptionCode, number> = {
 export class TenantException extends DomainError {
   readonly status: number;
 
-  constructor(readonly code: TenantExceptionCode, message: string) {
+  constructor(
+    readonly code: TenantExceptionCode,
+    message: string,
+  ) {
     super(message);
     this.status = STATUS[code];
   }

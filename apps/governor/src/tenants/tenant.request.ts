@@ -1,8 +1,6 @@
-import type { FieldError } from '../../../../libs/domain/src/errors';
-import type { Quota } from '../../../../libs/domain/src/quota.types';
-import { parseQuota } from '../../../../libs/domain/src/quota';
-import { parseTenantName } from '../../../../libs/domain/src/tenant-name';
-import { objectWithKeys, text, throwIfAny } from '../common/body';
+import { type FieldError, type Quota, readQuota, readTenantName } from '../../../../libs/domain/src';
+import { readObject } from '../../../../libs/domain/src/json';
+import { text, throwIfAny } from '../common/body';
 
 export const MAX_DISPLAY_NAME = 200;
 export const MAX_NODES = 64;
@@ -25,14 +23,9 @@ export const PATCH_KEYS = ['displayName', 'quota', 'nodes', 'suspended'] as cons
 
 export function parseCreateTenant(body: unknown): CreateTenantInput {
   const errors: FieldError[] = [];
-  const record = objectWithKeys(body, '', CREATE_KEYS, errors);
+  const record = readObject(body, '', 'a tenant', CREATE_KEYS, errors);
   if (!record) throwIfAny(errors);
-  let name = '';
-  try {
-    name = parseTenantName(record?.name, 'name');
-  } catch (err) {
-    errors.push(...fieldErrorsOf(err));
-  }
+  const name = readTenantName(record?.name, 'name', errors) ?? '';
   const spec = parseSpecFields({ ...record, suspended: false }, errors);
   throwIfAny(errors);
   return { name, displayName: spec.displayName, quota: spec.quota, nodes: spec.nodes };
@@ -41,7 +34,7 @@ export function parseCreateTenant(body: unknown): CreateTenantInput {
 /** Checks the shape of a merge patch before it is applied: only the known fields, as an object. */
 export function parseTenantPatch(body: unknown): Record<string, unknown> {
   const errors: FieldError[] = [];
-  const record = objectWithKeys(body, '', PATCH_KEYS, errors);
+  const record = readObject(body, '', 'a tenant merge patch', PATCH_KEYS, errors);
   throwIfAny(errors);
   return record ?? {};
 }
@@ -55,13 +48,9 @@ export function parseSpec(document: Record<string, unknown>): TenantSpec {
 }
 
 function parseSpecFields(document: Record<string, unknown>, errors: FieldError[]): TenantSpec {
-  const displayName = document.displayName === undefined || document.displayName === null ? null : (text(document.displayName, 'displayName', MAX_DISPLAY_NAME, errors) ?? null);
-  let quota: Quota = {};
-  try {
-    quota = parseQuota(document.quota ?? {}, 'quota');
-  } catch (err) {
-    errors.push(...fieldErrorsOf(err));
-  }
+  const displayName =
+    document.displayName === undefined || document.displayName === null ? null : (text(document.displayName, 'displayName', MAX_DISPLAY_NAME, errors) ?? null);
+  const quota: Quota = readQuota(document.quota ?? {}, 'quota', errors) ?? {};
   const nodes = parseNodes(document.nodes ?? [], errors);
   const suspended = document.suspended ?? false;
   if (typeof suspended !== 'boolean') errors.push({ path: 'suspended', message: 'must be true or false' });
@@ -84,10 +73,4 @@ function parseNodes(value: unknown, errors: FieldError[]): string[] {
     }
   });
   return nodes.sort();
-}
-
-function fieldErrorsOf(err: unknown): FieldError[] {
-  const errors = (err as { errors?: unknown }).errors;
-  if (Array.isArray(errors)) return errors as FieldError[];
-  throw err;
 }

@@ -21,7 +21,12 @@ export class TenantsController {
   @ApiBody({ type: CreateTenantDto })
   @ApiResponse({ status: 201, type: TenantDto })
   @ApiResponse({ status: 409, description: 'the name is taken, or a tenant of that name is still terminating' })
-  async create(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined, @Res({ passthrough: true }) res: Response): Promise<TenantDto> {
+  async create(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TenantDto> {
     const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
     res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
     return toTenantView(tenant);
@@ -69,7 +74,12 @@ export class TenantsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Delete a tenant: it is Terminating until its processes, cgroups and namespaces are gone, then 404' })
   @ApiResponse({ status: 202, type: TenantDto })
-  async remove(@Param('name') name: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<TenantDto> {
+  async remove(
+    @Param('name') name: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+  ): Promise<TenantDto> {
     return toTenantView(await this.tenants.remove(name, ifMatch, { principal, requestId }));
   }
 

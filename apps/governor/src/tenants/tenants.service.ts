@@ -38,11 +38,17 @@ export class TenantsService {
       return await this.db.transaction(async (tx) => {
         const existing = await tx.getRepository(TenantEntity).findOneBy({ name: input.name, deletedAt: IsNull() });
         if (existing) throw conflictWith(existing);
-        const tenant = await tx.getRepository(TenantEntity).save(
-          tx.getRepository(TenantEntity).create({ name: input.name, displayName: input.displayName, quota: input.quota, nodes: input.nodes }),
-        );
+        const tenant = await tx
+          .getRepository(TenantEntity)
+          .save(tx.getRepository(TenantEntity).create({ name: input.name, displayName: input.displayName, quota: input.quota, nodes: input.nodes }));
         await this.recordQuotaChange(tx, tenant, null, actor);
-        await this.audit.record(tx, { actor: actor.principal, action: 'tenant.create', target: `tenants/${tenant.name}`, requestId: actor.requestId, detail: { tenantId: tenant.id } });
+        await this.audit.record(tx, {
+          actor: actor.principal,
+          action: 'tenant.create',
+          target: `tenants/${tenant.name}`,
+          requestId: actor.requestId,
+          detail: { tenantId: tenant.id },
+        });
         await notify(tx, tenant.name);
         return tenant;
       });
@@ -120,7 +126,13 @@ export class TenantsService {
         tenant.resourceVersion += 1;
         await tx.getRepository(TenantEntity).save(tenant);
         await this.recordQuotaChange(tx, tenant, before, actor, null);
-        await this.audit.record(tx, { actor: actor.principal, action: 'tenant.delete', target: `tenants/${name}`, requestId: actor.requestId, detail: { tenantId: tenant.id } });
+        await this.audit.record(tx, {
+          actor: actor.principal,
+          action: 'tenant.delete',
+          target: `tenants/${name}`,
+          requestId: actor.requestId,
+          detail: { tenantId: tenant.id },
+        });
         await notify(tx, name);
       }
       await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
@@ -141,13 +153,27 @@ export class TenantsService {
     if (before) query.andWhere('l.id < :before', { before });
     const rows = await query.getMany();
     return toPage(
-      rows.map((row) => ({ id: row.id, at: row.at.toISOString(), actor: row.actor, generation: row.generation, before: row.before, after: row.after, requestId: row.requestId })),
+      rows.map((row) => ({
+        id: row.id,
+        at: row.at.toISOString(),
+        actor: row.actor,
+        generation: row.generation,
+        before: row.before,
+        after: row.after,
+        requestId: row.requestId,
+      })),
       limit,
       (entry) => entry.id,
     );
   }
 
-  private async recordQuotaChange(tx: EntityManager, tenant: TenantEntity, before: TenantEntity['quota'] | null, actor: Actor, after: TenantEntity['quota'] | null = tenant.quota): Promise<void> {
+  private async recordQuotaChange(
+    tx: EntityManager,
+    tenant: TenantEntity,
+    before: TenantEntity['quota'] | null,
+    actor: Actor,
+    after: TenantEntity['quota'] | null = tenant.quota,
+  ): Promise<void> {
     await tx.insert(QuotaLedgerEntity, {
       tenantId: tenant.id,
       tenantName: tenant.name,
@@ -168,7 +194,10 @@ async function lockLive(tx: EntityManager, name: string): Promise<TenantEntity> 
 
 function conflictWith(existing: TenantEntity): TenantException {
   return existing.deletionRequestedAt
-    ? new TenantException(TenantExceptionCode.TERMINATING, `tenant ${JSON.stringify(existing.name)} is being deleted; create it again once GET /v1/tenants/${existing.name} answers 404`)
+    ? new TenantException(
+        TenantExceptionCode.TERMINATING,
+        `tenant ${JSON.stringify(existing.name)} is being deleted; create it again once GET /v1/tenants/${existing.name} answers 404`,
+      )
     : new TenantException(TenantExceptionCode.ALREADY_EXISTS, `a tenant named ${JSON.stringify(existing.name)} exists; choose another name`);
 }
 

@@ -62,7 +62,10 @@ export class CpusetQuotaDto {
 }
 
 export class NetworkQuotaDto {
-  @ApiPropertyOptional({ description: 'into the tenant: bits per second, or a string with bit/Kbit/Mbit/Gbit/Tbit, or "max". Returned in bits per second.', example: '100Mbit' })
+  @ApiPropertyOptional({
+    description: 'into the tenant: bits per second, or a string with bit/Kbit/Mbit/Gbit/Tbit, or "max". Returned in bits per second.',
+    example: '100Mbit',
+  })
   ingress?: number | string;
   @ApiPropertyOptional({ description: 'out of the tenant, as ingress', example: '50Mbit' })
   egress?: number | string;
