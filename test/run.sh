@@ -16,8 +16,11 @@ tier "lint (eslint, prettier)"
 npx eslint --max-warnings 0 .
 npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
 
+tier "native (C unit tests)"
+make -s -C native test
+
 tier "unit"
 node --test --test-reporter=spec $(find dist/libs dist/apps -name '*.spec.js' | sort)
 
-tier "integration (real PostgreSQL)"
+tier "integration (real PostgreSQL, this host's cgroup v2 core)"
 node --test --test-reporter=spec --test-concurrency=2 $(find dist/test/integration -name '*.test.js' | sort)

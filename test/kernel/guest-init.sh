@@ -58,6 +58,22 @@ if [ -f "$run_dir/env" ]; then
 fi
 export GOVERNOR_KERNEL_GUEST=1
 
+# Node: V8's WebAssembly tier-up (Liftoff -> TurboFan, with code patched while another vCPU runs
+# it) crashes under multi-threaded TCG (SIGSEGV, or "Check failed: maybe_code.has_value()" in
+# Runtime_WasmTriggerTierUp). --liftoff-only avoids it, but node refuses V8 flags in
+# NODE_OPTIONS, so a preload sets them with v8.setFlagsFromString before any wasm is compiled.
+# Node processes inherit it through NODE_OPTIONS (a child started with a scrubbed environment
+# does not: pass NODE_OPTIONS on). GOVERNOR_GUEST_NODE_WASM_FLAGS=0 turns this off.
+if [ "${GOVERNOR_GUEST_NODE_WASM_FLAGS:-1}" = 1 ]; then
+  node_preload=/run/governor-guest/node-wasm-liftoff.cjs
+  printf '%s\n' \
+    "// Written by test/kernel/guest-init.sh: wasm tier-up crashes under multi-threaded TCG." \
+    "const v8 = require('v8');" \
+    "v8.setFlagsFromString('--no-wasm-dynamic-tiering');" \
+    "v8.setFlagsFromString('--liftoff-only');" >"$node_preload"
+  export NODE_OPTIONS="--require=$node_preload${NODE_OPTIONS:+ $NODE_OPTIONS}"
+fi
+
 if [ -f "$run_dir/disk" ]; then
   for _ in {1..100}; do [ -e /sys/block/vda/dev ] && break; sleep 0.1; done
   [ -e /sys/block/vda/dev ] || { say "run.sh --disk was given but no /dev/vda appeared"; exit 1; }
@@ -75,8 +91,14 @@ start_postgres() {
   dir=/run/governor-postgres data=/run/governor-postgres/data log=/run/governor-postgres/postgres.log
   install -d -o postgres -g postgres -m 0700 "$dir"
   install -d -o postgres -g postgres -m 2775 /run/postgresql
-  runuser -u postgres -- "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync \
-    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; say "initdb FAILED"; return 1; }
+  if [ -f "${GOVERNOR_KERNEL_POSTGRES_TEMPLATE:-}" ]; then
+    # An initdb'd cluster cached by prepare.sh: unpacking it takes ~1 s, initdb ~10 s.
+    runuser -u postgres -- tar -C "$dir" -xf "$GOVERNOR_KERNEL_POSTGRES_TEMPLATE" \
+      || { say "unpacking $GOVERNOR_KERNEL_POSTGRES_TEMPLATE FAILED"; return 1; }
+  else
+    runuser -u postgres -- "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --wal-segsize=1 --no-sync \
+      >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; say "initdb FAILED"; return 1; }
+  fi
   runuser -u postgres -- "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 300 start \
     -o "-c listen_addresses=127.0.0.1 -p 5432 -k /run/postgresql -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     >/dev/null || { cat "$log" >&2; say "PostgreSQL did not start"; return 1; }

@@ -11,7 +11,8 @@ die() { printf '%s: FAILED: %s\n' "$prog" "$*" >&2; exit 125; }
 
 usage() {
   cat <<'EOF'
-usage: test/kernel/run.sh [--disk SIZE_MB] [--mem MB] [--cpus N] [--timeout SEC] -- COMMAND...
+usage: test/kernel/run.sh [--disk SIZE_MB] [--mem MB] [--cpus N] [--timeout SEC] [--tcg-single]
+                          -- COMMAND...
 
 Runs COMMAND as root in a QEMU guest with a real cgroup v2 kernel, in the checkout's directory.
 One argument is a bash -c string ('make && ./x | tee log'); several are one argv, quoted as given.
@@ -21,14 +22,22 @@ One argument is a bash -c string ('make && ./x | tee log'); several are one argv
   --mem MB        guest memory (default 2048)
   --cpus N        guest CPUs (default 2)
   --timeout SEC   kill the guest after SEC seconds (default 900); the exit status is then 125
+  --tcg-single    emulate all CPUs in one host thread (slower when the guest runs things in
+                  parallel, but immune to the multi-threaded TCG races that crash V8's wasm tier-up)
 
 The caller's GOVERNOR_* variables and CI are passed into the guest.
 GOVERNOR_GUEST_POSTGRES=1 starts PostgreSQL in the guest on 127.0.0.1:5432 (user postgres, trust).
+GOVERNOR_KERNEL_APPEND adds kernel parameters (e.g. loglevel=7 to see the boot).
 EOF
 }
 
-disk_mb='' mem_mb=2048 cpus=2 timeout_s=900
-need_value() { [ $# -ge 2 ] && [ -n "$2" ] || { usage >&2; die "$1 needs a value"; }; }
+disk_mb='' mem_mb=2048 cpus=2 timeout_s=900 tcg_thread=multi
+need_value() {
+  if [ $# -lt 2 ] || [ -z "$2" ]; then
+    usage >&2
+    die "$1 needs a value"
+  fi
+}
 while [ $# -gt 0 ]; do
   case $1 in
     --disk) need_value "$@"; disk_mb=$2; shift 2 ;;
@@ -39,6 +48,7 @@ while [ $# -gt 0 ]; do
     --cpus=*) cpus=${1#*=}; shift ;;
     --timeout) need_value "$@"; timeout_s=$2; shift 2 ;;
     --timeout=*) timeout_s=${1#*=}; shift ;;
+    --tcg-single) tcg_thread=single; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;
     -*) usage >&2; die "unknown option $1" ;;
@@ -70,17 +80,19 @@ check_path checkout "$checkout"
 [ "$(id -u)" -eq 0 ] || die "run as root (QEMU shares the host's / with the guest's root user)"
 
 prep=$(bash "$here/prepare.sh") || die "test/kernel/prepare.sh"
-kernel_version='' kernel_tree='' kernel_image='' initramfs=''
+kernel_version='' kernel_tree='' kernel_image='' initramfs='' pg_template=''
 while IFS='=' read -r key value; do
   case $key in
     GOVERNOR_KERNEL_VERSION) kernel_version=$value ;;
     GOVERNOR_KERNEL_TREE) kernel_tree=$value ;;
     GOVERNOR_KERNEL_IMAGE) kernel_image=$value ;;
     GOVERNOR_KERNEL_INITRAMFS) initramfs=$value ;;
+    GOVERNOR_KERNEL_POSTGRES_TEMPLATE) pg_template=$value ;;
   esac
 done <<<"$prep"
-[ -n "$kernel_version" ] && [ -f "$kernel_image" ] && [ -f "$initramfs" ] && [ -d "$kernel_tree" ] \
-  || die "prepare.sh printed no usable kernel/initramfs paths: $prep"
+if [ -z "$kernel_version" ] || [ ! -f "$kernel_image" ] || [ ! -f "$initramfs" ] || [ ! -d "$kernel_tree" ]; then
+  die "prepare.sh printed no usable kernel/initramfs paths: $prep"
+fi
 check_path "kernel tree" "$kernel_tree"
 
 run_root="$checkout/var/kernel-run"
@@ -90,6 +102,7 @@ disk_image=''
 qemu_pid=''
 keep_run_dir=0
 
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -118,14 +131,16 @@ printf '%s\n' "$command" >"$run_dir/command"
       GOVERNOR_* | CI) printf 'export %s=%q\n' "$name" "${!name}" ;;
     esac
   done < <(compgen -e)
+  [ -z "$pg_template" ] || printf 'export GOVERNOR_KERNEL_POSTGRES_TEMPLATE=%q\n' "$pg_template"
 } >"$run_dir/env"
 
 qemu_args=(
   -nodefaults -no-user-config
-  -machine pc -accel tcg -cpu "${GOVERNOR_KERNEL_CPU:-max}" -smp "$cpus" -m "$mem_mb"
+  -machine pc -accel "tcg,thread=$tcg_thread" -cpu max -smp "$cpus" -m "$mem_mb"
   -display none -vga none -monitor none
-  -chardev "stdio,id=console,signal=off,logfile=$run_dir/console.log"
+  -chardev "stdio,id=console,mux=on,signal=off,logfile=$run_dir/console.log"
   -serial chardev:console
+  -device virtio-serial-pci -device virtserialport,chardev=console,name=governor.out
   -nic none
   -no-reboot
   -kernel "$kernel_image"
@@ -142,7 +157,7 @@ if [ -n "$disk_mb" ]; then
   : >"$run_dir/disk"
 fi
 
-log "booting Linux $kernel_version (TCG, ${cpus} CPUs, ${mem_mb} MB${disk_mb:+, ${disk_mb} MB disk}, timeout ${timeout_s}s)"
+log "booting Linux $kernel_version (TCG $tcg_thread, ${cpus} CPUs, ${mem_mb} MB${disk_mb:+, ${disk_mb} MB disk}, timeout ${timeout_s}s)"
 qemu_rc=0
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" </dev/null &
 qemu_pid=$!

@@ -20,6 +20,8 @@ export interface TestGovernor {
   /** an Authorization header value for the root admin token */
   root: string;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** stops the service and starts it again on the same database and data dir */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,26 +49,43 @@ async function withAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** The whole service on a fresh database with real migrations, served to supertest without a port. */
+/**
+ * The whole service on a fresh database with real migrations, served to supertest without a port. By
+ * default it runs as role api (no host access); host tests pass GOVERNOR_ROLE=all and a cgroup root of
+ * their own.
+ */
 export async function startGovernor(env: Record<string, string> = {}): Promise<TestGovernor> {
   const databaseUrl = await createDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'governor-it-'));
-  const config = loadConfig({ GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN, GOVERNOR_DATA_DIR: dataDir, GOVERNOR_LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, ...env });
-  const app = await createGovernorApp(config, databaseUrl);
+  const config = loadConfig({
+    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_LOG_LEVEL: 'silent',
+    GOVERNOR_ROLE: 'api',
+    DATABASE_URL: databaseUrl,
+    ...env,
+  });
   const sql = new Client({ connectionString: databaseUrl });
   await sql.connect();
-  return {
-    app,
-    http: request(app.getHttpServer()),
+  const gov: TestGovernor = {
+    app: await createGovernorApp(config, databaseUrl),
+    http: undefined as unknown as TestGovernor['http'],
     databaseUrl,
     config,
     root: `Bearer ${ROOT_TOKEN}`,
     query: async <T>(text: string, params: unknown[] = []) => (await sql.query(text, params)).rows as T[],
+    restart: async () => {
+      await gov.app.close();
+      gov.app = await createGovernorApp(config, databaseUrl);
+      gov.http = request(gov.app.getHttpServer());
+    },
     close: async () => {
       await sql.end();
-      await app.close();
+      await gov.app.close();
       await dropDatabase(databaseUrl);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  gov.http = request(gov.app.getHttpServer());
+  return gov;
 }

@@ -14,7 +14,7 @@ export interface ServiceProcess {
 
 /**
  * Starts the built service as a user would (node dist/…/main.js) and waits for its "listening on" line.
- * The environment is exactly `env` plus PATH, so no DATABASE_URL leaks in from the caller.
+ * The environment is exactly `env` plus PATH (and NODE_OPTIONS), so no DATABASE_URL leaks in from the caller.
  */
 export async function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [MAIN], {

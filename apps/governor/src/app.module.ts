@@ -12,6 +12,11 @@ import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { TenantsModule } from './tenants/tenants.module';
+import { HostApiModule } from './host/host-api.module';
+import { HostModule } from './host/host.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { NodesModule } from './nodes/nodes.module';
+import { ReconcilerModule } from './reconciler/reconciler.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -32,7 +37,12 @@ export class AppModule implements NestModule {
         DatabaseModule.forUrl(databaseUrl),
         AuditModule,
         AdminTokensModule,
+        MetricsModule,
+        HostModule,
+        NodesModule,
         TenantsModule,
+        HostApiModule,
+        ReconcilerModule,
       ],
       controllers: [HealthController],
       providers: [HealthService, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],

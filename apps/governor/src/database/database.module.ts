@@ -16,6 +16,9 @@ class Migrations implements OnModuleInit {
   }
 }
 
+/** The connection URL, for the one client that cannot share the pool: the LISTEN connection. */
+export const DATABASE_URL = Symbol('DATABASE_URL');
+
 @Module({})
 export class DatabaseModule {
   static forUrl(url: string): DynamicModule {
@@ -23,7 +26,8 @@ export class DatabaseModule {
       module: DatabaseModule,
       global: true,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(url), retryAttempts: 3, retryDelay: 1000 })],
-      providers: [Migrations],
+      providers: [Migrations, { provide: DATABASE_URL, useValue: url }],
+      exports: [DATABASE_URL],
     };
   }
 }

@@ -1,9 +1,9 @@
 import { parseQuota } from '../../../../libs/domain/src/quota';
-import type { TenantEntity } from '../../../../libs/persistence/src/entities';
-import type { TenantDto, TenantStatusDto } from './dto/tenant.dto';
+import type { TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
+import type { ConditionDto, TenantDto, TenantStatusDto } from './dto/tenant.dto';
 
 /** The API form of a tenant. The stored quota is re-canonicalised because jsonb does not keep key order. */
-export function toTenantView(tenant: TenantEntity): TenantDto {
+export function toTenantView(tenant: TenantEntity, statuses: TenantStatusEntity[] = []): TenantDto {
   return {
     id: tenant.id,
     name: tenant.name,
@@ -15,22 +15,48 @@ export function toTenantView(tenant: TenantEntity): TenantDto {
     resourceVersion: tenant.resourceVersion,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
-    status: statusOf(tenant),
+    status: statusOf(tenant, statuses),
   };
 }
 
-function statusOf(tenant: TenantEntity): TenantStatusDto {
-  const terminating = tenant.deletionRequestedAt !== null;
+/** One status across nodes: the oldest observed generation, the worst phase, every condition. */
+function statusOf(tenant: TenantEntity, statuses: TenantStatusEntity[]): TenantStatusDto {
+  const observedGeneration = statuses.length === 0 ? 0 : Math.min(...statuses.map((s) => s.observedGeneration));
+  const conditions: ConditionDto[] = statuses.flatMap((s) => s.conditions.map((c) => (statuses.length > 1 ? { ...c, message: `${s.node}: ${c.message}` } : c)));
+  let phase: string;
+  if (tenant.deletionRequestedAt !== null) {
+    phase = 'Terminating';
+    conditions.unshift({
+      type: 'Terminating',
+      status: 'True',
+      reason: 'DeletionRequested',
+      message: `deletion requested at ${tenant.deletionRequestedAt.toISOString()}`,
+    });
+  } else if (statuses.length === 0) {
+    phase = 'Pending';
+    conditions.push({ type: 'Reconciled', status: 'False', reason: 'NoAgent', message: 'no agent has applied this tenant yet' });
+  } else if (statuses.some((s) => s.phase === 'Error')) {
+    phase = 'Error';
+  } else if (observedGeneration < tenant.generation) {
+    phase = 'Pending';
+  } else if (statuses.some((s) => s.phase === 'Degraded')) {
+    phase = 'Degraded';
+  } else {
+    phase = tenant.suspended ? 'Suspended' : 'Ready';
+  }
   return {
-    observedGeneration: 0,
-    phase: terminating ? 'Terminating' : 'Pending',
-    conditions: [
-      terminating
-        ? { type: 'Terminating', status: 'True', reason: 'DeletionRequested', message: `deletion requested at ${tenant.deletionRequestedAt?.toISOString()}` }
-        : { type: 'Reconciled', status: 'False', reason: 'NoAgent', message: 'no agent has applied this tenant yet' },
-    ],
-    nodes: [],
-    cgroupPath: null,
+    observedGeneration,
+    phase,
+    conditions,
+    nodes: statuses.map((s) => ({
+      node: s.node,
+      observedGeneration: s.observedGeneration,
+      phase: s.phase,
+      conditions: s.conditions,
+      cgroupPath: s.cgroupPath,
+      updatedAt: s.updatedAt.toISOString(),
+    })),
+    cgroupPath: statuses[0]?.cgroupPath ?? null,
     uidRange: null,
     gidRange: null,
     network: null,

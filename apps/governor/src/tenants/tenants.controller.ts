@@ -9,6 +9,7 @@ import { parseCreateTenant } from './tenant.request';
 import { toTenantView } from './tenant.view';
 import { etagOf, type LedgerEntryView, TenantsService } from './tenants.service';
 import type { Page } from '../common/pagination';
+import { ValidationError } from '../../../../libs/domain/src/errors';
 
 @ApiTags('tenants')
 @ApiBearerAuth()
@@ -29,7 +30,7 @@ export class TenantsController {
   ): Promise<TenantDto> {
     const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
     res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
-    return toTenantView(tenant);
+    return this.view(tenant);
   }
 
   @Get()
@@ -39,7 +40,8 @@ export class TenantsController {
   @ApiOkResponse({ type: TenantPageDto })
   async list(@Query('limit') limit: unknown, @Query('cursor') cursor: unknown): Promise<TenantPageDto> {
     const page = await this.tenants.list(parseLimit(limit), cursor);
-    return { items: page.items.map(toTenantView), nextCursor: page.nextCursor };
+    const statuses = await this.tenants.statuses(page.items.map((t) => t.id));
+    return { items: page.items.map((t) => toTenantView(t, statuses.get(t.id))), nextCursor: page.nextCursor };
   }
 
   @Get(':name')
@@ -48,7 +50,7 @@ export class TenantsController {
   async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<TenantDto> {
     const tenant = await this.tenants.get(name);
     res.setHeader('ETag', etagOf(tenant));
-    return toTenantView(tenant);
+    return this.view(tenant);
   }
 
   @Patch(':name')
@@ -56,18 +58,36 @@ export class TenantsController {
   @ApiConsumes('application/merge-patch+json', 'application/json')
   @ApiBody({ type: PatchTenantDto })
   @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag from a GET; a stale one answers 412' })
+  @ApiQuery({ name: 'force', required: false, description: 'true: lower memory.max even when usage stays above it (the kernel may OOM-kill)' })
   @ApiOkResponse({ type: TenantDto })
   async update(
     @Param('name') name: string,
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
+    @Query('force') force: unknown,
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TenantDto> {
-    const tenant = await this.tenants.update(name, body, ifMatch, { principal, requestId });
+    const tenant = await this.tenants.update(name, body, ifMatch, { principal, requestId }, parseFlag(force, 'force'));
     res.setHeader('ETag', etagOf(tenant));
-    return toTenantView(tenant);
+    return this.view(tenant);
+  }
+
+  @Post(':name/suspend')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Freeze every process of the tenant (sets suspended; phase Suspended once frozen)' })
+  @ApiResponse({ status: 202, type: TenantDto })
+  async suspend(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<TenantDto> {
+    return this.view(await this.tenants.update(name, { suspended: true }, undefined, { principal, requestId }));
+  }
+
+  @Post(':name/resume')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Thaw the tenant (clears suspended)' })
+  @ApiResponse({ status: 202, type: TenantDto })
+  async resume(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<TenantDto> {
+    return this.view(await this.tenants.update(name, { suspended: false }, undefined, { principal, requestId }));
   }
 
   @Delete(':name')
@@ -80,7 +100,7 @@ export class TenantsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
   ): Promise<TenantDto> {
-    return toTenantView(await this.tenants.remove(name, ifMatch, { principal, requestId }));
+    return this.view(await this.tenants.remove(name, ifMatch, { principal, requestId }));
   }
 
   @Get(':name/history')
@@ -91,4 +111,15 @@ export class TenantsController {
   async history(@Param('name') name: string, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown): Promise<Page<LedgerEntryView>> {
     return this.tenants.history(name, parseLimit(limit), cursor);
   }
+
+  private async view(tenant: Parameters<typeof toTenantView>[0]): Promise<TenantDto> {
+    return toTenantView(tenant, (await this.tenants.statuses([tenant.id])).get(tenant.id));
+  }
+}
+
+/** `?force=true|false`; anything else is a 400 rather than a silent false. */
+function parseFlag(value: unknown, name: string): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ValidationError([{ path: name, message: `must be true or false; got ${JSON.stringify(value)}` }]);
 }

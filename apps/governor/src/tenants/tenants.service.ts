@@ -4,7 +4,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { applyMergePatch } from '../../../../libs/domain/src/merge-patch';
 import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
-import { QuotaLedgerEntity, TenantEntity } from '../../../../libs/persistence/src/entities';
+import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
+import { NodesService } from '../nodes/nodes.service';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
@@ -31,7 +32,19 @@ export class TenantsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly nodes: NodesService,
   ) {}
+
+  /** Each node's status of these tenants, keyed by tenant id. */
+  async statuses(tenantIds: string[]): Promise<Map<string, TenantStatusEntity[]>> {
+    const rows =
+      tenantIds.length === 0
+        ? []
+        : await this.db.getRepository(TenantStatusEntity).find({ where: tenantIds.map((tenantId) => ({ tenantId })), order: { node: 'ASC' } });
+    const byTenant = new Map<string, TenantStatusEntity[]>();
+    for (const row of rows) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row]);
+    return byTenant;
+  }
 
   async create(input: CreateTenantInput, actor: Actor): Promise<TenantEntity> {
     try {
@@ -82,7 +95,7 @@ export class TenantsService {
    * A patch that changes nothing bumps nothing; one that changes what agents enforce bumps the generation
    * and wakes them.
    */
-  async update(name: string, body: unknown, ifMatch: string | undefined, actor: Actor): Promise<TenantEntity> {
+  async update(name: string, body: unknown, ifMatch: string | undefined, actor: Actor, force = false): Promise<TenantEntity> {
     const patch = parseTenantPatch(body);
     return this.db.transaction(async (tx) => {
       const tenant = await lockLive(tx, name);
@@ -96,6 +109,7 @@ export class TenantsService {
       const before = tenant.quota;
       Object.assign(tenant, next, { resourceVersion: tenant.resourceVersion + 1 });
       if (enforced) tenant.generation += 1;
+      if (enforced && force) tenant.forceGeneration = tenant.generation;
       const saved = await tx.getRepository(TenantEntity).save(tenant);
       if (quotaChanged) await this.recordQuotaChange(tx, saved, before, actor);
       await this.audit.record(tx, {
@@ -103,17 +117,25 @@ export class TenantsService {
         action: 'tenant.update',
         target: `tenants/${name}`,
         requestId: actor.requestId,
-        detail: { tenantId: tenant.id, patch, generation: saved.generation, resourceVersion: saved.resourceVersion },
+        detail: { tenantId: tenant.id, patch, force, generation: saved.generation, resourceVersion: saved.resourceVersion },
       });
       if (enforced) await notify(tx, name);
       return saved;
     });
   }
 
+  /** The spec a merge patch would produce, without saving it: the input of a plan. */
+  async preview(name: string, body: unknown): Promise<{ tenant: TenantEntity; next: TenantSpec }> {
+    const patch = parseTenantPatch(body);
+    const tenant = await this.get(name);
+    const current: TenantSpec = { displayName: tenant.displayName, quota: tenant.quota, nodes: tenant.nodes, suspended: tenant.suspended };
+    return { tenant, next: parseSpec(applyMergePatch(current, patch) as Record<string, unknown>) };
+  }
+
   /**
    * Marks the tenant Terminating. Agents tear down its cgroups and namespaces and then finish the
-   * deletion; while no agent hosts it there is nothing to tear down, and the row becomes a tombstone at
-   * once. The ledger and the audit keep its id.
+   * deletion; while no live agent could host it there is nothing to tear down, and the row becomes a
+   * tombstone at once. The ledger and the audit keep its id.
    */
   async remove(name: string, ifMatch: string | undefined, actor: Actor): Promise<TenantEntity> {
     return this.db.transaction(async (tx) => {
@@ -135,7 +157,9 @@ export class TenantsService {
         });
         await notify(tx, name);
       }
-      await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
+      const alive = await this.nodes.alive();
+      const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
+      if (hosts.length === 0) await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
       return tenant;
     });
   }

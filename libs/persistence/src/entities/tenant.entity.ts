@@ -37,6 +37,10 @@ export class TenantEntity {
   @Column({ name: 'resource_version', type: 'bigint', default: 1, transformer: bigintAsNumber })
   resourceVersion!: number;
 
+  /** a memory.max decrease in this generation may go below usage (PATCH ?force=true) */
+  @Column({ name: 'force_generation', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  forceGeneration!: number | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

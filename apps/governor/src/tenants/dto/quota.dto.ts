@@ -3,7 +3,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 // OpenAPI descriptions of the quota. Validation is not done by these classes but by libs/domain's
 // parseQuota, which knows the units and the cross-field rules; these only document the shape.
 
-const SIZE = 'bytes as an integer, or a string with Ki/Mi/Gi/Ti/Pi (binary) or K/M/G/T/P (decimal) suffix, or "max"; at most 2^53-1 bytes. Returned as an integer in bytes.';
+const SIZE =
+  'bytes as an integer, or a string with Ki/Mi/Gi/Ti/Pi (binary) or K/M/G/T/P (decimal) suffix, or "max"; at most 2^53-1 bytes. Returned as an integer in bytes.';
 
 export class CpuQuotaDto {
   @ApiPropertyOptional({ description: 'cores: a decimal string or number, or "max". cpu.max × period must be at least 1ms.', example: '1.5' })

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { TenantHostController } from './tenant-host.controller';
+import { TenantHostService } from './tenant-host.service';
+
+@Module({ imports: [TenantsModule, AuditModule], controllers: [TenantHostController], providers: [TenantHostService] })
+export class HostApiModule {}

@@ -1,0 +1,61 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
+import { KoffiNative } from '../../../../libs/native/src/native';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { HostException, HostExceptionCode } from './host.exception';
+
+/**
+ * This host's cgroup subtree, in the roles that touch the host (all, agent). A host that cannot be
+ * prepared (no cgroup2, no permission) does not stop the API: host endpoints answer 503 with the reason,
+ * and /readyz says not ready.
+ */
+@Injectable()
+export class HostAccess implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('host');
+  private driver: CgroupDriver | undefined;
+  private failure: string | undefined;
+
+  constructor(@Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig) {}
+
+  get touchesHost(): boolean {
+    return this.config.role !== 'api';
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.touchesHost) return;
+    try {
+      this.driver = await CgroupDriver.start({ root: this.config.cgroupRoot, native: new KoffiNative() });
+      const caps = this.driver.capabilities;
+      this.logger.log({ root: caps.root, available: caps.available, missing: caps.missing, features: caps.features }, 'cgroup subtree ready');
+    } catch (err) {
+      this.failure = err instanceof Error ? err.message : String(err);
+      this.logger.error({ err }, `cgroup subtree unavailable: ${this.failure}`);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.driver?.close();
+  }
+
+  /** The driver, or a 501/503 that says why this process cannot act on the host. */
+  cgroups(): CgroupDriver {
+    if (!this.touchesHost) {
+      throw new HostException(
+        HostExceptionCode.NOT_IN_ROLE,
+        `this governor runs as role api; host endpoints are served by role all (forwarding to agents is not implemented yet)`,
+      );
+    }
+    if (this.driver === undefined)
+      throw new HostException(HostExceptionCode.UNAVAILABLE, `the cgroup subtree is unavailable: ${this.failure ?? 'not started'}`);
+    return this.driver;
+  }
+
+  /** The driver when there is one; for the reconciler, which idles without it. */
+  maybeCgroups(): CgroupDriver | undefined {
+    return this.driver;
+  }
+
+  get unavailableReason(): string | undefined {
+    return this.touchesHost && this.driver === undefined ? (this.failure ?? 'not started') : undefined;
+  }
+}

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** The service's own Registry (never prom-client's global one) and the governor's self-metrics. */
+@Injectable()
+export class GovernorMetrics {
+  readonly registry = new Registry();
+
+  readonly cgroupWrites = new Counter({ name: 'governor_cgroup_writes_total', help: 'Writes to cgroup files by the reconciler', registers: [this.registry] });
+  readonly driftCorrections = new Counter({
+    name: 'governor_drift_corrections_total',
+    help: 'Cgroup files found changed behind Governor and written back',
+    labelNames: ['tenant', 'file'],
+    registers: [this.registry],
+  });
+  readonly reconcileTotal = new Counter({
+    name: 'governor_reconcile_total',
+    help: 'Tenant reconciles by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'governor_reconcile_duration_seconds',
+    help: 'Time to reconcile one tenant',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

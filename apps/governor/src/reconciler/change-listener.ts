@@ -1,0 +1,70 @@
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+
+export interface ChangeHandlers {
+  /** a tenant's desired state changed */
+  changed(tenant: string): void;
+  /** (re)connected: notifications may have been missed, so everything is resynced */
+  connected(): void;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * LISTEN governor_changes on a connection of its own, reconnecting with backoff. A notification is only
+ * a hint: the periodic resync and the resync after each reconnect are what make the loop correct.
+ */
+export class ChangeListener {
+  private readonly logger = new Logger('listener');
+  private client: Client | undefined;
+  private stopped = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly handlers: ChangeHandlers,
+  ) {}
+
+  start(): void {
+    void this.connect(1000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async connect(backoffMs: number): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({ connectionString: this.url, application_name: 'governor-listener' });
+    client.on('notification', (message) => {
+      if (message.channel === this.channel && message.payload) this.handlers.changed(message.payload);
+    });
+    client.on('error', (err) => this.logger.warn({ err }, 'listener connection failed'));
+    client.on('end', () => {
+      if (this.client === client) this.client = undefined;
+      if (!this.stopped) this.scheduleReconnect(1000);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+      this.client = client;
+      this.handlers.connected();
+    } catch (err) {
+      this.logger.warn({ err }, `cannot LISTEN ${this.channel}; retrying in ${backoffMs}ms`);
+      await client.end().catch(() => undefined);
+      this.scheduleReconnect(backoffMs);
+    }
+  }
+
+  private scheduleReconnect(backoffMs: number): void {
+    if (this.stopped || this.retry !== undefined) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.connect(Math.min(backoffMs * 2, MAX_BACKOFF_MS));
+    }, backoffMs);
+    this.retry.unref();
+  }
+}

@@ -1,0 +1,202 @@
+import { basename } from 'node:path';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, IsNull } from 'typeorm';
+import type { Condition } from '../../../../libs/cgroup/src/condition';
+import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
+import { TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { DATABASE_URL } from '../database/database.module';
+import { HostAccess } from '../host/host.access';
+import { GovernorMetrics } from '../metrics/governor.metrics';
+import { NodesService } from '../nodes/nodes.service';
+import { CHANGES_CHANNEL } from '../tenants/tenants.service';
+import { ChangeListener } from './change-listener';
+
+/** How long a lowered memory.high may take to bring usage under a new memory.max. */
+const RECLAIM_TIMEOUT_MS = 5_000;
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * The level-triggered loop: desired state from PostgreSQL, observed state from cgroupfs, and the
+ * difference written. Woken by NOTIFY, by a periodic resync and by every reconnect; tenants are handled
+ * one at a time, and one tenant's failure is recorded in its status without stopping the others.
+ */
+@Injectable()
+export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('reconciler');
+  private readonly pending = new Set<string>();
+  private fullResync = true;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 1000;
+  private listener: ChangeListener | undefined;
+  private stopped = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly host: HostAccess,
+    private readonly nodes: NodesService,
+    private readonly metrics: GovernorMetrics,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+    @Inject(DATABASE_URL) private readonly databaseUrl: string,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const driver = this.host.maybeCgroups();
+    if (!driver) return;
+    driver.fs.onWrite(() => this.metrics.cgroupWrites.inc());
+    this.listener = new ChangeListener(this.databaseUrl, CHANGES_CHANNEL, { changed: (tenant) => this.schedule(tenant), connected: () => this.schedule() });
+    this.listener.start();
+    this.resyncTimer = setInterval(() => this.schedule(), this.config.resyncIntervalMs);
+    this.resyncTimer.unref();
+    this.schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+    await this.listener?.stop();
+    await this.running;
+  }
+
+  /** Queues one tenant, or (without a name) a full resync. */
+  schedule(tenant?: string): void {
+    if (tenant === undefined) this.fullResync = true;
+    else this.pending.add(tenant);
+    this.kick();
+  }
+
+  /** Resolves once everything queued so far has been reconciled (for tests and the API's plan). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const driver = this.host.maybeCgroups();
+    if (!driver) return;
+    try {
+      if (this.fullResync) {
+        this.fullResync = false;
+        const rows = await this.db.getRepository(TenantEntity).find({ where: { deletedAt: IsNull() }, select: { name: true } });
+        for (const name of [...rows.map((row) => row.name), ...driver.tenantsOnHost()]) this.pending.add(name);
+      }
+      while (this.pending.size > 0 && !this.stopped) {
+        const [name] = this.pending;
+        this.pending.delete(name);
+        await this.reconcileOne(driver, name);
+      }
+      this.retryMs = 1000;
+    } catch (err) {
+      // PostgreSQL is down (or the query failed): the kernel keeps the last applied state; retry.
+      this.logger.warn({ err }, `reconcile pass failed; retrying in ${this.retryMs}ms with what the kernel already enforces`);
+      this.fullResync = true;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.kick(), this.retryMs);
+      this.retryTimer.unref();
+      this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+    }
+  }
+
+  private async reconcileOne(driver: CgroupDriver, name: string): Promise<void> {
+    const tenant = await this.db.getRepository(TenantEntity).findOneBy({ name, deletedAt: IsNull() });
+    const end = this.metrics.reconcileDuration.startTimer();
+    try {
+      if (!tenant || (tenant.nodes.length > 0 && !tenant.nodes.includes(this.config.nodeName))) {
+        // Not (or no longer) ours to host: what cgroupfs still has of it is an orphan.
+        if (driver.hasTenant(name)) await driver.removeTenant(name);
+        if (tenant) await this.db.getRepository(TenantStatusEntity).delete({ tenantId: tenant.id, node: this.config.nodeName });
+      } else if (tenant.deletionRequestedAt) {
+        await driver.removeTenant(name);
+        await this.saveStatus(tenant, 'Deleted', [], null);
+        await this.finishDeletion(tenant);
+      } else {
+        await this.apply(driver, tenant);
+      }
+      this.metrics.reconcileTotal.inc({ result: 'success' });
+    } catch (err) {
+      this.metrics.reconcileTotal.inc({ result: 'error' });
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.error({ err, tenant: name }, `reconcile of ${name} failed: ${message}`);
+      if (tenant) {
+        await this.saveStatus(
+          tenant,
+          'Error',
+          [{ type: 'Reconciled', status: 'False', reason: 'ReconcileFailed', message }],
+          driver.tenantPath(name),
+          false,
+        ).catch(() => undefined);
+      }
+    } finally {
+      end();
+    }
+  }
+
+  private async apply(driver: CgroupDriver, tenant: TenantEntity): Promise<void> {
+    const previous = await this.db.getRepository(TenantStatusEntity).findOneBy({ tenantId: tenant.id, node: this.config.nodeName });
+    const result = await driver.applyTenant(tenant.name, tenant.quota, {
+      force: tenant.forceGeneration === tenant.generation,
+      reclaimTimeoutMs: RECLAIM_TIMEOUT_MS,
+    });
+    // A change to a generation already applied here was made behind Governor's back: drift.
+    if (previous?.observedGeneration === tenant.generation && previous.phase !== 'Error') {
+      for (const change of result.changes) {
+        this.metrics.driftCorrections.inc({ tenant: tenant.name, file: basename(change.file) });
+        this.logger.warn({ tenant: tenant.name, ...change }, 'corrected drift');
+      }
+    }
+    const conditions: Condition[] = [...result.conditions];
+    const settled = await driver.setSuspended(tenant.name, tenant.suspended);
+    if (!settled) {
+      conditions.push({
+        type: 'Degraded',
+        status: 'True',
+        reason: tenant.suspended ? 'FreezeTimeout' : 'ThawTimeout',
+        message: `cgroup.events did not report frozen ${tenant.suspended ? 1 : 0} in time (tasks in D state?)`,
+      });
+    }
+    const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
+    await this.saveStatus(tenant, phase, conditions, driver.tenantPath(tenant.name));
+  }
+
+  private async saveStatus(tenant: TenantEntity, phase: string, conditions: Condition[], cgroupPath: string | null, observed = true): Promise<void> {
+    const repo = this.db.getRepository(TenantStatusEntity);
+    const previous = observed ? undefined : await repo.findOneBy({ tenantId: tenant.id, node: this.config.nodeName });
+    await repo.save({
+      tenantId: tenant.id,
+      node: this.config.nodeName,
+      observedGeneration: observed ? tenant.generation : (previous?.observedGeneration ?? 0),
+      phase,
+      conditions,
+      cgroupPath,
+    });
+  }
+
+  /** Tombstones a deleted tenant once every live node that hosts it has torn it down. */
+  private async finishDeletion(tenant: TenantEntity): Promise<void> {
+    const alive = await this.nodes.alive();
+    const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
+    const done = await this.db.getRepository(TenantStatusEntity).find({ where: { tenantId: tenant.id, phase: 'Deleted' }, select: { node: true } });
+    if (hosts.every((node) => done.some((row) => row.node === node))) {
+      await this.db.getRepository(TenantEntity).update({ id: tenant.id, deletedAt: IsNull() }, { deletedAt: new Date() });
+    }
+  }
+}

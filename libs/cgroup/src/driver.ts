@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Quota } from '../../domain/src/quota.types';
+import type { GovernorNative } from '../../native/src/native.types';
+import { detectCapabilities, type HostCapabilities } from './capabilities';
+import { CgroupFs } from './cgroup-fs';
+import { killAll, setFrozen } from './freezer';
+import { attachedDir, SUPERVISOR, TENANTS, tenantDir, workloadsDir } from './layout';
+import { findCgroup2Mount, ownCgroup2Path } from './mount';
+import { type ApplyOptions, type ApplyResult, applyQuota } from './tenant-apply';
+import type { ControllerName } from './target';
+import { readUsage, type TenantUsage } from './usage';
+
+export interface DriverOptions {
+  /** GOVERNOR_CGROUP_ROOT; default <cgroup2 mount>/governor */
+  root?: string;
+  native: GovernorNative;
+  /** for tests: the text of /proc/self/mountinfo and /proc/self/cgroup */
+  mountinfo?: string;
+  selfCgroup?: string;
+}
+
+const FREEZE_TIMEOUT_MS = 10_000;
+const KILL_TIMEOUT_MS = 10_000;
+
+/**
+ * Governor's cgroup subtree on this host: creates ROOT, enables controllers top-down, and applies,
+ * reads and removes tenant cgroups. Everything stays inside ROOT; the parent's subtree_control is never
+ * written, so a controller the parent does not delegate is reported missing, not taken.
+ */
+export class CgroupDriver {
+  private constructor(
+    readonly fs: CgroupFs,
+    readonly capabilities: HostCapabilities,
+  ) {}
+
+  static async start(options: DriverOptions): Promise<CgroupDriver> {
+    const mount = findCgroup2Mount(options.mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8'));
+    if (mount === undefined) throw new Error('no cgroup2 filesystem is mounted (see /proc/self/mountinfo); Governor needs cgroup v2');
+    const root = options.root ?? join(mount, 'governor');
+    const rel = relative(mount, root);
+    if (rel === '' || rel.startsWith('..')) throw new Error(`GOVERNOR_CGROUP_ROOT ${root} must be a directory below the cgroup2 mount ${mount}`);
+
+    const fs = CgroupFs.open(root, options.native);
+    // A process may not sit in a cgroup that hands controllers to children ("no internal processes"),
+    // so a governor started inside ROOT moves itself to ROOT/supervisor first.
+    const own = ownCgroup2Path(options.selfCgroup ?? readFileSync('/proc/self/cgroup', 'utf8'));
+    if (own !== undefined && join(mount, own) === root) {
+      fs.ensureDir(SUPERVISOR);
+      await fs.write(SUPERVISOR, 'cgroup.procs', String(process.pid));
+    }
+    const offered = ((await fs.read('', 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
+    await enableControllers(fs, '', offered);
+    fs.ensureDir(TENANTS);
+    await enableControllers(fs, TENANTS, offered);
+    const capabilities = await detectCapabilities(fs, mount, TENANTS);
+    return new CgroupDriver(fs, capabilities);
+  }
+
+  tenantPath(name: string): string {
+    return this.fs.absolute(tenantDir(name));
+  }
+
+  /** The tenants that have a cgroup on this host, from cgroupfs itself (the truth after a restart). */
+  tenantsOnHost(): string[] {
+    return this.fs.children(TENANTS);
+  }
+
+  /** Creates the tenant's cgroups if needed and brings its files to the quota. */
+  async applyTenant(name: string, quota: Quota, options: ApplyOptions): Promise<ApplyResult> {
+    const dir = tenantDir(name);
+    this.fs.ensureDir(dir);
+    await enableControllers(this.fs, dir, this.capabilities.available);
+    this.fs.ensureDir(attachedDir(name));
+    this.fs.ensureDir(workloadsDir(name));
+    await enableControllers(this.fs, workloadsDir(name), this.capabilities.available);
+    return applyQuota(this.fs, this.capabilities, dir, quota, options);
+  }
+
+  /** What applyTenant would write, without writing; a tenant with no cgroup yet is planned from defaults. */
+  async planTenant(name: string, quota: Quota): Promise<ApplyResult> {
+    return applyQuota(this.fs, this.capabilities, tenantDir(name), quota, { force: false, reclaimTimeoutMs: 0 }, true);
+  }
+
+  /** Freezes or thaws the whole tenant; false when the kernel did not confirm within the timeout. */
+  async setSuspended(name: string, suspended: boolean): Promise<boolean> {
+    return setFrozen(this.fs, tenantDir(name), suspended, FREEZE_TIMEOUT_MS);
+  }
+
+  /** Kills every process of the tenant, waits for it to empty, and removes its cgroups leaves first. */
+  async removeTenant(name: string): Promise<void> {
+    const dir = tenantDir(name);
+    if (!this.fs.exists(dir)) return;
+    const emptied = await killAll(this.fs, dir, KILL_TIMEOUT_MS, this.capabilities.features.kill);
+    if (!emptied) throw new Error(`tenant ${name}: processes still running ${KILL_TIMEOUT_MS}ms after the kill`);
+    await this.fs.removeTree(dir);
+  }
+
+  /** Moves a process into the tenant's `attached` leaf. */
+  async attach(name: string, pid: number): Promise<void> {
+    await this.fs.write(attachedDir(name), 'cgroup.procs', String(pid));
+  }
+
+  /** Live usage from the tenant's own files. */
+  async usage(name: string): Promise<TenantUsage> {
+    return readUsage(this.fs, tenantDir(name));
+  }
+
+  hasTenant(name: string): boolean {
+    return this.fs.exists(tenantDir(name));
+  }
+
+  close(): void {
+    this.fs.close();
+  }
+}
+
+/**
+ * Enables controllers in a cgroup's subtree_control, all at once and, when the kernel refuses the batch
+ * (one controller is busy or missing), one at a time, as runc does.
+ */
+async function enableControllers(fs: CgroupFs, dir: string, controllers: readonly string[]): Promise<void> {
+  const enabled = ((await fs.read(dir, 'cgroup.subtree_control')) ?? '').trim().split(/\s+/);
+  const wanted = controllers.filter(
+    (c) => (['cpu', 'cpuset', 'io', 'memory', 'pids'] as ControllerName[]).includes(c as ControllerName) && !enabled.includes(c),
+  );
+  if (wanted.length === 0) return;
+  try {
+    await fs.write(dir, 'cgroup.subtree_control', wanted.map((c) => `+${c}`).join(' '));
+  } catch {
+    for (const controller of wanted) await fs.write(dir, 'cgroup.subtree_control', `+${controller}`).catch(() => undefined);
+  }
+}

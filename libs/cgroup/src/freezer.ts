@@ -1,0 +1,60 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CgroupFs } from './cgroup-fs';
+import { type CgroupEvents, parseCgroupEvents } from './stats/cgroup-events';
+
+const readEvents = (text: string | undefined): CgroupEvents | undefined => (text === undefined ? undefined : parseCgroupEvents(text));
+
+/**
+ * Waits until cgroup.events says what `done` wants, polling with a growing interval. Frozen can take a
+ * while (tasks in D state); populated 0 follows the last exit.
+ */
+export async function waitForEvents(fs: CgroupFs, dir: string, done: (events: CgroupEvents) => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    const events = readEvents(await fs.read(dir, 'cgroup.events'));
+    if (events === undefined || done(events)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(delay);
+  }
+}
+
+/** Freezes (or thaws) a cgroup and waits for the kernel to say so. False when it did not within the timeout. */
+export async function setFrozen(fs: CgroupFs, dir: string, frozen: boolean, timeoutMs: number): Promise<boolean> {
+  const current = readEvents(await fs.read(dir, 'cgroup.events'));
+  const freezeFile = (await fs.read(dir, 'cgroup.freeze'))?.trim();
+  if (freezeFile !== (frozen ? '1' : '0')) await fs.write(dir, 'cgroup.freeze', frozen ? '1' : '0');
+  if (current?.frozen === frozen) return true;
+  return waitForEvents(fs, dir, (events) => (events.frozen ?? false) === frozen, timeoutMs);
+}
+
+/**
+ * Kills every process in a cgroup subtree and waits for it to empty. cgroup.kill (5.14+) does it in one
+ * write and cannot race with forks; older kernels get freeze, SIGKILL each pid, thaw.
+ */
+export async function killAll(fs: CgroupFs, dir: string, timeoutMs: number, hasKillFile: boolean): Promise<boolean> {
+  const events = readEvents(await fs.read(dir, 'cgroup.events'));
+  if (events === undefined || !events.populated) return true;
+  if (hasKillFile) {
+    await fs.write(dir, 'cgroup.kill', '1');
+  } else {
+    await setFrozen(fs, dir, true, timeoutMs);
+    for (const pid of await pidsBelow(fs, dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await fs.write(dir, 'cgroup.freeze', '0');
+  }
+  return waitForEvents(fs, dir, (e) => !e.populated, timeoutMs);
+}
+
+export async function pidsBelow(fs: CgroupFs, dir: string): Promise<number[]> {
+  const own = ((await fs.read(dir, 'cgroup.procs')) ?? '')
+    .split('\n')
+    .filter((line) => /^\d+$/.test(line))
+    .map(Number);
+  const nested = await Promise.all(fs.children(dir).map((child) => pidsBelow(fs, `${dir}/${child}`)));
+  return [...own, ...nested.flat()];
+}

@@ -1,0 +1,54 @@
+import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
+
+/**
+ * The shape of Governor's subtree, as paths relative to ROOT. Every path is built here from validated
+ * names only, so that no caller can produce "..", "/" or a NUL in a path; the native layer then resolves
+ * each one beneath ROOT's directory fd (openat2 RESOLVE_BENEATH) as a second fence.
+ *
+ *   ROOT/supervisor/                       the governor itself, when it runs inside ROOT
+ *   ROOT/tenants/<name>/                   the tenant cap
+ *   ROOT/tenants/<name>/attached/          processes attached by pid
+ *   ROOT/tenants/<name>/workloads/<id>/    one leaf per workload
+ *   ROOT/monitors/<id>/                    workload monitors, outside every tenant
+ */
+export const TENANTS = 'tenants';
+export const SUPERVISOR = 'supervisor';
+export const MONITORS = 'monitors';
+
+const WORKLOAD_ID = /^[a-z0-9]{1,32}$/;
+
+export class CgroupPathError extends Error {
+  constructor(what: string, value: string) {
+    super(`refusing to build a cgroup path from ${what} ${JSON.stringify(value)}`);
+    this.name = 'CgroupPathError';
+  }
+}
+
+export function tenantDir(name: string): string {
+  if (!TENANT_NAME_PATTERN.test(name)) throw new CgroupPathError('the tenant name', name);
+  return `${TENANTS}/${name}`;
+}
+
+export function attachedDir(name: string): string {
+  return `${tenantDir(name)}/attached`;
+}
+
+export function workloadsDir(name: string): string {
+  return `${tenantDir(name)}/workloads`;
+}
+
+export function workloadDir(name: string, workloadId: string): string {
+  if (!WORKLOAD_ID.test(workloadId)) throw new CgroupPathError('the workload id', workloadId);
+  return `${workloadsDir(name)}/${workloadId}`;
+}
+
+export function monitorDir(workloadId: string): string {
+  if (!WORKLOAD_ID.test(workloadId)) throw new CgroupPathError('the workload id', workloadId);
+  return `${MONITORS}/${workloadId}`;
+}
+
+/** A controller file of a cgroup directory; file names are fixed strings in this library, never input. */
+export function fileIn(dir: string, file: string): string {
+  if (!/^[a-z][a-z0-9_.]{0,31}$/.test(file)) throw new CgroupPathError('the file name', file);
+  return dir === '' ? file : `${dir}/${file}`;
+}

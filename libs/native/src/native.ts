@@ -1,0 +1,244 @@
+import { existsSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
+import koffi, { type KoffiFunc } from 'koffi';
+import { NativeError } from './native.error';
+import type { DirFd, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
+
+const { EACCES, EFBIG, EINVAL, ENOENT, ENOTDIR } = constants.errno;
+
+/** Where `npm install` (make -C native) puts the library, below the repository root. */
+const LIBRARY = 'native/build/libgovernor.so';
+const FIRST_READ = 4096;
+const MAX_READ = 4 * 1024 * 1024;
+
+/** enum gv_spawn_step of native/governor.h: the step a failed spawn reports. */
+const enum Step {
+  Cgroup = 2,
+  Clone = 4,
+  Stdout = 6,
+  Stderr = 7,
+  Cwd = 9,
+  Exec = 12,
+}
+
+/** Each C prototype next to the TypeScript type of its call; out-parameters are one-element arrays. */
+function bind(path: string) {
+  const lib = koffi.load(path);
+  const fn = <T extends (...args: never[]) => number>(prototype: string): KoffiFunc<T> => lib.func(prototype) as KoffiFunc<T>;
+  return {
+    openDir: fn<(path: string) => number>('int gv_open_dir(const char *path)'),
+    close: fn<(fd: number) => number>('int gv_close(int fd)'),
+    // No _Out_ on buf: koffi passes a Buffer as a pointer to its own bytes, which gv_read_beneath fills.
+    read: fn<(dirfd: number, rel: string, buf: Buffer, cap: number, len: [number]) => number>(
+      'int gv_read_beneath(int dirfd, const char *rel, uint8_t *buf, size_t cap, _Out_ size_t *len)',
+    ),
+    write: fn<(dirfd: number, rel: string, buf: Buffer, len: number, nonblock: number) => number>(
+      'int gv_write_beneath(int dirfd, const char *rel, const uint8_t *buf, size_t len, int nonblock)',
+    ),
+    mkdir: fn<(dirfd: number, rel: string, mode: number) => number>('int gv_mkdir_beneath(int dirfd, const char *rel, unsigned int mode)'),
+    rmdir: fn<(dirfd: number, rel: string) => number>('int gv_rmdir_beneath(int dirfd, const char *rel)'),
+    spawn: fn<
+      (
+        command: string,
+        argv: (string | null)[],
+        envp: (string | null)[],
+        cwd: string,
+        cgroupDir: string,
+        stdoutPath: string,
+        stderrPath: string,
+        pid: [number],
+        pidfd: [number],
+        failedStep: [number],
+      ) => number
+    >(
+      'int gv_spawn(const char *command, const char **argv, const char **envp, const char *cwd, const char *cgroup_dir, ' +
+        'const char *stdout_path, const char *stderr_path, _Out_ int *pid, _Out_ int *pidfd, _Out_ int *failed_step)',
+    ),
+    pidfdOpen: fn<(pid: number) => number>('int gv_pidfd_open(int pid)'),
+    pidfdSendSignal: fn<(pidfd: number, sig: number) => number>('int gv_pidfd_send_signal(int pidfd, int sig)'),
+    pidfdWait: fn<(pidfd: number, exitCode: [number], termSignal: [number]) => number>(
+      'int gv_pidfd_wait(int pidfd, _Out_ int *exit_code, _Out_ int *term_signal)',
+    ),
+  };
+}
+
+type Bindings = ReturnType<typeof bind>;
+
+/** One koffi.load per library path, however many KoffiNative instances ask for it. */
+const loaded = new Map<string, Bindings>();
+
+function load(path: string): Bindings {
+  let bindings = loaded.get(path);
+  if (bindings === undefined) {
+    if (!existsSync(path)) throw new Error(`${LIBRARY} is missing (looked for ${path}): run npm install (it builds native/ with cc)`);
+    bindings = bind(path);
+    loaded.set(path, bindings);
+  }
+  return bindings;
+}
+
+/**
+ * The library below the repository root: the first directory above `from` that holds both package.json
+ * and native/. Works from libs/native/src (ts sources) and dist/libs/native/src (tsc output) alike.
+ */
+export function findLibrary(from: string = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && statSync(join(dir, 'native'), { throwIfNoEntry: false })?.isDirectory()) return join(dir, LIBRARY);
+    if (dirname(dir) === dir) throw new Error(`${LIBRARY} not found: no directory above ${from} holds package.json and native/`);
+  }
+}
+
+/** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
+function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
+  return new Promise((resolve, reject) => f.async(...args, (err: unknown, result: number) => (err ? reject(err) : resolve(result))));
+}
+
+/** koffi cuts a string at its first NUL: "cgroup\0/../x" would reach C as "cgroup". */
+function refuseNul(op: string, path: string, values: string[]): void {
+  if (values.some((value) => value.includes('\0'))) throw new NativeError(op, path, EINVAL, 'contains a NUL byte');
+}
+
+function spawnError(request: SpawnRequest, step: number, errno: number): NativeError {
+  switch (step) {
+    case Step.Cgroup:
+      return new NativeError('spawn', request.cgroupDir, errno, 'cannot open the cgroup directory');
+    case Step.Clone:
+      return new NativeError('spawn', request.cgroupDir, errno, 'clone3 into the cgroup failed');
+    case Step.Stdout:
+      return new NativeError('spawn', request.stdoutPath, errno, 'cannot open the stdout file');
+    case Step.Stderr:
+      return new NativeError('spawn', request.stderrPath, errno, 'cannot open the stderr file');
+    case Step.Cwd:
+      return new NativeError(
+        'spawn',
+        request.cwd,
+        errno,
+        errno === ENOENT ? 'cwd does not exist' : errno === ENOTDIR ? 'cwd is not a directory' : 'cannot enter cwd',
+      );
+    case Step.Exec:
+      // execve's ENOENT also covers a missing #! interpreter or ELF loader, not only a missing file.
+      return new NativeError(
+        'spawn',
+        request.command,
+        errno,
+        errno === ENOENT ? 'command not found' : errno === EACCES ? 'command is not executable' : 'execve failed',
+      );
+    default:
+      return new NativeError('spawn', request.command, errno, `failed at step ${step} of gv_spawn`);
+  }
+}
+
+/** GovernorNative over native/build/libgovernor.so, loaded on first use. */
+export class KoffiNative implements GovernorNative {
+  private bindings: Bindings | undefined;
+  /** What each open DirFd was opened from, so that errors name whole paths. */
+  private readonly dirs = new Map<number, string>();
+
+  /** @param libraryPath the .so to load instead of the one below the repository root */
+  constructor(private readonly libraryPath?: string) {}
+
+  private get lib(): Bindings {
+    this.bindings ??= load(this.libraryPath ?? findLibrary());
+    return this.bindings;
+  }
+
+  private where(dir: DirFd, rel: string): string {
+    const base = this.dirs.get(dir);
+    return base === undefined ? rel : `${base.replace(/\/+$/, '')}/${rel}`;
+  }
+
+  openDir(path: string): DirFd {
+    refuseNul('openDir', path, [path]);
+    const fd = this.lib.openDir(path);
+    if (fd < 0) throw new NativeError('openDir', path, -fd);
+    this.dirs.set(fd, path);
+    return fd as DirFd;
+  }
+
+  close(fd: number): void {
+    const ret = this.lib.close(fd);
+    const path = this.dirs.get(fd) ?? `fd ${fd}`;
+    this.dirs.delete(fd);
+    if (ret < 0) throw new NativeError('close', path, -ret);
+  }
+
+  async readFile(dir: DirFd, rel: string): Promise<string> {
+    refuseNul('readFile', rel, [rel]);
+    for (let cap = FIRST_READ; ; cap *= 2) {
+      const buf = Buffer.allocUnsafe(cap);
+      const len: [number] = [0];
+      const ret = await onWorker(this.lib.read, dir, rel, buf, cap, len);
+      if (ret === -EFBIG && cap < MAX_READ) continue;
+      return this.decode('readFile', dir, rel, ret, buf, len[0]);
+    }
+  }
+
+  readFileSync(dir: DirFd, rel: string): string {
+    refuseNul('readFileSync', rel, [rel]);
+    for (let cap = FIRST_READ; ; cap *= 2) {
+      const buf = Buffer.allocUnsafe(cap);
+      const len: [number] = [0];
+      const ret = this.lib.read(dir, rel, buf, cap, len);
+      if (ret === -EFBIG && cap < MAX_READ) continue;
+      return this.decode('readFileSync', dir, rel, ret, buf, len[0]);
+    }
+  }
+
+  private decode(op: string, dir: DirFd, rel: string, ret: number, buf: Buffer, len: number): string {
+    if (ret === -EFBIG) throw new NativeError(op, this.where(dir, rel), EFBIG, `larger than ${MAX_READ} bytes`);
+    if (ret < 0) throw new NativeError(op, this.where(dir, rel), -ret);
+    return buf.toString('utf8', 0, len);
+  }
+
+  async writeFile(dir: DirFd, rel: string, value: string, options: { nonblock?: boolean } = {}): Promise<void> {
+    refuseNul('writeFile', rel, [rel]);
+    const buf = Buffer.from(value, 'utf8');
+    const ret = await onWorker(this.lib.write, dir, rel, buf, buf.length, options.nonblock ? 1 : 0);
+    if (ret < 0) throw new NativeError('writeFile', this.where(dir, rel), -ret);
+  }
+
+  mkdir(dir: DirFd, rel: string, mode: number): void {
+    refuseNul('mkdir', rel, [rel]);
+    const ret = this.lib.mkdir(dir, rel, mode);
+    if (ret < 0) throw new NativeError('mkdir', this.where(dir, rel), -ret);
+  }
+
+  rmdir(dir: DirFd, rel: string): void {
+    refuseNul('rmdir', rel, [rel]);
+    const ret = this.lib.rmdir(dir, rel);
+    if (ret < 0) throw new NativeError('rmdir', this.where(dir, rel), -ret);
+  }
+
+  spawn(request: SpawnRequest): SpawnedProcess {
+    const { command, args, env, cwd, cgroupDir, stdoutPath, stderrPath } = request;
+    refuseNul('spawn', command, [command, ...args, ...env, cwd, cgroupDir, stdoutPath, stderrPath]);
+    if (args.length === 0) throw new NativeError('spawn', command, EINVAL, 'args must hold argv[0]');
+    const pid: [number] = [-1];
+    const pidfd: [number] = [-1];
+    const step: [number] = [0];
+    const ret = this.lib.spawn(command, [...args, null], [...env, null], cwd, cgroupDir, stdoutPath, stderrPath, pid, pidfd, step);
+    if (ret < 0) throw spawnError(request, step[0], -ret);
+    return { pid: pid[0], pidfd: pidfd[0] };
+  }
+
+  pidfdOpen(pid: number): number {
+    const fd = this.lib.pidfdOpen(pid);
+    if (fd < 0) throw new NativeError('pidfdOpen', `pid ${pid}`, -fd);
+    return fd;
+  }
+
+  pidfdSendSignal(pidfd: number, signal: number): void {
+    const ret = this.lib.pidfdSendSignal(pidfd, signal);
+    if (ret < 0) throw new NativeError('pidfdSendSignal', `pidfd ${pidfd}`, -ret, `signal ${signal}`);
+  }
+
+  pidfdWait(pidfd: number): ProcessExit {
+    const code: [number] = [-1];
+    const signal: [number] = [-1];
+    const ret = this.lib.pidfdWait(pidfd, code, signal);
+    if (ret < 0) throw new NativeError('pidfdWait', `pidfd ${pidfd}`, -ret);
+    if (ret === 0) return { exited: false };
+    return code[0] >= 0 ? { exited: true, code: code[0] } : { exited: true, signal: signal[0] };
+  }
+}
