@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -106,6 +106,21 @@ describe('the cgroup subtree on this host', () => {
     assert.equal((await gov.http.post('/v1/tenants/acme/resume').set('Authorization', gov.root)).status, 202);
     await waitFor('acme', (t) => t.status.observedGeneration === 3);
     assert.match(events(join(root, 'tenants/acme')), /^frozen 0$/m);
+  });
+
+  it('thaws a tenant frozen by hand within one resync and counts the drift', async () => {
+    await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'drifty' });
+    await waitFor('drifty', (t) => t.status.observedGeneration === 1);
+    writeFileSync(join(root, 'tenants/drifty/cgroup.freeze'), '1');
+    const deadline = Date.now() + 10_000;
+    while (!/^frozen 0$/m.test(events(join(root, 'tenants/drifty'))) || readFileSync(join(root, 'tenants/drifty/cgroup.freeze'), 'utf8').trim() !== '0') {
+      assert.ok(Date.now() < deadline, 'thawed within a resync (2s)');
+      await sleep(100);
+    }
+    while (!/^governor_drift_corrections_total\{tenant="drifty",file="cgroup.freeze"\} 1$/m.test((await gov.http.get('/metrics')).text)) {
+      assert.ok(Date.now() < deadline, 'the correction is counted');
+      await sleep(100);
+    }
   });
 
   it('plans a change without writing, naming what this host cannot enforce', async () => {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Prepares the kernel test host: the host packages (QEMU, busybox, cpio, kmod), a Debian 6.1 kernel
+# Prepares the kernel test host: the host packages (QEMU, busybox, cpio, kmod, xz), a Debian kernel
 # unpacked into a cache outside the checkout, and an initramfs that boots it with the host's root
 # shared over 9p (see README.md beside this file).
 #
 # Idempotent: when everything is cached it only checks (well under 2 s, no network) and prints the
 # paths, one KEY=VALUE a line on stdout:
 #   GOVERNOR_KERNEL_VERSION, GOVERNOR_KERNEL_TREE, GOVERNOR_KERNEL_IMAGE, GOVERNOR_KERNEL_INITRAMFS
+#   (and GOVERNOR_KERNEL_POSTGRES_TEMPLATE, see below)
 #
 # Environment:
 #   GOVERNOR_KERNEL_CACHE    cache directory (default /var/cache/governor-kernel)
@@ -30,8 +31,8 @@ busybox=/bin/busybox
 qemu='qemu-system-x86_64'
 
 # Modules the initramfs loads (with their dependencies, resolved from modules.dep): virtio PCI,
-# the 9p filesystem over virtio, virtio-blk for run.sh --disk, and virtio-console (hvc0, which
-# carries the command's output ~10x faster than the emulated UART of ttyS0).
+# the 9p filesystem over virtio, virtio-blk for run.sh --disk, and virtio-console for the
+# virtio-serial port that carries the command's output (much faster than the UART of ttyS0).
 initramfs_modules=(virtio_pci 9pnet_virtio 9p virtio_blk virtio_console)
 
 apt_updated=0
@@ -204,7 +205,7 @@ ensure_postgres_template() {
   tar -C "$dir" -cf "$dir/template.tar" data || { rm -rf "$dir"; die "tar of the PostgreSQL template"; }
   mv "$dir/template.tar" "$pg_template"
   rm -rf "$dir"
-  find "$cache" -maxdepth 1 -name 'postgres-*.tar' ! -name "$(basename "$pg_template")" -delete
+  find "$cache" -maxdepth 1 -name 'postgres-*.tar' ! -name "$(basename "$pg_template")" -mmin +1440 -delete
 }
 
 emit() {
@@ -332,8 +333,9 @@ if [ ! -f "$initramfs" ]; then
   (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null --create --format=newc --quiet | gzip -6) >"$work/initramfs.cpio.gz" \
     || die "cpio/gzip of $root"
   mv "$work/initramfs.cpio.gz" "$initramfs"
-  # Older initramfs builds for this kernel are stale now.
-  find "$cache" -maxdepth 1 -name "initramfs-$version-*.cpio.gz" ! -name "$(basename "$initramfs")" -delete
+  # Other builds for this kernel are stale, unless another checkout still uses them: keep those
+  # of the last day.
+  find "$cache" -maxdepth 1 -name "initramfs-$version-*.cpio.gz" ! -name "$(basename "$initramfs")" -mmin +1440 -delete
 fi
 
 printf '%s\n' "$version" >"$work/current"

@@ -140,7 +140,7 @@ qemu_args=(
   -display none -vga none -monitor none
   -chardev "stdio,id=console,mux=on,signal=off,logfile=$run_dir/console.log"
   -serial chardev:console
-  -device virtio-serial-pci -device virtserialport,chardev=console,name=governor.out
+  -device virtio-serial-pci -device "virtserialport,chardev=console,name=governor.out"
   -nic none
   -no-reboot
   -kernel "$kernel_image"
@@ -159,10 +159,15 @@ fi
 
 log "booting Linux $kernel_version (TCG $tcg_thread, ${cpus} CPUs, ${mem_mb} MB${disk_mb:+, ${disk_mb} MB disk}, timeout ${timeout_s}s)"
 qemu_rc=0
-timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" </dev/null &
+# QEMU's stdin must never reach EOF: that would disconnect the virtio-serial port and block the
+# guest's writes. A FIFO held open read-write here gives it an input that never ends.
+mkfifo "$run_dir/stdin"
+exec 3<>"$run_dir/stdin"
+timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" <&3 &
 qemu_pid=$!
 wait "$qemu_pid" || qemu_rc=$?
 qemu_pid=''
+exec 3>&-
 
 exit_code=''
 [ ! -f "$run_dir/exit-code" ] || exit_code=$(cat "$run_dir/exit-code")

@@ -66,25 +66,35 @@ export class CgroupDriver {
     return this.fs.children(TENANTS);
   }
 
-  /** Creates the tenant's cgroups if needed and brings its files to the quota. */
-  async applyTenant(name: string, quota: Quota, options: ApplyOptions): Promise<ApplyResult> {
+  /**
+   * Creates the tenant's cgroups if needed, brings its files to the quota, and freezes or thaws it.
+   * cgroup.freeze is desired state like any limit: a hand thaw of a suspended tenant is drift.
+   */
+  async applyTenant(name: string, quota: Quota, options: ApplyOptions & { suspended: boolean }): Promise<ApplyResult> {
     const dir = tenantDir(name);
     this.fs.ensureDir(dir);
     await enableControllers(this.fs, dir, this.capabilities.available);
     this.fs.ensureDir(attachedDir(name));
     this.fs.ensureDir(workloadsDir(name));
     await enableControllers(this.fs, workloadsDir(name), this.capabilities.available);
-    return applyQuota(this.fs, this.capabilities, dir, quota, options);
+    const result = await applyQuota(this.fs, this.capabilities, dir, quota, options);
+    const freeze = await setFrozen(this.fs, dir, options.suspended, FREEZE_TIMEOUT_MS);
+    if (freeze.written)
+      result.changes.push({ file: this.fs.absolute(`${dir}/cgroup.freeze`), from: options.suspended ? '0' : '1', to: options.suspended ? '1' : '0' });
+    if (!freeze.settled) {
+      result.conditions.push({
+        type: 'Degraded',
+        status: 'True',
+        reason: options.suspended ? 'FreezeTimeout' : 'ThawTimeout',
+        message: `cgroup.events did not report frozen ${options.suspended ? 1 : 0} within ${FREEZE_TIMEOUT_MS}ms (tasks in D state?)`,
+      });
+    }
+    return result;
   }
 
   /** What applyTenant would write, without writing; a tenant with no cgroup yet is planned from defaults. */
   async planTenant(name: string, quota: Quota): Promise<ApplyResult> {
     return applyQuota(this.fs, this.capabilities, tenantDir(name), quota, { force: false, reclaimTimeoutMs: 0 }, true);
-  }
-
-  /** Freezes or thaws the whole tenant; false when the kernel did not confirm within the timeout. */
-  async setSuspended(name: string, suspended: boolean): Promise<boolean> {
-    return setFrozen(this.fs, tenantDir(name), suspended, FREEZE_TIMEOUT_MS);
   }
 
   /** Kills every process of the tenant, waits for it to empty, and removes its cgroups leaves first. */

@@ -18,13 +18,16 @@ export async function waitForEvents(fs: CgroupFs, dir: string, done: (events: Cg
   }
 }
 
-/** Freezes (or thaws) a cgroup and waits for the kernel to say so. False when it did not within the timeout. */
-export async function setFrozen(fs: CgroupFs, dir: string, frozen: boolean, timeoutMs: number): Promise<boolean> {
-  const current = readEvents(await fs.read(dir, 'cgroup.events'));
-  const freezeFile = (await fs.read(dir, 'cgroup.freeze'))?.trim();
-  if (freezeFile !== (frozen ? '1' : '0')) await fs.write(dir, 'cgroup.freeze', frozen ? '1' : '0');
-  if (current?.frozen === frozen) return true;
-  return waitForEvents(fs, dir, (events) => (events.frozen ?? false) === frozen, timeoutMs);
+/**
+ * Freezes (or thaws) a cgroup and waits for the kernel to say so. `written` tells whether cgroup.freeze
+ * had to change; `settled` is false when cgroup.events did not confirm within the timeout.
+ */
+export async function setFrozen(fs: CgroupFs, dir: string, frozen: boolean, timeoutMs: number): Promise<{ written: boolean; settled: boolean }> {
+  const wanted = frozen ? '1' : '0';
+  const written = (await fs.read(dir, 'cgroup.freeze'))?.trim() !== wanted;
+  if (written) await fs.write(dir, 'cgroup.freeze', wanted);
+  const settled = await waitForEvents(fs, dir, (events) => (events.frozen ?? false) === frozen, timeoutMs);
+  return { written, settled };
 }
 
 /**

@@ -119,7 +119,10 @@ describe('enforcement on a cgroup v2 kernel', () => {
     await attach('forky', forker.child.pid);
     forker.go();
     await forker.exit;
-    assert.ok(keyed(file('forky', 'pids.events'), 'max') >= 1, file('forky', 'pids.events'));
+    // Before 6.11 the event counts in the cgroup of the task that tried to fork (the attached leaf), not
+    // in the ancestor whose limit refused it; from 6.11 it counts hierarchically in the tenant too.
+    const refused = keyed(file('forky', 'attached/pids.events'), 'max') + keyed(file('forky', 'pids.events'), 'max');
+    assert.ok(refused >= 1, `${file('forky', 'attached/pids.events')} / ${file('forky', 'pids.events')}`);
   });
 
   it('limits direct writes to io.max on the test disk', async () => {
@@ -156,8 +159,11 @@ describe('enforcement on a cgroup v2 kernel', () => {
       assert.ok(Date.now() < deadline, 'reverted within a resync');
       await sleep(200);
     }
-    const metrics = await gov.http.get('/metrics');
-    assert.match(metrics.text, /^governor_drift_corrections_total\{tenant="drifty",file="memory.max"\} 1$/m);
+    // The counter moves when the pass ends, a moment after the file is written back.
+    while (!/^governor_drift_corrections_total\{tenant="drifty",file="memory.max"\} 1$/m.test((await gov.http.get('/metrics')).text)) {
+      assert.ok(Date.now() < deadline, 'the correction is counted');
+      await sleep(200);
+    }
   });
 
   it('lowers memory.high first and leaves memory.max when usage stays above it, unless forced', async () => {

@@ -155,6 +155,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const result = await driver.applyTenant(tenant.name, tenant.quota, {
       force: tenant.forceGeneration === tenant.generation,
       reclaimTimeoutMs: RECLAIM_TIMEOUT_MS,
+      suspended: tenant.suspended,
     });
     // A change to a generation already applied here was made behind Governor's back: drift.
     if (previous?.observedGeneration === tenant.generation && previous.phase !== 'Error') {
@@ -163,16 +164,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         this.logger.warn({ tenant: tenant.name, ...change }, 'corrected drift');
       }
     }
-    const conditions: Condition[] = [...result.conditions];
-    const settled = await driver.setSuspended(tenant.name, tenant.suspended);
-    if (!settled) {
-      conditions.push({
-        type: 'Degraded',
-        status: 'True',
-        reason: tenant.suspended ? 'FreezeTimeout' : 'ThawTimeout',
-        message: `cgroup.events did not report frozen ${tenant.suspended ? 1 : 0} in time (tasks in D state?)`,
-      });
-    }
+    const conditions: Condition[] = result.conditions;
     const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
     await this.saveStatus(tenant, phase, conditions, driver.tenantPath(tenant.name));
   }
