@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { removeCgroupTree, scratchCgroupRoot } from '../support/cgroup-root';
-import { startGovernor, type TestGovernor } from '../support/governor.harness';
+import { setDatabaseReachable, startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // Runs on this host's cgroup v2 tree, which in hybrid mode has only the core files (procs, freeze, kill,
 // events, cpu.stat usage, pressure): enough to create, attach, freeze, kill and remove subtrees, and to
@@ -144,6 +144,29 @@ describe('the cgroup subtree on this host', () => {
     const metrics = await gov.http.get('/metrics');
     assert.match(metrics.text, /^governor_cgroup_writes_total 0$/m);
     assert.match(metrics.text, /^governor_reconcile_total\{result="success"\} [1-9]/m);
+  });
+
+  it('keeps enforcing and answers 503 while PostgreSQL is away, and catches up once it is back', async () => {
+    await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'steady' });
+    await waitFor('steady', (t) => t.status.observedGeneration === 1);
+    await setDatabaseReachable(gov.databaseUrl, false);
+    try {
+      const res = await gov.http.get('/v1/tenants/steady').set('Authorization', gov.root);
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.match(res.body.detail, /database is unavailable/);
+      assert.equal((await gov.http.get('/readyz')).status, 503);
+      await sleep(2500); // past a resync: the failed pass must leave the cgroups alone
+      assert.ok(statSync(join(root, 'tenants/steady')).isDirectory());
+    } finally {
+      await setDatabaseReachable(gov.databaseUrl, true);
+    }
+    const deadline = Date.now() + 30_000;
+    while ((await gov.http.post('/v1/tenants/steady/suspend').set('Authorization', gov.root)).status !== 202) {
+      assert.ok(Date.now() < deadline, 'the API recovers');
+      await sleep(200);
+    }
+    await waitFor('steady', (t) => t.status.observedGeneration === 2, 30_000);
+    assert.match(events(join(root, 'tenants/steady')), /^frozen 1$/m, 'the reconciler and its listener recovered');
   });
 
   it('kills every process and removes the subtree on delete', async () => {

@@ -34,6 +34,17 @@ export async function createDatabase(): Promise<string> {
   return url.toString();
 }
 
+/** Takes the database away from every client but the test's own, as an outage would, or gives it back. */
+export async function setDatabaseReachable(url: string, reachable: boolean): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  await withAdmin(async (client) => {
+    await client.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${reachable}`);
+    if (!reachable) {
+      await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name <> 'governor-test'`, [name]);
+    }
+  });
+}
+
 export async function dropDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1);
   await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
@@ -65,7 +76,7 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
     DATABASE_URL: databaseUrl,
     ...env,
   });
-  const sql = new Client({ connectionString: databaseUrl });
+  const sql = new Client({ connectionString: databaseUrl, application_name: 'governor-test' });
   await sql.connect();
   const gov: TestGovernor = {
     app: await createGovernorApp(config, databaseUrl),

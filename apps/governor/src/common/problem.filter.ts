@@ -10,21 +10,25 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'ENOTFOUND',
+  'ENOENT',
   'EPIPE',
   '57P01',
   '57P02',
   '57P03',
+  '53300',
   '08000',
   '08001',
   '08003',
   '08006',
 ]);
+/** Refusals at connect time that carry a generic SQLSTATE (55000) or none, told apart by their text. */
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   const { code, message, driverError } = err as { code?: unknown; message?: unknown; driverError?: unknown };
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  if (typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message))
-    return true;
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
   return driverError !== undefined && driverError !== err && isDatabaseUnavailable(driverError);
 }
 
