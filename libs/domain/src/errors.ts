@@ -34,3 +34,20 @@ function describe(errors: FieldError[]): string {
   if (errors.length === 1) return `${errors[0].path}: ${errors[0].message}`;
   return `${errors.length} fields are invalid: ${errors.map((e) => e.path).join(', ')}`;
 }
+
+/**
+ * A feature's error: a code from the feature's enum, with the HTTP status looked up in the feature's own
+ * table, so that every code has a status and the filter needs no per-feature knowledge.
+ */
+export abstract class CodedError<C extends string> extends DomainError {
+  readonly status: number;
+
+  protected constructor(
+    readonly code: C,
+    statuses: Record<C, number>,
+    message: string,
+  ) {
+    super(message);
+    this.status = statuses[code];
+  }
+}

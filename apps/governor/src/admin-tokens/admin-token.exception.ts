@@ -1,4 +1,4 @@
-import { DomainError } from '../../../../libs/domain/src/errors';
+import { CodedError } from '../../../../libs/domain/src/errors';
 
 export enum AdminTokenExceptionCode {
   NOT_FOUND = 'admin-token-not-found',
@@ -12,14 +12,8 @@ const STATUS: Record<AdminTokenExceptionCode, number> = {
   [AdminTokenExceptionCode.ROOT_PROTECTED]: 409,
 };
 
-export class AdminTokenException extends DomainError {
-  readonly status: number;
-
-  constructor(
-    readonly code: AdminTokenExceptionCode,
-    message: string,
-  ) {
-    super(message);
-    this.status = STATUS[code];
+export class AdminTokenException extends CodedError<AdminTokenExceptionCode> {
+  constructor(code: AdminTokenExceptionCode, message: string) {
+    super(code, STATUS, message);
   }
 }

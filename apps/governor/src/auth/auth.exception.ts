@@ -1,18 +1,17 @@
-import { DomainError } from '../../../../libs/domain/src/errors';
+import { CodedError } from '../../../../libs/domain/src/errors';
 
 export enum AuthExceptionCode {
   UNAUTHENTICATED = 'unauthenticated',
   FORBIDDEN = 'forbidden',
 }
 
-export class AuthException extends DomainError {
-  readonly status: number;
+const STATUS: Record<AuthExceptionCode, number> = {
+  [AuthExceptionCode.UNAUTHENTICATED]: 401,
+  [AuthExceptionCode.FORBIDDEN]: 403,
+};
 
-  constructor(
-    readonly code: AuthExceptionCode,
-    message: string,
-  ) {
-    super(message);
-    this.status = code === AuthExceptionCode.UNAUTHENTICATED ? 401 : 403;
+export class AuthException extends CodedError<AuthExceptionCode> {
+  constructor(code: AuthExceptionCode, message: string) {
+    super(code, STATUS, message);
   }
 }

@@ -1,4 +1,4 @@
-import { DomainError, type FieldError } from '../../../../libs/domain/src/errors';
+import { CodedError, type FieldError } from '../../../../libs/domain/src/errors';
 
 /** Why a request failed at the HTTP layer, before any feature saw it. */
 export enum HttpExceptionCode {
@@ -21,15 +21,9 @@ const STATUS: Record<HttpExceptionCode, number> = {
   [HttpExceptionCode.HOST_UNAVAILABLE]: 503,
 };
 
-export class HttpLayerException extends DomainError {
-  readonly status: number;
-
-  constructor(
-    readonly code: HttpExceptionCode,
-    message: string,
-    errors: FieldError[] = [],
-  ) {
-    super(message, errors);
-    this.status = STATUS[code];
+export class HttpLayerException extends CodedError<HttpExceptionCode> {
+  constructor(code: HttpExceptionCode, message: string, errors: FieldError[] = []) {
+    super(code, STATUS, message);
+    this.errors.push(...errors);
   }
 }

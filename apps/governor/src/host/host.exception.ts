@@ -1,4 +1,4 @@
-import { DomainError } from '../../../../libs/domain/src/errors';
+import { CodedError } from '../../../../libs/domain/src/errors';
 
 export enum HostExceptionCode {
   UNAVAILABLE = 'host-unavailable',
@@ -16,14 +16,8 @@ const STATUS: Record<HostExceptionCode, number> = {
   [HostExceptionCode.NOT_APPLIED]: 409,
 };
 
-export class HostException extends DomainError {
-  readonly status: number;
-
-  constructor(
-    readonly code: HostExceptionCode,
-    message: string,
-  ) {
-    super(message);
-    this.status = STATUS[code];
+export class HostException extends CodedError<HostExceptionCode> {
+  constructor(code: HostExceptionCode, message: string) {
+    super(code, STATUS, message);
   }
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '../../../../libs/domain/src/errors';
+import { CodedError } from '../../../../libs/domain/src/errors';
 
 export enum TenantExceptionCode {
   NOT_FOUND = 'tenant-not-found',
@@ -14,15 +14,9 @@ const STATUS: Record<TenantExceptionCode, number> = {
   [TenantExceptionCode.STALE]: 412,
 };
 
-export class TenantException extends DomainError {
-  readonly status: number;
-
-  constructor(
-    readonly code: TenantExceptionCode,
-    message: string,
-  ) {
-    super(message);
-    this.status = STATUS[code];
+export class TenantException extends CodedError<TenantExceptionCode> {
+  constructor(code: TenantExceptionCode, message: string) {
+    super(code, STATUS, message);
   }
 
   static notFound(name: string): TenantException {
