@@ -8,7 +8,7 @@ import { killAll, setFrozen } from './freezer';
 import { attachedDir, SUPERVISOR, TENANTS, tenantDir, workloadsDir } from './layout';
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
 import { type ApplyOptions, type ApplyResult, applyQuota } from './tenant-apply';
-import type { ControllerName } from './target';
+import { CONTROLLERS, type ControllerName } from './target';
 import { readUsage, type TenantUsage } from './usage';
 
 export interface DriverOptions {
@@ -131,9 +131,7 @@ export class CgroupDriver {
  */
 async function enableControllers(fs: CgroupFs, dir: string, controllers: readonly string[]): Promise<void> {
   const enabled = ((await fs.read(dir, 'cgroup.subtree_control')) ?? '').trim().split(/\s+/);
-  const wanted = controllers.filter(
-    (c) => (['cpu', 'cpuset', 'io', 'memory', 'pids'] as ControllerName[]).includes(c as ControllerName) && !enabled.includes(c),
-  );
+  const wanted = controllers.filter((c) => CONTROLLERS.includes(c as ControllerName) && !enabled.includes(c));
   if (wanted.length === 0) return;
   try {
     await fs.write(dir, 'cgroup.subtree_control', wanted.map((c) => `+${c}`).join(' '));

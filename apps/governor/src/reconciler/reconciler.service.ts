@@ -70,11 +70,6 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     this.kick();
   }
 
-  /** Resolves once everything queued so far has been reconciled (for tests and the API's plan). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
   private kick(): void {
     if (this.stopped) return;
     if (this.running) {
