@@ -1,0 +1,3 @@
+export { inNetns, must, NetworkCommandError, run } from './command';
+export { ensureShaping, parseTcRate } from './shaping';
+export { ensureLink, hostInterfaceName, linkCounters, removeLink, TENANT_INTERFACE, type LinkCounters, type TenantLinkSpec } from './tenant-link';
