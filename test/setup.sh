@@ -17,6 +17,10 @@ need_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || die "apt-get install ${missing[*]}"
 }
 
+# Host tools the namespace and network tests drive: iproute2 (ip, tc), nftables, util-linux (unshare,
+# nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
+need_packages iproute2 nftables socat iputils-ping util-linux make gcc
+
 # PostgreSQL: the integration tier runs against a real server on 127.0.0.1:5432.
 PGHOST_ADDR=127.0.0.1
 if ! pg_isready -q -h "$PGHOST_ADDR" -p 5432 2>/dev/null; then
