@@ -3,19 +3,21 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { removeCgroupTree, scratchCgroupRoot } from '../support/cgroup-root';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchRunDir } from '../support/cgroup-root';
 import { startService } from '../support/service.process';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'governor-embedded-'));
 const cgroupRoot = scratchCgroupRoot('embedded');
+const runDir = scratchRunDir('embedded');
 after(() => {
   rmSync(dataDir, { recursive: true, force: true });
   removeCgroupTree(cgroupRoot);
+  removeRunDir(runDir);
 });
 
 describe('the embedded database', () => {
   it('starts without DATABASE_URL, generates a root token once, and keeps tenants across a restart', async () => {
-    const first = await startService({ GOVERNOR_DATA_DIR: dataDir, GOVERNOR_CGROUP_ROOT: cgroupRoot });
+    const first = await startService({ GOVERNOR_DATA_DIR: dataDir, GOVERNOR_CGROUP_ROOT: cgroupRoot, GOVERNOR_RUN_DIR: runDir });
     let token: string;
     try {
       token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
@@ -42,7 +44,7 @@ describe('the embedded database', () => {
     assert.ok(requestLine?.req?.id, `one JSON line per request, with its request id:\n${log}`);
     assert.equal(requestLine.req.headers?.authorization, '[Redacted]');
 
-    const second = await startService({ GOVERNOR_DATA_DIR: dataDir, GOVERNOR_CGROUP_ROOT: cgroupRoot });
+    const second = await startService({ GOVERNOR_DATA_DIR: dataDir, GOVERNOR_CGROUP_ROOT: cgroupRoot, GOVERNOR_RUN_DIR: runDir });
     try {
       assert.ok(!second.stderr().includes(token), 'a later start does not print the token again');
       const res = await fetch(`${second.url}/v1/tenants/survivor`, { headers: { Authorization: `Bearer ${token}` } });

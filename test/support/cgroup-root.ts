@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** This host's cgroup v2 tree (hybrid mode: core files only). Tests create their roots below it and nowhere else. */
@@ -21,4 +22,20 @@ export function removeCgroupTree(dir: string): void {
     if (entry.isDirectory()) removeCgroupTree(join(dir, entry.name));
   }
   rmdirSync(dir);
+}
+
+/** A scratch GOVERNOR_RUN_DIR: namespace bind mounts and workload state of one test file. */
+export function scratchRunDir(label: string): string {
+  return join('/run', `governor-test-${label}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Unmounts everything below a scratch run dir (namespace files, the shared ns mount) and removes it. */
+export function removeRunDir(dir: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => point !== undefined && (point === dir || point.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const point of new Set(mounts)) spawnSync('umount', ['-l', point]);
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@ import type { GovernorNative } from '../../native/src/native.types';
 import { detectCapabilities, type HostCapabilities } from './capabilities';
 import { CgroupFs } from './cgroup-fs';
 import { killAll, setFrozen } from './freezer';
-import { attachedDir, SUPERVISOR, TENANTS, tenantDir, workloadsDir } from './layout';
+import { attachedDir, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
 import { type ApplyOptions, type ApplyResult, applyQuota } from './tenant-apply';
 import { CONTROLLERS, type ControllerName } from './target';
@@ -114,6 +114,37 @@ export class CgroupDriver {
   /** Live usage from the tenant's own files. */
   async usage(name: string): Promise<TenantUsage> {
     return readUsage(this.fs, tenantDir(name));
+  }
+
+  /**
+   * Creates a workload's leaf inside the tenant cap, with its own limits (inside the cap, never above
+   * it: the kernel enforces the tighter of the two), and the monitor's cgroup outside every tenant.
+   * Returns both absolute paths.
+   */
+  async prepareWorkload(tenant: string, id: string, quota: Quota): Promise<{ leaf: string; monitor: string; result: ApplyResult }> {
+    const leaf = workloadDir(tenant, id);
+    this.fs.ensureDir(leaf);
+    const result = await applyQuota(this.fs, this.capabilities, leaf, quota, { force: false, reclaimTimeoutMs: 0 });
+    this.fs.ensureDir(MONITORS);
+    this.fs.ensureDir(monitorDir(id));
+    return { leaf: this.fs.absolute(leaf), monitor: this.fs.absolute(monitorDir(id)), result };
+  }
+
+  /** cgroup.kill on the workload's leaf (everything it forked goes too) and wait for it to empty. */
+  async killWorkload(tenant: string, id: string): Promise<boolean> {
+    return killAll(this.fs, workloadDir(tenant, id), KILL_TIMEOUT_MS, this.capabilities.features.kill);
+  }
+
+  /** oom_kill from the leaf's memory.events: how a SIGKILL is told apart as an OOM kill. */
+  async workloadOomKills(tenant: string, id: string): Promise<number> {
+    const events = await this.fs.read(workloadDir(tenant, id), 'memory.events');
+    return Number(/^oom_kill (\d+)$/m.exec(events ?? '')?.[1] ?? 0);
+  }
+
+  /** Removes an ended workload's leaf and its monitor's cgroup. */
+  async removeWorkload(tenant: string, id: string): Promise<void> {
+    await this.fs.removeTree(workloadDir(tenant, id));
+    await this.fs.removeTree(monitorDir(id));
   }
 
   hasTenant(name: string): boolean {

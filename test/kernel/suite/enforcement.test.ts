@@ -4,22 +4,30 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { removeCgroupTree, scratchCgroupRoot } from '../../support/cgroup-root';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchRunDir } from '../../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../../support/governor.harness';
 
 // The kernel tier: runs inside the QEMU guest (test/kernel/run.sh), where cgroup v2 has every
 // controller, against the real API. Each claim is read back from the kernel's own files.
 const root = scratchCgroupRoot('kernel');
+const runDir = scratchRunDir('kernel');
 let gov: TestGovernor;
 const children: ChildProcess[] = [];
 
 before(async () => {
-  gov = await startGovernor({ GOVERNOR_ROLE: 'all', GOVERNOR_CGROUP_ROOT: root, GOVERNOR_NODE_NAME: 'guest', GOVERNOR_RESYNC_INTERVAL: '2s' });
+  gov = await startGovernor({
+    GOVERNOR_ROLE: 'all',
+    GOVERNOR_CGROUP_ROOT: root,
+    GOVERNOR_RUN_DIR: runDir,
+    GOVERNOR_NODE_NAME: 'guest',
+    GOVERNOR_RESYNC_INTERVAL: '2s',
+  });
 });
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
   await gov?.close();
   removeCgroupTree(root);
+  removeRunDir(runDir);
 });
 
 type Tenant = { generation: number; status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[] } };

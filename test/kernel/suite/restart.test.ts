@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { removeCgroupTree, scratchCgroupRoot } from '../../support/cgroup-root';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchRunDir } from '../../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../../support/governor.harness';
 import { type ServiceProcess, startService } from '../../support/service.process';
 
 const root = scratchCgroupRoot('restart');
+const runDir = scratchRunDir('restart');
 let databaseUrl: string | undefined;
 after(async () => {
   if (databaseUrl) await dropDatabase(databaseUrl);
   removeCgroupTree(root);
+  removeRunDir(runDir);
 });
 
 async function api(service: ServiceProcess, path: string, init: RequestInit = {}): Promise<Response> {
@@ -29,6 +31,7 @@ describe('a governor killed with SIGKILL', () => {
       GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
       GOVERNOR_ROLE: 'all',
       GOVERNOR_CGROUP_ROOT: root,
+      GOVERNOR_RUN_DIR: runDir,
       GOVERNOR_RESYNC_INTERVAL: '2s',
       GOVERNOR_LOG_LEVEL: 'warn',
     };

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.adminToken, undefined);
     assert.equal(config.cgroupRoot, undefined);
+    assert.equal(config.runDir, '/run/governor');
     assert.equal(config.resyncIntervalMs, 30_000);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.tls, undefined);
@@ -27,6 +28,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u@db/governor',
       GOVERNOR_DATA_DIR: '/var/lib/governor',
       GOVERNOR_CGROUP_ROOT: '/sys/fs/cgroup/governor',
+      GOVERNOR_RUN_DIR: '/run/gov',
       GOVERNOR_NODE_NAME: 'Node-1',
       GOVERNOR_RESYNC_INTERVAL: '5m',
       GOVERNOR_LOG_LEVEL: 'debug',
@@ -44,6 +46,7 @@ describe('loadConfig', () => {
         databaseUrl: 'postgres://u@db/governor',
         dataDir: '/var/lib/governor',
         cgroupRoot: '/sys/fs/cgroup/governor',
+        runDir: '/run/gov',
         nodeName: 'node-1',
         resyncIntervalMs: 300_000,
         logLevel: 'debug',

@@ -16,6 +16,8 @@ export interface GovernorConfig {
   dataDir: string;
   /** absolute cgroup v2 directory that Governor owns; undefined means "<cgroup2 mount>/governor" */
   cgroupRoot: string | undefined;
+  /** runtime state that must not outlive a reboot: namespace bind mounts, workload monitors (/run/governor) */
+  runDir: string;
   nodeName: string;
   resyncIntervalMs: number;
   logLevel: LogLevel;
@@ -82,6 +84,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push(`GOVERNOR_CGROUP_ROOT=${JSON.stringify(cgroupRoot)}: must be an absolute path without ".." components`);
   }
 
+  const runDir = text('GOVERNOR_RUN_DIR') ?? '/run/governor';
+  if (!runDir.startsWith('/') || runDir.split('/').includes('..')) {
+    problems.push(`GOVERNOR_RUN_DIR=${JSON.stringify(runDir)}: must be an absolute path without ".." components`);
+  }
+
   const nodeName = (text('GOVERNOR_NODE_NAME') ?? hostname()).toLowerCase();
   if (!NODE_NAME.test(nodeName)) {
     problems.push(
@@ -103,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseUrl,
     dataDir: resolve(cwd, text('GOVERNOR_DATA_DIR') ?? 'var'),
     cgroupRoot,
+    runDir,
     nodeName,
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
+import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostException, HostExceptionCode } from './host.exception';
 
@@ -13,6 +14,7 @@ import { HostException, HostExceptionCode } from './host.exception';
 export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('host');
   private driver: CgroupDriver | undefined;
+  private tenantNamespaces: TenantNamespaces | undefined;
   private failure: string | undefined;
 
   constructor(@Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig) {}
@@ -24,7 +26,11 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     if (!this.touchesHost) return;
     try {
-      this.driver = await CgroupDriver.start({ root: this.config.cgroupRoot, native: new KoffiNative() });
+      const native = new KoffiNative();
+      this.driver = await CgroupDriver.start({ root: this.config.cgroupRoot, native });
+      const namespaces = new TenantNamespaces(native, this.config.runDir);
+      namespaces.prepare();
+      this.tenantNamespaces = namespaces;
       const caps = this.driver.capabilities;
       this.logger.log({ root: caps.root, available: caps.available, missing: caps.missing, features: caps.features }, 'cgroup subtree ready');
     } catch (err) {
@@ -48,6 +54,14 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (this.driver === undefined)
       throw new HostException(HostExceptionCode.UNAVAILABLE, `the cgroup subtree is unavailable: ${this.failure ?? 'not started'}`);
     return this.driver;
+  }
+
+  /** The tenants' namespaces, once the host is prepared. */
+  namespaces(): TenantNamespaces {
+    this.cgroups();
+    if (this.tenantNamespaces === undefined)
+      throw new HostException(HostExceptionCode.UNAVAILABLE, `namespaces are unavailable: ${this.failure ?? 'not started'}`);
+    return this.tenantNamespaces;
   }
 
   /** The driver when there is one; for the reconciler, which idles without it. */

@@ -1,0 +1,17 @@
+import { CodedError } from '../../../../libs/domain/src/errors';
+
+export enum WorkloadExceptionCode {
+  NOT_FOUND = 'workload-not-found',
+  TENANT_NOT_READY = 'workload-tenant-not-ready',
+}
+
+const STATUS: Record<WorkloadExceptionCode, number> = {
+  [WorkloadExceptionCode.NOT_FOUND]: 404,
+  [WorkloadExceptionCode.TENANT_NOT_READY]: 409,
+};
+
+export class WorkloadException extends CodedError<WorkloadExceptionCode> {
+  constructor(code: WorkloadExceptionCode, message: string) {
+    super(code, STATUS, message);
+  }
+}

@@ -1,0 +1,79 @@
+import { type FieldError, type Quota, readQuota, ValidationError } from '../../../../libs/domain/src';
+import { readObject } from '../../../../libs/domain/src/json';
+import { throwIfAny } from '../common/body';
+
+export interface StartWorkloadInput {
+  command: string[];
+  env: Record<string, string>;
+  cwd: string;
+  quota: Quota;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_ARGS = 256;
+const MAX_ENV = 256;
+const MAX_TEXT = 32 * 1024;
+
+const hasNul = (value: string) => value.includes('\0');
+
+/** A workload request: `{command: [absolute path, args...], env?, cwd?, quota?}`. Every bad field is named. */
+export function parseStartWorkload(body: unknown): StartWorkloadInput {
+  const errors: FieldError[] = [];
+  const record = readObject(body, '', 'a workload', ['command', 'env', 'cwd', 'quota'], errors);
+  if (!record) throwIfAny(errors);
+  const command = record?.command;
+  if (!Array.isArray(command) || command.length === 0 || command.length > MAX_ARGS) {
+    errors.push({ path: 'command', message: `must be an array of 1 to ${MAX_ARGS} strings: an absolute path, then its arguments` });
+  } else {
+    command.forEach((arg, i) => {
+      if (typeof arg !== 'string' || hasNul(arg) || arg.length > MAX_TEXT)
+        errors.push({ path: `command[${i}]`, message: `must be a string of at most ${MAX_TEXT} characters without NUL` });
+    });
+    if (typeof command[0] === 'string' && !command[0].startsWith('/')) {
+      errors.push({ path: 'command[0]', message: `must be an absolute path (there is no PATH search); got ${JSON.stringify(command[0])}` });
+    }
+  }
+  const env: Record<string, string> = {};
+  if (record?.env !== undefined) {
+    const entries = typeof record.env === 'object' && record.env !== null && !Array.isArray(record.env) ? Object.entries(record.env) : undefined;
+    if (!entries || entries.length > MAX_ENV) {
+      errors.push({ path: 'env', message: `must be an object of at most ${MAX_ENV} NAME: value pairs` });
+    } else {
+      for (const [name, value] of entries) {
+        if (!ENV_NAME.test(name))
+          errors.push({ path: `env.${name}`, message: 'is not a valid variable name: letters, digits and _, not starting with a digit' });
+        else if (typeof value !== 'string' || hasNul(value) || value.length > MAX_TEXT)
+          errors.push({ path: `env.${name}`, message: `must be a string of at most ${MAX_TEXT} characters without NUL` });
+        else env[name] = value;
+      }
+    }
+  }
+  const cwd = record?.cwd ?? '/';
+  if (typeof cwd !== 'string' || !cwd.startsWith('/') || hasNul(cwd) || cwd.length > 4096) {
+    errors.push({ path: 'cwd', message: 'must be an absolute path' });
+  }
+  const quota = readQuota(record?.quota ?? {}, 'quota', errors) ?? {};
+  if (quota.network !== undefined) errors.push({ path: 'quota.network', message: 'network limits apply to the whole tenant, not to one workload' });
+  throwIfAny(errors);
+  return { command: command as string[], env, cwd: cwd as string, quota };
+}
+
+/** `?stream=stdout|stderr|both` and `?tail=<lines>` (default 100, at most 10000). */
+export function parseLogQuery(stream: unknown, tail: unknown): { streams: Array<'stdout' | 'stderr'>; lines: number } {
+  const errors: FieldError[] = [];
+  const which = stream ?? 'both';
+  if (which !== 'stdout' && which !== 'stderr' && which !== 'both') errors.push({ path: 'stream', message: 'must be stdout, stderr or both' });
+  const lines = tail === undefined ? 100 : typeof tail === 'string' && /^\d{1,5}$/.test(tail) ? Number(tail) : NaN;
+  if (!(lines >= 1 && lines <= 10_000)) errors.push({ path: 'tail', message: 'must be a number of lines from 1 to 10000' });
+  throwIfAny(errors);
+  return { streams: which === 'both' ? ['stdout', 'stderr'] : [which as 'stdout' | 'stderr'], lines };
+}
+
+/** `?grace=10s`: 0s to 10m, default 10s. */
+export function parseGrace(value: unknown): number {
+  if (value === undefined) return 10_000;
+  const match = typeof value === 'string' ? /^(\d{1,6})(ms|s|m)$/.exec(value) : null;
+  const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'] : NaN;
+  if (!(ms >= 0 && ms <= 600_000)) throw new ValidationError([{ path: 'grace', message: 'must be a duration such as 500ms, 10s or 2m, at most 10m' }]);
+  return ms;
+}

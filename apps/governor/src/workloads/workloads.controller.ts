@@ -1,0 +1,77 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
+import type { Principal } from '../auth/principal';
+import { QuotaDto } from '../tenants/dto/quota.dto';
+import { parseGrace, parseLogQuery, parseStartWorkload } from './workload.request';
+import { type WorkloadView, WorkloadsService } from './workloads.service';
+
+class StartWorkloadDto {
+  @ApiProperty({ example: ['/bin/sh', '-c', 'echo hello; sleep 30'], description: 'an absolute path (no PATH search), then its arguments' })
+  command!: string[];
+  @ApiPropertyOptional({ example: { GREETING: 'hi' }, description: 'the whole environment of the workload; nothing is inherited' })
+  env?: Record<string, string>;
+  @ApiPropertyOptional({ example: '/', description: 'working directory; default /' })
+  cwd?: string;
+  @ApiPropertyOptional({ type: QuotaDto, description: 'limits of this workload inside the tenant cap (network limits are per tenant)' })
+  quota?: QuotaDto;
+}
+
+@ApiTags('workloads')
+@ApiBearerAuth()
+@Controller('v1/tenants/:name/workloads')
+export class WorkloadsController {
+  constructor(private readonly workloads: WorkloadsService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Start a process in the tenant',
+    description:
+      "The process starts in the tenant's cgroup leaf and its network and user namespaces before its first instruction, as uid 0 inside (the tenant's base uid outside), under a monitor that outlives the governor. A command that cannot start gives state failed with a message.",
+  })
+  async start(
+    @Param('name') name: string,
+    @Body() body: StartWorkloadDto,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+  ): Promise<WorkloadView> {
+    return this.workloads.start(name, parseStartWorkload(body), { principal, requestId });
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The tenant's workloads, newest first" })
+  async list(@Param('name') name: string): Promise<{ items: WorkloadView[] }> {
+    return { items: await this.workloads.list(name) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One workload: state (starting, running, exited, killed, oom-killed, failed, lost), exit code, signal, message, times' })
+  async get(@Param('name') name: string, @Param('id') id: string): Promise<WorkloadView> {
+    return this.workloads.get(name, id);
+  }
+
+  @Get(':id/logs')
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @ApiProduces('text/plain')
+  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
+  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
+  @ApiOperation({ summary: 'The last lines of its output (logs are rotated by size; at most 1 MiB is read)' })
+  async logs(@Param('name') name: string, @Param('id') id: string, @Query('stream') stream: unknown, @Query('tail') tail: unknown): Promise<string> {
+    const query = parseLogQuery(stream, tail);
+    return this.workloads.logs(name, id, query.streams, query.lines);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
+  @ApiOperation({ summary: 'Stop it: SIGTERM, then cgroup.kill after the grace period' })
+  async stop(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Query('grace') grace: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+  ): Promise<WorkloadView> {
+    return this.workloads.stop(name, id, parseGrace(grace), { principal, requestId });
+  }
+}

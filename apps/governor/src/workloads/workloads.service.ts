@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { WorkloadEntity } from '../../../../libs/persistence/src/entities/workload.entity';
+import { tailLog } from '../../../../libs/workloads/src/logs';
+import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus } from '../../../../libs/workloads/src/monitor';
+import type { Actor } from '../admin-tokens/admin-tokens.service';
+import { AuditService } from '../audit/audit.service';
+import { actorOf } from '../auth/principal';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { HostAccess } from '../host/host.access';
+import { TenantsService } from '../tenants/tenants.service';
+import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
+import type { StartWorkloadInput } from './workload.request';
+
+const LOG_MAX_BYTES = 8 * 1024 * 1024;
+const LOG_FILES = 2;
+const SYNC_EVERY_MS = 1000;
+const ACTIVE = ['starting', 'running'];
+
+export interface WorkloadView {
+  id: string;
+  tenant: string;
+  node: string;
+  command: string[];
+  envNames: string[];
+  cwd: string;
+  state: string;
+  pid: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  message: string | null;
+  createdBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+
+/**
+ * Workloads: started through a monitor that outlives the governor, their state read back from the
+ * monitor's files. Rows in starting or running are synced every second (and on every read), so an exit,
+ * an OOM kill or a reboot shows up without anyone asking.
+ */
+@Injectable()
+export class WorkloadsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('workloads');
+  private timer: NodeJS.Timeout | undefined;
+  private bootId = '';
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly tenants: TenantsService,
+    private readonly host: HostAccess,
+    private readonly audit: AuditService,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.host.maybeCgroups()) return;
+    this.bootId = await currentBootId();
+    this.timer = setInterval(() => void this.syncActive().catch((err: unknown) => this.logger.warn({ err }, 'workload sync failed')), SYNC_EVERY_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  private stateDir(id: string): string {
+    return join(this.config.runDir, 'workloads', id);
+  }
+
+  private namespaces(tenant: string): { net: string; user: string } {
+    const dir = join(this.config.runDir, 'ns', tenant);
+    return { net: join(dir, 'net'), user: join(dir, 'user') };
+  }
+
+  async start(tenantName: string, input: StartWorkloadInput, actor: Actor): Promise<WorkloadView> {
+    const tenant = await this.tenants.get(tenantName);
+    const driver = this.host.cgroups();
+    const ns = this.namespaces(tenantName);
+    if (!driver.hasTenant(tenantName) || !existsSync(ns.net) || !existsSync(ns.user)) {
+      throw new WorkloadException(
+        WorkloadExceptionCode.TENANT_NOT_READY,
+        `tenant ${tenantName} is not set up on this node yet (cgroup and namespaces); retry once its status is Ready`,
+      );
+    }
+    const id = randomBytes(9)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '0')
+      .slice(0, 12);
+    const repo = this.db.getRepository(WorkloadEntity);
+    const row = await repo.save(
+      repo.create({
+        id,
+        tenantId: tenant.id,
+        node: this.config.nodeName,
+        command: input.command,
+        envNames: Object.keys(input.env).sort(),
+        cwd: input.cwd,
+        quota: input.quota,
+        state: 'starting',
+        createdBy: actorOf(actor.principal),
+      }),
+    );
+    await this.db.transaction((tx) =>
+      this.audit.record(tx, {
+        actor: actor.principal,
+        action: 'workload.start',
+        target: `tenants/${tenantName}/workloads/${id}`,
+        requestId: actor.requestId,
+        detail: { command: input.command },
+      }),
+    );
+    const { leaf, monitor } = await driver.prepareWorkload(tenantName, id, input.quota);
+    try {
+      await launchMonitor({
+        monitorPath: monitorBinary(),
+        stateDir: this.stateDir(id),
+        cgroupDir: leaf,
+        monitorCgroupDir: monitor,
+        netnsPath: ns.net,
+        usernsPath: ns.user,
+        cwd: input.cwd,
+        command: input.command,
+        env: input.env,
+        logMaxBytes: LOG_MAX_BYTES,
+        logFiles: LOG_FILES,
+      });
+    } catch (err) {
+      await repo.update({ id }, { state: 'failed', message: err instanceof Error ? err.message : String(err), finishedAt: new Date() });
+      return this.view(tenantName, await repo.findOneByOrFail({ id }));
+    }
+    return this.view(tenantName, await this.sync(tenantName, row));
+  }
+
+  async list(tenantName: string): Promise<WorkloadView[]> {
+    const tenant = await this.tenants.get(tenantName);
+    const rows = await this.db.getRepository(WorkloadEntity).find({ where: { tenantId: tenant.id }, order: { createdAt: 'DESC' }, take: 500 });
+    return Promise.all(rows.map(async (row) => this.view(tenantName, await this.sync(tenantName, row))));
+  }
+
+  async get(tenantName: string, id: string): Promise<WorkloadView> {
+    return this.view(tenantName, await this.sync(tenantName, await this.find(tenantName, id)));
+  }
+
+  async logs(tenantName: string, id: string, streams: Array<'stdout' | 'stderr'>, lines: number): Promise<string> {
+    await this.find(tenantName, id);
+    const parts = await Promise.all(streams.map((stream) => tailLog(this.stateDir(id), stream, lines)));
+    return streams.length === 1 ? parts[0] : `==> stdout <==\n${parts[0]}==> stderr <==\n${parts[1]}`;
+  }
+
+  /** SIGTERM now, cgroup.kill after the grace period if anything is left. */
+  async stop(tenantName: string, id: string, graceMs: number, actor: Actor): Promise<WorkloadView> {
+    const row = await this.sync(tenantName, await this.find(tenantName, id));
+    await this.db.transaction((tx) =>
+      this.audit.record(tx, {
+        actor: actor.principal,
+        action: 'workload.stop',
+        target: `tenants/${tenantName}/workloads/${id}`,
+        requestId: actor.requestId,
+        detail: { graceMs },
+      }),
+    );
+    if (ACTIVE.includes(row.state) && row.pid) {
+      try {
+        process.kill(row.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const driver = this.host.cgroups();
+      setTimeout(
+        () => void driver.killWorkload(tenantName, id).catch((err: unknown) => this.logger.warn({ err, id }, 'kill after grace failed')),
+        graceMs,
+      ).unref();
+    }
+    return this.view(tenantName, row);
+  }
+
+  private async find(tenantName: string, id: string): Promise<WorkloadEntity> {
+    const tenant = await this.tenants.get(tenantName);
+    const row = /^[a-z0-9]{12}$/.test(id) ? await this.db.getRepository(WorkloadEntity).findOneBy({ id, tenantId: tenant.id }) : null;
+    if (!row) throw new WorkloadException(WorkloadExceptionCode.NOT_FOUND, `tenant ${tenantName} has no workload ${JSON.stringify(id)}`);
+    return row;
+  }
+
+  /** Reads a starting or running workload's monitor files and records what changed. */
+  private async sync(tenantName: string, row: WorkloadEntity): Promise<WorkloadEntity> {
+    if (!ACTIVE.includes(row.state) || row.node !== this.config.nodeName || this.bootId === '') return row;
+    const status = await readMonitorStatus(this.stateDir(row.id), this.bootId);
+    const patch: Partial<WorkloadEntity> = {};
+    if (status.state === 'running') {
+      if (row.state !== 'running') Object.assign(patch, { state: 'running', pid: status.pid, startedAt: new Date() });
+    } else if (status.state === 'exited') {
+      Object.assign(patch, { state: 'exited', exitCode: status.code, finishedAt: new Date() });
+    } else if (status.state === 'killed') {
+      const oom = status.signal === 9 && (await this.host.cgroups().workloadOomKills(tenantName, row.id)) > 0;
+      Object.assign(patch, {
+        state: oom ? 'oom-killed' : 'killed',
+        signal: SIGNALS[status.signal] ?? String(status.signal),
+        message: oom ? 'killed by the OOM killer: memory.max reached' : null,
+        finishedAt: new Date(),
+      });
+    } else {
+      Object.assign(patch, { state: status.state, message: status.message, finishedAt: new Date() });
+    }
+    if (Object.keys(patch).length === 0) return row;
+    await this.db.getRepository(WorkloadEntity).update({ id: row.id }, patch);
+    return Object.assign(row, patch);
+  }
+
+  private async syncActive(): Promise<void> {
+    const rows = await this.db.getRepository(WorkloadEntity).find({ where: { node: this.config.nodeName, state: In(ACTIVE) }, relations: { tenant: true } });
+    for (const row of rows) if (row.tenant) await this.sync(row.tenant.name, row);
+  }
+
+  private view(tenant: string, row: WorkloadEntity): WorkloadView {
+    return {
+      id: row.id,
+      tenant,
+      node: row.node,
+      command: row.command,
+      envNames: row.envNames,
+      cwd: row.cwd,
+      state: row.state,
+      pid: row.pid,
+      exitCode: row.exitCode,
+      signal: row.signal,
+      message: row.message,
+      createdBy: row.createdBy,
+      createdAt: row.createdAt.toISOString(),
+      startedAt: row.startedAt?.toISOString() ?? null,
+      finishedAt: row.finishedAt?.toISOString() ?? null,
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
+
+/** What this class needs of the native library (libs/native implements it). */
+export interface NamespaceKernel {
+  nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void;
+  nsDestroy(dir: string): void;
+  /** true when both bind mounts are live namespaces */
+  nsCheck(dir: string): boolean;
+  makeSharedMount(dir: string): void;
+}
+
+export const ID_RANGE_SIZE = 65536;
+
+/**
+ * Each tenant's user and network namespaces, kept as bind mounts under <run dir>/ns/<tenant>/{user,net}
+ * on a shared-propagation mount. Created by the native library in a cloned child (never in Node's own
+ * threads), the network namespace owned by the host's initial user namespace.
+ */
+export class TenantNamespaces {
+  readonly root: string;
+
+  constructor(
+    private readonly kernel: NamespaceKernel,
+    runDir: string,
+  ) {
+    this.root = join(runDir, 'ns');
+  }
+
+  /** Creates <run dir>/ns (0711: host users cannot list tenant names) as a shared mount. */
+  prepare(): void {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    this.kernel.makeSharedMount(this.root);
+  }
+
+  dir(tenant: string): string {
+    if (!TENANT_NAME_PATTERN.test(tenant)) throw new Error(`refusing a namespace path for ${JSON.stringify(tenant)}`);
+    return join(this.root, tenant);
+  }
+
+  paths(tenant: string): { user: string; net: string } {
+    return { user: join(this.dir(tenant), 'user'), net: join(this.dir(tenant), 'net') };
+  }
+
+  /**
+   * Makes sure both namespaces exist, mapping 0..65535 inside to [uidBase, uidBase + 65536) outside (gids
+   * alike). A lost bind mount (after a reboot /run is empty) is rebuilt; returns whether it created them.
+   */
+  ensure(tenant: string, uidBase: number): boolean {
+    const dir = this.dir(tenant);
+    if (this.kernel.nsCheck(dir)) return false;
+    this.kernel.nsDestroy(dir); // whatever half is left
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    this.kernel.nsCreate(dir, uidBase, ID_RANGE_SIZE, uidBase, ID_RANGE_SIZE);
+    return true;
+  }
+
+  remove(tenant: string): void {
+    this.kernel.nsDestroy(this.dir(tenant));
+  }
+
+  /** Tenants with a namespace directory on this host. */
+  onHost(): string[] {
+    try {
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name);
+    } catch {
+      return [];
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { NetworkQuota } from '../../domain/src/quota.types';
+import type { FirewallTenant } from './firewall';
+import type { TenantNamespaces } from './namespaces';
+import { ensureShaping } from './shaping';
+import { ensureLink, hostInterfaceName, removeLink } from './tenant-link';
+
+/** A tenant's identity and addresses, as allocated in PostgreSQL. */
+export interface TenantAddressing {
+  uidBase: number;
+  hostAddress: string;
+  tenantAddress: string;
+  prefix: number;
+}
+
+export interface TenantNetworkResult {
+  changes: string[];
+  firewall: FirewallTenant;
+}
+
+/**
+ * Brings one tenant's namespaces, link and bandwidth to the spec. Each step reads before it writes, so a
+ * tenant in sync changes nothing; a deleted veth, a lost bind mount (after a reboot /run is empty) or a
+ * changed tc rate is repaired and reported as a change.
+ */
+export async function applyTenantNetwork(
+  namespaces: TenantNamespaces,
+  tenant: string,
+  tenantId: string,
+  addressing: TenantAddressing,
+  network: NetworkQuota | undefined,
+): Promise<TenantNetworkResult> {
+  const changes: string[] = [];
+  if (namespaces.ensure(tenant, addressing.uidBase)) changes.push(`created user and network namespaces under ${namespaces.dir(tenant)}`);
+  const hostInterface = hostInterfaceName(tenantId);
+  changes.push(
+    ...(await ensureLink({
+      hostInterface,
+      netnsPath: namespaces.paths(tenant).net,
+      hostAddress: addressing.hostAddress,
+      tenantAddress: addressing.tenantAddress,
+      prefix: addressing.prefix,
+      ingress: network?.ingress,
+      egress: network?.egress,
+    })),
+  );
+  changes.push(...(await ensureShaping(hostInterface, network?.ingress, network?.egress)));
+  return { changes, firewall: { hostInterface, hostAddress: addressing.hostAddress, tenantAddress: addressing.tenantAddress } };
+}
+
+/** Removes the link (both ends) and the namespaces; what is already gone is done. */
+export async function removeTenantNetwork(namespaces: TenantNamespaces, tenant: string, tenantId: string | undefined): Promise<void> {
+  if (tenantId !== undefined) await removeLink(hostInterfaceName(tenantId));
+  namespaces.remove(tenant);
+}

@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** native/build/governor-monitor of this checkout, built by `npm install` with libgovernor.so. */
+export function monitorBinary(from: string = __dirname): string {
+  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
+    const candidate = join(dir, 'native', 'build', 'governor-monitor');
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+  }
+  throw new Error(`native/build/governor-monitor not found above ${from}: run npm install (it builds native/ with cc)`);
+}
+
+/** What starting a workload needs: where it runs, as what, and where its monitor keeps its state. */
+export interface LaunchRequest {
+  monitorPath: string;
+  stateDir: string;
+  /** absolute cgroup directories: the workload's leaf, and the monitor's own outside the tenant */
+  cgroupDir: string;
+  monitorCgroupDir: string;
+  netnsPath: string;
+  usernsPath: string;
+  cwd: string;
+  command: string[];
+  env: Record<string, string>;
+  logMaxBytes: number;
+  logFiles: number;
+}
+
+export class MonitorLaunchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MonitorLaunchError';
+  }
+}
+
+/**
+ * Starts the workload's monitor (native/governor-monitor). The launcher returns once the workload runs
+ * or has been recorded as failed; the monitor itself is detached (setsid, reparented) and outlives the
+ * governor. The workload's environment goes in a NUL-separated file, never in the monitor's own
+ * environment, which stays empty: the monitor runs as root, and ld.so would honour a tenant's LD_PRELOAD.
+ */
+export async function launchMonitor(request: LaunchRequest): Promise<void> {
+  await mkdir(request.stateDir, { recursive: true, mode: 0o700 });
+  const envFile = join(request.stateDir, 'env');
+  await writeFile(
+    envFile,
+    Object.entries(request.env)
+      .map(([name, value]) => `${name}=${value}\0`)
+      .join(''),
+    { mode: 0o600 },
+  );
+  const args = [
+    '--state-dir',
+    request.stateDir,
+    '--cgroup',
+    request.cgroupDir,
+    '--monitor-cgroup',
+    request.monitorCgroupDir,
+    '--netns',
+    request.netnsPath,
+    '--userns',
+    request.usernsPath,
+    '--cwd',
+    request.cwd,
+    '--log-max-bytes',
+    String(request.logMaxBytes),
+    '--log-files',
+    String(request.logFiles),
+    '--env-file',
+    envFile,
+    '--',
+    ...request.command,
+  ];
+  await new Promise<void>((resolve, reject) => {
+    execFile(request.monitorPath, args, { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new MonitorLaunchError(`the workload monitor did not start: ${stderr.trim() || err.message}`));
+      else resolve();
+    });
+  });
+}
+
+export type MonitorStatus =
+  | { state: 'running'; pid: number }
+  | { state: 'exited'; code: number }
+  | { state: 'killed'; signal: number }
+  | { state: 'failed'; message: string }
+  | { state: 'lost'; message: string };
+
+const readText = async (path: string) => readFile(path, 'utf8').catch(() => undefined);
+
+/** Whether a pid is alive and is still the monitor (not a recycled pid). */
+async function monitorAlive(pid: number): Promise<boolean> {
+  const cmdline = await readText(`/proc/${pid}/cmdline`);
+  return cmdline !== undefined && cmdline.includes('governor-monitor');
+}
+
+/**
+ * The workload's state from its monitor's files. A status file is final. Without one, a live monitor
+ * means running; a dead monitor means lost — after a reboot (boot id changed) or a crash of the monitor.
+ */
+export async function readMonitorStatus(stateDir: string, bootId: string): Promise<MonitorStatus> {
+  const status = await readText(join(stateDir, 'status'));
+  if (status !== undefined) {
+    const fields = Object.fromEntries(
+      status
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    if (fields.state === 'exited') return { state: 'exited', code: Number(fields.code) };
+    if (fields.state === 'killed') return { state: 'killed', signal: Number(fields.signal) };
+    if (fields.state === 'failed') return { state: 'failed', message: fields.message ?? 'could not start' };
+  }
+  const startedOn = (await readText(join(stateDir, 'boot_id')))?.trim();
+  if (startedOn === undefined) return { state: 'lost', message: 'the monitor left no state (the host was rebooted, or /run was cleared)' };
+  if (startedOn !== bootId) return { state: 'lost', message: 'the host was rebooted while the workload ran' };
+  const monitorPid = Number((await readText(join(stateDir, 'monitor.pid')))?.trim());
+  const pid = Number((await readText(join(stateDir, 'pid')))?.trim());
+  if (Number.isInteger(monitorPid) && (await monitorAlive(monitorPid))) return { state: 'running', pid };
+  return { state: 'lost', message: 'the workload monitor died without recording an exit status' };
+}
+
+export async function currentBootId(): Promise<string> {
+  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+}
+
+export async function removeState(stateDir: string): Promise<void> {
+  await rm(stateDir, { recursive: true, force: true });
+}
