@@ -5,11 +5,20 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -358,4 +367,277 @@ int gv_pidfd_wait(int pidfd, int *exit_code, int *term_signal)
 	else
 		*term_signal = info.si_status;
 	return 1;
+}
+
+/* The two namespaces of gv_ns_create, in the order the child makes them: net first, so that the initial user
+ * namespace owns it. */
+static const struct {
+	const char *name;
+	int type;
+} ns_kinds[2] = {{"net", CLONE_NEWNET}, {"user", CLONE_NEWUSER}};
+
+static int ns_path(char *buf, const char *dir, const char *name)
+{
+	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* 0 when `path` is an nsfs mount of a namespace of `type`, -ENOENT when missing, -EINVAL when anything else. */
+static int ns_file_check(const char *path, int type)
+{
+	/* O_NONBLOCK: a FIFO someone put there must not hang the caller. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP || errno == ENXIO ? -EINVAL : -errno;
+	struct statfs sfs;
+	int ret = fstatfs(fd, &sfs) < 0 ? -errno : sfs.f_type != NSFS_MAGIC ? -EINVAL : 0;
+	if (ret == 0 && ioctl(fd, NS_GET_NSTYPE) != type)
+		ret = -EINVAL;
+	close(fd);
+	return ret;
+}
+
+/* Creates `path` as the empty file a namespace is mounted on, or accepts an existing regular file that is
+ * no namespace yet (*made tells which). */
+static int ns_target(const char *path, int *made)
+{
+	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd >= 0) {
+		*made = 1;
+		close(fd);
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -errno;
+	struct stat st;
+	struct statfs sfs;
+	if (lstat(path, &st) < 0 || statfs(path, &sfs) < 0)
+		return -errno;
+	return !S_ISREG(st.st_mode) || sfs.f_type == NSFS_MAGIC ? -EEXIST : 0;
+}
+
+/* In the child: keeps only the fds `a` and `b`. */
+static void close_all_but(int a, int b)
+{
+	unsigned int lo = (unsigned int)(a < b ? a : b), hi = (unsigned int)(a < b ? b : a);
+	if (lo > 0)
+		close_range(0, lo - 1, 0);
+	if (hi > lo + 1)
+		close_range(lo + 1, hi - 1, 0);
+	close_range(hi + 1, ~0U, 0);
+}
+
+/* In the child, in its new network namespace: lo starts down, and the tenant's root cannot raise it. */
+static int loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, "lo", 3);
+	int err = 0;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		err = errno;
+	ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
+	if (err == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		err = errno;
+	close(s);
+	return err;
+}
+
+/* The child of gv_ns_create: makes both namespaces, reports (0 or an errno), then waits for EOF on `go` while
+ * the parent maps ids and mounts. It holds no other fd, so no copy of another call's `go` delays that EOF.
+ * Async-signal-safe calls only. */
+static _Noreturn void ns_child(int report, int go)
+{
+	close_all_but(report, go);
+	int err = 0;
+	if (unshare(CLONE_NEWNET) < 0)
+		err = errno;
+	if (err == 0)
+		err = loopback_up();
+	if (err == 0 && unshare(CLONE_NEWUSER) < 0)
+		err = errno;
+	ssize_t n;
+	do
+		n = write(report, &err, sizeof err);
+	while (n < 0 && errno == EINTR);
+	char byte;
+	do
+		n = read(go, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	_exit(0);
+}
+
+static int write_id_map(long pid, const char *file, unsigned int base, unsigned int count)
+{
+	char path[64], map[64];
+	snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
+	int len = snprintf(map, sizeof map, "0 %u %u\n", base, count);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, map, (size_t)len); /* the kernel takes a map in a single write only */
+	int ret = n < 0 ? -errno : n != len ? -EIO : 0;
+	close(fd);
+	return ret;
+}
+
+/* Clones the child, maps its user namespace and bind-mounts both namespaces onto paths[0..1]. */
+static int ns_make(char paths[2][PATH_MAX], unsigned int uid_base, unsigned int uid_count, unsigned int gid_base,
+		   unsigned int gid_count)
+{
+	int report[2], go[2];
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(report[0]);
+		close(report[1]);
+		return -e;
+	}
+	/* As in gv_spawn: none of the caller's signal handlers may run in the child, which never unblocks. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	int pidfd = -1;
+	struct clone_args args;
+	memset(&args, 0, sizeof args);
+	args.flags = CLONE_PIDFD;
+	args.pidfd = (__u64)(uintptr_t)&pidfd;
+	args.exit_signal = (__u64)SIGCHLD;
+	long child = syscall(SYS_clone3, &args, sizeof args);
+	if (child == 0)
+		ns_child(report[1], go[0]);
+	int ret = child < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	close(report[1]);
+	close(go[0]);
+
+	if (ret == 0) {
+		int err;
+		ssize_t n;
+		do
+			n = read(report[0], &err, sizeof err);
+		while (n < 0 && errno == EINTR);
+		ret = n < 0 ? -errno : n != (ssize_t)sizeof err ? -EIO : -err;
+	}
+	if (ret == 0)
+		ret = write_id_map(child, "uid_map", uid_base, uid_count);
+	if (ret == 0)
+		ret = write_id_map(child, "gid_map", gid_base, gid_count);
+	int mounted = 0;
+	for (; ret == 0 && mounted < 2; mounted++) {
+		char source[64];
+		snprintf(source, sizeof source, "/proc/%ld/ns/%s", child, ns_kinds[mounted].name);
+		if (mount(source, paths[mounted], NULL, MS_BIND, NULL) < 0) {
+			ret = -errno;
+			break;
+		}
+	}
+	if (ret < 0 && mounted == 1)
+		umount2(paths[0], MNT_DETACH | UMOUNT_NOFOLLOW);
+
+	/* EOF releases the child: no write, which would raise SIGPIPE in a caller whose child is gone. */
+	close(go[1]);
+	close(report[0]);
+	if (child > 0) {
+		reap(pidfd);
+		close(pidfd);
+	}
+	return ret;
+}
+
+int gv_ns_create(const char *dir, unsigned int uid_base, unsigned int uid_count, unsigned int gid_base,
+		 unsigned int gid_count)
+{
+	if (!dir || uid_count == 0 || gid_count == 0 || (uint64_t)uid_base + uid_count > UINT32_MAX ||
+	    (uint64_t)gid_base + gid_count > UINT32_MAX)
+		return -EINVAL;
+	char paths[2][PATH_MAX];
+	for (int i = 0; i < 2; i++)
+		if (ns_path(paths[i], dir, ns_kinds[i].name) < 0)
+			return -ENAMETOOLONG;
+	int made_dir = mkdir(dir, 0755) == 0;
+	if (!made_dir && errno != EEXIST)
+		return -errno;
+	int made[2] = {0, 0};
+	int ret = ns_target(paths[0], &made[0]);
+	if (ret == 0)
+		ret = ns_target(paths[1], &made[1]);
+	if (ret == 0)
+		ret = ns_make(paths, uid_base, uid_count, gid_base, gid_count);
+	if (ret < 0) {
+		for (int i = 0; i < 2; i++)
+			if (made[i])
+				unlink(paths[i]);
+		if (made_dir)
+			rmdir(dir);
+	}
+	return ret;
+}
+
+int gv_ns_destroy(const char *dir)
+{
+	if (!dir)
+		return -EINVAL;
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX];
+		if (ns_path(path, dir, ns_kinds[i].name) < 0)
+			return -ENAMETOOLONG;
+		/* Detaches every mount stacked there; EINVAL: not (or no longer) a mount point. */
+		int mounts = 0;
+		while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+			if (++mounts == 64)
+				return -EBUSY;
+		if (errno != EINVAL && errno != ENOENT)
+			return -errno;
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int gv_ns_check(const char *dir)
+{
+	if (!dir)
+		return -EINVAL;
+	int ret = 0;
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX];
+		if (ns_path(path, dir, ns_kinds[i].name) < 0)
+			return -ENAMETOOLONG;
+		int one = ns_file_check(path, ns_kinds[i].type);
+		if (one < 0 && one != -ENOENT && one != -EINVAL)
+			return one; /* cannot tell */
+		ret = ret == -ENOENT ? ret : one < 0 ? one : ret; /* a missing file outranks a wrong one */
+	}
+	return ret;
+}
+
+int gv_make_shared_mount(const char *dir)
+{
+	if (!dir)
+		return -EINVAL;
+	struct statx stx;
+	if (statx(AT_FDCWD, dir, 0, STATX_TYPE, &stx) < 0)
+		return -errno;
+	if (!S_ISDIR(stx.stx_mode))
+		return -ENOTDIR;
+	if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return -ENOSYS; /* kernels before 5.8 */
+	int bound = 0;
+	if (!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+		if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
+			return -errno;
+		bound = 1;
+	}
+	if (mount(NULL, dir, NULL, MS_SHARED | MS_REC, NULL) < 0) {
+		int e = errno;
+		if (bound)
+			umount2(dir, MNT_DETACH);
+		return -e;
+	}
+	return 0;
 }

@@ -67,6 +67,10 @@ enum gv_spawn_step {
  * dispositions and an empty signal mask. Returns 0 once execve has succeeded, with *pid and *pidfd (close-on-exec, owned by the
  * caller, who must also reap the child: see gv_pidfd_wait). When any step fails the child, if any, has
  * been reaped and the function returns that step's -errno with *failed_step set.
+ * Linux 6.18 (seen on 6.18.44) SIGKILLs a child cloned into a cgroup that has been through cgroup.kill (or whose
+ * ancestor has) unless the caller's own cgroup has been killed as often: clone3 compares the kill counter of
+ * the caller's cgroup with the target's. gv_spawn then returns 0 and the child dies of SIGKILL before its first
+ * instruction; start each run in a fresh cgroup (native/monitor.c reports this case as failed).
  */
 GV_API int gv_spawn(const char *command, const char *const *argv, const char *const *envp, const char *cwd,
 		    const char *cgroup_dir, const char *stdout_path, const char *stderr_path, int *pid,
@@ -84,5 +88,54 @@ GV_API int gv_pidfd_send_signal(int pidfd, int sig);
  * still running; -ECHILD when it is not the caller's child or has been reaped already.
  */
 GV_API int gv_pidfd_wait(int pidfd, int *exit_code, int *term_signal);
+
+/*
+ * Persistent per-tenant namespaces, made in a cloned child so that the (multi-threaded) caller itself never
+ * calls unshare or setns. `dir` is created 0755 when missing (an existing one is accepted) and receives two
+ * empty files, each bind-mounted with a namespace (an existing empty regular file is accepted, as left by a
+ * crash between create and mount):
+ *   <dir>/user  a new user namespace whose uid_map is "0 uid_base uid_count" and gid_map "0 gid_base
+ *               gid_count": root inside is uid_base outside. /proc/<pid>/setgroups is left at "allow": a
+ *               writer with CAP_SETGID in the parent namespace (root here) needs no "deny" (only an
+ *               unprivileged writer does), and the tenant's root can then use setgroups(2) within its own
+ *               mapped gids, as su and sshd do;
+ *   <dir>/net   a new network namespace holding only lo, brought up. It is made BEFORE the user namespace, by
+ *               the same child still in the initial user namespace, so it is owned by the initial user
+ *               namespace: the tenant's root has no CAP_NET_ADMIN over it (no address, route or firewall
+ *               change), only what the host configures for it.
+ * Returns 0, -EEXIST when either file is a namespace (nsfs) mount already or not a regular file, -EINVAL for a
+ * count of 0 or a range past 2^32 - 1, or the -errno of the step that failed, in which case whatever this
+ * call created (files, mounts, the directory) has been removed again.
+ */
+GV_API int gv_ns_create(const char *dir, unsigned int uid_base, unsigned int uid_count, unsigned int gid_base,
+			unsigned int gid_count);
+
+/*
+ * Undoes gv_ns_create: umount2(MNT_DETACH) of <dir>/user and <dir>/net (a namespace then lives on only while
+ * a process or fd still holds it), unlink of both files, rmdir of dir. Whatever is missing already (ENOENT,
+ * or a file that is not a mount point) counts as done, so a second call also returns 0. -ENOTEMPTY when dir
+ * holds other files.
+ */
+GV_API int gv_ns_destroy(const char *dir);
+
+/*
+ * 0 when <dir>/user is a user namespace mount and <dir>/net a network namespace mount (nsfs, checked with
+ * NS_GET_NSTYPE); -ENOENT when dir or either file is missing; otherwise -EINVAL when a file is anything else,
+ * such as the bare file left behind when the bind mount was lost (a reboot, or a mount namespace that died);
+ * another -errno when it cannot tell.
+ */
+GV_API int gv_ns_check(const char *dir);
+
+/*
+ * Makes the directory `dir` (say /run/governor/ns) a mount point with shared propagation, as `ip netns`
+ * does for /run/netns: bind-mounts it onto itself unless it is a mount point already (statx
+ * STATX_ATTR_MOUNT_ROOT), then sets MS_SHARED | MS_REC. So that a governor in a private mount namespace
+ * still sees them: every namespace mount made beneath dir, in any mount namespace that holds a peer copy of
+ * it, propagates to all the others (a namespace created later, by unshare -m or a systemd unit, starts with a
+ * peer copy), instead of living and dying with the mount namespace of the governor that made it. A slave
+ * copy (systemd's PrivateTmp= and friends make the whole tree a slave) still receives mounts, but those it
+ * makes do not propagate back. Idempotent; returns 0 or -errno (-ENOTDIR for a file).
+ */
+GV_API int gv_make_shared_mount(const char *dir);
 
 #endif

@@ -1,9 +1,12 @@
 /*
  * Unit test of libgovernor. Filesystem cases run in a temporary directory; spawn cases need root and a
  * cgroup v2 tree, in which the test creates governor-native-test-<pid> and removes it again
- * (GOVERNOR_TEST_CGROUP2 overrides the tree, default /sys/fs/cgroup/unified). Last line: "N passed, N failed".
+ * (GOVERNOR_TEST_CGROUP2 overrides the tree, default /sys/fs/cgroup/unified). The namespace and monitor cases
+ * (test/ns_test.c, test/monitor_test.c) work below /run/governor-test-<pid>, removed at the end.
+ * Last line: "N passed, N failed".
  */
 #include "governor.h"
+#include "test/check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,28 +27,24 @@ static const char *describe(long v)
 	return name ? name : "";
 }
 
-static int tally(int ok, const char *what)
+int tally(int ok, const char *what)
 {
 	ok ? passed++ : failed++;
 	printf("%s %s\n", ok ? "ok  " : "FAIL", what);
 	return ok;
 }
 
-static void expect_eq(const char *what, long got, long want, int line)
+void expect_eq(const char *what, long got, long want, int line)
 {
 	if (!tally(got == want, what))
 		printf("     got %ld %s, want %ld %s (line %d)\n", got, describe(got), want, describe(want), line);
 }
 
-static void expect_str(const char *what, const char *got, const char *want, int line)
+void expect_str(const char *what, const char *got, const char *want, int line)
 {
 	if (!tally(strcmp(got, want) == 0, what))
 		printf("     got \"%s\", want \"%s\" (line %d)\n", got, want, line);
 }
-
-#define EXPECT(what, got, want) expect_eq(what, (long)(got), (long)(want), __LINE__)
-#define EXPECT_STR(what, got, want) expect_str(what, got, want, __LINE__)
-#define EXPECT_TRUE(what, cond) expect_eq(what, (cond) ? 1 : 0, 1, __LINE__)
 
 static char tmp[64], cg_name[64], cg_path[512];
 
@@ -71,7 +70,7 @@ static const char *slurp(int dir, const char *rel)
 	return (const char *)buf;
 }
 
-static void sleep_ms(long ms)
+void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
 	nanosleep(&ts, NULL);
@@ -300,10 +299,8 @@ static void test_spawn_runs(int root)
 	gv_close(pidfd);
 }
 
-static void test_cgroup(void)
+static void test_cgroup(const char *tree)
 {
-	const char *tree = getenv("GOVERNOR_TEST_CGROUP2");
-	tree = tree ? tree : "/sys/fs/cgroup/unified";
 	snprintf(cg_name, sizeof cg_name, "governor-native-test-%d", getpid());
 	snprintf(cg_path, sizeof cg_path, "%s/%s", tree, cg_name);
 	int root = gv_open_dir(tree);
@@ -334,13 +331,26 @@ static void test_cgroup(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	const char *tree = getenv("GOVERNOR_TEST_CGROUP2");
+	tree = tree ? tree : "/sys/fs/cgroup/unified";
 	test_fs();
 	test_pidfd();
-	test_cgroup();
-	char cmd[128];
+	test_cgroup(tree);
+	char run_dir[64];
+	snprintf(run_dir, sizeof run_dir, "/run/governor-test-%d", getpid());
+	if (mkdir(run_dir, 0700) < 0) {
+		perror(run_dir);
+		return 2;
+	}
+	test_ns(run_dir);
+	test_monitor(run_dir, tree);
+	char cmd[192];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmp);
+	/* Not rm -rf: a namespace mount left below it by a failed case must show, not be crossed. */
+	if (rmdir(run_dir) < 0)
+		fprintf(stderr, "could not remove %s: %s\n", run_dir, strerror(errno));
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -5,10 +5,12 @@ import koffi, { type KoffiFunc } from 'koffi';
 import { NativeError } from './native.error';
 import type { DirFd, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
 
-const { EACCES, EFBIG, EINVAL, ENOENT, ENOTDIR } = constants.errno;
+const { EACCES, EEXIST, EFBIG, EINVAL, ENOENT, ENOTDIR } = constants.errno;
 
-/** Where `npm install` (make -C native) puts the library, below the repository root. */
+/** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
+const MONITOR = 'governor-monitor';
+const MAX_ID = 0xffff_ffff;
 const FIRST_READ = 4096;
 const MAX_READ = 4 * 1024 * 1024;
 
@@ -60,6 +62,12 @@ function bind(path: string) {
     pidfdWait: fn<(pidfd: number, exitCode: [number], termSignal: [number]) => number>(
       'int gv_pidfd_wait(int pidfd, _Out_ int *exit_code, _Out_ int *term_signal)',
     ),
+    nsCreate: fn<(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number) => number>(
+      'int gv_ns_create(const char *dir, unsigned int uid_base, unsigned int uid_count, unsigned int gid_base, unsigned int gid_count)',
+    ),
+    nsDestroy: fn<(dir: string) => number>('int gv_ns_destroy(const char *dir)'),
+    nsCheck: fn<(dir: string) => number>('int gv_ns_check(const char *dir)'),
+    makeSharedMount: fn<(dir: string) => number>('int gv_make_shared_mount(const char *dir)'),
   };
 }
 
@@ -87,6 +95,11 @@ export function findLibrary(from: string = __dirname): string {
     if (existsSync(join(dir, 'package.json')) && statSync(join(dir, 'native'), { throwIfNoEntry: false })?.isDirectory()) return join(dir, LIBRARY);
     if (dirname(dir) === dir) throw new Error(`${LIBRARY} not found: no directory above ${from} holds package.json and native/`);
   }
+}
+
+/** native/build/governor-monitor, next to the library found by findLibrary. */
+export function monitorPath(from: string = __dirname): string {
+  return join(dirname(findLibrary(from)), MONITOR);
 }
 
 /** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
@@ -240,5 +253,40 @@ export class KoffiNative implements GovernorNative {
     if (ret < 0) throw new NativeError('pidfdWait', `pidfd ${pidfd}`, -ret);
     if (ret === 0) return { exited: false };
     return code[0] >= 0 ? { exited: true, code: code[0] } : { exited: true, signal: signal[0] };
+  }
+
+  nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void {
+    refuseNul('nsCreate', dir, [dir]);
+    // koffi would wrap a negative or fractional number into some other unsigned int.
+    const ids = { uidBase, uidCount, gidBase, gidCount };
+    const bad = Object.entries(ids).find(([, value]) => !Number.isInteger(value) || value < 0 || value > MAX_ID);
+    if (bad) throw new NativeError('nsCreate', dir, EINVAL, `${bad[0]} ${bad[1]} is not an id from 0 to ${MAX_ID}`);
+    const ret = this.lib.nsCreate(dir, uidBase, uidCount, gidBase, gidCount);
+    if (ret === -EEXIST) throw new NativeError('nsCreate', dir, EEXIST, 'a namespace (or something else) is there already');
+    if (ret < 0) throw new NativeError('nsCreate', dir, -ret, `uids ${uidBase}+${uidCount}, gids ${gidBase}+${gidCount}`);
+  }
+
+  nsDestroy(dir: string): void {
+    refuseNul('nsDestroy', dir, [dir]);
+    const ret = this.lib.nsDestroy(dir);
+    if (ret < 0) throw new NativeError('nsDestroy', dir, -ret);
+  }
+
+  nsCheck(dir: string): boolean {
+    refuseNul('nsCheck', dir, [dir]);
+    const ret = this.lib.nsCheck(dir);
+    if (ret === 0) return true;
+    if (ret === -ENOENT || ret === -EINVAL) return false;
+    throw new NativeError('nsCheck', dir, -ret);
+  }
+
+  makeSharedMount(dir: string): void {
+    refuseNul('makeSharedMount', dir, [dir]);
+    const ret = this.lib.makeSharedMount(dir);
+    if (ret < 0) throw new NativeError('makeSharedMount', dir, -ret);
+  }
+
+  monitorPath(): string {
+    return this.libraryPath === undefined ? monitorPath() : join(dirname(this.libraryPath), MONITOR);
   }
 }

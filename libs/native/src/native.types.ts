@@ -77,4 +77,41 @@ export interface GovernorNative {
    * that is not this process's child, or was reaped already.
    */
   pidfdWait(pidfd: number): ProcessExit;
+
+  /**
+   * Creates a tenant's persistent namespaces as two bind-mounted files, `<dir>/user` and `<dir>/net` (dir is
+   * created 0755 when missing), in a cloned child: this process never calls unshare or setns itself.
+   * - user: uid 0 inside is `uidBase` outside, for `uidCount` ids (uid_map "0 uidBase uidCount"); gids likewise.
+   *   /proc/<pid>/setgroups stays "allow" (root writes the maps, so "deny" is not required), so the tenant's
+   *   root can setgroups(2) within its own gids.
+   * - net: a network namespace holding only lo (up), owned by the host's initial user namespace, not by the
+   *   tenant's: the tenant's root has no CAP_NET_ADMIN over it.
+   * Throws EEXIST when either file is a namespace already, EINVAL for a count of 0 or a range past 2^32 - 1; on
+   * any failure, what the call had made is removed again. Workloads join them through governor-monitor.
+   */
+  nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void;
+  /**
+   * Unmounts (MNT_DETACH) and removes `<dir>/user` and `<dir>/net`, then `dir`. Whatever is missing already
+   * counts as done, so it can be repeated. A namespace lives on while a process still runs in it.
+   */
+  nsDestroy(dir: string): void;
+  /**
+   * True when both `<dir>/user` and `<dir>/net` are namespace mounts of their kind; false when dir or a file is
+   * missing, or a file is not a namespace (its bind mount was lost: a reboot, a dead mount namespace).
+   * Throws only when it cannot tell (EACCES, ...).
+   */
+  nsCheck(dir: string): boolean;
+  /**
+   * Makes `dir` (e.g. /run/governor/ns) a mount point with shared propagation, bind-mounting it onto itself
+   * first unless it is a mount point already; idempotent. So that a governor in a private mount namespace
+   * still sees them: namespace mounts made beneath it propagate between every peer copy of it instead of
+   * living and dying with the mount namespace of the governor that made them (a slave copy, as systemd's
+   * PrivateTmp= makes, receives but does not send).
+   */
+  makeSharedMount(dir: string): void;
+  /**
+   * Absolute path of native/build/governor-monitor, the program that starts and supervises one workload in a
+   * tenant's namespaces and cgroup (usage, state files and exit codes: the comment atop native/monitor.c).
+   */
+  monitorPath(): string;
 }

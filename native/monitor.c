@@ -1,0 +1,505 @@
+/*
+ * governor-monitor: supervises one tenant workload, like conmon or containerd-shim.
+ *
+ *   governor-monitor --state-dir DIR --cgroup CGROUP_DIR --monitor-cgroup CGROUP_DIR --netns PATH
+ *                    --userns PATH --cwd DIR --log-max-bytes N --log-files K [--env-file FILE]
+ *                    -- /abs/command [args...]
+ *
+ * The process started this way (the launcher) forks twice, with a setsid in between, and waits only until the
+ * monitor has started the workload or recorded why it could not. Exit 0: DIR/monitor.pid is written and DIR/pid
+ * or DIR/status exists. Exit 1, with a message on stderr: the monitor itself could not start (state dir, lock,
+ * monitor cgroup). Exit 2: usage. The monitor, adopted by init (or the nearest subreaper), outlives the caller.
+ * It moves itself into --monitor-cgroup, so that the tenant's OOM kills, pids.max and cgroup.kill never reach it,
+ * then clone3(CLONE_INTO_CGROUP)s the workload into --cgroup, whose child joins --netns, then --userns, becomes
+ * uid and gid 0 there with no supplementary groups, enters --cwd and execs with stdin /dev/null and stdout and
+ * stderr piped to the monitor.
+ *
+ * Environment: the workload gets exactly the NUL-separated NAME=value entries of --env-file (the format of
+ * /proc/<pid>/environ; none without it), never the monitor's own environment, which the caller should leave
+ * empty: the monitor runs as root, and ld.so and glibc would honour a tenant's LD_PRELOAD, LD_LIBRARY_PATH,
+ * GCONV_PATH or MALLOC_* there.
+ *
+ * DIR, which the caller creates, holds (each written atomically, tmp file + rename, unless noted):
+ *   monitor.pid  the monitor's pid; it keeps an exclusive flock(2) on it while it lives, so a second monitor
+ *                on DIR is refused and a caller that gets LOCK_SH | LOCK_NB knows the monitor is gone;
+ *   boot_id      /proc/sys/kernel/random/boot_id at start (status missing + boot id changed = lost);
+ *   pid          the workload's host pid, once execve has succeeded;
+ *   status       once it has ended: "state=exited\ncode=N\n" or "state=killed\nsignal=N\n"; when it could
+ *                not start: "state=failed\nmessage=TEXT\n" (e.g. "command not found: /x");
+ *   stdout.log, stderr.log  appended; one that holds --log-max-bytes N is renamed to .log.1, .log.1 to .log.2
+ *                ... up to .log.K, the oldest dropped: at most (K + 1) * N bytes each. Unwritable output
+ *                (ENOSPC) is dropped, never left in the pipe to block the workload.
+ * A stale status and pid are removed at start. SIGTERM or SIGINT to the monitor sends SIGTERM to the workload.
+ * When the workload has ended the monitor drains its pipes (bounded: a descendant may hold them open), writes
+ * status and exits 0; descendants left in the cgroup are the caller's to kill (cgroup.kill).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define USAGE                                                                                                  \
+	"usage: governor-monitor --state-dir DIR --cgroup DIR --monitor-cgroup DIR --netns PATH --userns PATH\n" \
+	"         --cwd DIR --log-max-bytes N --log-files K [--env-file FILE] -- /abs/command [args...]\n"
+#define ENV_MAX (4 << 20)
+#define MSG_MAX (PATH_MAX + 128)
+
+struct options {
+	const char *state_dir, *cgroup, *monitor_cgroup, *netns, *userns, *cwd, *env_file, *log_max, *log_files;
+	unsigned long long max, keep;
+	char **command;
+};
+
+struct log {
+	int dir, fd;
+	const char *name;
+	unsigned long long size, max, keep;
+};
+
+/* What the workload's child reports, with errno, through a close-on-exec pipe when a step fails. */
+enum step { STEP_NETNS = 1, STEP_USERNS, STEP_IDS, STEP_CWD, STEP_STDIO, STEP_SIGNALS, STEP_EXEC };
+
+struct plan {
+	int netns, userns, out, err, report;
+	const char *cwd;
+	char *const *argv, *const *envp;
+};
+
+static int number(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	*out = s ? strtoull(s, &end, 10) : 0;
+	return s && *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 && *out <= max ? 0 : -1;
+}
+
+static int parse(int argc, char **argv, struct options *o)
+{
+	static const char *const names[] = {"--state-dir", "--cgroup", "--monitor-cgroup", "--netns", "--userns",
+					    "--cwd", "--env-file", "--log-max-bytes", "--log-files"};
+	const char **values[] = {&o->state_dir, &o->cgroup, &o->monitor_cgroup, &o->netns, &o->userns,
+				 &o->cwd, &o->env_file, &o->log_max, &o->log_files};
+	memset(o, 0, sizeof *o);
+	int i = 1;
+	for (; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
+		size_t k = 0;
+		while (k < sizeof names / sizeof *names && strcmp(argv[i], names[k]) != 0)
+			k++;
+		if (k == sizeof names / sizeof *names)
+			return -1;
+		*values[k] = argv[i + 1];
+	}
+	if (i + 1 >= argc || strcmp(argv[i], "--") != 0 || argv[i + 1][0] != '/')
+		return -1;
+	o->command = argv + i + 1;
+	if (number(o->log_max, ~0ULL >> 1, &o->max) < 0 || o->max == 0 || number(o->log_files, 1000, &o->keep) < 0)
+		return -1;
+	return o->state_dir && o->cgroup && o->monitor_cgroup && o->netns && o->userns && o->cwd ? 0 : -1;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char *msg, size_t cap, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	vsnprintf(msg, cap, format, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void close_all(const int *fds, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		buf += n > 0 ? n : 0;
+		len -= n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+/* Writes DIR/name atomically: DIR/.name.tmp, fsync, rename. */
+static int put_file(int dir, const char *name, const char *text)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+	int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int ret = write_all(fd, text, strlen(text));
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && errno != EINTR && ret == 0)
+		ret = -errno;
+	if (ret == 0 && renameat(dir, tmp, dir, name) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlinkat(dir, tmp, 0);
+	return ret;
+}
+
+static int log_open(struct log *l, int flags)
+{
+	struct stat st;
+	l->fd = openat(l->dir, l->name, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | flags, 0640);
+	if (l->fd < 0 || fstat(l->fd, &st) < 0)
+		return -errno;
+	l->size = (unsigned long long)st.st_size;
+	return 0;
+}
+
+/* name.K-1 -> name.K (replacing, so dropping, the oldest) ... name -> name.1, then a new, empty name. */
+static int log_rotate(struct log *l)
+{
+	close(l->fd);
+	l->fd = -1;
+	for (unsigned long long i = l->keep; i >= 1; i--) {
+		char from[64], to[64];
+		snprintf(from, sizeof from, i == 1 ? "%s" : "%s.%llu", l->name, i - 1);
+		snprintf(to, sizeof to, "%s.%llu", l->name, i);
+		if (renameat(l->dir, from, l->dir, to) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return log_open(l, O_TRUNC);
+}
+
+static void log_write(struct log *l, const char *buf, size_t n)
+{
+	while (n > 0) {
+		if ((l->fd < 0 || l->size >= l->max) && (l->fd < 0 ? log_open(l, 0) : log_rotate(l)) < 0)
+			return;
+		size_t chunk = l->max - l->size < n ? (size_t)(l->max - l->size) : n;
+		if (write_all(l->fd, buf, chunk) < 0)
+			return;
+		l->size += chunk;
+		buf += chunk;
+		n -= chunk;
+	}
+}
+
+/* Moves up to `reads` buffers from the pipe to the log; at EOF closes the pipe and sets *fd to -1. */
+static void pump(int *fd, struct log *l, int reads)
+{
+	static char buf[65536];
+	for (int i = 0; *fd >= 0 && i < reads; i++) {
+		ssize_t n = read(*fd, buf, sizeof buf);
+		if (n > 0)
+			log_write(l, buf, (size_t)n);
+		else if (n < 0 && errno == EAGAIN)
+			return;
+		else if (n == 0 || errno != EINTR)
+			close(*fd), *fd = -1;
+	}
+}
+
+/* Reads --env-file into *data and points the entries of *envp into it (both malloc'ed, even without one). */
+static int read_env(const char *path, char **data, char ***envp)
+{
+	struct stat st = {0};
+	ssize_t n = 0;
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (path && (fd < 0 || fstat(fd, &st) < 0 || (st.st_size > ENV_MAX && (errno = E2BIG))))
+		n = -1;
+	size_t size = n == 0 ? (size_t)st.st_size : 0, len = 0, k = 0;
+	/* An entry takes two bytes at least ("x\0"), so size / 2 + 1 of them and the NULL. */
+	if (n == 0 && (!(*data = malloc(size + 1)) || !(*envp = calloc(size / 2 + 2, sizeof **envp))))
+		n = -1;
+	while (n >= 0 && len < size) {
+		if ((n = read(fd, *data + len, size - len)) == 0)
+			break; /* a file cut short while read: what is there */
+		if (n < 0 && errno == EINTR)
+			n = 0;
+		len += n > 0 ? (size_t)n : 0;
+	}
+	int e = n < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; e == 0 && i < len; i++)
+		if ((*data)[i] != '\0' && (i == 0 || (*data)[i - 1] == '\0'))
+			(*envp)[k++] = *data + i;
+	if (e == 0)
+		(*data)[len] = '\0';
+	return -e;
+}
+
+static _Noreturn void child_fail(int report, int step, int err)
+{
+	int r[2] = {step, err};
+	while (write(report, r, sizeof r) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+/* The workload's child, up to execve. The net namespace first: once in the tenant's user namespace, the child
+ * has no CAP_SYS_ADMIN over a net namespace that the initial user namespace owns. */
+static _Noreturn void run_child(const struct plan *p)
+{
+	if (write(p->report, "+", 1) != 1) /* "+": it runs */
+		child_fail(p->report, STEP_STDIO, errno);
+	if (setns(p->netns, CLONE_NEWNET) < 0)
+		child_fail(p->report, STEP_NETNS, errno);
+	if (setns(p->userns, CLONE_NEWUSER) < 0)
+		child_fail(p->report, STEP_USERNS, errno);
+	/* Host root's groups must not follow it in; 0 inside is the tenant's base uid and gid outside. */
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		child_fail(p->report, STEP_IDS, errno);
+	if (chdir(p->cwd) < 0)
+		child_fail(p->report, STEP_CWD, errno);
+	/* fd 0 is the monitor's /dev/null; every other fd of the monitor is close-on-exec. */
+	if (dup2(p->out, 1) < 0 || dup2(p->err, 2) < 0)
+		child_fail(p->report, STEP_STDIO, errno);
+	/* Raw rt_sigaction also resets glibc's internal signals (see reset_signals in governor.c). */
+	const unsigned long dfl[4] = {0, 0, 0, 0};
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && syscall(SYS_rt_sigaction, sig, dfl, NULL, _NSIG / 8) < 0)
+			child_fail(p->report, STEP_SIGNALS, errno);
+	sigset_t none;
+	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0)
+		child_fail(p->report, STEP_SIGNALS, errno);
+	execve(p->argv[0], p->argv, p->envp);
+	child_fail(p->report, STEP_EXEC, errno);
+}
+
+static void describe(char *msg, const struct options *o, int step, int err)
+{
+	static const char *const what[] = {"", "cannot join the network namespace", "cannot join the user namespace",
+					   "cannot become root in the user namespace", "", "cannot set up stdio",
+					   "cannot reset signals"};
+	if (step == STEP_CWD)
+		fail(msg, MSG_MAX, "%s: %s", err == ENOENT ? "cwd does not exist" : err == ENOTDIR ? "cwd is not a directory" : strerror(err), o->cwd);
+	else if (step == STEP_EXEC)
+		fail(msg, MSG_MAX, "%s: %s", err == ENOENT ? "command not found" : strerror(err), o->command[0]);
+	else
+		fail(msg, MSG_MAX, "%s: %s", step > 0 && step < STEP_EXEC ? what[step] : "?", strerror(err));
+}
+
+/* Starts the workload: returns its pidfd, with *pid and the (non-blocking) read ends of its stdout and stderr
+ * pipes, or -1 with msg set. */
+static int spawn(const struct options *o, char **envp, int *pid, int *out, int *err, char *msg)
+{
+	int pidfd = -1, po[2] = {-1, -1}, pe[2] = {-1, -1}, rep[2] = {-1, -1};
+	int cg = open(o->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int net = cg < 0 ? -1 : open(o->netns, O_RDONLY | O_CLOEXEC);
+	int user = net < 0 ? -1 : open(o->userns, O_RDONLY | O_CLOEXEC);
+	long child = -1;
+	if (user < 0)
+		fail(msg, MSG_MAX, "cannot open %s: %s", cg < 0 ? o->cgroup : net < 0 ? o->netns : o->userns, strerror(errno));
+	else if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0 ||
+		 fcntl(po[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(pe[0], F_SETFL, O_NONBLOCK) < 0)
+		fail(msg, MSG_MAX, "pipe: %s", strerror(errno));
+	else {
+		struct clone_args args;
+		memset(&args, 0, sizeof args);
+		args.flags = CLONE_PIDFD | CLONE_INTO_CGROUP; /* in its cgroup before its first instruction */
+		args.pidfd = (__u64)(uintptr_t)&pidfd;
+		args.exit_signal = (__u64)SIGCHLD;
+		args.cgroup = (__u64)(unsigned int)cg;
+		const struct plan plan = {net, user, po[1], pe[1], rep[1], o->cwd, o->command, envp};
+		if ((child = syscall(SYS_clone3, &args, sizeof args)) == 0)
+			run_child(&plan);
+		if (child < 0)
+			fail(msg, MSG_MAX, "clone3 into %s: %s", o->cgroup, strerror(errno));
+	}
+	close_all((int[]){cg, net, user, po[1], pe[1], rep[1]}, 6);
+	/* "+" then EOF (close-on-exec): execve has succeeded. "+" and a report: a step failed. Nothing: the child
+	 * never ran. Linux 6.18 kills a child cloned into a cgroup whose cgroup.kill count differs from that of the
+	 * parent's cgroup (it compares the wrong cgroup's), so any workload cgroup that has been through cgroup.kill,
+	 * or whose ancestor has, kills every new workload: the caller must use a fresh cgroup. */
+	unsigned char got[1 + 2 * sizeof(int)];
+	size_t len = 0;
+	ssize_t n;
+	while (child > 0 && len < sizeof got &&
+	       ((n = read(rep[0], got + len, sizeof got - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	if (child > 0 && len != 1) {
+		while (waitid(P_PIDFD, (id_t)pidfd, &(siginfo_t){0}, WEXITED) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+		pidfd = -1;
+		int r[2];
+		if (len == sizeof got) {
+			memcpy(r, got + 1, sizeof r);
+			describe(msg, o, r[0], r[1]);
+		} else if (len == 0)
+			fail(msg, MSG_MAX, "killed as it was cloned into %s (after a cgroup.kill: use a fresh cgroup)", o->cgroup);
+		else
+			fail(msg, MSG_MAX, "lost the report of the workload's child");
+	}
+	close_all((int[]){rep[0]}, 1);
+	if (pidfd < 0) {
+		close_all((int[]){po[0], pe[0]}, 2);
+		return -1;
+	}
+	*pid = (int)child;
+	*out = po[0];
+	*err = pe[0];
+	return pidfd;
+}
+
+/* Becomes the monitor: stdio on /dev/null, signals, the lock on monitor.pid, the monitor cgroup, boot_id. */
+static int setup(const struct options *o, int *dir, int *lock, int *sigfd, char *msg)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || chdir("/") < 0)
+		return fail(msg, MSG_MAX, "stdio: %s", strerror(errno));
+	close_all((int[]){null > 2 ? null : -1}, 1);
+	umask(022);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before clone3, so that the workload's child inherits the mask until it resets it. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (*sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		return fail(msg, MSG_MAX, "signals: %s", strerror(errno));
+	if ((*dir = open(o->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail(msg, MSG_MAX, "cannot open %s: %s", o->state_dir, strerror(errno));
+	char text[64];
+	snprintf(text, sizeof text, "%d\n", getpid());
+	*lock = openat(*dir, "monitor.pid", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (*lock < 0 || flock(*lock, LOCK_EX | LOCK_NB) < 0 || ftruncate(*lock, 0) < 0 ||
+	    write_all(*lock, text, strlen(text)) < 0)
+		return fail(msg, MSG_MAX, "%s/monitor.pid: %s", o->state_dir,
+			    errno == EWOULDBLOCK ? "another monitor holds it" : strerror(errno));
+	if ((unlinkat(*dir, "status", 0) < 0 && errno != ENOENT) || (unlinkat(*dir, "pid", 0) < 0 && errno != ENOENT))
+		return fail(msg, MSG_MAX, "cannot remove the last status: %s", strerror(errno));
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/cgroup.procs", o->monitor_cgroup);
+	int procs = open(path, O_WRONLY | O_CLOEXEC);
+	int e = procs < 0 ? errno : write(procs, "0", 1) == 1 ? 0 : errno; /* "0": the writing process */
+	close_all((int[]){procs}, 1);
+	if (e != 0)
+		return fail(msg, MSG_MAX, "cannot move into %s: %s", o->monitor_cgroup, strerror(e));
+	int boot = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = boot < 0 ? -1 : read(boot, text, sizeof text - 1);
+	e = n < 0 ? errno : n == 0 ? EIO : 0;
+	close_all((int[]){boot}, 1);
+	text[n > 0 ? n : 0] = '\0';
+	if (e != 0 || (e = -put_file(*dir, "boot_id", text)) != 0)
+		return fail(msg, MSG_MAX, "boot_id: %s", strerror(e));
+	return 0;
+}
+
+/* Runs the monitor to its end; `ready` gets "ok" or an error for the launcher. Returns the exit code. */
+static int monitor(const struct options *o, int ready)
+{
+	char msg[MSG_MAX] = "", text[MSG_MAX + 32];
+	int dir = -1, lock = -1, sigfd = -1, out = -1, err = -1, pidfd = -1, pid = 0, ret = 1, e;
+	char *env_data = NULL, **envp = NULL;
+	struct log logs[2] = {{-1, -1, "stdout.log", 0, o->max, o->keep}, {-1, -1, "stderr.log", 0, o->max, o->keep}};
+	siginfo_t info;
+	memset(&info, 0, sizeof info); /* WNOHANG leaves si_pid at 0 while the workload runs */
+	if (setup(o, &dir, &lock, &sigfd, msg) < 0)
+		goto done;
+	logs[0].dir = logs[1].dir = dir;
+	if ((e = read_env(o->env_file, &env_data, &envp)) < 0)
+		fail(msg, MSG_MAX, "cannot read %s: %s", o->env_file, strerror(-e));
+	else if ((e = log_open(&logs[0], 0)) < 0 || (e = log_open(&logs[1], 0)) < 0)
+		fail(msg, MSG_MAX, "cannot open the logs: %s", strerror(-e));
+	else if ((pidfd = spawn(o, envp, &pid, &out, &err, msg)) >= 0)
+		snprintf(text, sizeof text, "%d\n", pid);
+	if (pidfd < 0) {
+		for (char *c = msg; *c; c++) /* a path may hold a newline */
+			*c = *c == '\n' ? ' ' : *c;
+		snprintf(text, sizeof text, "state=failed\nmessage=%s\n", msg);
+	}
+	if ((e = put_file(dir, pidfd < 0 ? "status" : "pid", text)) < 0) {
+		fail(msg, MSG_MAX, "%s/%s: %s", o->state_dir, pidfd < 0 ? "status" : "pid", strerror(-e));
+		goto done; /* a workload whose pid cannot be recorded is killed below */
+	}
+	ret = pidfd < 0 ? 0 : 1;
+	snprintf(msg, sizeof msg, "ok");
+	write_all(ready, msg, strlen(msg));
+	close(ready);
+	ready = -1;
+	while (pidfd >= 0 && info.si_pid == 0) {
+		struct pollfd fds[4] = {{pidfd, POLLIN, 0}, {out, POLLIN, 0}, {err, POLLIN, 0}, {sigfd, POLLIN, 0}};
+		if (poll(fds, 4, -1) < 0 && errno != EINTR)
+			break;
+		struct signalfd_siginfo si;
+		while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+			if (si.ssi_signo != SIGHUP)
+				syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+		pump(&out, &logs[0], 16);
+		pump(&err, &logs[1], 16);
+		if (fds[0].revents && waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG) < 0 && errno != EINTR)
+			break;
+	}
+	pump(&out, &logs[0], 64);
+	pump(&err, &logs[1], 64);
+	if (info.si_pid != 0) {
+		snprintf(text, sizeof text, info.si_code == CLD_EXITED ? "state=exited\ncode=%d\n" : "state=killed\nsignal=%d\n",
+			 info.si_status);
+		ret = put_file(dir, "status", text) < 0;
+	}
+done:
+	if (ready >= 0)
+		write_all(ready, msg, strlen(msg));
+	if (ready >= 0 && pidfd >= 0) { /* started, but not recorded: stop it */
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED);
+	}
+	close_all((int[]){ready, logs[0].fd, logs[1].fd, out, err, pidfd, sigfd, lock, dir}, 9);
+	free(envp);
+	free(env_data);
+	return ret;
+}
+
+/* The launcher: its exit status tells the caller what the monitor reported (see the top of this file). */
+int main(int argc, char **argv)
+{
+	struct options o;
+	if (parse(argc, argv, &o) < 0)
+		return fputs(USAGE, stderr), 2;
+	/* Whatever the caller leaked without O_CLOEXEC must reach neither the monitor nor the workload. */
+	close_range(3, ~0U, 0);
+	int ready[2];
+	pid_t child = pipe2(ready, O_CLOEXEC) < 0 ? -1 : fork();
+	if (child < 0)
+		return fprintf(stderr, "governor-monitor: %s\n", strerror(errno)), 1;
+	if (child == 0) {
+		close(ready[0]);
+		if (setsid() < 0 || (child = fork()) < 0) {
+			dprintf(ready[1], "setsid or fork: %s", strerror(errno));
+			_exit(1);
+		}
+		_exit(child > 0 ? 0 : monitor(&o, ready[1])); /* the middle child exits: init adopts the monitor */
+	}
+	close(ready[1]);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	char msg[MSG_MAX];
+	ssize_t n;
+	size_t got = 0;
+	while (got < sizeof msg - 1 && ((n = read(ready[0], msg + got, sizeof msg - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	close(ready[0]);
+	msg[got] = '\0';
+	if (strcmp(msg, "ok") == 0)
+		return 0;
+	fprintf(stderr, "governor-monitor: %s\n", got ? msg : "the monitor died while starting");
+	return 1;
+}
