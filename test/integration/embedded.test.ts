@@ -1,23 +1,31 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchRunDir } from '../support/cgroup-root';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
 import { startService } from '../support/service.process';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'governor-embedded-'));
 const cgroupRoot = scratchCgroupRoot('embedded');
 const runDir = scratchRunDir('embedded');
+const firewallTable = scratchFirewallTable('embedded');
 after(() => {
   rmSync(dataDir, { recursive: true, force: true });
   removeCgroupTree(cgroupRoot);
   removeRunDir(runDir);
+  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
 });
 
 describe('the embedded database', () => {
   it('starts without DATABASE_URL, generates a root token once, and keeps tenants across a restart', async () => {
-    const first = await startService({ GOVERNOR_DATA_DIR: dataDir, GOVERNOR_CGROUP_ROOT: cgroupRoot, GOVERNOR_RUN_DIR: runDir });
+    const first = await startService({
+      GOVERNOR_DATA_DIR: dataDir,
+      GOVERNOR_CGROUP_ROOT: cgroupRoot,
+      GOVERNOR_RUN_DIR: runDir,
+      GOVERNOR_FIREWALL_TABLE: firewallTable,
+    });
     let token: string;
     try {
       token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
@@ -44,7 +52,12 @@ describe('the embedded database', () => {
     assert.ok(requestLine?.req?.id, `one JSON line per request, with its request id:\n${log}`);
     assert.equal(requestLine.req.headers?.authorization, '[Redacted]');
 
-    const second = await startService({ GOVERNOR_DATA_DIR: dataDir, GOVERNOR_CGROUP_ROOT: cgroupRoot, GOVERNOR_RUN_DIR: runDir });
+    const second = await startService({
+      GOVERNOR_DATA_DIR: dataDir,
+      GOVERNOR_CGROUP_ROOT: cgroupRoot,
+      GOVERNOR_RUN_DIR: runDir,
+      GOVERNOR_FIREWALL_TABLE: firewallTable,
+    });
     try {
       assert.ok(!second.stderr().includes(token), 'a later start does not print the token again');
       const res = await fetch(`${second.url}/v1/tenants/survivor`, { headers: { Authorization: `Bearer ${token}` } });

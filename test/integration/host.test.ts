@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchRunDir } from '../support/cgroup-root';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
 import { setDatabaseReachable, startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // Runs on this host's cgroup v2 tree, which in hybrid mode has only the core files (procs, freeze, kill,
@@ -12,6 +13,7 @@ import { setDatabaseReachable, startGovernor, type TestGovernor } from '../suppo
 // show that missing controllers are reported, never a crash.
 const root = scratchCgroupRoot('host');
 const runDir = scratchRunDir('host');
+const firewallTable = scratchFirewallTable('host');
 let gov: TestGovernor;
 const children: ChildProcess[] = [];
 
@@ -20,6 +22,7 @@ before(async () => {
     GOVERNOR_ROLE: 'all',
     GOVERNOR_CGROUP_ROOT: root,
     GOVERNOR_RUN_DIR: runDir,
+    GOVERNOR_FIREWALL_TABLE: firewallTable,
     GOVERNOR_NODE_NAME: 'host-a',
     GOVERNOR_RESYNC_INTERVAL: '2s',
   });
@@ -29,6 +32,7 @@ after(async () => {
   await gov?.close();
   removeCgroupTree(root);
   removeRunDir(runDir);
+  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
 });
 
 type Tenant = { status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[]; cgroupPath: string | null } };

@@ -33,6 +33,7 @@ const link = (n: number, netnsPath: string): TenantLinkSpec => ({
   egress: undefined,
 });
 const spec = link(0, netns);
+const table = `governor_test_${randomBytes(3).toString('hex')}`;
 const other = link(1, join(dir, 'other'));
 
 before(() => {
@@ -43,7 +44,7 @@ before(() => {
   }
 });
 after(async () => {
-  await removeFirewall();
+  await removeFirewall(table);
   for (const s of [spec, other]) {
     await removeLink(s.hostInterface);
     execFileSync('umount', [s.netnsPath]);
@@ -146,8 +147,8 @@ describe('a tenant link', () => {
     try {
       await sleep(300);
       assert.equal(await tcpFrom(spec, spec.hostAddress, 7100), true, 'without the firewall the host service is reachable');
-      assert.equal(await ensureFirewall([spec, other]), true);
-      assert.equal(await ensureFirewall([spec, other]), false, 'a second pass writes nothing');
+      assert.equal(await ensureFirewall([spec, other], table), true);
+      assert.equal(await ensureFirewall([spec, other], table), false, 'a second pass writes nothing');
       assert.equal(await tcpFrom(spec, spec.hostAddress, 7100), false, 'a tenant does not reach a host service');
       assert.equal(await tcpFrom(spec, other.tenantAddress, 7101), false, 'a tenant does not reach another tenant');
       assert.equal((await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', spec.hostAddress]))).code, 0, 'its gateway answers ping');
@@ -160,7 +161,7 @@ describe('a tenant link', () => {
 
   it('drops packets from a tenant that do not carry its own address', async () => {
     await ensureLink(spec);
-    await ensureFirewall([spec, other]);
+    await ensureFirewall([spec, other], table);
     await run(inNetns(spec.netnsPath, ['ip', 'address', 'add', '10.254.77.250/32', 'dev', 'eth0']));
     try {
       assert.equal((await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', spec.hostAddress]))).code, 0);
@@ -175,12 +176,12 @@ describe('a tenant link', () => {
   });
 
   it('puts back a firewall rule deleted by hand', async () => {
-    await ensureFirewall([spec, other]);
-    const handles = await run(['nft', '-a', 'list', 'chain', 'inet', 'governor', 'input']);
-    const handle = /iifname "gv\*" drop # handle (\d+)/.exec(handles.stdout)?.[1];
+    await ensureFirewall([spec, other], table);
+    const handles = await run(['nft', '-a', 'list', 'chain', 'inet', table, 'input']);
+    const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles.stdout)?.[1];
     assert.ok(handle, handles.stdout);
-    await run(['nft', 'delete', 'rule', 'inet', 'governor', 'input', 'handle', handle]);
-    assert.equal(await ensureFirewall([spec, other]), true);
-    assert.match((await run(['nft', 'list', 'chain', 'inet', 'governor', 'input'])).stdout, /iifname "gv\*" drop/);
+    await run(['nft', 'delete', 'rule', 'inet', table, 'input', 'handle', handle]);
+    assert.equal(await ensureFirewall([spec, other], table), true);
+    assert.match((await run(['nft', 'list', 'chain', 'inet', table, 'input'])).stdout, /iifname \{[^}]+\} drop/);
   });
 });

@@ -39,3 +39,8 @@ export function removeRunDir(dir: string): void {
   for (const point of new Set(mounts)) spawnSync('umount', ['-l', point]);
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** A scratch nftables table name, so that test runs never touch each other's (or a real governor's) rules. */
+export function scratchFirewallTable(label: string): string {
+  return `governor_test_${label.replace(/[^a-z0-9]/g, '')}_${randomBytes(3).toString('hex')}`;
+}

@@ -17,6 +17,7 @@ import { HostModule } from './host/host.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ReconcilerModule } from './reconciler/reconciler.module';
+import { WorkloadsModule } from './workloads/workloads.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -43,6 +44,7 @@ export class AppModule implements NestModule {
         TenantsModule,
         HostApiModule,
         ReconcilerModule,
+        WorkloadsModule,
       ],
       controllers: [HealthController],
       providers: [HealthService, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],

@@ -16,30 +16,33 @@ export interface FirewallTenant {
  * tenant links is dropped. The table is replaced atomically as a whole, and tagged with a fingerprint of
  * its rules so that a hand edit is seen as drift.
  */
-export function renderFirewall(tenants: readonly FirewallTenant[]): string {
+export function renderFirewall(tenants: readonly FirewallTenant[], table = FIREWALL_TABLE): string {
   const sorted = [...tenants].sort((a, b) => a.hostInterface.localeCompare(b.hostInterface));
+  // The rules name this governor's links only, so that two governors (or two test runs) on one host each
+  // guard their own tenants without touching the other's.
+  const links = sorted.length === 0 ? undefined : `{ ${sorted.map((t) => `"${t.hostInterface}"`).join(', ')} }`;
+  const perLink = (rule: string) => (links === undefined ? [] : [`    iifname ${links} ${rule}`]);
   const spoof = sorted.map((t) => `    iifname "${t.hostInterface}" ip saddr != ${t.tenantAddress} drop`);
   const gateway = sorted.map((t) => `    iifname "${t.hostInterface}" ip daddr ${t.hostAddress} icmp type echo-request accept`);
   const body = [
     '  chain prerouting {',
     '    type filter hook prerouting priority raw; policy accept;',
-    '    iifname "gv*" meta nfproto ipv6 drop',
+    ...perLink('meta nfproto ipv6 drop'),
     ...spoof,
     '  }',
     '  chain input {',
     '    type filter hook input priority filter; policy accept;',
-    '    iifname "gv*" ct state established,related accept',
+    ...perLink('ct state established,related accept'),
     ...gateway,
-    '    iifname "gv*" drop',
+    ...perLink('drop'),
     '  }',
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
-    '    iifname "gv*" drop',
-    '    oifname "gv*" ct state established,related accept',
-    '    oifname "gv*" drop',
+    ...perLink('drop'),
+    ...(links === undefined ? [] : [`    oifname ${links} ct state established,related accept`, `    oifname ${links} drop`]),
     '  }',
   ].join('\n');
-  return `table inet ${FIREWALL_TABLE} {\n  comment "${fingerprint(body)}"\n${body}\n}\n`;
+  return `table inet ${table} {\n  comment "${fingerprint(body)}"\n${body}\n}\n`;
 }
 
 function fingerprint(body: string): string {
@@ -47,18 +50,18 @@ function fingerprint(body: string): string {
 }
 
 /** Replaces the table when it is missing or its fingerprint differs; returns whether it wrote. */
-export async function ensureFirewall(tenants: readonly FirewallTenant[]): Promise<boolean> {
-  const wanted = renderFirewall(tenants);
+export async function ensureFirewall(tenants: readonly FirewallTenant[], table = FIREWALL_TABLE): Promise<boolean> {
+  const wanted = renderFirewall(tenants, table);
   const tag = /comment "([^"]+)"/.exec(wanted)?.[1];
-  const current = await run(['nft', 'list', 'table', 'inet', FIREWALL_TABLE]);
+  const current = await run(['nft', 'list', 'table', 'inet', table]);
   if (current.code === 0 && tag !== undefined && current.stdout.includes(`comment "${tag}"`) && ruleCount(current.stdout) === ruleCount(wanted)) return false;
   // "table; delete table; table {…}" in one file is one transaction: no moment without rules.
-  await must(['nft', '-f', '-'], `table inet ${FIREWALL_TABLE}\ndelete table inet ${FIREWALL_TABLE}\n${wanted}`);
+  await must(['nft', '-f', '-'], `table inet ${table}\ndelete table inet ${table}\n${wanted}`);
   return true;
 }
 
-export async function removeFirewall(): Promise<void> {
-  await run(['nft', 'delete', 'table', 'inet', FIREWALL_TABLE]);
+export async function removeFirewall(table = FIREWALL_TABLE): Promise<void> {
+  await run(['nft', 'delete', 'table', 'inet', table]);
 }
 
 /** Rules are the lines that end in a verdict; a hand-added or hand-deleted rule changes the count. */

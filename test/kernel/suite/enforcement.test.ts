@@ -1,16 +1,18 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchRunDir } from '../../support/cgroup-root';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../../support/governor.harness';
 
 // The kernel tier: runs inside the QEMU guest (test/kernel/run.sh), where cgroup v2 has every
 // controller, against the real API. Each claim is read back from the kernel's own files.
 const root = scratchCgroupRoot('kernel');
 const runDir = scratchRunDir('kernel');
+const firewallTable = scratchFirewallTable('kernel');
 let gov: TestGovernor;
 const children: ChildProcess[] = [];
 
@@ -19,6 +21,7 @@ before(async () => {
     GOVERNOR_ROLE: 'all',
     GOVERNOR_CGROUP_ROOT: root,
     GOVERNOR_RUN_DIR: runDir,
+    GOVERNOR_FIREWALL_TABLE: firewallTable,
     GOVERNOR_NODE_NAME: 'guest',
     GOVERNOR_RESYNC_INTERVAL: '2s',
   });
@@ -28,6 +31,7 @@ after(async () => {
   await gov?.close();
   removeCgroupTree(root);
   removeRunDir(runDir);
+  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
 });
 
 type Tenant = { generation: number; status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[] } };

@@ -1,17 +1,20 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchRunDir } from '../../support/cgroup-root';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../../support/governor.harness';
 import { type ServiceProcess, startService } from '../../support/service.process';
 
 const root = scratchCgroupRoot('restart');
 const runDir = scratchRunDir('restart');
+const firewallTable = scratchFirewallTable('restart');
 let databaseUrl: string | undefined;
 after(async () => {
   if (databaseUrl) await dropDatabase(databaseUrl);
   removeCgroupTree(root);
   removeRunDir(runDir);
+  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
 });
 
 async function api(service: ServiceProcess, path: string, init: RequestInit = {}): Promise<Response> {
@@ -32,6 +35,7 @@ describe('a governor killed with SIGKILL', () => {
       GOVERNOR_ROLE: 'all',
       GOVERNOR_CGROUP_ROOT: root,
       GOVERNOR_RUN_DIR: runDir,
+      GOVERNOR_FIREWALL_TABLE: firewallTable,
       GOVERNOR_RESYNC_INTERVAL: '2s',
       GOVERNOR_LOG_LEVEL: 'warn',
     };

@@ -29,6 +29,9 @@ describe('loadConfig', () => {
       GOVERNOR_DATA_DIR: '/var/lib/governor',
       GOVERNOR_CGROUP_ROOT: '/sys/fs/cgroup/governor',
       GOVERNOR_RUN_DIR: '/run/gov',
+      GOVERNOR_UID_POOL: '1879048192-1879703551',
+      GOVERNOR_NET_POOL: '10.9.0.0/24,/30',
+      GOVERNOR_FIREWALL_TABLE: 'gov_test',
       GOVERNOR_NODE_NAME: 'Node-1',
       GOVERNOR_RESYNC_INTERVAL: '5m',
       GOVERNOR_LOG_LEVEL: 'debug',
@@ -47,6 +50,9 @@ describe('loadConfig', () => {
         dataDir: '/var/lib/governor',
         cgroupRoot: '/sys/fs/cgroup/governor',
         runDir: '/run/gov',
+        uidPool: { start: 1879048192, end: 1879048192 + 10 * 65536 },
+        netPool: { network: 10 * 2 ** 24 + 9 * 2 ** 16, poolPrefix: 24, blockPrefix: 30 },
+        firewallTable: 'gov_test',
         nodeName: 'node-1',
         resyncIntervalMs: 300_000,
         logLevel: 'debug',
@@ -68,6 +74,8 @@ describe('loadConfig', () => {
           GOVERNOR_CGROUP_ROOT: '/sys/fs/cgroup/../etc',
           GOVERNOR_NODE_NAME: 'bad node',
           GOVERNOR_TLS_CERT: '/c.pem',
+          GOVERNOR_UID_POOL: '5-10',
+          GOVERNOR_NET_POOL: '10.0.0.1/8',
         }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
@@ -76,11 +84,13 @@ describe('loadConfig', () => {
           'DATABASE_URL',
           'GOVERNOR_ADMIN_TOKEN',
           'GOVERNOR_CGROUP_ROOT',
+          'GOVERNOR_NET_POOL',
           'GOVERNOR_NODE_NAME',
           'GOVERNOR_PORT',
           'GOVERNOR_RESYNC_INTERVAL',
           'GOVERNOR_ROLE',
           'GOVERNOR_TLS_CERT',
+          'GOVERNOR_UID_POOL',
         ]);
         return true;
       },

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_NET_POOL, DEFAULT_UID_POOL, type NetPool, parseNetPool, parseUidPool, type UidPool } from '../../../../libs/persistence/src/allocation';
 import { resolve } from 'node:path';
 
 export type GovernorRole = 'all' | 'api' | 'agent';
@@ -18,6 +19,12 @@ export interface GovernorConfig {
   cgroupRoot: string | undefined;
   /** runtime state that must not outlive a reboot: namespace bind mounts, workload monitors (/run/governor) */
   runDir: string;
+  /** host uids (and gids) handed to tenants, 65536 each */
+  uidPool: UidPool;
+  /** addresses for tenant links, one /31 (or /30) each */
+  netPool: NetPool;
+  /** the nftables table (inet family) this governor owns */
+  firewallTable: string;
   nodeName: string;
   resyncIntervalMs: number;
   logLevel: LogLevel;
@@ -89,6 +96,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push(`GOVERNOR_RUN_DIR=${JSON.stringify(runDir)}: must be an absolute path without ".." components`);
   }
 
+  const pool = <T>(key: string, fallback: string, parse: (text: string) => T): T => {
+    const value = text(key) ?? fallback;
+    try {
+      return parse(value);
+    } catch (err) {
+      problems.push(`${key}=${JSON.stringify(value)}: ${(err as Error).message}`);
+      return parse(fallback);
+    }
+  };
+  const uidPool = pool('GOVERNOR_UID_POOL', DEFAULT_UID_POOL, parseUidPool);
+  const netPool = pool('GOVERNOR_NET_POOL', DEFAULT_NET_POOL, parseNetPool);
+
+  const firewallTable = text('GOVERNOR_FIREWALL_TABLE') ?? 'governor';
+  if (!/^[a-z][a-z0-9_]{0,30}$/.test(firewallTable)) {
+    problems.push(`GOVERNOR_FIREWALL_TABLE=${JSON.stringify(firewallTable)}: must be 1 to 31 characters of a-z, 0-9 and _, starting with a letter`);
+  }
+
   const nodeName = (text('GOVERNOR_NODE_NAME') ?? hostname()).toLowerCase();
   if (!NODE_NAME.test(nodeName)) {
     problems.push(
@@ -111,6 +135,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir: resolve(cwd, text('GOVERNOR_DATA_DIR') ?? 'var'),
     cgroupRoot,
     runDir,
+    uidPool,
+    netPool,
+    firewallTable,
     nodeName,
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -12,6 +12,9 @@ import { GovernorMetrics } from '../metrics/governor.metrics';
 import { NodesService } from '../nodes/nodes.service';
 import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
+import { allocationOf, releaseTenant } from '../../../../libs/persistence/src/allocation';
+import { degraded } from '../../../../libs/cgroup/src/condition';
+import { applyTenantNetwork, ensureFirewall, removeTenantNetwork, type FirewallTenant } from '../../../../libs/network/src';
 
 /** How long a lowered memory.high may take to bring usage under a new memory.max. */
 const RECLAIM_TIMEOUT_MS = 5_000;
@@ -34,6 +37,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private retryMs = 1000;
   private listener: ChangeListener | undefined;
   private stopped = false;
+  /** the firewall's view of every tenant link on this host, kept across passes */
+  private readonly firewall = new Map<string, FirewallTenant>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -92,13 +97,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       if (this.fullResync) {
         this.fullResync = false;
         const rows = await this.db.getRepository(TenantEntity).find({ where: { deletedAt: IsNull() }, select: { name: true } });
-        for (const name of [...rows.map((row) => row.name), ...driver.tenantsOnHost()]) this.pending.add(name);
+        for (const name of [...rows.map((row) => row.name), ...driver.tenantsOnHost(), ...this.host.namespaces().onHost()]) this.pending.add(name);
       }
       while (this.pending.size > 0 && !this.stopped) {
         const [name] = this.pending;
         this.pending.delete(name);
         await this.reconcileOne(driver, name);
       }
+      await this.applyFirewall();
       this.retryMs = 1000;
     } catch (err) {
       // PostgreSQL is down (or the query failed): the kernel keeps the last applied state; retry.
@@ -118,9 +124,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       if (!tenant || (tenant.nodes.length > 0 && !tenant.nodes.includes(this.config.nodeName))) {
         // Not (or no longer) ours to host: what cgroupfs still has of it is an orphan.
         if (driver.hasTenant(name)) await driver.removeTenant(name);
+        await this.removeNetwork(name, tenant?.id);
         if (tenant) await this.db.getRepository(TenantStatusEntity).delete({ tenantId: tenant.id, node: this.config.nodeName });
       } else if (tenant.deletionRequestedAt) {
         await driver.removeTenant(name);
+        await this.removeNetwork(name, tenant.id);
         await this.saveStatus(tenant, 'Deleted', [], null);
         await this.finishDeletion(tenant);
       } else {
@@ -160,8 +168,55 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const conditions: Condition[] = result.conditions;
+    const network = await this.applyNetwork(tenant);
+    conditions.push(...network.conditions);
+    if (previous?.observedGeneration === tenant.generation && previous.phase !== 'Error') {
+      for (const change of network.changes) {
+        this.metrics.driftCorrections.inc({ tenant: tenant.name, file: 'network' });
+        this.logger.warn({ tenant: tenant.name, change }, 'corrected network drift');
+      }
+    }
     const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
     await this.saveStatus(tenant, phase, conditions, driver.tenantPath(tenant.name));
+  }
+
+  /**
+   * The tenant's namespaces, veth, addresses and bandwidth. A failure here degrades the tenant (its
+   * cgroup limits still hold) rather than failing the whole reconcile.
+   */
+  private async applyNetwork(tenant: TenantEntity): Promise<{ changes: string[]; conditions: Condition[] }> {
+    const allocation = await allocationOf(this.db.manager, tenant.id);
+    if (!allocation) {
+      return { changes: [], conditions: [degraded('NotAllocated', 'the tenant has no uid range or address block; it was created before allocation existed')] };
+    }
+    try {
+      const result = await applyTenantNetwork(
+        this.host.namespaces(),
+        tenant.name,
+        tenant.id,
+        { uidBase: allocation.uidRange.start, hostAddress: allocation.hostAddress, tenantAddress: allocation.tenantAddress, prefix: allocation.prefix },
+        tenant.quota.network,
+      );
+      this.firewall.set(tenant.name, result.firewall);
+      return { changes: result.changes, conditions: [] };
+    } catch (err) {
+      return { changes: [], conditions: [degraded('NetworkFailed', `namespaces or link not in place: ${err instanceof Error ? err.message : String(err)}`)] };
+    }
+  }
+
+  private async removeNetwork(name: string, tenantId: string | undefined): Promise<void> {
+    this.firewall.delete(name);
+    await removeTenantNetwork(this.host.namespaces(), name, tenantId);
+  }
+
+  /** One table for every tenant link on this host, replaced only when it differs. */
+  private async applyFirewall(): Promise<void> {
+    try {
+      if (await ensureFirewall([...this.firewall.values()], this.config.firewallTable))
+        this.logger.log({ tenants: this.firewall.size }, 'firewall table replaced');
+    } catch (err) {
+      this.logger.error({ err }, 'the nftables table could not be applied');
+    }
   }
 
   private async saveStatus(tenant: TenantEntity, phase: string, conditions: Condition[], cgroupPath: string | null, observed = true): Promise<void> {
@@ -183,7 +238,10 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
     const done = await this.db.getRepository(TenantStatusEntity).find({ where: { tenantId: tenant.id, phase: 'Deleted' }, select: { node: true } });
     if (hosts.every((node) => done.some((row) => row.node === node))) {
-      await this.db.getRepository(TenantEntity).update({ id: tenant.id, deletedAt: IsNull() }, { deletedAt: new Date() });
+      await this.db.transaction(async (tx) => {
+        await tx.getRepository(TenantEntity).update({ id: tenant.id, deletedAt: IsNull() }, { deletedAt: new Date() });
+        await releaseTenant(tx, tenant.id);
+      });
     }
   }
 }

@@ -5,6 +5,7 @@ export enum TenantExceptionCode {
   ALREADY_EXISTS = 'tenant-already-exists',
   TERMINATING = 'tenant-terminating',
   STALE = 'tenant-stale',
+  POOL_EXHAUSTED = 'tenant-pool-exhausted',
 }
 
 const STATUS: Record<TenantExceptionCode, number> = {
@@ -12,6 +13,7 @@ const STATUS: Record<TenantExceptionCode, number> = {
   [TenantExceptionCode.ALREADY_EXISTS]: 409,
   [TenantExceptionCode.TERMINATING]: 409,
   [TenantExceptionCode.STALE]: 412,
+  [TenantExceptionCode.POOL_EXHAUSTED]: 409,
 };
 
 export class TenantException extends CodedError<TenantExceptionCode> {

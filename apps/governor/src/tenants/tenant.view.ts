@@ -1,9 +1,19 @@
 import { parseQuota } from '../../../../libs/domain/src/quota';
+import { join } from 'node:path';
+import { hostInterfaceName } from '../../../../libs/network/src/tenant-link';
+import type { TenantAllocation } from '../../../../libs/persistence/src/allocation';
 import type { TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import type { ConditionDto, TenantDto, TenantStatusDto } from './dto/tenant.dto';
 
 /** The API form of a tenant. The stored quota is re-canonicalised because jsonb does not keep key order. */
-export function toTenantView(tenant: TenantEntity, statuses: TenantStatusEntity[] = []): TenantDto {
+export interface TenantFacts {
+  statuses?: TenantStatusEntity[];
+  allocation?: TenantAllocation;
+  /** GOVERNOR_RUN_DIR, where the namespaces are kept */
+  runDir: string;
+}
+
+export function toTenantView(tenant: TenantEntity, facts: TenantFacts): TenantDto {
   return {
     id: tenant.id,
     name: tenant.name,
@@ -15,12 +25,12 @@ export function toTenantView(tenant: TenantEntity, statuses: TenantStatusEntity[
     resourceVersion: tenant.resourceVersion,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
-    status: statusOf(tenant, statuses),
+    status: statusOf(tenant, facts),
   };
 }
 
 /** One status across nodes: the oldest observed generation, the worst phase, every condition. */
-function statusOf(tenant: TenantEntity, statuses: TenantStatusEntity[]): TenantStatusDto {
+function statusOf(tenant: TenantEntity, { statuses = [], allocation, runDir }: TenantFacts): TenantStatusDto {
   const observedGeneration = statuses.length === 0 ? 0 : Math.min(...statuses.map((s) => s.observedGeneration));
   const conditions: ConditionDto[] = statuses.flatMap((s) => s.conditions.map((c) => (statuses.length > 1 ? { ...c, message: `${s.node}: ${c.message}` } : c)));
   let phase: string;
@@ -57,8 +67,15 @@ function statusOf(tenant: TenantEntity, statuses: TenantStatusEntity[]): TenantS
       updatedAt: s.updatedAt.toISOString(),
     })),
     cgroupPath: statuses[0]?.cgroupPath ?? null,
-    uidRange: null,
-    gidRange: null,
-    network: null,
+    uidRange: allocation ? allocation.uidRange : null,
+    gidRange: allocation ? allocation.uidRange : null,
+    network: allocation
+      ? {
+          namespace: join(runDir, 'ns', tenant.name, 'net'),
+          hostInterface: hostInterfaceName(tenant.id),
+          address: allocation.tenantAddress,
+          gateway: allocation.hostAddress,
+        }
+      : null,
   };
 }

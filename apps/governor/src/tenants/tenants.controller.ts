@@ -40,8 +40,8 @@ export class TenantsController {
   @ApiOkResponse({ type: TenantPageDto })
   async list(@Query('limit') limit: unknown, @Query('cursor') cursor: unknown): Promise<TenantPageDto> {
     const page = await this.tenants.list(parseLimit(limit), cursor);
-    const statuses = await this.tenants.statuses(page.items.map((t) => t.id));
-    return { items: page.items.map((t) => toTenantView(t, statuses.get(t.id))), nextCursor: page.nextCursor };
+    const facts = await this.tenants.facts(page.items.map((t) => t.id));
+    return { items: page.items.map((t) => toTenantView(t, facts(t.id))), nextCursor: page.nextCursor };
   }
 
   @Get(':name')
@@ -113,7 +113,7 @@ export class TenantsController {
   }
 
   private async view(tenant: Parameters<typeof toTenantView>[0]): Promise<TenantDto> {
-    return toTenantView(tenant, (await this.tenants.statuses([tenant.id])).get(tenant.id));
+    return toTenantView(tenant, (await this.tenants.facts([tenant.id]))(tenant.id));
   }
 }
 

@@ -1,11 +1,21 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { applyMergePatch } from '../../../../libs/domain/src/merge-patch';
 import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
 import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import { NodesService } from '../nodes/nodes.service';
+import {
+  AllocationExhaustedError,
+  allocateTenant,
+  allocationOf,
+  readSubIdRanges,
+  releaseTenant,
+  type TenantAllocation,
+} from '../../../../libs/persistence/src/allocation';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import type { TenantFacts } from './tenant.view';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
@@ -33,7 +43,19 @@ export class TenantsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly nodes: NodesService,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
+
+  /** What a tenant's view shows besides its row: per-node status, its uid range and link addresses. */
+  async facts(tenantIds: string[]): Promise<(tenantId: string) => TenantFacts> {
+    const statuses = await this.statuses(tenantIds);
+    const allocations = new Map<string, TenantAllocation>();
+    for (const id of tenantIds) {
+      const allocation = await allocationOf(this.db.manager, id);
+      if (allocation) allocations.set(id, allocation);
+    }
+    return (id) => ({ statuses: statuses.get(id), allocation: allocations.get(id), runDir: this.config.runDir });
+  }
 
   /** Each node's status of these tenants, keyed by tenant id. */
   async statuses(tenantIds: string[]): Promise<Map<string, TenantStatusEntity[]>> {
@@ -54,6 +76,10 @@ export class TenantsService {
         const tenant = await tx
           .getRepository(TenantEntity)
           .save(tx.getRepository(TenantEntity).create({ name: input.name, displayName: input.displayName, quota: input.quota, nodes: input.nodes }));
+        // Identity and addresses come with the tenant, in its transaction: PostgreSQL keeps them disjoint.
+        await allocateTenant(tx, tenant.id, { uid: this.config.uidPool, net: this.config.netPool }, await readSubIdRanges()).catch((err: unknown) => {
+          throw err instanceof AllocationExhaustedError ? new TenantException(TenantExceptionCode.POOL_EXHAUSTED, err.message) : err;
+        });
         await this.recordQuotaChange(tx, tenant, null, actor);
         await this.audit.record(tx, {
           actor: actor.principal,
@@ -159,7 +185,10 @@ export class TenantsService {
       }
       const alive = await this.nodes.alive();
       const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
-      if (hosts.length === 0) await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
+      if (hosts.length === 0) {
+        await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
+        await releaseTenant(tx, tenant.id);
+      }
       return tenant;
     });
   }
