@@ -101,25 +101,32 @@ async function monitorAlive(pid: number): Promise<boolean> {
  * means running; a dead monitor means lost — after a reboot (boot id changed) or a crash of the monitor.
  */
 export async function readMonitorStatus(stateDir: string, bootId: string): Promise<MonitorStatus> {
-  const status = await readText(join(stateDir, 'status'));
-  if (status !== undefined) {
-    const fields = Object.fromEntries(
-      status
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-    );
-    if (fields.state === 'exited') return { state: 'exited', code: Number(fields.code) };
-    if (fields.state === 'killed') return { state: 'killed', signal: Number(fields.signal) };
-    if (fields.state === 'failed') return { state: 'failed', message: fields.message ?? 'could not start' };
-  }
+  const final = await readFinalStatus(stateDir);
+  if (final) return final;
   const startedOn = (await readText(join(stateDir, 'boot_id')))?.trim();
   if (startedOn === undefined) return { state: 'lost', message: 'the monitor left no state (the host was rebooted, or /run was cleared)' };
   if (startedOn !== bootId) return { state: 'lost', message: 'the host was rebooted while the workload ran' };
   const monitorPid = Number((await readText(join(stateDir, 'monitor.pid')))?.trim());
   const pid = Number((await readText(join(stateDir, 'pid')))?.trim());
   if (Number.isInteger(monitorPid) && (await monitorAlive(monitorPid))) return { state: 'running', pid };
-  return { state: 'lost', message: 'the workload monitor died without recording an exit status' };
+  // The monitor may have written the status and exited between the first read and the liveness check.
+  return (await readFinalStatus(stateDir)) ?? { state: 'lost', message: 'the workload monitor died without recording an exit status' };
+}
+
+/** The status file, written once (atomically) when the workload has ended or could not start. */
+async function readFinalStatus(stateDir: string): Promise<MonitorStatus | undefined> {
+  const status = await readText(join(stateDir, 'status'));
+  if (status === undefined) return undefined;
+  const fields = Object.fromEntries(
+    status
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  if (fields.state === 'exited') return { state: 'exited', code: Number(fields.code) };
+  if (fields.state === 'killed') return { state: 'killed', signal: Number(fields.signal) };
+  if (fields.state === 'failed') return { state: 'failed', message: fields.message ?? 'could not start' };
+  return undefined;
 }
 
 export async function currentBootId(): Promise<string> {

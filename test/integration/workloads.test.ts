@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
+import { startGovernor, type TestGovernor } from '../support/governor.harness';
+
+// Tenants with real user and network namespaces on this host, and workloads started in them.
+const root = scratchCgroupRoot('workloads');
+const runDir = scratchRunDir('workloads');
+const firewallTable = scratchFirewallTable('workloads');
+let gov: TestGovernor;
+
+before(async () => {
+  gov = await startGovernor({
+    GOVERNOR_ROLE: 'all',
+    GOVERNOR_CGROUP_ROOT: root,
+    GOVERNOR_RUN_DIR: runDir,
+    GOVERNOR_FIREWALL_TABLE: firewallTable,
+    GOVERNOR_NET_POOL: '10.231.0.0/24',
+    GOVERNOR_RESYNC_INTERVAL: '2s',
+  });
+});
+after(async () => {
+  await gov?.close();
+  removeCgroupTree(root);
+  removeRunDir(runDir);
+  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+});
+
+type Tenant = {
+  id: string;
+  status: {
+    observedGeneration: number;
+    uidRange: { start: number; size: number } | null;
+    network: { address: string; gateway: string; hostInterface: string } | null;
+  };
+};
+type Workload = { id: string; state: string; pid: number | null; exitCode: number | null; signal: string | null; message: string | null };
+
+async function tenant(name: string): Promise<Tenant> {
+  await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    if (res.body.status?.observedGeneration === 1) return res.body;
+    assert.ok(Date.now() < deadline, JSON.stringify(res.body));
+    await sleep(100);
+  }
+}
+
+async function run(name: string, body: object): Promise<Workload> {
+  const res = await gov.http.post(`/v1/tenants/${name}/workloads`).set('Authorization', gov.root).send(body);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body;
+}
+
+async function settled(name: string, id: string, until = (w: Workload) => !['starting', 'running'].includes(w.state)): Promise<Workload> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await gov.http.get(`/v1/tenants/${name}/workloads/${id}`).set('Authorization', gov.root);
+    if (until(res.body)) return res.body;
+    assert.ok(Date.now() < deadline, JSON.stringify(res.body));
+    await sleep(100);
+  }
+}
+
+const logs = async (name: string, id: string, stream = 'stdout') =>
+  (await gov.http.get(`/v1/tenants/${name}/workloads/${id}/logs`).query({ stream }).set('Authorization', gov.root)).text;
+
+describe('tenant namespaces and workloads', () => {
+  let box: Tenant;
+  before(async () => {
+    box = await tenant('box');
+  });
+
+  it('gives each tenant a uid range and an address, shown in its status', () => {
+    assert.ok(box.status.uidRange && box.status.uidRange.start >= 1879048192 && box.status.uidRange.start % 65536 === 0, JSON.stringify(box.status));
+    assert.equal(box.status.uidRange.size, 65536);
+    assert.match(box.status.network?.address ?? '', /^10\.231\.0\.\d+$/);
+    assert.ok(existsSync(join(runDir, 'ns', 'box', 'net')));
+  });
+
+  it('runs a workload as root inside, its base uid outside, seeing only lo and eth0', async () => {
+    const started = await run('box', { command: ['/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; ip -o -4 address show; cat /proc/self/cgroup'] });
+    const done = await settled('box', started.id);
+    assert.equal(done.state, 'exited', JSON.stringify(done));
+    assert.equal(done.exitCode, 0);
+    const out = (await logs('box', started.id)).trim().split('\n');
+    assert.equal(out[0], '0');
+    assert.deepEqual(out[1].trim().split(/\s+/), ['0', String(box.status.uidRange!.start), '65536']);
+    const addresses = out.filter((line) => / inet /.test(line)).map((line) => line.split(/\s+/).slice(1, 4).join(' '));
+    assert.deepEqual(addresses, ['lo inet 127.0.0.1/8', `eth0 inet ${box.status.network!.address}/31`]);
+    assert.match(out[out.length - 1], new RegExp(`/tenants/box/workloads/${started.id}$`));
+  });
+
+  it('shows the host the workload under the tenant base uid, and stops it with SIGTERM', async () => {
+    const started = await run('box', { command: ['/bin/sleep', '60'] });
+    const running = await settled('box', started.id, (w) => w.state === 'running' && w.pid !== null);
+    assert.equal(statSync(`/proc/${running.pid}`).uid, box.status.uidRange!.start);
+    const stop = await gov.http.delete(`/v1/tenants/box/workloads/${started.id}`).query({ grace: '2s' }).set('Authorization', gov.root);
+    assert.equal(stop.status, 202);
+    const done = await settled('box', started.id);
+    assert.deepEqual({ state: done.state, signal: done.signal }, { state: 'killed', signal: 'SIGTERM' });
+  });
+
+  it('reports a command that cannot start as failed, and bad input as 400', async () => {
+    const missing = await run('box', { command: ['/no/such/program'] });
+    const done = await settled('box', missing.id);
+    assert.equal(done.state, 'failed');
+    assert.match(done.message ?? '', /command not found: \/no\/such\/program/);
+    for (const body of [
+      { command: ['sh'] },
+      { command: [] },
+      { command: ['/bin/true'], env: { 'BAD-NAME': 'x' } },
+      { command: ['/bin/true'], cwd: 'relative' },
+      { command: ['/bin/true'], quota: { network: { ingress: '1Mbit' } } },
+    ]) {
+      const res = await gov.http.post('/v1/tenants/box/workloads').set('Authorization', gov.root).send(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+    }
+  });
+
+  it('keeps a flood of output (40 MB here) to bounded, rotated files', async () => {
+    const started = await run('box', { command: ['/bin/sh', '-c', 'head -c 40000000 /dev/zero | tr "\\\\0" "x" | fold -w 100'] });
+    await settled('box', started.id);
+    const dir = join(runDir, 'workloads', started.id);
+    const total = ['stdout.log', 'stdout.log.1', 'stdout.log.2', 'stdout.log.3']
+      .filter((f) => existsSync(join(dir, f)))
+      .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    assert.ok(total <= 3 * 8 * 1024 * 1024, `${total} bytes of logs kept`);
+    assert.equal((await logs('box', started.id)).trim().split('\n').length, 100);
+  });
+
+  it('lets the host reach the tenant, and the tenant neither the host nor another tenant', async () => {
+    const other = await tenant('other');
+    const listener = await run('box', { command: ['/usr/bin/socat', `TCP-LISTEN:8000,bind=${box.status.network!.address},fork`, 'SYSTEM:echo hello'] });
+    await settled('box', listener.id, (w) => w.state === 'running');
+    await sleep(300);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: box.status.network!.address, port: 8000 });
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+    });
+    assert.equal(reply.trim(), 'hello');
+
+    const hostService = createServer((socket) => socket.end('host')).listen(8001, '0.0.0.0');
+    await new Promise((resolve) => hostService.once('listening', resolve));
+    try {
+      const tries = [box.status.network!.gateway, other.status.network!.address].map((address) =>
+        run('box', {
+          command: ['/usr/bin/socat', '-u', 'OPEN:/dev/null', `TCP:${address}:${address === box.status.network!.gateway ? 8001 : 8000},connect-timeout=2`],
+        }),
+      );
+      for (const attempt of await Promise.all(tries)) {
+        const done = await settled('box', attempt.id);
+        assert.notEqual(done.exitCode, 0, JSON.stringify(done));
+      }
+    } finally {
+      hostService.close();
+      await gov.http.delete(`/v1/tenants/box/workloads/${listener.id}`).query({ grace: '0s' }).set('Authorization', gov.root);
+    }
+  });
+
+  it('leaves no namespace, mount or link behind when the tenant is deleted', async () => {
+    const doomed = await tenant('doomed');
+    await run('doomed', { command: ['/bin/sleep', '60'] });
+    assert.equal((await gov.http.delete('/v1/tenants/doomed').set('Authorization', gov.root)).status, 202);
+    const deadline = Date.now() + 20_000;
+    while ((await gov.http.get('/v1/tenants/doomed').set('Authorization', gov.root)).status !== 404) {
+      assert.ok(Date.now() < deadline);
+      await sleep(100);
+    }
+    assert.ok(!existsSync(join(runDir, 'ns', 'doomed')));
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(runDir, 'ns', 'doomed')));
+    assert.notEqual(spawnSync('ip', ['link', 'show', doomed.status.network!.hostInterface]).status, 0);
+  });
+});
