@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** This host's cgroup v2 tree (hybrid mode: core files only). Tests create their roots below it and nowhere else. */
@@ -11,15 +11,29 @@ export function scratchCgroupRoot(label: string): string {
   return join(CGROUP2_MOUNT, `governor-test-${label}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Removes a cgroup tree a test created, leaves first (cgroup directories go with rmdir, not rm -r). */
+/**
+ * Removes a cgroup tree a test created: kills whatever still runs in it (workloads and their monitors
+ * outlive the governor by design), then rmdir leaves first (cgroup directories go with rmdir, not rm -r).
+ */
 export function removeCgroupTree(dir: string): void {
   try {
     statSync(dir);
   } catch {
     return;
   }
+  try {
+    writeFileSync(join(dir, 'cgroup.kill'), '1');
+    const deadline = Date.now() + 5000;
+    while (/^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8')) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
+  } catch {
+    // no cgroup.kill (before 5.14), or a cgroup without events: rmdir reports what is left
+  }
+  removeTree(dir);
+}
+
+function removeTree(dir: string): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) removeCgroupTree(join(dir, entry.name));
+    if (entry.isDirectory()) removeTree(join(dir, entry.name));
   }
   rmdirSync(dir);
 }

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, it } from 'node:test';
+import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
+import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
+import { type ServiceProcess, startService } from '../support/service.process';
+
+const root = scratchCgroupRoot('survival');
+const runDir = scratchRunDir('survival');
+const firewallTable = scratchFirewallTable('survival');
+let databaseUrl: string | undefined;
+after(async () => {
+  if (databaseUrl) await dropDatabase(databaseUrl);
+  removeCgroupTree(root);
+  removeRunDir(runDir);
+  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+});
+
+async function api<T>(service: ServiceProcess, path: string, body?: object): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${service.url}${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { Authorization: `Bearer ${ROOT_TOKEN}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(value)}`);
+    await sleep(200);
+  }
+}
+
+type Workload = { id: string; state: string; exitCode: number | null; pid: number | null };
+
+describe('a governor killed with SIGKILL while workloads run', () => {
+  it('finds them again: the running one still runs, the one that exited meanwhile has its exit code', async () => {
+    databaseUrl = await createDatabase();
+    const env = {
+      DATABASE_URL: databaseUrl,
+      GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+      GOVERNOR_ROLE: 'all',
+      GOVERNOR_CGROUP_ROOT: root,
+      GOVERNOR_RUN_DIR: runDir,
+      GOVERNOR_FIREWALL_TABLE: firewallTable,
+      GOVERNOR_NET_POOL: '10.232.0.0/24',
+      GOVERNOR_LOG_LEVEL: 'warn',
+    };
+    const first = await startService(env);
+    let sleeper: Workload;
+    let quitter: Workload;
+    try {
+      await api(first, '/v1/tenants', { name: 'keep' });
+      await until(
+        () => api<{ status: { observedGeneration: number } }>(first, '/v1/tenants/keep'),
+        (r) => r.body.status.observedGeneration === 1,
+        'applied',
+      );
+      sleeper = (await api<Workload>(first, '/v1/tenants/keep/workloads', { command: ['/bin/sleep', '60'] })).body;
+      quitter = (await api<Workload>(first, '/v1/tenants/keep/workloads', { command: ['/bin/sh', '-c', 'sleep 2; exit 7'] })).body;
+      assert.equal(quitter.state, 'running');
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    await sleep(3000); // the quitter exits while no governor runs
+
+    const second = await startService(env);
+    try {
+      const exited = await until(
+        () => api<Workload>(second, `/v1/tenants/keep/workloads/${quitter.id}`),
+        (r) => r.body.state !== 'running',
+        'the exit is found',
+      );
+      assert.deepEqual({ state: exited.body.state, exitCode: exited.body.exitCode }, { state: 'exited', exitCode: 7 });
+      const running = await api<Workload>(second, `/v1/tenants/keep/workloads/${sleeper.id}`);
+      assert.equal(running.body.state, 'running');
+      assert.equal(spawnSync('kill', ['-0', String(running.body.pid)]).status, 0, 'the workload survived the governor');
+    } finally {
+      await second.stop();
+    }
+  });
+});
