@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import {
@@ -31,6 +30,16 @@ const BLOCK = 65536;
 const UID0 = 0x70000000;
 const pools = (uid: string, net: string): AllocationPools => ({ uid: parseUidPool(uid), net: parseNetPool(net) });
 const DEFAULTS = pools(DEFAULT_UID_POOL, DEFAULT_NET_POOL);
+
+/** Counts the allocator's retries: each failed INSERT is rolled back to its savepoint. */
+function countingRetries(manager: EntityManager, retries: { count: number }): EntityManager {
+  const query = manager.query.bind(manager);
+  manager.query = (sql: string, params?: unknown[]) => {
+    if (sql.startsWith('ROLLBACK TO SAVEPOINT')) retries.count++;
+    return query(sql, params);
+  };
+  return manager;
+}
 
 describe('pool arithmetic', () => {
   it('parses and sizes the default pools', () => {
@@ -133,19 +142,11 @@ describe('allocation on PostgreSQL', () => {
 
   it('gives 100 concurrent creates disjoint ranges, the lowest ones, in 100 transactions', async (t) => {
     const ids = await tenants(100);
-    let retries = 0;
-    const counting = (tx: EntityManager) => {
-      const query = tx.query.bind(tx);
-      tx.query = (sql: string, params?: unknown[]) => {
-        if (sql.startsWith('ROLLBACK TO SAVEPOINT')) retries++;
-        return query(sql, params);
-      };
-      return tx;
-    };
+    const retries = { count: 0 };
     const started = performance.now();
-    const results = await Promise.all(ids.map((id) => db.transaction((tx) => allocateTenant(counting(tx), id, DEFAULTS, []))));
+    const results = await Promise.all(ids.map((id) => db.transaction((tx) => allocateTenant(countingRetries(tx, retries), id, DEFAULTS, []))));
     const ms = performance.now() - started;
-    t.diagnostic(`100 concurrent allocations on 20 connections: ${ms.toFixed(0)} ms, ${retries} retries after 23P01`);
+    t.diagnostic(`100 concurrent allocations on 20 connections: ${ms.toFixed(0)} ms, ${retries.count} retries after 23P01 or 40P01`);
 
     const starts = results.map((r) => r.uidRange.start).sort((a, b) => a - b);
     assert.deepEqual(
@@ -164,33 +165,42 @@ describe('allocation on PostgreSQL', () => {
     ids.forEach((id, i) => assert.deepEqual(stored.get(id)?.uidRange, results[i].uidRange));
   });
 
-  it('retries inside the caller transaction when a concurrent create took the block, even in REPEATABLE READ', async () => {
+  it('does not wait for a create in flight: it takes the next block', async () => {
     const [a, b] = await tenants(2);
     const holder = db.createQueryRunner();
     await holder.connect();
     await holder.startTransaction();
     try {
       assert.equal((await allocateTenant(holder.manager, a, DEFAULTS, [])).uidRange.start, UID0);
-      const loser = db.transaction('REPEATABLE READ', async (tx) => {
-        const got = await allocateTenant(tx, b, DEFAULTS, []);
-        // the caller's transaction survived the failed INSERT
-        await tx.query('SELECT 1');
-        return got;
-      });
-      // Let its INSERT reach the uncommitted row and wait on it, then let the holder win.
-      for (let i = 0; i < 100; i++) {
-        const [waiting] = (await db.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`)) as Array<{ n: number }>;
-        if (waiting.n > 0) break;
-        await sleep(20);
-      }
+      // The holder has not committed: its row is invisible to b's pick, its advisory lock is not.
+      const got = await allocate(b);
+      assert.deepEqual([got.uidRange.start, got.netBlock], [UID0 + BLOCK, '10.200.0.2/31']);
       await holder.commitTransaction();
-      const got = await loser;
-      assert.equal(got.uidRange.start, UID0 + BLOCK);
-      assert.equal(got.netBlock, '10.200.0.2/31');
     } finally {
       if (holder.isTransactionActive) await holder.rollbackTransaction();
       await holder.release();
     }
+  });
+
+  it('retries after 23P01 inside the caller transaction, which survives, even in REPEATABLE READ', async () => {
+    const [a, b] = await tenants(2);
+    const retries = { count: 0 };
+    const stale = db.createQueryRunner();
+    await stale.connect();
+    await stale.startTransaction('REPEATABLE READ');
+    try {
+      await stale.query('SELECT 1'); // takes the snapshot, before a's allocation commits
+      await allocate(a);
+      const got = await allocateTenant(countingRetries(stale.manager, retries), b, DEFAULTS, []);
+      assert.deepEqual([got.uidRange.start, got.netBlock], [UID0 + BLOCK, '10.200.0.2/31']);
+      assert.equal(retries.count, 2, 'the snapshot shows block 0 and 10.200.0.0/31 free; the constraints refuse each once');
+      await stale.query('SELECT 1');
+      await stale.commitTransaction();
+    } finally {
+      if (stale.isTransactionActive) await stale.rollbackTransaction();
+      await stale.release();
+    }
+    assert.equal((await allocationOf(db.manager, b))?.netBlock, '10.200.0.2/31');
   });
 
   it('skips ranges listed in /etc/subuid or /etc/subgid', async () => {
@@ -302,35 +312,25 @@ describe('allocation on PostgreSQL', () => {
     t.diagnostic(`with 4000 live rows: next free in ${fullMs.toFixed(1)} ms, a hole in ${holeMs.toFixed(1)} ms`);
     assert.ok(fullMs < 1000 && holeMs < 1000, `${fullMs} ms, ${holeMs} ms`);
   });
-});
 
-describe('the TenantAllocations migration', () => {
-  it('goes down and up again', async () => {
-    const url = await createDatabase();
-    const db = new DataSource(dataSourceOptions(url));
+  // Last: it takes the table away and puts it back empty.
+  it('has a migration that goes down and up again', async () => {
+    const runner = db.createQueryRunner();
+    const exclusions = async () =>
+      (
+        (await runner.query(`SELECT array_agg(conname::text ORDER BY conname) AS names FROM pg_constraint WHERE contype = 'x'`)) as Array<{
+          names: string[] | null;
+        }>
+      )[0].names;
     try {
-      await db.initialize();
-      await migrate(db);
-      const runner = db.createQueryRunner();
-      const tableOf = async () => ((await runner.query(`SELECT to_regclass('tenant_allocations')::text AS t`)) as Array<{ t: string | null }>)[0].t;
-      const constraints = async () =>
-        (
-          (await runner.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'tenant_allocations'::regclass AND contype = 'x' ORDER BY 1`)) as Array<{
-            conname: string;
-          }>
-        ).map((row) => row.conname);
-      try {
-        assert.deepEqual(await constraints(), ['tenant_allocations_net_block_excl', 'tenant_allocations_uid_range_excl']);
-        await new TenantAllocations1795930493926().down(runner);
-        assert.equal(await tableOf(), null);
-        await new TenantAllocations1795930493926().up(runner);
-        assert.deepEqual(await constraints(), ['tenant_allocations_net_block_excl', 'tenant_allocations_uid_range_excl']);
-      } finally {
-        await runner.release();
-      }
+      assert.deepEqual(await exclusions(), ['tenant_allocations_net_block_excl', 'tenant_allocations_uid_range_excl']);
+      await new TenantAllocations1795930493926().down(runner);
+      assert.equal(await exclusions(), null);
+      assert.equal(((await runner.query(`SELECT to_regclass('tenant_allocations') AS t`)) as Array<{ t: unknown }>)[0].t, null);
+      await new TenantAllocations1795930493926().up(runner);
+      assert.deepEqual(await exclusions(), ['tenant_allocations_net_block_excl', 'tenant_allocations_uid_range_excl']);
     } finally {
-      if (db.isInitialized) await db.destroy();
-      await dropDatabase(url);
+      await runner.release();
     }
   });
 });

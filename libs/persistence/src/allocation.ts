@@ -42,57 +42,76 @@ export class AllocationExhaustedError extends Error {
 }
 
 const EXCLUSION_VIOLATION = '23P01';
+const DEADLOCK = '40P01';
 const UNIQUE_VIOLATION = '23505';
 const PRIMARY_KEY = 'tenant_allocations_pkey';
 const UID_CONSTRAINT = 'tenant_allocations_uid_range_excl';
 const NET_CONSTRAINT = 'tenant_allocations_net_block_excl';
 const MAX_ATTEMPTS = 50;
+/** pg_try_advisory_xact_lock(int4, int4) namespaces ("gv" 1 and 2), apart from the migration lock's int8 one */
+const UID_LOCK = 0x67760001;
+const NET_LOCK = 0x67760002;
 
 /**
- * The lowest free aligned uid block. It is either the pool's start or the first aligned base at or after
- * the end of something occupied (a live allocation or an excluded subuid/subgid range): had the block
- * before it been free, it would be lower. So the candidates number the live rows plus the exclusions, not
- * the pool's 4094 (or more) blocks, and each is checked with a probe of the constraint's gist index (the
- * `released_at IS NULL` lets the planner use that partial index).
+ * The lowest free aligned block of a pool, as a number. Both kinds of range are intervals of numbers
+ * [lo, hi) here: uids as they are, addresses via inet - inet. Sorted by lo, the free space before each
+ * occupied interval is [the furthest hi of those before it, its lo); the first such window that holds an
+ * aligned block has the answer. One scan and sort of the live rows (a few ms for thousands), whatever the
+ * pool's size; a sentinel at the pool's end closes the last window.
+ * $1 pool start, $2 pool end (exclusive), $3 int8range[] also occupied (excluded or skipped), $4 block size.
  */
-const PICK_UID = `
-  WITH excluded AS (SELECT r FROM unnest($3::int8range[]) AS r),
-  candidates AS MATERIALIZED (
-    SELECT base FROM (
-      SELECT $1::bigint AS base
-      UNION
-      SELECT (upper(a.uid_range) + ${ID_BLOCK - 1}) / ${ID_BLOCK} * ${ID_BLOCK}
-        FROM tenant_allocations a WHERE a.released_at IS NULL AND a.uid_range && int8range($1, $2)
-      UNION
-      SELECT (upper(e.r) + ${ID_BLOCK - 1}) / ${ID_BLOCK} * ${ID_BLOCK} FROM excluded e WHERE e.r && int8range($1, $2)
-    ) c WHERE base >= $1 AND base + ${ID_BLOCK} <= $2
+const lowestGap = (live: string) => `
+  WITH occupied AS (
+    ${live}
+    UNION ALL SELECT lower(r), upper(r) FROM unnest($3::int8range[]) AS r WHERE r && int8range($1, $2)
+    UNION ALL SELECT $2::bigint, $2::bigint + 1
+  ), windows AS (
+    SELECT lo, (GREATEST($1::bigint, max(hi) OVER (ORDER BY lo ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) + $4 - 1) / $4 * $4 AS base
+      FROM occupied
   )
-  SELECT c.base::text AS base FROM candidates c
-   WHERE NOT EXISTS (SELECT 1 FROM tenant_allocations a WHERE a.released_at IS NULL AND a.uid_range && int8range(c.base, c.base + ${ID_BLOCK}))
-     AND NOT EXISTS (SELECT 1 FROM excluded e WHERE e.r && int8range(c.base, c.base + ${ID_BLOCK}))
-   ORDER BY c.base LIMIT 1`;
+  SELECT base::text AS base FROM windows WHERE base + $4 <= lo ORDER BY lo LIMIT 1`;
+const PICK_UID = lowestGap(`SELECT lower(uid_range) AS lo, upper(uid_range) AS hi FROM tenant_allocations
+     WHERE released_at IS NULL AND uid_range && int8range($1, $2)`);
+const PICK_NET = lowestGap(`SELECT network(net_block) - '0.0.0.0'::inet AS lo, broadcast(net_block) - '0.0.0.0'::inet + 1 AS hi FROM tenant_allocations
+     WHERE released_at IS NULL AND net_block && $5::cidr`);
+
+interface Pool {
+  /** the lowest free block not in `taken`, in this statement's snapshot */
+  pick(taken: string[]): Promise<number | undefined>;
+  end: number;
+  size: number;
+  /** the advisory lock of the block at `base`: [namespace, key] */
+  lock(base: number): [number, number];
+}
 
 /**
- * The lowest free address block, found the same way; addresses are numbers here (inet - inet is a
- * bigint), $3 is the block size. Candidates are bounded to the pool before any becomes an inet, so no
- * arithmetic can run past 255.255.255.255. $5 are blocks this call already lost to a concurrent create.
+ * Picks the lowest free block and takes a transaction-level advisory lock on it. A block whose lock another
+ * transaction holds is skipped: a create that has not committed yet is inserting it, invisibly to this
+ * snapshot; its neighbour is tried next, without another pick, as creates in flight hold a run of them.
+ * Once a lock is held the pick is repeated: under READ COMMITTED that statement's snapshot includes
+ * whatever the lock's previous holder committed, so a block taken meanwhile is not inserted only to fail,
+ * and a neighbour that is not free is not kept. Returns undefined when the pool has no free block.
  */
-const PICK_NET = `
-  WITH candidates AS MATERIALIZED (
-    SELECT n FROM (
-      SELECT $1::bigint AS n
-      UNION
-      SELECT ((broadcast(a.net_block) - '0.0.0.0'::inet) + $3) / $3 * $3
-        FROM tenant_allocations a WHERE a.released_at IS NULL AND a.net_block && $6::cidr
-      UNION
-      SELECT ((broadcast(t) - '0.0.0.0'::inet) + $3) / $3 * $3 FROM unnest($5::cidr[]) AS t
-    ) c WHERE n >= $1 AND n + $3 <= $2
-  ),
-  blocks AS (SELECT n, network(set_masklen('0.0.0.0'::inet + n, $4)) AS block FROM candidates)
-  SELECT b.block::text AS block FROM blocks b
-   WHERE NOT EXISTS (SELECT 1 FROM tenant_allocations a WHERE a.released_at IS NULL AND a.net_block && b.block)
-     AND NOT b.block && ANY ($5::cidr[])
-   ORDER BY b.n LIMIT 1`;
+async function claim(manager: EntityManager, pool: Pool, taken: string[]): Promise<number | undefined> {
+  let base = await pool.pick(taken);
+  while (base !== undefined) {
+    const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1::int, $2::int) AS locked', pool.lock(base))) as Array<{ locked: boolean }>;
+    if (locked) {
+      const again = await pool.pick(taken);
+      if (again === base) return base;
+      base = again;
+    } else {
+      taken.push(`[${base},${base + pool.size})`);
+      base = base + 2 * pool.size <= pool.end ? base + pool.size : await pool.pick(taken);
+    }
+  }
+  return undefined;
+}
+
+const picker = (manager: EntityManager, sql: string, params: (taken: string[]) => unknown[]) => async (taken: string[]) => {
+  const [row] = (await manager.query(sql, params(taken))) as Array<{ base: string }>;
+  return row ? Number(row.base) : undefined;
+};
 
 /**
  * Allocates the lowest free uid block and address block to a tenant and records them, inside the
@@ -100,14 +119,18 @@ const PICK_NET = `
  * with a live allocation gets it back. `excluded` are the [start, count] entries of /etc/subuid and
  * /etc/subgid (see readSubIdRanges); no tenant range overlaps them.
  *
- * Concurrency: the EXCLUDE constraints are the guarantee. Two creates that pick the same block collide
- * there: the second INSERT waits for the first transaction and fails with 23P01 once it commits. The
- * loser rolls back to a savepoint, so the caller's transaction survives, and picks again. This was chosen
- * over serialising creates on pg_advisory_xact_lock because such a lock is held until the caller commits,
- * so every tenant create, with all else it does in its transaction, would queue behind the others; with
- * retries only creates that actually collide pay, with one more pick. The block that was lost is
- * remembered, so a retry makes progress even where the caller's snapshot cannot see the winner's row
- * (REPEATABLE READ); under READ COMMITTED each pick sees it anyway.
+ * Concurrency: the EXCLUDE constraints are the guarantee; an INSERT that collides fails with 23P01, and
+ * the loser rolls back to a savepoint (so the caller's transaction survives) and picks again, at most 50
+ * times. Retrying alone behaves badly under load, though: two creates that picked the same block both put
+ * their row into the gist index, each then waits for the other's transaction, and PostgreSQL breaks the
+ * deadlock only after deadlock_timeout (1 s) with 40P01. So each pick also takes a per-block
+ * pg_try_advisory_xact_lock and skips blocks locked by creates in flight: concurrent creates take
+ * neighbouring blocks without waiting for each other. That lock is not the guarantee, only the way to
+ * avoid colliding; 23P01 remains possible (a REPEATABLE READ snapshot older than a winner's commit, a
+ * writer that does not lock), and is retried. A single lock serialising all creates was not chosen: held
+ * until the caller commits, it would queue every tenant create, with all else in its transaction, behind
+ * the others. A block lost to a collision is remembered, so retries progress even when the caller's
+ * snapshot cannot see the winner's row.
  */
 export async function allocateTenant(
   manager: EntityManager,
@@ -115,51 +138,54 @@ export async function allocateTenant(
   pools: AllocationPools,
   excluded: Array<[number, number]>,
 ): Promise<TenantAllocation> {
-  // SAVEPOINT needs a transaction, and all statements must run on its one connection.
+  // SAVEPOINT and the advisory locks need a transaction, and all statements its one connection.
   if (!manager.queryRunner?.isTransactionActive) return manager.transaction((tx) => allocateTenant(tx, tenantId, pools, excluded));
 
   const { uid, net } = pools;
   const blockSize = 2 ** (32 - net.blockPrefix);
-  const lostUids = excluded.filter(([, count]) => count > 0).map(([start, count]) => `[${start},${start + count})`);
-  const lostBlocks: string[] = [];
+  const netEnd = net.network + 2 ** (32 - net.poolPrefix);
+  const netCidr = `${formatAddress(net.network)}/${net.poolPrefix}`;
+  const takenUids = excluded.filter(([, count]) => count > 0).map(([start, count]) => `[${start},${start + count})`);
+  const takenBlocks: string[] = [];
+  const uidPool: Pool = {
+    pick: picker(manager, PICK_UID, (taken) => [uid.start, uid.end, taken, ID_BLOCK]),
+    end: uid.end,
+    size: ID_BLOCK,
+    lock: (base) => [UID_LOCK, base / ID_BLOCK],
+  };
+  const netPool: Pool = {
+    pick: picker(manager, PICK_NET, (taken) => [net.network, netEnd, taken, blockSize, netCidr]),
+    end: netEnd,
+    size: blockSize,
+    // an int4 key: the block's address shifted into the signed range
+    lock: (base) => [NET_LOCK, base - 2 ** 31],
+  };
   for (let attempt = 1; ; attempt++) {
     // Checked on every attempt: a concurrent call for the same tenant may have won meanwhile.
     const existing = await allocationOf(manager, tenantId);
     if (existing) {
-      if (existing.releasedAt)
+      if (existing.releasedAt) {
         throw new Error(`tenant ${tenantId}'s allocation was released at ${existing.releasedAt.toISOString()}; a deleted tenant is not allocated again`);
-      return {
-        uidRange: existing.uidRange,
-        netBlock: existing.netBlock,
-        hostAddress: existing.hostAddress,
-        tenantAddress: existing.tenantAddress,
-        prefix: existing.prefix,
-      };
+      }
+      const { uidRange, netBlock, hostAddress, tenantAddress, prefix } = existing;
+      return { uidRange, netBlock, hostAddress, tenantAddress, prefix };
     }
-    const [pickedUid] = (await manager.query(PICK_UID, [uid.start, uid.end, lostUids])) as Array<{ base: string }>;
-    if (!pickedUid) {
+    const base = await claim(manager, uidPool, takenUids);
+    if (base === undefined) {
       throw new AllocationExhaustedError(
         'uid',
-        `every ${ID_BLOCK}-uid block of the uid pool ${formatUidPool(uid)} is allocated or overlaps /etc/subuid or /etc/subgid; enlarge the pool (GOVERNOR_UID_POOL, START-END in steps of ${ID_BLOCK}), or delete tenants`,
+        `every ${ID_BLOCK}-uid block of the uid pool ${formatUidPool(uid)} is allocated, being allocated, or overlaps /etc/subuid or /etc/subgid; enlarge the pool (GOVERNOR_UID_POOL, START-END in whole blocks of ${ID_BLOCK}) or delete tenants`,
       );
     }
-    const pickedNet = (await manager.query(PICK_NET, [
-      net.network,
-      net.network + 2 ** (32 - net.poolPrefix),
-      blockSize,
-      net.blockPrefix,
-      lostBlocks,
-      `${formatAddress(net.network)}/${net.poolPrefix}`,
-    ])) as Array<{ block: string }>;
-    if (pickedNet.length === 0) {
+    const block = await claim(manager, netPool, takenBlocks);
+    if (block === undefined) {
       throw new AllocationExhaustedError(
         'net',
-        `every /${net.blockPrefix} of the net pool ${formatNetPool(net)} is allocated; enlarge the pool (GOVERNOR_NET_POOL, a shorter prefix such as /15), or delete tenants`,
+        `every /${net.blockPrefix} of the net pool ${formatNetPool(net)} is allocated or being allocated; enlarge the pool (GOVERNOR_NET_POOL, a shorter prefix such as /${net.poolPrefix - 1}) or delete tenants`,
       );
     }
-    const base = Number(pickedUid.base);
     const uidRange = `[${base},${base + ID_BLOCK})`;
-    const netBlock = pickedNet[0].block;
+    const netBlock = `${formatAddress(block)}/${net.blockPrefix}`;
 
     await manager.query('SAVEPOINT tenant_allocation');
     try {
@@ -173,11 +199,11 @@ export async function allocateTenant(
     } catch (err) {
       await manager.query('ROLLBACK TO SAVEPOINT tenant_allocation');
       const { code, constraint } = err as { code?: unknown; constraint?: unknown };
-      const retryable = code === EXCLUSION_VIOLATION || (code === UNIQUE_VIOLATION && constraint === PRIMARY_KEY);
+      const retryable = code === EXCLUSION_VIOLATION || code === DEADLOCK || (code === UNIQUE_VIOLATION && constraint === PRIMARY_KEY);
       if (!retryable || attempt >= MAX_ATTEMPTS) throw err;
-      if (constraint === UID_CONSTRAINT) lostUids.push(uidRange);
-      if (constraint === NET_CONSTRAINT) lostBlocks.push(netBlock);
-      // A little jitter so that a crowd of creates that all lost to one winner does not collide again in step.
+      if (constraint === UID_CONSTRAINT) takenUids.push(uidRange);
+      if (constraint === NET_CONSTRAINT) takenBlocks.push(`[${block},${block + blockSize})`);
+      // A little jitter, so that creates that lost together do not collide again in step.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 10) * 2));
     }
   }

@@ -186,7 +186,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
    */
   private async applyNetwork(tenant: TenantEntity): Promise<{ changes: string[]; conditions: Condition[] }> {
     const allocation = await allocationOf(this.db.manager, tenant.id);
-    if (!allocation) {
+    if (!allocation || allocation.releasedAt !== null) {
       return { changes: [], conditions: [degraded('NotAllocated', 'the tenant has no uid range or address block; it was created before allocation existed')] };
     }
     try {

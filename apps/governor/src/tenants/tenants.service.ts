@@ -6,14 +6,7 @@ import { applyMergePatch } from '../../../../libs/domain/src/merge-patch';
 import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
 import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import { NodesService } from '../nodes/nodes.service';
-import {
-  AllocationExhaustedError,
-  allocateTenant,
-  allocationOf,
-  readSubIdRanges,
-  releaseTenant,
-  type TenantAllocation,
-} from '../../../../libs/persistence/src/allocation';
+import { AllocationExhaustedError, allocateTenant, allocationsOf, readSubIdRanges, releaseTenant } from '../../../../libs/persistence/src/allocation';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import type { TenantFacts } from './tenant.view';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
@@ -49,11 +42,7 @@ export class TenantsService {
   /** What a tenant's view shows besides its row: per-node status, its uid range and link addresses. */
   async facts(tenantIds: string[]): Promise<(tenantId: string) => TenantFacts> {
     const statuses = await this.statuses(tenantIds);
-    const allocations = new Map<string, TenantAllocation>();
-    for (const id of tenantIds) {
-      const allocation = await allocationOf(this.db.manager, id);
-      if (allocation) allocations.set(id, allocation);
-    }
+    const allocations = await allocationsOf(this.db.manager, tenantIds);
     return (id) => ({ statuses: statuses.get(id), allocation: allocations.get(id), runDir: this.config.runDir });
   }
 
