@@ -107,6 +107,29 @@ describe('enforcement on a cgroup v2 kernel', () => {
     assert.ok(usage.body.memory.events.oomKill >= 1, JSON.stringify(usage.body.memory));
   });
 
+  it('reports a workload that allocates past its memory limit as oom-killed', async () => {
+    await create('hungry', {});
+    const res = await gov.http
+      .post('/v1/tenants/hungry/workloads')
+      .set('Authorization', gov.root)
+      .send({ command: ['/usr/bin/python3', '-c', 'b = bytearray(200 * 1024 * 1024)'], quota: { memory: { max: '64Mi', swapMax: '0' } } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const workload = await gov.http.get(`/v1/tenants/hungry/workloads/${res.body.id}`).set('Authorization', gov.root);
+      if (!['starting', 'running'].includes(workload.body.state)) {
+        assert.deepEqual(
+          { state: workload.body.state, signal: workload.body.signal },
+          { state: 'oom-killed', signal: 'SIGKILL' },
+          JSON.stringify(workload.body),
+        );
+        break;
+      }
+      assert.ok(Date.now() < deadline, JSON.stringify(workload.body));
+      await sleep(200);
+    }
+  });
+
   it('throttles a busy loop to cpu.max', async () => {
     await create('throttled', { cpu: { max: '0.1', period: '100ms' } });
     const before = file('throttled', 'cpu.stat');
