@@ -1,30 +1,23 @@
-import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
+import { hostScratch } from '../support/cgroup-root';
 import { startService } from '../support/service.process';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'governor-embedded-'));
-const cgroupRoot = scratchCgroupRoot('embedded');
-const runDir = scratchRunDir('embedded');
-const firewallTable = scratchFirewallTable('embedded');
+const host = hostScratch('embedded');
 after(() => {
   rmSync(dataDir, { recursive: true, force: true });
-  removeCgroupTree(cgroupRoot);
-  removeRunDir(runDir);
-  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+  host.cleanup();
 });
 
 describe('the embedded database', () => {
   it('starts without DATABASE_URL, generates a root token once, and keeps tenants across a restart', async () => {
     const first = await startService({
       GOVERNOR_DATA_DIR: dataDir,
-      GOVERNOR_CGROUP_ROOT: cgroupRoot,
-      GOVERNOR_RUN_DIR: runDir,
-      GOVERNOR_FIREWALL_TABLE: firewallTable,
+      ...host.env,
     });
     let token: string;
     try {
@@ -54,9 +47,7 @@ describe('the embedded database', () => {
 
     const second = await startService({
       GOVERNOR_DATA_DIR: dataDir,
-      GOVERNOR_CGROUP_ROOT: cgroupRoot,
-      GOVERNOR_RUN_DIR: runDir,
-      GOVERNOR_FIREWALL_TABLE: firewallTable,
+      ...host.env,
     });
     try {
       assert.ok(!second.stderr().includes(token), 'a later start does not print the token again');

@@ -1,28 +1,23 @@
-import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
+import { hostScratch } from '../support/cgroup-root';
 import { setDatabaseReachable, startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // Runs on this host's cgroup v2 tree, which in hybrid mode has only the core files (procs, freeze, kill,
 // events, cpu.stat usage, pressure): enough to create, attach, freeze, kill and remove subtrees, and to
 // show that missing controllers are reported, never a crash.
-const root = scratchCgroupRoot('host');
-const runDir = scratchRunDir('host');
-const firewallTable = scratchFirewallTable('host');
+const host = hostScratch('host');
+const { root } = host;
 let gov: TestGovernor;
 const children: ChildProcess[] = [];
 
 before(async () => {
   gov = await startGovernor({
-    GOVERNOR_ROLE: 'all',
-    GOVERNOR_CGROUP_ROOT: root,
-    GOVERNOR_RUN_DIR: runDir,
-    GOVERNOR_FIREWALL_TABLE: firewallTable,
+    ...host.env,
     GOVERNOR_NODE_NAME: 'host-a',
     GOVERNOR_RESYNC_INTERVAL: '2s',
   });
@@ -30,9 +25,7 @@ before(async () => {
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
   await gov?.close();
-  removeCgroupTree(root);
-  removeRunDir(runDir);
-  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+  host.cleanup();
 });
 
 type Tenant = { status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[]; cgroupPath: string | null } };

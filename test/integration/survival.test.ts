@@ -2,19 +2,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
+import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { type ServiceProcess, startService } from '../support/service.process';
 
-const root = scratchCgroupRoot('survival');
-const runDir = scratchRunDir('survival');
-const firewallTable = scratchFirewallTable('survival');
+const host = hostScratch('survival');
 let databaseUrl: string | undefined;
 after(async () => {
   if (databaseUrl) await dropDatabase(databaseUrl);
-  removeCgroupTree(root);
-  removeRunDir(runDir);
-  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+  host.cleanup();
 });
 
 async function api<T>(service: ServiceProcess, path: string, body?: object): Promise<{ status: number; body: T }> {
@@ -44,10 +40,7 @@ describe('a governor killed with SIGKILL while workloads run', () => {
     const env = {
       DATABASE_URL: databaseUrl,
       GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
-      GOVERNOR_ROLE: 'all',
-      GOVERNOR_CGROUP_ROOT: root,
-      GOVERNOR_RUN_DIR: runDir,
-      GOVERNOR_FIREWALL_TABLE: firewallTable,
+      ...host.env,
       GOVERNOR_NET_POOL: '10.232.0.0/24',
       GOVERNOR_LOG_LEVEL: 'warn',
     };

@@ -5,30 +5,24 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../support/cgroup-root';
+import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // Tenants with real user and network namespaces on this host, and workloads started in them.
-const root = scratchCgroupRoot('workloads');
-const runDir = scratchRunDir('workloads');
-const firewallTable = scratchFirewallTable('workloads');
+const host = hostScratch('workloads');
+const { runDir } = host;
 let gov: TestGovernor;
 
 before(async () => {
   gov = await startGovernor({
-    GOVERNOR_ROLE: 'all',
-    GOVERNOR_CGROUP_ROOT: root,
-    GOVERNOR_RUN_DIR: runDir,
-    GOVERNOR_FIREWALL_TABLE: firewallTable,
+    ...host.env,
     GOVERNOR_NET_POOL: '10.231.0.0/24',
     GOVERNOR_RESYNC_INTERVAL: '2s',
   });
 });
 after(async () => {
   await gov?.close();
-  removeCgroupTree(root);
-  removeRunDir(runDir);
-  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+  host.cleanup();
 });
 
 type Tenant = {

@@ -58,3 +58,31 @@ export function removeRunDir(dir: string): void {
 export function scratchFirewallTable(label: string): string {
   return `governor_test_${label.replace(/[^a-z0-9]/g, '')}_${randomBytes(3).toString('hex')}`;
 }
+
+export interface HostScratch {
+  root: string;
+  runDir: string;
+  firewallTable: string;
+  /** the environment of a governor in role all that keeps to these scratch places */
+  env: Record<string, string>;
+  /** kills what outlives the governor, unmounts, removes the cgroups and the firewall table */
+  cleanup(): void;
+}
+
+/** Scratch cgroup root, run dir and firewall table for a test file that runs a governor against this host. */
+export function hostScratch(label: string): HostScratch {
+  const root = scratchCgroupRoot(label);
+  const runDir = scratchRunDir(label);
+  const firewallTable = scratchFirewallTable(label);
+  return {
+    root,
+    runDir,
+    firewallTable,
+    env: { GOVERNOR_ROLE: 'all', GOVERNOR_CGROUP_ROOT: root, GOVERNOR_RUN_DIR: runDir, GOVERNOR_FIREWALL_TABLE: firewallTable },
+    cleanup: () => {
+      removeCgroupTree(root);
+      removeRunDir(runDir);
+      spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+    },
+  };
+}

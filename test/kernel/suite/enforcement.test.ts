@@ -1,27 +1,22 @@
-import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../../support/cgroup-root';
+import { hostScratch } from '../../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../../support/governor.harness';
 
 // The kernel tier: runs inside the QEMU guest (test/kernel/run.sh), where cgroup v2 has every
 // controller, against the real API. Each claim is read back from the kernel's own files.
-const root = scratchCgroupRoot('kernel');
-const runDir = scratchRunDir('kernel');
-const firewallTable = scratchFirewallTable('kernel');
+const host = hostScratch('kernel');
+const { root } = host;
 let gov: TestGovernor;
 const children: ChildProcess[] = [];
 
 before(async () => {
   gov = await startGovernor({
-    GOVERNOR_ROLE: 'all',
-    GOVERNOR_CGROUP_ROOT: root,
-    GOVERNOR_RUN_DIR: runDir,
-    GOVERNOR_FIREWALL_TABLE: firewallTable,
+    ...host.env,
     GOVERNOR_NODE_NAME: 'guest',
     GOVERNOR_RESYNC_INTERVAL: '2s',
   });
@@ -29,9 +24,7 @@ before(async () => {
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
   await gov?.close();
-  removeCgroupTree(root);
-  removeRunDir(runDir);
-  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+  host.cleanup();
 });
 
 type Tenant = { generation: number; status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[] } };

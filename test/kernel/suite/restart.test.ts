@@ -1,20 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { removeCgroupTree, removeRunDir, scratchCgroupRoot, scratchFirewallTable, scratchRunDir } from '../../support/cgroup-root';
+import { hostScratch } from '../../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../../support/governor.harness';
 import { type ServiceProcess, startService } from '../../support/service.process';
 
-const root = scratchCgroupRoot('restart');
-const runDir = scratchRunDir('restart');
-const firewallTable = scratchFirewallTable('restart');
+const host = hostScratch('restart');
 let databaseUrl: string | undefined;
 after(async () => {
   if (databaseUrl) await dropDatabase(databaseUrl);
-  removeCgroupTree(root);
-  removeRunDir(runDir);
-  spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+  host.cleanup();
 });
 
 async function api(service: ServiceProcess, path: string, init: RequestInit = {}): Promise<Response> {
@@ -32,10 +27,7 @@ describe('a governor killed with SIGKILL', () => {
     const env = {
       DATABASE_URL: databaseUrl,
       GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
-      GOVERNOR_ROLE: 'all',
-      GOVERNOR_CGROUP_ROOT: root,
-      GOVERNOR_RUN_DIR: runDir,
-      GOVERNOR_FIREWALL_TABLE: firewallTable,
+      ...host.env,
       GOVERNOR_RESYNC_INTERVAL: '2s',
       GOVERNOR_LOG_LEVEL: 'warn',
     };
