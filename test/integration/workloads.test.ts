@@ -163,7 +163,7 @@ describe('tenant namespaces and workloads', () => {
 
   it('leaves no namespace, mount or link behind when the tenant is deleted', async () => {
     const doomed = await tenant('doomed');
-    await run('doomed', { command: ['/bin/sleep', '60'] });
+    const sleeper = await run('doomed', { command: ['/bin/sleep', '60'] });
     assert.equal((await gov.http.delete('/v1/tenants/doomed').set('Authorization', gov.root)).status, 202);
     const deadline = Date.now() + 20_000;
     while ((await gov.http.get('/v1/tenants/doomed').set('Authorization', gov.root)).status !== 404) {
@@ -173,5 +173,7 @@ describe('tenant namespaces and workloads', () => {
     assert.ok(!existsSync(join(runDir, 'ns', 'doomed')));
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(runDir, 'ns', 'doomed')));
     assert.notEqual(spawnSync('ip', ['link', 'show', doomed.status.network!.hostInterface]).status, 0);
+    assert.ok(!existsSync(join(host.root, 'monitors', sleeper.id)), 'the monitor cgroup is gone');
+    assert.ok(!existsSync(join(runDir, 'workloads', sleeper.id)), 'the monitor state is gone');
   });
 });

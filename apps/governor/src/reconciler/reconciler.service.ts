@@ -1,10 +1,11 @@
-import { basename } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
 import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
-import { TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
+import { TenantEntity, TenantStatusEntity, WorkloadEntity } from '../../../../libs/persistence/src/entities';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { DATABASE_URL } from '../database/database.module';
 import { HostAccess } from '../host/host.access';
@@ -128,6 +129,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         if (tenant) await this.db.getRepository(TenantStatusEntity).delete({ tenantId: tenant.id, node: this.config.nodeName });
       } else if (tenant.deletionRequestedAt) {
         await driver.removeTenant(name);
+        await this.removeWorkloadRemains(driver, tenant);
         await this.removeNetwork(name, tenant.id);
         await this.saveStatus(tenant, 'Deleted', [], null);
         await this.finishDeletion(tenant);
@@ -201,6 +203,18 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       return { changes: result.changes, conditions: [] };
     } catch (err) {
       return { changes: [], conditions: [degraded('NetworkFailed', `namespaces or link not in place: ${err instanceof Error ? err.message : String(err)}`)] };
+    }
+  }
+
+  /**
+   * The monitors' cgroups (outside the tenant, so the tenant's removal leaves them) and state directories
+   * of a deleted tenant's workloads. The monitors exit once their workload is killed.
+   */
+  private async removeWorkloadRemains(driver: CgroupDriver, tenant: TenantEntity): Promise<void> {
+    const workloads = await this.db.getRepository(WorkloadEntity).find({ where: { tenantId: tenant.id, node: this.config.nodeName }, select: { id: true } });
+    for (const { id } of workloads) {
+      await driver.removeWorkload(tenant.name, id);
+      await rm(join(this.config.runDir, 'workloads', id), { recursive: true, force: true });
     }
   }
 
