@@ -80,9 +80,16 @@ export function hostScratch(label: string): HostScratch {
     firewallTable,
     env: { GOVERNOR_ROLE: 'all', GOVERNOR_CGROUP_ROOT: root, GOVERNOR_RUN_DIR: runDir, GOVERNOR_FIREWALL_TABLE: firewallTable },
     cleanup: () => {
-      removeCgroupTree(root);
-      removeRunDir(runDir);
-      spawnSync('nft', ['delete', 'table', 'inet', firewallTable]);
+      // Every step runs even when an earlier one fails, so that one leftover does not leave the others.
+      const failures: unknown[] = [];
+      for (const step of [() => removeCgroupTree(root), () => removeRunDir(runDir), () => spawnSync('nft', ['delete', 'table', 'inet', firewallTable])]) {
+        try {
+          step();
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
     },
   };
 }
