@@ -1,16 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
-/** native/build/governor-monitor of this checkout, built by `npm install` with libgovernor.so. */
-export function monitorBinary(from: string = __dirname): string {
-  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
-    const candidate = join(dir, 'native', 'build', 'governor-monitor');
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-  }
-  throw new Error(`native/build/governor-monitor not found above ${from}: run npm install (it builds native/ with cc)`);
-}
+/** native/build/governor-monitor, found where libs/native finds libgovernor.so (both built by npm install). */
+export { monitorPath as monitorBinary } from '../../native/src/native';
 
 /** What starting a workload needs: where it runs, as what, and where its monitor keeps its state. */
 export interface LaunchRequest {
