@@ -10,6 +10,7 @@ import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config'
 import { DATABASE_URL } from '../database/database.module';
 import { HostAccess } from '../host/host.access';
 import { GovernorMetrics } from '../metrics/governor.metrics';
+import { TenantCatalog } from '../metrics/tenant-catalog';
 import { NodesService } from '../nodes/nodes.service';
 import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
@@ -46,6 +47,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly host: HostAccess,
     private readonly nodes: NodesService,
     private readonly metrics: GovernorMetrics,
+    private readonly catalog: TenantCatalog,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
   ) {}
@@ -124,10 +126,12 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     try {
       if (!tenant || (tenant.nodes.length > 0 && !tenant.nodes.includes(this.config.nodeName))) {
         // Not (or no longer) ours to host: what cgroupfs still has of it is an orphan.
+        this.catalog.deleteTenant(name);
         if (driver.hasTenant(name)) await driver.removeTenant(name);
         await this.removeNetwork(name, tenant?.id);
         if (tenant) await this.db.getRepository(TenantStatusEntity).delete({ tenantId: tenant.id, node: this.config.nodeName });
       } else if (tenant.deletionRequestedAt) {
+        this.catalog.setTenant({ name, id: tenant.id, hostInterface: undefined, phase: 'Terminating' });
         await driver.removeTenant(name);
         await this.removeWorkloadRemains(driver, tenant);
         await this.removeNetwork(name, tenant.id);
@@ -234,6 +238,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async saveStatus(tenant: TenantEntity, phase: string, conditions: Condition[], cgroupPath: string | null, observed = true): Promise<void> {
+    if (phase === 'Deleted') this.catalog.deleteTenant(tenant.name);
+    else this.catalog.setTenant({ name: tenant.name, id: tenant.id, hostInterface: this.firewall.get(tenant.name)?.hostInterface, phase });
     const repo = this.db.getRepository(TenantStatusEntity);
     const previous = observed ? undefined : await repo.findOneBy({ tenantId: tenant.id, node: this.config.nodeName });
     await repo.save({

@@ -12,6 +12,7 @@ import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostAccess } from '../host/host.access';
+import { type CatalogWorkloads, TenantCatalog } from '../metrics/tenant-catalog';
 import { TenantsService } from '../tenants/tenants.service';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
 import type { StartWorkloadInput } from './workload.request';
@@ -20,6 +21,8 @@ const LOG_MAX_BYTES = 8 * 1024 * 1024;
 const LOG_FILES = 2;
 const SYNC_EVERY_MS = 1000;
 const ACTIVE = ['starting', 'running'];
+/** The per-state workload counts for /metrics are recounted at least this often, and after every change. */
+const RECOUNT_EVERY_MS = 10_000;
 
 export interface WorkloadView {
   id: string;
@@ -51,19 +54,22 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger('workloads');
   private timer: NodeJS.Timeout | undefined;
   private bootId = '';
+  private recountDue = true;
+  private recountedAt = 0;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly tenants: TenantsService,
     private readonly host: HostAccess,
     private readonly audit: AuditService,
+    private readonly catalog: TenantCatalog,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.host.maybeCgroups()) return;
     this.bootId = await currentBootId();
-    this.timer = setInterval(() => void this.syncActive().catch((err: unknown) => this.logger.warn({ err }, 'workload sync failed')), SYNC_EVERY_MS);
+    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.logger.warn({ err }, 'workload sync failed')), SYNC_EVERY_MS);
     this.timer.unref();
   }
 
@@ -118,6 +124,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
         detail: { command: input.command },
       }),
     );
+    this.recountDue = true;
     const { leaf, monitor } = await driver.prepareWorkload(tenantName, id, input.quota);
     try {
       await launchMonitor({
@@ -212,7 +219,34 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     }
     if (Object.keys(patch).length === 0) return row;
     await this.db.getRepository(WorkloadEntity).update({ id: row.id }, patch);
+    this.recountDue = true;
     return Object.assign(row, patch);
+  }
+
+  private async tick(): Promise<void> {
+    await this.syncActive();
+    if (this.recountDue || Date.now() - this.recountedAt >= RECOUNT_EVERY_MS) await this.recount();
+  }
+
+  /** Counts this node's workloads per tenant and state for the exporter, which never queries PostgreSQL itself. */
+  private async recount(): Promise<void> {
+    this.recountDue = false;
+    this.recountedAt = Date.now();
+    const rows: Array<{ tenant: string; state: string; count: string; running: string[] | null }> = await this.db.query(
+      `SELECT t.name AS tenant, w.state, count(*) AS count, array_agg(w.id) FILTER (WHERE w.state = 'running') AS running
+         FROM workloads w JOIN tenants t ON t.id = w.tenant_id
+        WHERE w.node = $1 AND t.deleted_at IS NULL
+        GROUP BY t.name, w.state`,
+      [this.config.nodeName],
+    );
+    const byTenant = new Map<string, CatalogWorkloads>();
+    for (const row of rows) {
+      const entry = byTenant.get(row.tenant) ?? { states: {}, running: [] };
+      entry.states[row.state] = Number(row.count);
+      entry.running.push(...(row.running ?? []));
+      byTenant.set(row.tenant, entry);
+    }
+    this.catalog.setWorkloads(byTenant);
   }
 
   private async syncActive(): Promise<void> {
