@@ -12,10 +12,15 @@ import {
   ensureShaping,
   hostInterfaceName,
   inNetns,
+  ensureForwarding,
   linkCounters,
+  must,
+  parseIpv6Prefix,
   removeFirewall,
+  tenantIpv6,
   removeLink,
   run,
+  type FirewallTenant,
   type TenantLinkSpec,
 } from '../../libs/network/src';
 
@@ -35,6 +40,9 @@ const link = (n: number, netnsPath: string): TenantLinkSpec => ({
 const spec = link(0, netns);
 const table = `governor_test_${randomBytes(3).toString('hex')}`;
 const other = link(1, join(dir, 'other'));
+/** The firewall's view of links, none of them opted in to the outside. */
+const fw = (...links: TenantLinkSpec[]): FirewallTenant[] =>
+  links.map((l) => ({ hostInterface: l.hostInterface, hostAddress: l.hostAddress, tenantAddress: l.tenantAddress, outside: false, ipv6: l.ipv6 }));
 
 before(() => {
   mkdirSync(dir, { recursive: true });
@@ -52,11 +60,38 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Whether a TCP connection from inside `from` to address:port succeeds within two seconds. */
-async function tcpFrom(from: TenantLinkSpec, address: string, port: number, bind?: string): Promise<boolean> {
-  const target = `TCP:${address}:${port},connect-timeout=2${bind ? `,bind=${bind}` : ''}`;
-  return (await run(inNetns(from.netnsPath, ['socat', '-u', 'OPEN:/dev/null', target]))).code === 0;
+/** socat's name for address:port, IPv4 or IPv6. */
+const tcp = (address: string, port: number) => (address.includes(':') ? `TCP6:[${address}]:${port}` : `TCP4:${address}:${port}`);
+
+/** Whether a TCP connection from inside `from` (a namespace file) to address:port succeeds within two seconds. */
+async function tcpFrom(from: TenantLinkSpec | string, address: string, port: number): Promise<boolean> {
+  const netnsPath = typeof from === 'string' ? from : from.netnsPath;
+  return (await run(inNetns(netnsPath, ['socat', '-u', 'OPEN:/dev/null', `${tcp(address, port)},connect-timeout=2`]))).code === 0;
 }
+
+/** What a TCP server at address:port says to a client inside `netnsPath`, or undefined when it cannot connect. */
+async function replyFrom(netnsPath: string, address: string, port: number): Promise<string | undefined> {
+  const result = await run(inNetns(netnsPath, ['socat', '-u', `${tcp(address, port)},connect-timeout=2`, 'STDOUT']));
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
+/** A TCP server inside a namespace that answers each client with its peer address; stopped by the returned function. */
+async function listenIn(netnsPath: string, address: string, port: number): Promise<() => void> {
+  const listen = address.includes(':') ? `TCP6-LISTEN:${port},bind=[${address}]` : `TCP4-LISTEN:${port},bind=${address}`;
+  const server = spawn('nsenter', [`--net=${netnsPath}`, '--', 'socat', `${listen},reuseaddr,fork`, 'SYSTEM:echo $SOCAT_PEERADDR']);
+  await sleep(300);
+  return () => server.kill();
+}
+
+/** Whether a ping from inside a namespace gets an answer (IPv6 when the address has colons). */
+async function pings(netnsPath: string, address: string, source?: string): Promise<boolean> {
+  const family = address.includes(':') ? '-6' : '-4';
+  return (await run(inNetns(netnsPath, ['ping', family, '-c', '1', '-W', '2', ...(source ? ['-I', source] : []), address]))).code === 0;
+}
+
+const sysctl = (netnsPath: string | undefined, key: string) =>
+  execFileSync(...splitCommand(netnsPath ? inNetns(netnsPath, ['cat', `/proc/sys/${key}`]) : ['cat', `/proc/sys/${key}`]), { encoding: 'utf8' }).trim();
+const splitCommand = (command: string[]): [string, string[]] => [command[0], command.slice(1)];
 
 /** Sends `bytes` to a sink listening inside the namespace and returns the seconds it took. */
 async function sendInto(bytes: number, port: number): Promise<number> {
@@ -147,8 +182,8 @@ describe('a tenant link', () => {
     try {
       await sleep(300);
       assert.equal(await tcpFrom(spec, spec.hostAddress, 7100), true, 'without the firewall the host service is reachable');
-      assert.equal(await ensureFirewall([spec, other], table), true);
-      assert.equal(await ensureFirewall([spec, other], table), false, 'a second pass writes nothing');
+      assert.equal(await ensureFirewall(fw(spec, other), table), true);
+      assert.equal(await ensureFirewall(fw(spec, other), table), false, 'a second pass writes nothing');
       assert.equal(await tcpFrom(spec, spec.hostAddress, 7100), false, 'a tenant does not reach a host service');
       assert.equal(await tcpFrom(spec, other.tenantAddress, 7101), false, 'a tenant does not reach another tenant');
       assert.equal((await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', spec.hostAddress]))).code, 0, 'its gateway answers ping');
@@ -161,7 +196,7 @@ describe('a tenant link', () => {
 
   it('drops packets from a tenant that do not carry its own address', async () => {
     await ensureLink(spec);
-    await ensureFirewall([spec, other], table);
+    await ensureFirewall(fw(spec, other), table);
     await run(inNetns(spec.netnsPath, ['ip', 'address', 'add', '10.254.77.250/32', 'dev', 'eth0']));
     try {
       assert.equal((await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', spec.hostAddress]))).code, 0);
@@ -176,12 +211,155 @@ describe('a tenant link', () => {
   });
 
   it('puts back a firewall rule deleted by hand', async () => {
-    await ensureFirewall([spec, other], table);
+    await ensureFirewall(fw(spec, other), table);
     const handles = await run(['nft', '-a', 'list', 'chain', 'inet', table, 'input']);
     const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles.stdout)?.[1];
     assert.ok(handle, handles.stdout);
     await run(['nft', 'delete', 'rule', 'inet', table, 'input', 'handle', handle]);
-    assert.equal(await ensureFirewall([spec, other], table), true);
+    assert.equal(await ensureFirewall(fw(spec, other), table), true);
     assert.match((await run(['nft', 'list', 'chain', 'inet', table, 'input'])).stdout, /iifname \{[^}]+\} drop/);
   });
 });
+
+describe('IPv6 on tenant links', () => {
+  const prefix = parseIpv6Prefix('fd00:6776::/96');
+  const spec6: TenantLinkSpec = { ...spec, ipv6: tenantIpv6(prefix, spec) };
+
+  it('is off unless configured: disabled on both ends, and dropped by the firewall even when turned on by hand', async () => {
+    await ensureLink(spec);
+    assert.equal(sysctl(undefined, `net/ipv6/conf/${spec.hostInterface}/disable_ipv6`), '1');
+    assert.equal(sysctl(netns, 'net/ipv6/conf/eth0/disable_ipv6'), '1');
+    // As if someone turned it on behind Governor's back (a tenant cannot: its netns is not its own).
+    await must(['sysctl', '-q', '-w', `net.ipv6.conf.${spec.hostInterface}.accept_dad=0`, `net.ipv6.conf.${spec.hostInterface}.disable_ipv6=0`]);
+    await must(inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv6.conf.eth0.accept_dad=0', 'net.ipv6.conf.eth0.disable_ipv6=0']));
+    const linkLocal = await linkLocalOf(spec.hostInterface);
+    await removeFirewall(table);
+    assert.equal(await pings(netns, `${linkLocal}%eth0`), true, 'without the firewall, IPv6 gets through');
+    await ensureFirewall(fw(spec, other), table);
+    assert.equal(await pings(netns, `${linkLocal}%eth0`), false, 'the firewall drops IPv6 from a link without IPv6 addresses');
+    await ensureLink(spec);
+    assert.equal(sysctl(undefined, `net/ipv6/conf/${spec.hostInterface}/disable_ipv6`), '1', 'the next pass turns it off again');
+    assert.equal(sysctl(netns, 'net/ipv6/conf/eth0/disable_ipv6'), '1');
+  });
+
+  it('when configured, gives both ends addresses inside the /96 and a default route, then changes nothing', async () => {
+    assert.deepEqual(spec6.ipv6, { hostAddress: 'fd00:6776::afe:4d00', tenantAddress: 'fd00:6776::afe:4d01', prefix: 127 });
+    const changes = await ensureLink(spec6);
+    assert.ok(changes.includes(`address fd00:6776::afe:4d01/127 on eth0`), changes.join('\n'));
+    assert.deepEqual(await ensureLink(spec6), [], 'a second pass changes nothing');
+    const global = execFileSync(...splitCommand(inNetns(netns, ['ip', '-o', '-6', 'address', 'show', 'scope', 'global'])), { encoding: 'utf8' });
+    assert.deepEqual(
+      global
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/).slice(1, 4).join(' ')),
+      ['eth0 inet6 fd00:6776::afe:4d01/127'],
+    );
+    assert.match(execFileSync(...splitCommand(inNetns(netns, ['ip', '-6', 'route', 'show', 'default'])), { encoding: 'utf8' }), /via fd00:6776::afe:4d00/);
+  });
+
+  it('lets IPv6 through the firewall as IPv4: the gateway echo and host connections, not host services nor spoofed sources', async () => {
+    await ensureLink(spec6);
+    const ipv6 = spec6.ipv6!;
+    const hostService = createServer((socket) => socket.end('host')).listen(7110, ipv6.hostAddress);
+    await new Promise((resolve) => hostService.once('listening', resolve));
+    const stop = await listenIn(netns, ipv6.tenantAddress, 7111);
+    try {
+      await removeFirewall(table);
+      assert.equal(await tcpFrom(spec6, ipv6.hostAddress, 7110), true, 'without the firewall the host service is reachable over IPv6');
+      await ensureFirewall(fw(spec6, other), table);
+      assert.equal(await ensureFirewall(fw(spec6, other), table), false, 'a second pass writes nothing');
+      assert.equal(await pings(netns, ipv6.hostAddress), true, 'its gateway answers ping over IPv6');
+      assert.equal(await tcpFrom(spec6, ipv6.hostAddress, 7110), false, 'a tenant does not reach a host service over IPv6');
+      const seen = await replyFrom(`/proc/${process.pid}/ns/net`, ipv6.tenantAddress, 7111);
+      assert.equal(seen && new URL(`http://${seen}`).hostname, `[${ipv6.hostAddress}]`, 'the host reaches the tenant over IPv6');
+      await must(inNetns(netns, ['ip', '-6', 'address', 'add', 'fd00:6776::dead/128', 'dev', 'eth0', 'nodad']));
+      assert.equal(await pings(netns, ipv6.hostAddress, 'fd00:6776::dead'), false, 'a spoofed IPv6 source is dropped');
+    } finally {
+      stop();
+      hostService.close();
+      await run(inNetns(netns, ['ip', '-6', 'address', 'del', 'fd00:6776::dead/128', 'dev', 'eth0']));
+      await ensureLink(spec);
+      await ensureFirewall(fw(spec, other), table);
+    }
+    assert.equal(sysctl(netns, 'net/ipv6/conf/eth0/disable_ipv6'), '1', 'IPv6 is off again once it is no longer configured');
+  });
+});
+
+describe('the outside', () => {
+  // A stand-in for the world beyond the host: a namespace of the test's own behind a veth that is not a
+  // tenant link, with a server that answers every client with the address it saw.
+  const world = join(dir, 'world');
+  const worldLink = `gvtw${randomBytes(4).toString('hex')}`;
+  const forwardBefore = sysctl(undefined, 'net/ipv4/ip_forward');
+  const opted = (...links: TenantLinkSpec[]) => fw(...links).map((t) => ({ ...t, outside: t.hostInterface === spec.hostInterface }));
+  let stopWorld: () => void;
+  let stopOther: () => void;
+  let stopTenant: () => void;
+
+  before(async () => {
+    writeFileSync(world, '');
+    execFileSync('unshare', [`--net=${world}`, 'true']);
+    await must(inNetns(world, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', worldLink, 'netns', '1']));
+    await must(['ip', 'address', 'add', '10.254.78.1/30', 'dev', worldLink]);
+    await must(['ip', 'link', 'set', worldLink, 'up']);
+    await must(inNetns(world, ['ip', 'address', 'add', '10.254.78.2/30', 'dev', 'eth0']));
+    await must(inNetns(world, ['ip', 'link', 'set', 'eth0', 'up']));
+    await must(inNetns(world, ['ip', 'route', 'add', '10.254.77.0/24', 'via', '10.254.78.1']));
+    await ensureLink(spec);
+    await ensureLink(other);
+    stopWorld = await listenIn(world, '10.254.78.2', 7200);
+    stopOther = await listenIn(other.netnsPath, other.tenantAddress, 7201);
+    stopTenant = await listenIn(netns, spec.tenantAddress, 7202);
+  });
+  after(async () => {
+    stopWorld?.();
+    stopOther?.();
+    stopTenant?.();
+    await run(['ip', 'link', 'del', worldLink]);
+    await run(['umount', world]);
+    await must(['sysctl', '-q', '-w', `net.ipv4.ip_forward=${forwardBefore}`]);
+  });
+
+  it('is closed by default, even with forwarding on', async () => {
+    await must(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    await ensureFirewall(fw(spec, other), table);
+    assert.equal(await replyFrom(netns, '10.254.78.2', 7200), undefined);
+    assert.deepEqual(await ensureForwarding(fw(spec, other)), [], 'nothing asks for forwarding');
+  });
+
+  it('lets a tenant that opted in reach it, masqueraded behind the host, and turns forwarding on for it', async () => {
+    await must(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
+    assert.equal(await ensureFirewall(opted(spec, other), table), true);
+    assert.equal(await ensureFirewall(opted(spec, other), table), false, 'a second pass writes nothing');
+    assert.deepEqual(await ensureForwarding(opted(spec, other)), ['net.ipv4.ip_forward=1']);
+    assert.deepEqual(await ensureForwarding(opted(spec, other)), []);
+    assert.equal(await replyFrom(netns, '10.254.78.2', 7200), '10.254.78.1', 'the world sees the host, not the tenant');
+  });
+
+  it('still keeps the tenant that did not opt in inside, and both tenants apart', async () => {
+    await ensureFirewall(opted(spec, other), table);
+    assert.equal(await replyFrom(other.netnsPath, '10.254.78.2', 7200), undefined, 'a tenant without the opt-in does not get out');
+    assert.equal(await replyFrom(netns, other.tenantAddress, 7201), undefined, 'the opt-in does not open other tenants');
+    assert.equal(await tcpFrom(spec, spec.hostAddress, 7202), false, 'nor the host');
+  });
+
+  it('lets nothing from the outside open a connection into a tenant', async () => {
+    await ensureFirewall(opted(spec, other), table);
+    assert.equal(await replyFrom(world, spec.tenantAddress, 7202), undefined);
+    assert.equal(await replyFrom(`/proc/${process.pid}/ns/net`, spec.tenantAddress, 7202), spec.hostAddress, 'while the host still can');
+  });
+});
+
+/** The host end's link-local address, once it is usable. */
+async function linkLocalOf(device: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const info = JSON.parse(await must(['ip', '-6', '-j', 'address', 'show', 'dev', device, 'scope', 'link'])) as Array<{
+      addr_info?: Array<{ local: string; tentative?: boolean }>;
+    }>;
+    const address = info[0]?.addr_info?.find((a) => !a.tentative)?.local;
+    if (address) return address;
+    await sleep(100);
+  }
+  throw new Error(`${device} has no link-local IPv6 address`);
+}

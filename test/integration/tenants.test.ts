@@ -110,6 +110,25 @@ describe('creating tenants', () => {
     assert.equal(res.status, 415);
     assert.match(res.body.detail, /application\/json/);
   });
+
+  it('gives 100 concurrent creates through the API 100 disjoint uid ranges and address blocks', async () => {
+    const names = Array.from({ length: 100 }, (_, i) => `crowd-${i}`);
+    const created = await Promise.all(names.map((name) => gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name })));
+    assert.deepEqual(
+      created.filter((res) => res.status !== 201).map((res) => res.body),
+      [],
+    );
+    const ranges = created.map((res) => res.body.status.uidRange as { start: number; size: number }).sort((x, y) => x.start - y.start);
+    for (let i = 1; i < ranges.length; i++)
+      assert.ok(ranges[i - 1].start + ranges[i - 1].size <= ranges[i].start, `${i}: ${JSON.stringify(ranges.slice(i - 1, i + 1))}`);
+    const addresses = created.flatMap((res) => [res.body.status.network.address, res.body.status.network.gateway]);
+    assert.equal(new Set(addresses).size, 200);
+    const deleted = await Promise.all(names.map((name) => gov.http.delete(`/v1/tenants/${name}`).set('Authorization', gov.root)));
+    assert.deepEqual(
+      deleted.filter((res) => res.status !== 202).map((res) => res.body),
+      [],
+    );
+  });
 });
 
 describe('reading tenants', () => {

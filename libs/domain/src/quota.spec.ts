@@ -110,11 +110,20 @@ describe('parseQuota', () => {
       },
       { cpuset: { cpus: '6,0-3,4' } },
       { network: { ingress: '1.5kbit' } },
+      { network: { outside: true } },
+      { network: { egress: '1Mbit', outside: false } },
     ];
     for (const input of inputs) {
       const canonical = parseQuota(input);
       assert.deepEqual(parseQuota(canonical), canonical, JSON.stringify(input));
       assert.deepEqual(parseQuota(JSON.parse(JSON.stringify(canonical))), canonical, JSON.stringify(input));
+    }
+  });
+
+  it('takes network.outside as a boolean only', () => {
+    assert.deepEqual(parseQuota({ network: { outside: true } }), { network: { outside: true } });
+    for (const value of ['true', 1, null, {}]) {
+      assert.match(errorAt({ network: { outside: value } }, 'quota.network.outside').message, /must be true or false; got/);
     }
   });
 
@@ -177,7 +186,7 @@ describe('parseQuota', () => {
       pids: { max: 0 },
       io: { weight: 10_001, limits: [{ device: '8', rbps: '1e3' }] },
       cpuset: { cpus: '', mems: '3-1' },
-      network: { ingress: '100Mbps', egress: -1 },
+      network: { ingress: '100Mbps', egress: -1, outside: 'yes' },
       extra: 1,
     });
     assert.deepEqual(errors.map((e) => e.path).sort(), [
@@ -198,6 +207,7 @@ describe('parseQuota', () => {
       'quota.memory.swapMax',
       'quota.network.egress',
       'quota.network.ingress',
+      'quota.network.outside',
       'quota.pids.max',
     ]);
   });

@@ -24,7 +24,7 @@ export const IO_FIELDS = ['weight', 'limits'] as const;
 export const IO_LIMIT_FIELDS = ['device', 'rbps', 'wbps', 'riops', 'wiops'] as const;
 export const IO_RATE_FIELDS = ['rbps', 'wbps', 'riops', 'wiops'] as const;
 export const CPUSET_FIELDS = ['cpus', 'mems'] as const;
-export const NETWORK_FIELDS = ['ingress', 'egress'] as const;
+export const NETWORK_FIELDS = ['ingress', 'egress', 'outside'] as const;
 
 /**
  * Validates a quota as a client sends it (or as it was stored) and returns its canonical form. Every
@@ -127,8 +127,21 @@ function readCpuset(value: unknown, path: string, errors: FieldError[]): CpusetQ
 
 function readNetwork(value: unknown, path: string, errors: FieldError[]): NetworkQuota | undefined {
   const record = readObject(value, path, 'the network section', NETWORK_FIELDS, errors);
-  return record && compact({ ingress: field(record, 'ingress', path, errors, parseRate), egress: field(record, 'egress', path, errors, parseRate) });
+  return (
+    record &&
+    compact({
+      ingress: field(record, 'ingress', path, errors, parseRate),
+      egress: field(record, 'egress', path, errors, parseRate),
+      outside: field(record, 'outside', path, errors, parseSwitch),
+    })
+  );
 }
+
+const parseSwitch: Parser<boolean> = (value, path, errors) => {
+  if (typeof value === 'boolean') return value;
+  errors.push({ path, message: `must be true or false; got ${describeValue(value)}` });
+  return undefined;
+};
 
 /**
  * Own properties only: a key such as "constructor" must not be read from Object.prototype. A property

@@ -59,6 +59,11 @@ export interface NetworkQuota {
   ingress?: Limit;
   /** bits per second out of the tenant */
   egress?: Limit;
+  /**
+   * Whether the tenant may reach the world beyond this host (forwarding with masquerade). Off unless
+   * true: by default a tenant reaches only its gateway's ICMP echo.
+   */
+  outside?: boolean;
 }
 
 export interface Quota {

@@ -14,6 +14,14 @@ export interface TenantLinkSpec {
   ingress: number | 'max' | undefined;
   /** out of the tenant, bits per second */
   egress: number | 'max' | undefined;
+  /** IPv6 addresses of both ends when IPv6 is configured; without them IPv6 is disabled on the link */
+  ipv6?: TenantLinkIpv6;
+}
+
+export interface TenantLinkIpv6 {
+  hostAddress: string;
+  tenantAddress: string;
+  prefix: number;
 }
 
 export const TENANT_INTERFACE = 'eth0';
@@ -32,8 +40,8 @@ interface IpAddressInfo {
   addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
 }
 
-const has = (info: IpAddressInfo | undefined, address: string, prefix: number) =>
-  info?.addr_info?.some((a) => a.family === 'inet' && a.local === address && a.prefixlen === prefix) ?? false;
+const has = (info: IpAddressInfo | undefined, address: string, prefix: number, family = 'inet') =>
+  info?.addr_info?.some((a) => a.family === family && a.local === address && a.prefixlen === prefix) ?? false;
 const isUp = (info: IpAddressInfo | undefined) => info?.flags?.includes('UP') ?? false;
 
 /**
@@ -54,7 +62,7 @@ export async function ensureLink(spec: TenantLinkSpec): Promise<string[]> {
     changes.push(`created veth ${spec.hostInterface} <-> ${TENANT_INTERFACE}`);
     host = await addressesOf(['ip'], spec.hostInterface);
   }
-  await disableIpv6([], spec.hostInterface);
+  await setIpv6([], spec.hostInterface, spec.ipv6 !== undefined);
   if (!has(host, spec.hostAddress, spec.prefix)) {
     await must(['ip', 'address', 'replace', `${spec.hostAddress}/${spec.prefix}`, 'dev', spec.hostInterface]);
     changes.push(`address ${spec.hostAddress}/${spec.prefix} on ${spec.hostInterface}`);
@@ -69,7 +77,7 @@ export async function ensureLink(spec: TenantLinkSpec): Promise<string[]> {
     await must(inside(['ip', 'link', 'set', 'lo', 'up']));
     changes.push('lo up');
   }
-  await disableIpv6(inside([]), TENANT_INTERFACE);
+  await setIpv6(inside([]), TENANT_INTERFACE, spec.ipv6 !== undefined);
   const eth0 = await addressesOf(ipIn, TENANT_INTERFACE);
   if (!has(eth0, spec.tenantAddress, spec.prefix)) {
     await must(inside(['ip', 'address', 'replace', `${spec.tenantAddress}/${spec.prefix}`, 'dev', TENANT_INTERFACE]));
@@ -85,6 +93,27 @@ export async function ensureLink(spec: TenantLinkSpec): Promise<string[]> {
     await must(inside(['ip', 'route', 'replace', 'default', 'via', spec.hostAddress, 'dev', TENANT_INTERFACE]));
     changes.push(`default route via ${spec.hostAddress}`);
   }
+  if (spec.ipv6) changes.push(...(await ensureIpv6(spec, spec.ipv6, host, eth0)));
+  return changes;
+}
+
+/** Both ends' IPv6 addresses (without duplicate address detection: they are ours alone) and the default route. */
+async function ensureIpv6(spec: TenantLinkSpec, ipv6: TenantLinkIpv6, host: IpAddressInfo | undefined, eth0: IpAddressInfo | undefined): Promise<string[]> {
+  const changes: string[] = [];
+  const inside = (command: string[]) => inNetns(spec.netnsPath, command);
+  if (!has(host, ipv6.hostAddress, ipv6.prefix, 'inet6')) {
+    await must(['ip', '-6', 'address', 'replace', `${ipv6.hostAddress}/${ipv6.prefix}`, 'dev', spec.hostInterface, 'nodad']);
+    changes.push(`address ${ipv6.hostAddress}/${ipv6.prefix} on ${spec.hostInterface}`);
+  }
+  if (!has(eth0, ipv6.tenantAddress, ipv6.prefix, 'inet6')) {
+    await must(inside(['ip', '-6', 'address', 'replace', `${ipv6.tenantAddress}/${ipv6.prefix}`, 'dev', TENANT_INTERFACE, 'nodad']));
+    changes.push(`address ${ipv6.tenantAddress}/${ipv6.prefix} on ${TENANT_INTERFACE}`);
+  }
+  const routes = JSON.parse((await must(inside(['ip', '-6', '-j', 'route', 'show', 'default']))) || '[]') as Array<{ gateway?: string }>;
+  if (!routes.some((r) => r.gateway === ipv6.hostAddress)) {
+    await must(inside(['ip', '-6', 'route', 'replace', 'default', 'via', ipv6.hostAddress, 'dev', TENANT_INTERFACE]));
+    changes.push(`IPv6 default route via ${ipv6.hostAddress}`);
+  }
   return changes;
 }
 
@@ -95,8 +124,8 @@ async function addressesOf(ip: string[], device: string): Promise<IpAddressInfo 
 }
 
 /** IPv6 stays off on tenant links unless configured: no link-local chatter, no surprise routes. */
-async function disableIpv6(prefix: string[], device: string): Promise<void> {
-  await run([...prefix, 'sysctl', '-q', '-w', `net.ipv6.conf.${device}.disable_ipv6=1`]);
+async function setIpv6(prefix: string[], device: string, enabled: boolean): Promise<void> {
+  await run([...prefix, 'sysctl', '-q', '-w', `net.ipv6.conf.${device}.disable_ipv6=${enabled ? 0 : 1}`]);
 }
 
 /** Removes the pair (deleting one end deletes both). A missing link is already done. */

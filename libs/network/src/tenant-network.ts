@@ -2,7 +2,7 @@ import type { NetworkQuota } from '../../domain/src/quota.types';
 import type { FirewallTenant } from './firewall';
 import type { TenantNamespaces } from './namespaces';
 import { ensureShaping } from './shaping';
-import { ensureLink, hostInterfaceName, removeLink } from './tenant-link';
+import { ensureLink, hostInterfaceName, removeLink, type TenantLinkIpv6 } from './tenant-link';
 
 /** A tenant's identity and addresses, as allocated in PostgreSQL. */
 export interface TenantAddressing {
@@ -10,6 +10,8 @@ export interface TenantAddressing {
   hostAddress: string;
   tenantAddress: string;
   prefix: number;
+  /** both ends' IPv6 addresses, when IPv6 is configured for tenant links */
+  ipv6?: TenantLinkIpv6;
 }
 
 export interface TenantNetworkResult {
@@ -41,10 +43,20 @@ export async function applyTenantNetwork(
       prefix: addressing.prefix,
       ingress: network?.ingress,
       egress: network?.egress,
+      ipv6: addressing.ipv6,
     })),
   );
   changes.push(...(await ensureShaping(hostInterface, network?.ingress, network?.egress)));
-  return { changes, firewall: { hostInterface, hostAddress: addressing.hostAddress, tenantAddress: addressing.tenantAddress } };
+  return {
+    changes,
+    firewall: {
+      hostInterface,
+      hostAddress: addressing.hostAddress,
+      tenantAddress: addressing.tenantAddress,
+      ipv6: addressing.ipv6 && { hostAddress: addressing.ipv6.hostAddress, tenantAddress: addressing.ipv6.tenantAddress },
+      outside: network?.outside === true,
+    },
+  };
 }
 
 /** Removes the link (both ends) and the namespaces; what is already gone is done. */

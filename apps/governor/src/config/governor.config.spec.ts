@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       GOVERNOR_RUN_DIR: '/run/gov',
       GOVERNOR_UID_POOL: '1879048192-1879703551',
       GOVERNOR_NET_POOL: '10.9.0.0/24,/30',
+      GOVERNOR_NET6_PREFIX: 'fd00:6776::/96',
       GOVERNOR_FIREWALL_TABLE: 'gov_test',
       GOVERNOR_NODE_NAME: 'Node-1',
       GOVERNOR_RESYNC_INTERVAL: '5m',
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
         runDir: '/run/gov',
         uidPool: { start: 1879048192, end: 1879048192 + 10 * 65536 },
         netPool: { network: 10 * 2 ** 24 + 9 * 2 ** 16, poolPrefix: 24, blockPrefix: 30 },
+        net6Prefix: [0xfd00, 0x6776, 0, 0, 0, 0],
         firewallTable: 'gov_test',
         nodeName: 'node-1',
         resyncIntervalMs: 300_000,
@@ -76,14 +78,16 @@ describe('loadConfig', () => {
           GOVERNOR_TLS_CERT: '/c.pem',
           GOVERNOR_UID_POOL: '5-10',
           GOVERNOR_NET_POOL: '10.0.0.1/8',
+          GOVERNOR_NET6_PREFIX: 'fd00::/64',
         }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        const keys = err.problems.map((p) => /^[A-Z_]+/.exec(p)?.[0]);
+        const keys = err.problems.map((p) => /^[A-Z0-9_]+/.exec(p)?.[0]);
         assert.deepEqual(keys.sort(), [
           'DATABASE_URL',
           'GOVERNOR_ADMIN_TOKEN',
           'GOVERNOR_CGROUP_ROOT',
+          'GOVERNOR_NET6_PREFIX',
           'GOVERNOR_NET_POOL',
           'GOVERNOR_NODE_NAME',
           'GOVERNOR_PORT',

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { DEFAULT_NET_POOL, DEFAULT_UID_POOL, type NetPool, parseNetPool, parseUidPool, type UidPool } from '../../../../libs/persistence/src/allocation';
 import { resolve } from 'node:path';
+import { parseIpv6Prefix } from '../../../../libs/network/src/ipv6';
 
 export type GovernorRole = 'all' | 'api' | 'agent';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -23,6 +24,11 @@ export interface GovernorConfig {
   uidPool: UidPool;
   /** addresses for tenant links, one /31 (or /30) each */
   netPool: NetPool;
+  /**
+   * the /96 (as six hextets) whose low 32 bits take each tenant's IPv4 addresses to give its link IPv6;
+   * undefined (the default) leaves IPv6 off on tenant links
+   */
+  net6Prefix: number[] | undefined;
   /** the nftables table (inet family) this governor owns */
   firewallTable: string;
   nodeName: string;
@@ -107,6 +113,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   };
   const uidPool = pool('GOVERNOR_UID_POOL', DEFAULT_UID_POOL, parseUidPool);
   const netPool = pool('GOVERNOR_NET_POOL', DEFAULT_NET_POOL, parseNetPool);
+  const net6Text = text('GOVERNOR_NET6_PREFIX');
+  let net6Prefix: number[] | undefined;
+  try {
+    net6Prefix = net6Text === undefined ? undefined : parseIpv6Prefix(net6Text);
+  } catch (err) {
+    problems.push(`GOVERNOR_NET6_PREFIX=${JSON.stringify(net6Text)}: ${(err as Error).message}`);
+  }
 
   const firewallTable = text('GOVERNOR_FIREWALL_TABLE') ?? 'governor';
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(firewallTable)) {
@@ -137,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     runDir,
     uidPool,
     netPool,
+    net6Prefix,
     firewallTable,
     nodeName,
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),

@@ -1,7 +1,7 @@
 import { release } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, MoreThan } from 'typeorm';
+import { DataSource, type EntityManager, MoreThan } from 'typeorm';
 import { NodeEntity } from '../../../../libs/persistence/src/entities';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { DomainError } from '../../../../libs/domain/src/errors';
@@ -82,8 +82,9 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Names of the nodes with a recent heartbeat. */
-  async alive(): Promise<string[]> {
-    const rows = await this.db
+  /** Nodes with a recent heartbeat. Inside a transaction pass its manager: a second connection per transaction starves the pool. */
+  async alive(manager: EntityManager = this.db.manager): Promise<string[]> {
+    const rows = await manager
       .getRepository(NodeEntity)
       .find({ where: { heartbeatAt: MoreThan(new Date(Date.now() - NODE_STALE_MS)) }, select: { name: true } });
     return rows.map((row) => row.name);

@@ -16,7 +16,8 @@ import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
 import { allocationOf, releaseTenant } from '../../../../libs/persistence/src/allocation';
 import { degraded } from '../../../../libs/cgroup/src/condition';
-import { applyTenantNetwork, ensureFirewall, removeTenantNetwork, type FirewallTenant } from '../../../../libs/network/src';
+import { applyTenantNetwork, ensureFirewall, ensureForwarding, removeTenantNetwork, type FirewallTenant } from '../../../../libs/network/src';
+import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
 
 /** How long a lowered memory.high may take to bring usage under a new memory.max. */
 const RECLAIM_TIMEOUT_MS = 5_000;
@@ -200,7 +201,13 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         this.host.namespaces(),
         tenant.name,
         tenant.id,
-        { uidBase: allocation.uidRange.start, hostAddress: allocation.hostAddress, tenantAddress: allocation.tenantAddress, prefix: allocation.prefix },
+        {
+          uidBase: allocation.uidRange.start,
+          hostAddress: allocation.hostAddress,
+          tenantAddress: allocation.tenantAddress,
+          prefix: allocation.prefix,
+          ipv6: tenantIpv6(this.config.net6Prefix, allocation),
+        },
         tenant.quota.network,
       );
       this.firewall.set(tenant.name, result.firewall);
@@ -227,11 +234,12 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     await removeTenantNetwork(this.host.namespaces(), name, tenantId);
   }
 
-  /** One table for every tenant link on this host, replaced only when it differs. */
+  /** One table for every tenant link on this host, replaced only when it differs; forwarding once a tenant needs it. */
   private async applyFirewall(): Promise<void> {
     try {
-      if (await ensureFirewall([...this.firewall.values()], this.config.firewallTable))
-        this.logger.log({ tenants: this.firewall.size }, 'firewall table replaced');
+      const tenants = [...this.firewall.values()];
+      if (await ensureFirewall(tenants, this.config.firewallTable)) this.logger.log({ tenants: tenants.length }, 'firewall table replaced');
+      for (const change of await ensureForwarding(tenants)) this.logger.warn({ change }, 'turned on IP forwarding for tenants that may reach the outside');
     } catch (err) {
       this.logger.error({ err }, 'the nftables table could not be applied');
     }

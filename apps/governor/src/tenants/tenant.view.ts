@@ -1,5 +1,6 @@
 import { parseQuota } from '../../../../libs/domain/src/quota';
 import { join } from 'node:path';
+import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
 import { hostInterfaceName } from '../../../../libs/network/src/tenant-link';
 import type { TenantAllocation } from '../../../../libs/persistence/src/allocation';
 import type { TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
@@ -11,6 +12,8 @@ export interface TenantFacts {
   allocation?: TenantAllocation;
   /** GOVERNOR_RUN_DIR, where the namespaces are kept */
   runDir: string;
+  /** GOVERNOR_NET6_PREFIX, when tenant links have IPv6 */
+  net6Prefix?: number[];
 }
 
 export function toTenantView(tenant: TenantEntity, facts: TenantFacts): TenantDto {
@@ -30,7 +33,8 @@ export function toTenantView(tenant: TenantEntity, facts: TenantFacts): TenantDt
 }
 
 /** One status across nodes: the oldest observed generation, the worst phase, every condition. */
-function statusOf(tenant: TenantEntity, { statuses = [], allocation, runDir }: TenantFacts): TenantStatusDto {
+function statusOf(tenant: TenantEntity, { statuses = [], allocation, runDir, net6Prefix }: TenantFacts): TenantStatusDto {
+  const ipv6 = allocation && tenantIpv6(net6Prefix, allocation);
   const observedGeneration = statuses.length === 0 ? 0 : Math.min(...statuses.map((s) => s.observedGeneration));
   const conditions: ConditionDto[] = statuses.flatMap((s) => s.conditions.map((c) => (statuses.length > 1 ? { ...c, message: `${s.node}: ${c.message}` } : c)));
   let phase: string;
@@ -75,6 +79,7 @@ function statusOf(tenant: TenantEntity, { statuses = [], allocation, runDir }: T
           hostInterface: hostInterfaceName(tenant.id),
           address: allocation.tenantAddress,
           gateway: allocation.hostAddress,
+          ...(ipv6 && { address6: ipv6.tenantAddress, gateway6: ipv6.hostAddress }),
         }
       : null,
   };

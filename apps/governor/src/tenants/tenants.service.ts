@@ -43,7 +43,7 @@ export class TenantsService {
   async facts(tenantIds: string[]): Promise<(tenantId: string) => TenantFacts> {
     const statuses = await this.statuses(tenantIds);
     const allocations = await allocationsOf(this.db.manager, tenantIds);
-    return (id) => ({ statuses: statuses.get(id), allocation: allocations.get(id), runDir: this.config.runDir });
+    return (id) => ({ statuses: statuses.get(id), allocation: allocations.get(id), runDir: this.config.runDir, net6Prefix: this.config.net6Prefix });
   }
 
   /** Each node's status of these tenants, keyed by tenant id. */
@@ -172,7 +172,7 @@ export class TenantsService {
         });
         await notify(tx, name);
       }
-      const alive = await this.nodes.alive();
+      const alive = await this.nodes.alive(tx);
       const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
       if (hosts.length === 0) {
         await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });

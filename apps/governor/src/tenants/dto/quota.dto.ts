@@ -70,6 +70,12 @@ export class NetworkQuotaDto {
   ingress?: number | string;
   @ApiPropertyOptional({ description: 'out of the tenant, as ingress', example: '50Mbit' })
   egress?: number | string;
+  @ApiPropertyOptional({
+    description:
+      "whether the tenant may reach the world beyond this host (IP forwarding with masquerade through the host). Off unless true: by default a tenant reaches only its gateway's ICMP echo, never the host's services or another tenant.",
+    example: false,
+  })
+  outside?: boolean;
 }
 
 export class QuotaDto {

@@ -49,8 +49,12 @@ export class TenantStatusDto {
   uidRange!: { start: number; size: number } | null;
   @ApiProperty({ nullable: true, type: Object })
   gidRange!: { start: number; size: number } | null;
-  @ApiProperty({ nullable: true, type: Object })
-  network!: { namespace: string; hostInterface: string; address: string; gateway: string } | null;
+  @ApiProperty({
+    nullable: true,
+    type: Object,
+    description: 'the tenant link: eth0 inside has `address` and routes via `gateway`; address6 and gateway6 only when GOVERNOR_NET6_PREFIX is set',
+  })
+  network!: { namespace: string; hostInterface: string; address: string; gateway: string; address6?: string; gateway6?: string } | null;
 }
 
 export class TenantDto {

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ensureForwarding, renderFirewall, type FirewallTenant } from './firewall';
+
+const a: FirewallTenant = { hostInterface: 'gv0000000001', hostAddress: '10.200.0.0', tenantAddress: '10.200.0.1', outside: false };
+const b: FirewallTenant = {
+  hostInterface: 'gv0000000002',
+  hostAddress: '10.200.0.2',
+  tenantAddress: '10.200.0.3',
+  outside: true,
+  ipv6: { hostAddress: 'fd00::ac8:2', tenantAddress: 'fd00::ac8:3' },
+};
+const rules = (text: string) => text.split('\n').map((line) => line.trim());
+
+describe('the firewall table', () => {
+  it('guards each link against spoofing, and drops IPv6 on links without IPv6 addresses', () => {
+    const text = rules(renderFirewall([a, b], 'gov'));
+    assert.ok(text.includes('iifname "gv0000000001" ip saddr != 10.200.0.1 drop'));
+    assert.ok(text.includes('iifname "gv0000000001" meta nfproto ipv6 drop'));
+    assert.ok(text.includes('iifname "gv0000000002" ip6 saddr != { fd00::ac8:3, fe80::/10 } drop'));
+    assert.ok(!text.includes('iifname "gv0000000002" meta nfproto ipv6 drop'));
+  });
+
+  it('lets a link reach the host only for its gateway echo (and IPv6 neighbour discovery where it has IPv6)', () => {
+    const text = rules(renderFirewall([a, b], 'gov'));
+    const input = text.slice(text.indexOf('chain input {'), text.indexOf('chain forward {'));
+    assert.deepEqual(input.slice(2, -1), [
+      'iifname { "gv0000000001", "gv0000000002" } ct state established,related accept',
+      'iifname "gv0000000001" ip daddr 10.200.0.0 icmp type echo-request accept',
+      'iifname "gv0000000002" ip daddr 10.200.0.2 icmp type echo-request accept',
+      'iifname "gv0000000002" ip6 daddr fd00::ac8:2 icmpv6 type echo-request accept',
+      'iifname "gv0000000002" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept',
+      'iifname { "gv0000000001", "gv0000000002" } drop',
+    ]);
+  });
+
+  it('forwards only opted-in tenants, never between tenants, and masquerades them', () => {
+    const text = rules(renderFirewall([a, b], 'gov'));
+    const forward = text.slice(text.indexOf('chain forward {'), text.indexOf('chain postrouting {'));
+    assert.deepEqual(forward.slice(2, -1), [
+      'iifname { "gv0000000001", "gv0000000002" } oifname { "gv0000000001", "gv0000000002" } drop',
+      'iifname "gv0000000002" accept',
+      'iifname { "gv0000000001", "gv0000000002" } drop',
+      'oifname { "gv0000000001", "gv0000000002" } ct state established,related accept',
+      'oifname { "gv0000000001", "gv0000000002" } drop',
+    ]);
+    assert.ok(text.includes('ip saddr { 10.200.0.3 } oifname != { "gv0000000001", "gv0000000002" } masquerade'));
+    assert.ok(text.includes('ip6 saddr { fd00::ac8:3 } oifname != { "gv0000000001", "gv0000000002" } masquerade'));
+  });
+
+  it('has no nat chain while no tenant opted in, and a new fingerprint when one does', () => {
+    const closed = renderFirewall([a, { ...b, outside: false }], 'gov');
+    assert.ok(!closed.includes('postrouting'));
+    assert.notEqual(/comment "([^"]+)"/.exec(closed)?.[1], /comment "([^"]+)"/.exec(renderFirewall([a, b], 'gov'))?.[1]);
+  });
+
+  it('renders an empty table with its chains when there are no tenants', () => {
+    const text = renderFirewall([], 'gov');
+    assert.match(text, /^table inet gov \{/);
+    assert.ok(!/iifname|oifname/.test(text));
+  });
+
+  it('turns forwarding on only for opted-in tenants (IPv6 only when they have it), and never off', async () => {
+    const proc = mkdtempSync(join(tmpdir(), 'governor-sys-'));
+    mkdirSync(join(proc, 'net/ipv4'), { recursive: true });
+    mkdirSync(join(proc, 'net/ipv6/conf/all'), { recursive: true });
+    writeFileSync(join(proc, 'net/ipv4/ip_forward'), '0\n');
+    writeFileSync(join(proc, 'net/ipv6/conf/all/forwarding'), '0\n');
+    assert.deepEqual(await ensureForwarding([a], proc), []);
+    assert.deepEqual(await ensureForwarding([a, { ...b, ipv6: undefined }], proc), ['net.ipv4.ip_forward=1']);
+    assert.deepEqual(await ensureForwarding([a, b], proc), ['net.ipv6.conf.all.forwarding=1']);
+    assert.deepEqual(await ensureForwarding([a], proc), []);
+    assert.equal(readFileSync(join(proc, 'net/ipv4/ip_forward'), 'utf8'), '1');
+  });
+});
