@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { hostScratch } from '../support/cgroup-root';
@@ -75,6 +77,75 @@ describe('a governor killed with SIGKILL while workloads run', () => {
       assert.equal(spawnSync('kill', ['-0', String(running.body.pid)]).status, 0, 'the workload survived the governor');
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no firewall', () => {
+  it('rebuilds every tenant and reports the workloads that were running as lost', async () => {
+    const rebootDb = await createDatabase();
+    const env = { DATABASE_URL: rebootDb, GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN, ...host.env, GOVERNOR_NET_POOL: '10.233.0.0/24', GOVERNOR_LOG_LEVEL: 'warn' };
+    type Tenant = { status: { observedGeneration: number; phase: string; network: { hostInterface: string; address: string } } };
+    try {
+      const before = await startService(env);
+      let sleeper: Workload;
+      let tenant: Tenant;
+      try {
+        await api(before, '/v1/tenants', { name: 'boot' });
+        tenant = (
+          await until(
+            () => api<Tenant>(before, '/v1/tenants/boot'),
+            (r) => r.body.status.phase === 'Ready',
+            'ready',
+          )
+        ).body;
+        sleeper = (await api<Workload>(before, '/v1/tenants/boot/workloads', { command: ['/bin/sleep', '600'] })).body;
+        assert.equal(sleeper.state, 'running');
+      } finally {
+        await before.stop('SIGKILL');
+      }
+      // What a reboot leaves: nothing of the tenant on the host (processes, cgroups, namespaces, links,
+      // nftables, /run), and everything in PostgreSQL.
+      host.cleanup();
+      // The kernel destroys an unmounted network namespace, and the veth in it, a moment later.
+      await until(
+        async () => spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
+        (code) => code !== 0,
+        'the link goes with the netns',
+      );
+
+      const after = await startService(env);
+      try {
+        const lost = await until(
+          () => api<Workload & { message: string }>(after, `/v1/tenants/boot/workloads/${sleeper.id}`),
+          (r) => r.body.state !== 'running',
+          'the workload is found gone',
+        );
+        assert.equal(lost.body.state, 'lost');
+        assert.match(lost.body.message, /rebooted|cleared/);
+        await until(
+          async () => ({
+            link: spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
+            ns: existsSync(join(host.runDir, 'ns', 'boot', 'net')),
+            firewall: spawnSync('nft', ['list', 'table', 'inet', host.firewallTable]).status,
+          }),
+          (r) => r.link === 0 && r.ns && r.firewall === 0,
+          'the link, the namespaces and the firewall are rebuilt',
+        );
+        assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(host.runDir, 'ns', 'boot', 'net')), 'the netns is a bind mount again');
+        assert.ok(existsSync(join(host.root, 'tenants', 'boot')), 'the tenant cgroup is back');
+        const again = await api<Workload>(after, '/v1/tenants/boot/workloads', { command: ['/bin/sh', '-c', 'exit 3'] });
+        const done = await until(
+          () => api<Workload>(after, `/v1/tenants/boot/workloads/${again.body.id}`),
+          (r) => r.body.state !== 'running',
+          'a new workload runs',
+        );
+        assert.deepEqual({ state: done.body.state, exitCode: done.body.exitCode }, { state: 'exited', exitCode: 3 });
+      } finally {
+        await after.stop();
+      }
+    } finally {
+      await dropDatabase(rebootDb);
     }
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
+import { Client } from 'pg';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +62,11 @@ async function settled(name: string, id: string, until = (w: Workload) => !['sta
     await sleep(100);
   }
 }
+
+/** Whether a process runs (a zombie waiting for a parent that does not reap does not count). */
+const readProcStatus = (pid: number) =>
+  existsSync(`/proc/${pid}/status`) ? readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').slice(0, 8).join('; ') : 'gone';
+const alive = (pid: number) => !/^gone$|State:\s+Z/.test(readProcStatus(pid));
 
 const logs = async (name: string, id: string, stream = 'stdout') =>
   (await gov.http.get(`/v1/tenants/${name}/workloads/${id}/logs`).query({ stream }).set('Authorization', gov.root)).text;
@@ -158,6 +164,48 @@ describe('tenant namespaces and workloads', () => {
     } finally {
       hostService.close();
       await gov.http.delete(`/v1/tenants/box/workloads/${listener.id}`).query({ grace: '0s' }).set('Authorization', gov.root);
+    }
+  });
+
+  it('kills what an ended workload left running, and removes its cgroups but keeps its logs', async () => {
+    const started = await run('box', { command: ['/bin/sh', '-c', 'sleep 300 & echo $!'] });
+    const done = await settled('box', started.id);
+    assert.deepEqual({ state: done.state, exitCode: done.exitCode }, { state: 'exited', exitCode: 0 });
+    const orphan = Number((await logs('box', started.id)).trim());
+    assert.ok(orphan > 0);
+    const deadline = Date.now() + 10_000;
+    while (existsSync(join(host.root, 'tenants', 'box', 'workloads', started.id)) || existsSync(join(host.root, 'monitors', started.id))) {
+      assert.ok(Date.now() < deadline, 'the leaf and monitor cgroups are removed');
+      await sleep(100);
+    }
+    assert.ok(!alive(orphan), `the background process it left went with it: ${readProcStatus(orphan)}`);
+    assert.equal((await logs('box', started.id)).trim(), String(orphan), 'its logs are still there');
+  });
+
+  it('keeps the governor API and PostgreSQL out of reach of a tenant, even when they listen on every address', async () => {
+    const gateway = box.status.network!.gateway;
+    await gov.app.listen(0, '0.0.0.0');
+    const apiPort = (gov.app.getHttpServer().address() as AddressInfo).port;
+    // PostgreSQL here listens on 127.0.0.1 only: a proxy on the gateway address stands for a server that
+    // was configured with listen_addresses = '*'.
+    const pgPort = 15_000 + Math.floor(Math.random() * 1000);
+    const proxy = spawn('socat', [`TCP-LISTEN:${pgPort},bind=${gateway},reuseaddr,fork`, 'TCP:127.0.0.1:5432']);
+    try {
+      await sleep(300);
+      assert.equal((await fetch(`http://${gateway}:${apiPort}/healthz`)).status, 200, 'the host reaches the API on the gateway address');
+      const client = new Client({ host: gateway, port: pgPort, user: 'postgres', database: 'postgres' });
+      await client.connect();
+      assert.deepEqual((await client.query('SELECT 1 AS one')).rows, [{ one: 1 }], 'the host reaches PostgreSQL there');
+      await client.end();
+      const tries = await Promise.all(
+        [apiPort, pgPort].map((port) => run('box', { command: ['/usr/bin/socat', '-u', 'OPEN:/dev/null', `TCP:${gateway}:${port},connect-timeout=2`] })),
+      );
+      for (const attempt of tries) {
+        const done = await settled('box', attempt.id);
+        assert.deepEqual({ state: done.state, failed: done.exitCode !== 0 }, { state: 'exited', failed: true }, JSON.stringify(done));
+      }
+    } finally {
+      proxy.kill();
     }
   });
 

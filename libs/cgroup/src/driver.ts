@@ -5,7 +5,7 @@ import type { GovernorNative } from '../../native/src/native.types';
 import { detectCapabilities, type HostCapabilities } from './capabilities';
 import { CgroupFs } from './cgroup-fs';
 import { killAll, setFrozen } from './freezer';
-import { attachedDir, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
+import { attachedDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
 import { type ApplyOptions, type ApplyResult, applyQuota } from './tenant-apply';
 import { CONTROLLERS, type ControllerName } from './target';
@@ -144,6 +144,21 @@ export class CgroupDriver {
   /** Removes an ended workload's leaf and its monitor's cgroup. */
   async removeWorkload(tenant: string, id: string): Promise<void> {
     await this.fs.removeTree(workloadDir(tenant, id));
+    await this.fs.removeTree(monitorDir(id));
+  }
+
+  /** Every workload leaf (tenant and id) and every monitor cgroup (id) on this host, for the reaper. */
+  workloadCgroups(): { leaves: Array<{ tenant: string; id: string }>; monitors: string[] } {
+    const leaves = this.tenantsOnHost().flatMap((tenant) =>
+      this.fs
+        .children(workloadsDir(tenant))
+        .filter(isWorkloadId)
+        .map((id) => ({ tenant, id })),
+    );
+    return { leaves, monitors: this.fs.children(MONITORS).filter(isWorkloadId) };
+  }
+
+  async removeMonitorCgroup(id: string): Promise<void> {
     await this.fs.removeTree(monitorDir(id));
   }
 

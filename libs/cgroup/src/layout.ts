@@ -42,6 +42,10 @@ export function workloadDir(name: string, workloadId: string): string {
   return `${workloadsDir(name)}/${workloadId}`;
 }
 
+export function isWorkloadId(id: string): boolean {
+  return WORKLOAD_ID.test(id);
+}
+
 export function monitorDir(workloadId: string): string {
   if (!WORKLOAD_ID.test(workloadId)) throw new CgroupPathError('the workload id', workloadId);
   return `${MONITORS}/${workloadId}`;

@@ -23,6 +23,8 @@ const SYNC_EVERY_MS = 1000;
 const ACTIVE = ['starting', 'running'];
 /** The per-state workload counts for /metrics are recounted at least this often, and after every change. */
 const RECOUNT_EVERY_MS = 10_000;
+/** The reaper's sweep for cgroups of ended workloads that the sync could not remove at once. */
+const SWEEP_EVERY_MS = 60_000;
 
 export interface WorkloadView {
   id: string;
@@ -56,6 +58,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   private bootId = '';
   private recountDue = true;
   private recountedAt = 0;
+  private sweptAt = 0;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -142,6 +145,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       });
     } catch (err) {
       await repo.update({ id }, { state: 'failed', message: err instanceof Error ? err.message : String(err), finishedAt: new Date() });
+      await this.reap(tenantName, id);
       return this.view(tenantName, await repo.findOneByOrFail({ id }));
     }
     return this.view(tenantName, await this.sync(tenantName, row));
@@ -220,11 +224,50 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     if (Object.keys(patch).length === 0) return row;
     await this.db.getRepository(WorkloadEntity).update({ id: row.id }, patch);
     this.recountDue = true;
+    if (!ACTIVE.includes(patch.state ?? row.state)) await this.reap(tenantName, row.id);
     return Object.assign(row, patch);
+  }
+
+  /**
+   * Once a workload's command has ended, whatever it left running in its leaf is killed (a workload is
+   * its command, as a container is its init), and its leaf and monitor cgroups are removed; its state
+   * directory (logs and exit status) stays. A failure here is left to the sweep.
+   */
+  private async reap(tenantName: string, id: string): Promise<void> {
+    const driver = this.host.cgroups();
+    try {
+      await driver.killWorkload(tenantName, id);
+      await driver.removeWorkload(tenantName, id);
+    } catch (err) {
+      this.logger.warn({ err, id }, 'could not remove the cgroups of an ended workload yet; the sweep retries');
+    }
+  }
+
+  /**
+   * Removes workload leaves and monitor cgroups that no starting or running workload owns: left by a
+   * failed reap, or by a governor that stopped before it could reap. The cgroups are listed before the
+   * rows are read, and a row is written before its cgroups are made, so a workload being started now is
+   * never taken for a leftover.
+   */
+  private async sweep(): Promise<void> {
+    this.sweptAt = Date.now();
+    const driver = this.host.cgroups();
+    const { leaves, monitors } = driver.workloadCgroups();
+    if (leaves.length === 0 && monitors.length === 0) return;
+    const active = new Set(
+      (await this.db.getRepository(WorkloadEntity).find({ where: { node: this.config.nodeName, state: In(ACTIVE) }, select: { id: true } })).map(
+        (row) => row.id,
+      ),
+    );
+    for (const leaf of leaves) if (!active.has(leaf.id)) await this.reap(leaf.tenant, leaf.id);
+    for (const id of monitors) {
+      if (!active.has(id)) await driver.removeMonitorCgroup(id).catch((err: unknown) => this.logger.warn({ err, id }, 'a monitor cgroup is still busy'));
+    }
   }
 
   private async tick(): Promise<void> {
     await this.syncActive();
+    if (Date.now() - this.sweptAt >= SWEEP_EVERY_MS) await this.sweep();
     if (this.recountDue || Date.now() - this.recountedAt >= RECOUNT_EVERY_MS) await this.recount();
   }
 
