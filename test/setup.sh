@@ -21,6 +21,22 @@ need_packages() {
 # nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
 need_packages iproute2 nftables socat iputils-ping util-linux make gcc
 
+# Prometheus (and promtool) for the metrics tier: the real server scrapes a governor in the kernel guest
+# and evaluates every dashboard query and alert rule. Installed without starting Debian's service: a
+# policy-rc.d that refuses starts is in place only for the install, and only if the host has none.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  policy=/usr/sbin/policy-rc.d
+  ours=""
+  if [ ! -e "$policy" ] && [ "$(id -u)" -eq 0 ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && ours=$policy
+    trap '[ -n "$ours" ] && rm -f "$ours"' EXIT
+  fi
+  need_packages prometheus
+  [ -n "$ours" ] && rm -f "$ours"
+  trap - EXIT
+fi
+command -v promtool >/dev/null || die "promtool is missing after installing prometheus"
+
 # PostgreSQL: the integration tier runs against a real server on 127.0.0.1:5432.
 PGHOST_ADDR=127.0.0.1
 if ! pg_isready -q -h "$PGHOST_ADDR" -p 5432 2>/dev/null; then
