@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { Client } from 'pg';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { hostInterfaceName } from '../../libs/network/src/tenant-link';
 import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -210,7 +211,28 @@ describe('tenant namespaces and workloads', () => {
   });
 
   it('leaves no namespace, mount or link behind when the tenant is deleted', async () => {
+    // Links are counted among the names this governor can make (one per tenant ever created in its
+    // database), since other test files make links of their own at the same time.
+    const ownLinks = async () => {
+      const names = new Set((await gov.query<{ id: string }>('SELECT id FROM tenants')).map((row) => hostInterfaceName(row.id)));
+      return spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((line) => names.has(/^\d+: ([^@:]+)/.exec(line)?.[1] ?? '')).length;
+    };
+    const census = async () => ({
+      links: await ownLinks(),
+      mounts: readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((line) => line.split(' ')[4]?.startsWith(`${runDir}/`)).length,
+      namespaces: readdirSync(join(runDir, 'ns')).length,
+    });
+    const before = await census();
     const doomed = await tenant('doomed');
+    assert.deepEqual(
+      await census(),
+      { links: before.links + 1, mounts: before.mounts + 2, namespaces: before.namespaces + 1 },
+      'one link, two bind mounts, one namespace directory',
+    );
     const sleeper = await run('doomed', { command: ['/bin/sleep', '60'] });
     assert.equal((await gov.http.delete('/v1/tenants/doomed').set('Authorization', gov.root)).status, 202);
     const deadline = Date.now() + 20_000;
@@ -223,5 +245,6 @@ describe('tenant namespaces and workloads', () => {
     assert.notEqual(spawnSync('ip', ['link', 'show', doomed.status.network!.hostInterface]).status, 0);
     assert.ok(!existsSync(join(host.root, 'monitors', sleeper.id)), 'the monitor cgroup is gone');
     assert.ok(!existsSync(join(runDir, 'workloads', sleeper.id)), 'the monitor state is gone');
+    assert.deepEqual(await census(), before, 'as many links, mounts and namespaces as before the tenant');
   });
 });
