@@ -18,6 +18,11 @@ import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ReconcilerModule } from './reconciler/reconciler.module';
 import { WorkloadsModule } from './workloads/workloads.module';
+import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
+import { TenantEventsModule } from './tenant-events/tenant-events.module';
+import { QuotaRequestsModule } from './quota-requests/quota-requests.module';
+import { MeModule } from './me/me.module';
+import { AuthFailures } from './auth/auth-failures';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -45,9 +50,13 @@ export class AppModule implements NestModule {
         HostApiModule,
         ReconcilerModule,
         WorkloadsModule,
+        TenantKeysModule,
+        TenantEventsModule,
+        QuotaRequestsModule,
+        MeModule,
       ],
       controllers: [HealthController],
-      providers: [HealthService, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
+      providers: [HealthService, AuthFailures, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
     };
   }
 

@@ -12,6 +12,8 @@ export abstract class DomainError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
   readonly errors: FieldError[];
+  /** response headers that go with the error, e.g. Retry-After on a 429 */
+  readonly headers: Record<string, string> = {};
 
   constructor(message: string, errors: FieldError[] = []) {
     super(message);

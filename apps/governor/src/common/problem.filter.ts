@@ -47,6 +47,7 @@ export class ProblemFilter implements ExceptionFilter {
       this.logger.error({ err, requestId: body.requestId, method: req.method, url: req.originalUrl }, `request failed: ${body.detail}`);
     }
     if (res.headersSent) return;
+    if (err instanceof DomainError) res.set(err.headers);
     res.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
   }
 

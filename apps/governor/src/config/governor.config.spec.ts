@@ -35,10 +35,12 @@ describe('loadConfig', () => {
       GOVERNOR_FIREWALL_TABLE: 'gov_test',
       GOVERNOR_NODE_NAME: 'Node-1',
       GOVERNOR_RESYNC_INTERVAL: '5m',
+      GOVERNOR_AUTH_FAILURES: '5/30s',
       GOVERNOR_LOG_LEVEL: 'debug',
       GOVERNOR_RETENTION: '90d',
       GOVERNOR_TLS_CERT: '/etc/c.pem',
       GOVERNOR_TLS_KEY: '/etc/k.pem',
+      GOVERNOR_METRICS_TOKEN: 'a-long-metrics-token',
     });
     assert.deepEqual(
       { ...config },
@@ -56,10 +58,12 @@ describe('loadConfig', () => {
         net6Prefix: [0xfd00, 0x6776, 0, 0, 0, 0],
         firewallTable: 'gov_test',
         nodeName: 'node-1',
+        authFailures: { limit: 5, windowMs: 30_000 },
         resyncIntervalMs: 300_000,
         logLevel: 'debug',
         retentionMs: 90 * 86_400_000,
         tls: { certFile: '/etc/c.pem', keyFile: '/etc/k.pem' },
+        metricsToken: 'a-long-metrics-token',
       },
     );
   });
@@ -79,6 +83,7 @@ describe('loadConfig', () => {
           GOVERNOR_UID_POOL: '5-10',
           GOVERNOR_NET_POOL: '10.0.0.1/8',
           GOVERNOR_NET6_PREFIX: 'fd00::/64',
+          GOVERNOR_AUTH_FAILURES: '0/1m',
         }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
@@ -86,6 +91,7 @@ describe('loadConfig', () => {
         assert.deepEqual(keys.sort(), [
           'DATABASE_URL',
           'GOVERNOR_ADMIN_TOKEN',
+          'GOVERNOR_AUTH_FAILURES',
           'GOVERNOR_CGROUP_ROOT',
           'GOVERNOR_NET6_PREFIX',
           'GOVERNOR_NET_POOL',

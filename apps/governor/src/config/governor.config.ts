@@ -32,11 +32,15 @@ export interface GovernorConfig {
   /** the nftables table (inet family) this governor owns */
   firewallTable: string;
   nodeName: string;
+  /** failed authentications one client may make per window before it gets 429 (GOVERNOR_AUTH_FAILURES, "20/1m") */
+  authFailures: { limit: number; windowMs: number };
   resyncIntervalMs: number;
   logLevel: LogLevel;
   /** how long the quota ledger and the audit log are kept */
   retentionMs: number;
   tls: { certFile: string; keyFile: string } | undefined;
+  /** GOVERNOR_METRICS_TOKEN: when set, GET /metrics needs it as a bearer token; unset, /metrics is public */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +137,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
 
+  const metricsToken = text('GOVERNOR_METRICS_TOKEN');
+  if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    problems.push('GOVERNOR_METRICS_TOKEN: must be at least 16 characters without blanks (unset it to leave /metrics public)');
+  }
+
+  const authFailuresText = text('GOVERNOR_AUTH_FAILURES') ?? '20/1m';
+  const authMatch = /^(\d{1,6})\/(.+)$/.exec(authFailuresText);
+  const authFailures = { limit: Number(authMatch?.[1]), windowMs: parseDurationMs(authMatch?.[2] ?? '') };
+  if (!(authFailures.limit >= 1 && authFailures.windowMs >= 1000 && authFailures.windowMs <= 86_400_000)) {
+    problems.push(
+      `GOVERNOR_AUTH_FAILURES=${JSON.stringify(authFailuresText)}: must be <count>/<window>, a count of at least 1 and a window from 1s to 1d, e.g. 20/1m`,
+    );
+  }
+
   const certFile = text('GOVERNOR_TLS_CERT');
   const keyFile = text('GOVERNOR_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -153,10 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     net6Prefix,
     firewallTable,
     nodeName,
+    authFailures,
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),
     retentionMs: duration('GOVERNOR_RETENTION', '365d', 3_600_000),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    metricsToken,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -4,5 +4,5 @@ import { TenantsModule } from '../tenants/tenants.module';
 import { TenantHostController } from './tenant-host.controller';
 import { TenantHostService } from './tenant-host.service';
 
-@Module({ imports: [TenantsModule, AuditModule], controllers: [TenantHostController], providers: [TenantHostService] })
+@Module({ imports: [TenantsModule, AuditModule], controllers: [TenantHostController], providers: [TenantHostService], exports: [TenantHostService] })
 export class HostApiModule {}

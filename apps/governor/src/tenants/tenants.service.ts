@@ -110,9 +110,11 @@ export class TenantsService {
    * A patch that changes nothing bumps nothing; one that changes what agents enforce bumps the generation
    * and wakes them.
    */
-  async update(name: string, body: unknown, ifMatch: string | undefined, actor: Actor, force = false): Promise<TenantEntity> {
+  async update(name: string, body: unknown, ifMatch: string | undefined, actor: Actor, force = false, manager?: EntityManager): Promise<TenantEntity> {
     const patch = parseTenantPatch(body);
-    return this.db.transaction(async (tx) => {
+    // Inside the caller's transaction when it has one: a second connection per transaction can starve the pool.
+    const inTransaction = <T>(work: (tx: EntityManager) => Promise<T>) => (manager ? work(manager) : this.db.transaction(work));
+    return inTransaction(async (tx) => {
       const tenant = await lockLive(tx, name);
       assertMatches(tenant, ifMatch);
       const current: TenantSpec = { displayName: tenant.displayName, quota: tenant.quota, nodes: tenant.nodes, suspended: tenant.suspended };

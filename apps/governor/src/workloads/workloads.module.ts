@@ -4,5 +4,5 @@ import { TenantsModule } from '../tenants/tenants.module';
 import { WorkloadsController } from './workloads.controller';
 import { WorkloadsService } from './workloads.service';
 
-@Module({ imports: [TenantsModule, AuditModule], controllers: [WorkloadsController], providers: [WorkloadsService] })
+@Module({ imports: [TenantsModule, AuditModule], controllers: [WorkloadsController], providers: [WorkloadsService], exports: [WorkloadsService] })
 export class WorkloadsModule {}

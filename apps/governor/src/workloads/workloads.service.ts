@@ -13,6 +13,7 @@ import { actorOf } from '../auth/principal';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostAccess } from '../host/host.access';
 import { type CatalogWorkloads, TenantCatalog } from '../metrics/tenant-catalog';
+import { TenantEventsService } from '../tenant-events/tenant-events.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
 import type { StartWorkloadInput } from './workload.request';
@@ -66,6 +67,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     private readonly host: HostAccess,
     private readonly audit: AuditService,
     private readonly catalog: TenantCatalog,
+    private readonly events: TenantEventsService,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
@@ -225,7 +227,18 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     await this.db.getRepository(WorkloadEntity).update({ id: row.id }, patch);
     this.recountDue = true;
     if (!ACTIVE.includes(patch.state ?? row.state)) await this.reap(tenantName, row.id);
+    if (patch.state !== undefined && patch.state !== 'running' && patch.state !== 'exited') await this.recordEnd(row, patch);
     return Object.assign(row, patch);
+  }
+
+  /** A workload that did not end on its own terms is an event for its tenant. */
+  private async recordEnd(row: WorkloadEntity, patch: Partial<WorkloadEntity>): Promise<void> {
+    const what =
+      patch.state === 'oom-killed' ? 'was killed by the OOM killer' : patch.state === 'killed' ? `was killed by ${patch.signal}` : `is ${patch.state}`;
+    const message = `workload ${row.id} (${row.command[0]}) ${what}${patch.message ? `: ${patch.message}` : ''}`;
+    await this.events
+      .record(row.tenantId, 'workload', message, { workload: row.id, state: patch.state, signal: patch.signal ?? null })
+      .catch((err: unknown) => this.logger.warn({ err, id: row.id }, 'could not record the workload event'));
   }
 
   /**

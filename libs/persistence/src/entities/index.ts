@@ -1,13 +1,28 @@
 import { AdminTokenEntity } from './admin-token.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { NodeEntity } from './node.entity';
+import { QuotaRequestEntity } from './quota-request.entity';
 import { QuotaLedgerEntity } from './quota-ledger.entity';
 import { TenantAllocationEntity } from './tenant-allocation.entity';
+import { TenantEventEntity } from './tenant-event.entity';
+import { TenantKeyEntity } from './tenant-key.entity';
 import { TenantStatusEntity } from './tenant-status.entity';
 import { TenantEntity } from './tenant.entity';
 import { WorkloadEntity } from './workload.entity';
 
-export { AdminTokenEntity, AuditEntryEntity, NodeEntity, QuotaLedgerEntity, TenantAllocationEntity, TenantEntity, TenantStatusEntity, WorkloadEntity };
+export {
+  AdminTokenEntity,
+  AuditEntryEntity,
+  NodeEntity,
+  QuotaLedgerEntity,
+  QuotaRequestEntity,
+  TenantAllocationEntity,
+  TenantEntity,
+  TenantEventEntity,
+  TenantKeyEntity,
+  TenantStatusEntity,
+  WorkloadEntity,
+};
 export const ENTITIES = [
   TenantEntity,
   QuotaLedgerEntity,
@@ -17,4 +32,7 @@ export const ENTITIES = [
   NodeEntity,
   WorkloadEntity,
   TenantAllocationEntity,
+  TenantKeyEntity,
+  QuotaRequestEntity,
+  TenantEventEntity,
 ];

@@ -1,0 +1,121 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Access, CurrentPrincipal, RequestId } from '../auth/access.decorator';
+import type { Principal } from '../auth/principal';
+import { parseLimit } from '../common/pagination';
+import { parseCreateQuotaRequest } from '../quota-requests/quota-request.request';
+import { type QuotaRequestView, QuotaRequestsService } from '../quota-requests/quota-requests.service';
+import type { TenantEventView } from '../tenant-events/tenant-events.service';
+import type { TenantDto } from '../tenants/dto/tenant.dto';
+import { QuotaDto } from '../tenants/dto/quota.dto';
+import { parseGrace, parseLogQuery, parseStartWorkload } from '../workloads/workload.request';
+import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
+import { type MyUsage, MeService } from './me.service';
+
+class CreateQuotaRequestDto {
+  @ApiProperty({ type: QuotaDto, description: 'a JSON merge patch of your quota (null removes a field)', example: { memory: { max: '1Gi' } } })
+  quota!: QuotaDto;
+  @ApiProperty({ example: 'the nightly build needs 1 GiB', description: 'at most 1000 characters' })
+  reason!: string;
+}
+
+/** The tenant's own API. Which tenant comes from its key, never from the path. */
+const tenantOf = (principal: Principal): string => {
+  if (principal.kind !== 'tenant') throw new Error('a /v1/me route was reached without a tenant key');
+  return principal.tenantName;
+};
+
+@ApiTags('me (tenant keys)')
+@ApiBearerAuth()
+@Access('tenant')
+@Controller('v1/me')
+export class MeController {
+  constructor(
+    private readonly me: MeService,
+    private readonly workloads: WorkloadsService,
+    private readonly requests: QuotaRequestsService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Your tenant: quota, status, uid range, address' })
+  async view(@CurrentPrincipal() principal: Principal): Promise<TenantDto> {
+    return this.me.view(tenantOf(principal));
+  }
+
+  @Get('usage')
+  @ApiOperation({ summary: 'Live usage from your cgroup and link, and the last 30 minutes at 5 s (in memory: it starts over when the governor restarts)' })
+  async usage(@CurrentPrincipal() principal: Principal): Promise<MyUsage> {
+    return this.me.usage(tenantOf(principal));
+  }
+
+  @Get('events')
+  @ApiOperation({ summary: 'OOM kills, throttling episodes, workloads that ended badly and quota changes, newest first' })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 50' })
+  async events(@CurrentPrincipal() principal: Principal, @Query('limit') limit: unknown): Promise<{ items: TenantEventView[] }> {
+    return { items: await this.me.eventsOf(tenantOf(principal), parseLimit(limit)) };
+  }
+
+  @Post('workloads')
+  @ApiOperation({ summary: 'Start a process in your tenant (as uid 0 inside your user namespace), under your quota' })
+  async startWorkload(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<WorkloadView> {
+    return this.workloads.start(tenantOf(principal), parseStartWorkload(body), { principal, requestId });
+  }
+
+  @Get('workloads')
+  @ApiOperation({ summary: 'Your workloads, newest first' })
+  async listWorkloads(@CurrentPrincipal() principal: Principal): Promise<{ items: WorkloadView[] }> {
+    return { items: await this.workloads.list(tenantOf(principal)) };
+  }
+
+  @Get('workloads/:id')
+  async getWorkload(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<WorkloadView> {
+    return this.workloads.get(tenantOf(principal), id);
+  }
+
+  @Get('workloads/:id/logs')
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @ApiProduces('text/plain')
+  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
+  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
+  async logs(
+    @Param('id') id: string,
+    @Query('stream') stream: unknown,
+    @Query('tail') tail: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<string> {
+    const query = parseLogQuery(stream, tail);
+    return this.workloads.logs(tenantOf(principal), id, query.streams, query.lines);
+  }
+
+  @Delete('workloads/:id')
+  @HttpCode(202)
+  @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
+  async stopWorkload(
+    @Param('id') id: string,
+    @Query('grace') grace: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+  ): Promise<WorkloadView> {
+    return this.workloads.stop(tenantOf(principal), id, parseGrace(grace), { principal, requestId });
+  }
+
+  @Get('quota-requests')
+  @ApiOperation({ summary: 'Your quota requests, newest first; pending ones with the plan of approving them now' })
+  async listRequests(@CurrentPrincipal() principal: Principal): Promise<{ items: QuotaRequestView[] }> {
+    return { items: await this.requests.listForTenant(tenantOf(principal)) };
+  }
+
+  @Post('quota-requests')
+  @ApiOperation({ summary: 'Ask an admin for a different quota: a merge patch of your quota and a reason' })
+  @ApiBody({ type: CreateQuotaRequestDto })
+  async createRequest(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<QuotaRequestView> {
+    return this.requests.create(tenantOf(principal), parseCreateQuotaRequest(body), { principal, requestId });
+  }
+
+  @Post('quota-requests/:id/withdraw')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Withdraw a pending request' })
+  async withdraw(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<QuotaRequestView> {
+    return this.requests.withdraw(tenantOf(principal), id, { principal, requestId });
+  }
+}

@@ -1,0 +1,135 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
+import { tenantDir } from '../../../../libs/cgroup/src/layout';
+import { parseCpuStat } from '../../../../libs/cgroup/src/stats/cpu-stat';
+import { parseMemoryEvents } from '../../../../libs/cgroup/src/stats/memory';
+import { linkCounters } from '../../../../libs/network/src/tenant-link';
+import { HostAccess } from '../host/host.access';
+import { type CatalogTenant, TenantCatalog } from '../metrics/tenant-catalog';
+import { TenantEventsService } from '../tenant-events/tenant-events.service';
+import { findings, pointBetween, type RawSample, type UsagePoint } from './usage-sample';
+
+export const SAMPLE_INTERVAL_MS = 5_000;
+/** 30 minutes at 5 s: enough for the portal's charts, small enough to keep in memory for thousands of tenants. */
+const POINTS_KEPT = 360;
+/** Tenants sampled at once: the reads are async, and this bounds the files open at any moment. */
+const CONCURRENCY = 16;
+
+interface TenantHistory {
+  last: RawSample;
+  points: UsagePoint[];
+  throttling: boolean;
+}
+
+export interface UsageHistory {
+  intervalSeconds: number;
+  points: UsagePoint[];
+}
+
+/**
+ * Samples every tenant on this node every 5 s into an in-memory ring (a short history for the tenant's
+ * charts), and turns what it sees into events: OOM kills and throttling episodes. The history starts
+ * empty after a restart; the events are in PostgreSQL.
+ */
+@Injectable()
+export class UsageHistoryService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('usage-history');
+  private readonly histories = new Map<string, TenantHistory>();
+  private timer: NodeJS.Timeout | undefined;
+  private sampling = false;
+
+  constructor(
+    private readonly host: HostAccess,
+    private readonly catalog: TenantCatalog,
+    private readonly events: TenantEventsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.host.maybeCgroups()) return;
+    this.timer = setInterval(() => void this.sampleAll(), SAMPLE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  history(tenant: string): UsageHistory {
+    return { intervalSeconds: SAMPLE_INTERVAL_MS / 1000, points: [...(this.histories.get(tenant)?.points ?? [])] };
+  }
+
+  /** One pass over every tenant; a pass still running when the next is due makes that one skip. */
+  async sampleAll(): Promise<void> {
+    const driver = this.host.maybeCgroups();
+    if (!driver || this.sampling) return;
+    this.sampling = true;
+    try {
+      const tenants = this.catalog.tenants().filter((t) => t.phase !== 'Terminating');
+      for (const name of this.histories.keys()) if (!tenants.some((t) => t.name === name)) this.histories.delete(name);
+      for (let i = 0; i < tenants.length; i += CONCURRENCY) {
+        await Promise.all(tenants.slice(i, i + CONCURRENCY).map((tenant) => this.sampleOne(driver, tenant)));
+      }
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  private async sampleOne(driver: CgroupDriver, tenant: CatalogTenant): Promise<void> {
+    try {
+      const current = await readSample(driver, tenant);
+      const history = this.histories.get(tenant.name);
+      if (!history) {
+        this.histories.set(tenant.name, { last: current, points: [], throttling: false });
+        return;
+      }
+      const point = pointBetween(history.last, current);
+      const found = findings(history.last, current, point, history.throttling);
+      history.last = current;
+      history.points.push(point);
+      if (history.points.length > POINTS_KEPT) history.points.splice(0, history.points.length - POINTS_KEPT);
+      if (found.oomKills > 0) {
+        await this.events.record(
+          tenant.id,
+          'oom-kill',
+          `the OOM killer killed ${found.oomKills} process${found.oomKills === 1 ? '' : 'es'}: memory.max was reached`,
+          {
+            oomKills: found.oomKills,
+          },
+        );
+      }
+      if (found.throttling === 'started') {
+        history.throttling = true;
+        const percent = Math.round((point.throttledRatio ?? 0) * 100);
+        await this.events.record(tenant.id, 'throttling', `CPU throttled by cpu.max in ${percent}% of periods`, { throttledRatio: point.throttledRatio });
+      } else if (found.throttling === 'ended') {
+        history.throttling = false;
+      }
+    } catch (err) {
+      this.logger.debug({ err, tenant: tenant.name }, 'usage sample failed');
+    }
+  }
+}
+
+async function readSample(driver: CgroupDriver, tenant: CatalogTenant): Promise<RawSample> {
+  const dir = tenantDir(tenant.name);
+  const [cpuStat, memory, pids, events, link] = await Promise.all([
+    driver.fs.read(dir, 'cpu.stat'),
+    driver.fs.read(dir, 'memory.current'),
+    driver.fs.read(dir, 'pids.current'),
+    driver.fs.read(dir, 'memory.events'),
+    tenant.hostInterface === undefined ? undefined : linkCounters(tenant.hostInterface),
+  ]);
+  const cpu = cpuStat === undefined ? undefined : parseCpuStat(cpuStat);
+  const number = (text: string | undefined) => (text === undefined || !/^\d+\s*$/.test(text) ? undefined : Number(text));
+  return {
+    at: Date.now(),
+    cpuUsageUsec: cpu?.usageUsec,
+    nrPeriods: cpu?.nrPeriods,
+    nrThrottled: cpu?.nrThrottled,
+    memoryBytes: number(memory),
+    pids: number(pids),
+    oomKills: events === undefined ? undefined : parseMemoryEvents(events)?.oomKill,
+    receiveBytes: link?.receiveBytes,
+    transmitBytes: link?.transmitBytes,
+  };
+}
