@@ -9,8 +9,8 @@
  * monitor has started the workload or recorded why it could not. Exit 0: DIR/monitor.pid is written and DIR/pid
  * or DIR/status exists. Exit 1, with a message on stderr: the monitor itself could not start (state dir, lock,
  * monitor cgroup). Exit 2: usage. The monitor, adopted by init (or the nearest subreaper), outlives the caller.
- * It moves itself into --monitor-cgroup, so that the tenant's OOM kills, pids.max and cgroup.kill never reach it,
- * then clone3(CLONE_INTO_CGROUP)s the workload into --cgroup, whose child joins --netns, then --userns, becomes
+ * It starts in --monitor-cgroup (cloned there with CLONE_INTO_CGROUP; a kernel without it moves it there), so that
+ * the tenant's OOM kills, pids.max and cgroup.kill never reach it, then clone3(CLONE_INTO_CGROUP)s the workload into --cgroup, whose child joins --netns, then --userns, becomes
  * uid and gid 0 there with no supplementary groups, enters --cwd and execs with stdin /dev/null and stdout and
  * stderr piped to the monitor.
  *
@@ -63,6 +63,7 @@ struct options {
 	const char *state_dir, *cgroup, *monitor_cgroup, *netns, *userns, *cwd, *env_file, *log_max, *log_files;
 	unsigned long long max, keep;
 	char **command;
+	int in_monitor_cgroup; /* set once the monitor was cloned straight into --monitor-cgroup */
 };
 
 struct log {
@@ -386,6 +387,8 @@ static int setup(const struct options *o, int *dir, int *lock, int *sigfd, char 
 			    errno == EWOULDBLOCK ? "another monitor holds it" : strerror(errno));
 	if ((unlinkat(*dir, "status", 0) < 0 && errno != ENOENT) || (unlinkat(*dir, "pid", 0) < 0 && errno != ENOENT))
 		return fail(msg, MSG_MAX, "cannot remove the last status: %s", strerror(errno));
+	if (o->in_monitor_cgroup)
+		goto boot;
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/cgroup.procs", o->monitor_cgroup);
 	int procs = open(path, O_WRONLY | O_CLOEXEC);
@@ -393,6 +396,7 @@ static int setup(const struct options *o, int *dir, int *lock, int *sigfd, char 
 	close_all((int[]){procs}, 1);
 	if (e != 0)
 		return fail(msg, MSG_MAX, "cannot move into %s: %s", o->monitor_cgroup, strerror(e));
+boot:;
 	int boot = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
 	ssize_t n = boot < 0 ? -1 : read(boot, text, sizeof text - 1);
 	e = n < 0 ? errno : n == 0 ? EIO : 0;
@@ -468,6 +472,32 @@ done:
 	return ret;
 }
 
+/*
+ * The monitor process, cloned straight into --monitor-cgroup. Moving a running process there instead (a write to
+ * cgroup.procs) waits for an RCU grace period of the kernel's cgroup threadgroup lock: about 10 ms, most of the
+ * cost of starting a workload. A kernel without CLONE_INTO_CGROUP gets a fork, and setup() moves the monitor.
+ */
+static pid_t fork_into(struct options *o)
+{
+	int cg = open(o->monitor_cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cg >= 0) {
+		struct clone_args args;
+		memset(&args, 0, sizeof args);
+		args.flags = CLONE_INTO_CGROUP;
+		args.exit_signal = (__u64)SIGCHLD;
+		args.cgroup = (__u64)(unsigned int)cg;
+		long child = syscall(SYS_clone3, &args, sizeof args);
+		int e = errno;
+		close(cg);
+		if (child >= 0) {
+			o->in_monitor_cgroup = 1;
+			return (pid_t)child;
+		}
+		errno = e;
+	}
+	return fork();
+}
+
 /* The launcher: its exit status tells the caller what the monitor reported (see the top of this file). */
 int main(int argc, char **argv)
 {
@@ -482,7 +512,7 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "governor-monitor: %s\n", strerror(errno)), 1;
 	if (child == 0) {
 		close(ready[0]);
-		if (setsid() < 0 || (child = fork()) < 0) {
+		if (setsid() < 0 || (child = fork_into(&o)) < 0) {
 			dprintf(ready[1], "setsid or fork: %s", strerror(errno));
 			_exit(1);
 		}

@@ -4,6 +4,7 @@ import { CgroupDriver } from '../../libs/cgroup/src/driver';
 import type { Quota } from '../../libs/domain/src/quota.types';
 import { KoffiNative } from '../../libs/native/src/native';
 import { removeCgroupTree } from '../support/cgroup-root';
+import { seconds } from './stats';
 
 // Reconcile of N tenants against two baselines measured in the same run: a C floor doing the bare
 // mkdir and write calls, and a loop of libcgroup's cgcreate and cgset. Runs in the kernel guest
@@ -26,8 +27,6 @@ interface Row {
   floorSeconds: number;
   libcgroupSeconds: number | null;
 }
-
-const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
 async function governor(n: number): Promise<Omit<Row, 'floorSeconds' | 'libcgroupSeconds'>> {
   const root = join(MOUNT, `governor-bench-${n}`);

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# npm run bench: builds what the benchmarks need and runs them in the kernel guest, where every cgroup v2
-# controller exists. Prints JSON lines and tables.
+# npm run bench: builds what the benchmarks need and runs them. Each prints one JSON line and a table.
+#  - on this host (as root; real cgroup v2 core, namespaces, veth): workload spawn and tenant network setup;
+#  - in the kernel guest, where every cgroup v2 controller exists: reconcile.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v cgcreate >/dev/null || { [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cgroup-tools >&2; }
 make -s -C native all bench
 npx tsc -p tsconfig.json
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: the host benchmarks make cgroups, namespaces and veths: run as root" >&2; exit 1; }
+# The host's cgroup2 mount (/sys/fs/cgroup/unified on a hybrid host) unless the caller names one.
+host_cgroup2="${GOVERNOR_TEST_CGROUP2:-$(findmnt -rn -t cgroup2 -o TARGET | head -n 1)}"
+[ -n "$host_cgroup2" ] || { echo "bench: no cgroup2 filesystem is mounted on this host" >&2; exit 1; }
+GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/workload.bench.js
+node dist/test/bench/network.bench.js
+
 bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js'

@@ -1,0 +1,248 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KoffiNative } from '../../libs/native/src/native';
+import { must } from '../../libs/network/src/command';
+import { TenantNamespaces } from '../../libs/network/src/namespaces';
+import { hostInterfaceName } from '../../libs/network/src/tenant-link';
+import { applyTenantNetwork, removeTenantNetwork, type TenantAddressing } from '../../libs/network/src/tenant-network';
+import { removeRunDir, scratchRunDir } from '../support/cgroup-root';
+import { cleanupOnSignal, fixed, millis, report, seconds, summarize, times, type Summary } from './stats';
+
+// Tenant network setup with the real code (TenantNamespaces.ensure, ensureLink and ensureShaping through
+// applyTenantNetwork; removeTenantNetwork) against a floor measured in the same run: the bare commands that
+// make the same netns, veth pair, addresses, loopback and default route and nothing else, three processes
+// per tenant (unshare --net=FILE; ip -batch on the host; nsenter ip -batch inside). The floor makes no user
+// namespace, disables no IPv6, and reads nothing back; Governor reads every setting before writing it.
+//
+// Four phases, on the same tenants and addresses each time. One at a time (create, then remove): Governor's
+// tenant i, then the floor's tenant i, and so on, so that drift of this shared machine hits both alike; a
+// sample is one tenant's call, and the total is the sum of one way's samples. All at once (create, then
+// remove; Governor's turn, then the floor's): everything is requested together (Promise.all); a sample runs
+// from that moment to the end of one tenant's call, and the total is the phase's wall time.
+// Addresses are /31s from 10.250.0.0/17 (Governor) and 10.250.128.0/17 (floor), routed only to the veths
+// made here. Links, nsfs mounts and mounts below the scratch run dir are counted before, in between and
+// after; anything of this run left behind fails it.
+
+const TENANTS = Number(process.env.GOVERNOR_BENCH_NET_TENANTS ?? 100);
+/** distinguishes this run's interfaces from any other run's or a real governor's */
+const RUN = randomBytes(2).toString('hex');
+const UID_BASE = 0x7000_0000;
+
+interface Tenant {
+  name: string;
+  id: string;
+  hostInterface: string;
+  addressing: TenantAddressing;
+}
+
+/** Tenant i: uuid-like id with the run tag, so that hostInterfaceName gives gv<run><index>. */
+function tenant(i: number): Tenant {
+  const id = `${RUN}${i.toString(16).padStart(6, '0')}-0000-4000-8000-000000000000`;
+  return { name: `n${i}`, id, hostInterface: hostInterfaceName(id), addressing: addressing(i, 0, UID_BASE + i * 65536) };
+}
+
+function addressing(i: number, thirdOctetBase: number, uidBase: number): TenantAddressing {
+  const net = `10.250.${thirdOctetBase + (i >> 7)}`;
+  return { uidBase, hostAddress: `${net}.${(i & 127) * 2}`, tenantAddress: `${net}.${(i & 127) * 2 + 1}`, prefix: 31 };
+}
+
+interface Way {
+  name: string;
+  /** namespace bind mounts a tenant has: Governor user and net, the floor net */
+  nsfsPerTenant: number;
+  create(i: number): Promise<void>;
+  remove(i: number): Promise<void>;
+}
+
+function governorWay(namespaces: TenantNamespaces): Way {
+  const tenants = Array.from({ length: TENANTS }, (_, i) => tenant(i));
+  return {
+    name: 'governor',
+    nsfsPerTenant: 2,
+    create: async (i) => {
+      const t = tenants[i];
+      const result = await applyTenantNetwork(namespaces, t.name, t.id, t.addressing, undefined);
+      if (!result.changes.some((change) => change.startsWith('created veth'))) throw new Error(`${t.name}: no veth created: ${result.changes.join('; ')}`);
+    },
+    remove: (i) => removeTenantNetwork(namespaces, tenants[i].name, tenants[i].id),
+  };
+}
+
+function floorWay(runDir: string): Way {
+  const dir = (i: number) => join(runDir, 'floor', `f${i}`);
+  const link = (i: number) => `gf${RUN}${i.toString(16).padStart(6, '0')}`;
+  return {
+    name: 'floor',
+    nsfsPerTenant: 1,
+    create: async (i) => {
+      const net = join(dir(i), 'net');
+      const a = addressing(i, 128, 0);
+      mkdirSync(dir(i), { recursive: true });
+      writeFileSync(net, '');
+      await must(['unshare', `--net=${net}`, 'true']);
+      await must(
+        ['ip', '-batch', '-'],
+        `link add ${link(i)} type veth peer name eth0 netns ${net}\naddr add ${a.hostAddress}/31 dev ${link(i)}\nlink set ${link(i)} up\n`,
+      );
+      await must(
+        ['nsenter', `--net=${net}`, '--', 'ip', '-batch', '-'],
+        `link set lo up\naddr add ${a.tenantAddress}/31 dev eth0\nlink set eth0 up\nroute add default via ${a.hostAddress} dev eth0\n`,
+      );
+    },
+    remove: async (i) => {
+      await must(['ip', 'link', 'del', link(i)]);
+      await must(['umount', join(dir(i), 'net')]);
+      rmSync(dir(i), { recursive: true });
+    },
+  };
+}
+
+interface Phase {
+  way: string;
+  phase: 'create one at a time' | 'remove one at a time' | 'create all at once' | 'remove all at once';
+  totalSeconds: number;
+  perTenant: Summary;
+}
+
+async function oneAtATime(ways: Way[], phase: Phase['phase'], step: (way: Way, i: number) => Promise<void>): Promise<Phase[]> {
+  const samples = ways.map((): number[] => []);
+  for (let i = 0; i < TENANTS; i++) {
+    for (const [k, way] of ways.entries()) {
+      const one = process.hrtime.bigint();
+      await step(way, i);
+      samples[k].push(millis(one));
+    }
+  }
+  return ways.map((way, k) => ({ way: way.name, phase, totalSeconds: samples[k].reduce((sum, ms) => sum + ms, 0) / 1000, perTenant: summarize(samples[k]) }));
+}
+
+async function allAtOnce(way: Way, phase: Phase['phase'], step: (i: number) => Promise<void>): Promise<Phase> {
+  const samples: number[] = [];
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: TENANTS }, async (_, i) => {
+      await step(i);
+      samples.push(millis(start));
+    }),
+  );
+  return { way: way.name, phase, totalSeconds: seconds(start), perTenant: summarize(samples) };
+}
+
+interface Census {
+  /** links of this run (gv<run>…, gf<run>…) */
+  links: number;
+  /** every link whose name starts with gv, whoever made it (informational: other runs may be at work) */
+  gvLinksOnHost: number;
+  /** namespace bind mounts below the run dir */
+  nsfsMounts: number;
+  /** every mount below the run dir, the shared ns mount included */
+  mounts: number;
+}
+
+async function census(runDir: string): Promise<Census> {
+  const names = (await must(['ip', '-o', 'link', 'show'])).split('\n').map((line) => line.split(': ')[1]?.split('@')[0] ?? '');
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((fields) => fields[4] === runDir || fields[4]?.startsWith(`${runDir}/`));
+  return {
+    links: names.filter((name) => name.startsWith(`gv${RUN}`) || name.startsWith(`gf${RUN}`)).length,
+    gvLinksOnHost: names.filter((name) => name.startsWith('gv')).length,
+    nsfsMounts: mounts.filter((fields) => fields[fields.indexOf('-') + 1] === 'nsfs').length,
+    mounts: mounts.length,
+  };
+}
+
+/** Checks this run's links and namespace mounts against what the phase should have left. */
+function expectCensus(when: string, found: Census, links: number, nsfsMounts: number): void {
+  if (found.links !== links || found.nsfsMounts !== nsfsMounts)
+    throw new Error(`${when}: expected ${links} links and ${nsfsMounts} namespace mounts of this run, found ${JSON.stringify(found)}`);
+}
+
+/** Whatever a failed or interrupted run left: this run's links (both ends go together), then every mount below the run dir. */
+function removeEverything(runDir: string): void {
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.match(new RegExp(`\\bg[vf]${RUN}[0-9a-f]{6}\\b`, 'g')) ?? [];
+  for (const link of new Set(links)) spawnSync('ip', ['link', 'del', link]);
+  removeRunDir(runDir);
+}
+
+const PHASES: Phase['phase'][] = ['create one at a time', 'remove one at a time', 'create all at once', 'remove all at once'];
+
+async function main(): Promise<void> {
+  const runDir = scratchRunDir('bench-net');
+  const namespaces = new TenantNamespaces(new KoffiNative(), runDir);
+  const before = await census(runDir);
+  if (before.links !== 0) throw new Error(`links of run ${RUN} exist already: ${JSON.stringify(before)}`);
+  const phases: Phase[] = [];
+  const during: Record<string, Census> = {};
+  const stopWatching = cleanupOnSignal(() => removeEverything(runDir));
+  try {
+    namespaces.prepare();
+    const ways = [governorWay(namespaces), floorWay(runDir)];
+    const all = (count: (way: Way) => number) => ways.reduce((sum, way) => sum + count(way), 0);
+    phases.push(...(await oneAtATime(ways, 'create one at a time', (way, i) => way.create(i))));
+    during['both, created one at a time'] = await census(runDir);
+    expectCensus(
+      'created one at a time',
+      during['both, created one at a time'],
+      all(() => TENANTS),
+      all((way) => way.nsfsPerTenant * TENANTS),
+    );
+    phases.push(...(await oneAtATime(ways, 'remove one at a time', (way, i) => way.remove(i))));
+    expectCensus('removed one at a time', await census(runDir), 0, 0);
+    for (const way of ways) {
+      phases.push(await allAtOnce(way, 'create all at once', way.create));
+      during[`${way.name}, created all at once`] = await census(runDir);
+      expectCensus(`${way.name}, created all at once`, during[`${way.name}, created all at once`], TENANTS, way.nsfsPerTenant * TENANTS);
+      phases.push(await allAtOnce(way, 'remove all at once', way.remove));
+      expectCensus(`${way.name}, removed all at once`, await census(runDir), 0, 0);
+    }
+  } finally {
+    stopWatching();
+    removeEverything(runDir);
+  }
+  const after = await census(runDir);
+  if (after.links !== 0 || after.nsfsMounts !== 0 || after.mounts !== 0 || existsSync(runDir))
+    throw new Error(`the benchmark left these behind: ${JSON.stringify(after)}${existsSync(runDir) ? ` and ${runDir}` : ''}`);
+
+  const floorOf = (p: Phase) => phases.find((q) => q.way === 'floor' && q.phase === p.phase);
+  report(
+    'tenant-network',
+    {
+      tenants: TENANTS,
+      unit: { totalSeconds: 's', perTenant: 'ms' },
+      phases,
+      ratios: Object.fromEntries(
+        phases
+          .filter((p) => p.way === 'governor')
+          .map((p) => {
+            const floor = floorOf(p);
+            return [p.phase, floor ? { total: p.totalSeconds / floor.totalSeconds, p50: p.perTenant.p50 / floor.perTenant.p50 } : null];
+          }),
+      ),
+      census: { before, during, after },
+    },
+    [...phases]
+      .sort((p, q) => PHASES.indexOf(p.phase) - PHASES.indexOf(q.phase))
+      .map((p) => {
+        const floor = p.way === 'governor' ? floorOf(p) : undefined;
+        return {
+          phase: p.phase,
+          way: p.way,
+          'total s': fixed(p.totalSeconds, 3),
+          'p50 ms': fixed(p.perTenant.p50, 1),
+          'p99 ms': fixed(p.perTenant.p99, 1),
+          'mean ms': fixed(p.perTenant.mean, 1),
+          'total ÷ floor': floor ? times(p.totalSeconds, floor.totalSeconds) : '',
+          'p50 ÷ floor': floor ? times(p.perTenant.p50, floor.perTenant.p50) : '',
+        };
+      }),
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
