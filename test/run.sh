@@ -15,12 +15,14 @@ npx tsc -p tsconfig.json
 tier "lint (eslint, prettier)"
 npx eslint --max-warnings 0 .
 npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
+promtool check config config/prometheus/prometheus.yml
+promtool test rules config/prometheus/rules/governor.rules.test.yml
 
 tier "native (C unit tests)"
 make -s -C native test
 
 tier "unit"
-node --test --test-reporter=spec $(find dist/libs dist/apps -name '*.spec.js' | sort)
+node --test --test-reporter=spec $(find dist/libs dist/apps dist/test/unit-config -name '*.spec.js' | sort)
 
 tier "integration (real PostgreSQL, this host's cgroup v2 core)"
 node --test --test-reporter=spec --test-concurrency=2 $(find dist/test/integration -name '*.test.js' | sort)
