@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run bench: builds what the benchmarks need and runs them. Each prints one JSON line and a table.
 #  - on this host (as root; real cgroup v2 core, namespaces, veth): workload spawn and tenant network setup;
-#  - in the kernel guest, where every cgroup v2 controller exists: reconcile.
+#  - in the kernel guest, where every cgroup v2 controller exists: reconcile and /metrics scrape cost.
+# The scrape benchmark runs in both: here with the core files only, in the guest with every controller's files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v cgcreate >/dev/null || { [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cgroup-tools >&2; }
@@ -14,5 +15,6 @@ host_cgroup2="${GOVERNOR_TEST_CGROUP2:-$(findmnt -rn -t cgroup2 -o TARGET | head
 [ -n "$host_cgroup2" ] || { echo "bench: no cgroup2 filesystem is mounted on this host" >&2; exit 1; }
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/workload.bench.js
 node dist/test/bench/network.bench.js
+GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/metrics.bench.js
 
-bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js'
+bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js && GOVERNOR_BENCH_TENANTS=100,1000 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/metrics.bench.js'

@@ -50,6 +50,8 @@ export const KNOWN_METRICS: Readonly<Record<string, MetricType>> = {
   governor_workload_cpu_usage_seconds_total: 'counter',
   governor_workload_cpu_throttled_seconds_total: 'counter',
   governor_workload_cpu_throttled_periods_total: 'counter',
+  // cpu.stat.local throttled_usec (6.6+): the workload's own cap only
+  governor_workload_cpu_throttled_local_seconds_total: 'counter',
   governor_workload_memory_usage_bytes: 'gauge',
   // the governor itself
   governor_reconcile_duration_seconds: 'histogram',
@@ -60,6 +62,7 @@ export const KNOWN_METRICS: Readonly<Record<string, MetricType>> = {
   governor_node_controller_available: 'gauge',
   governor_collector_duration_seconds: 'gauge',
   governor_collector_success: 'gauge',
+  governor_collector_errors_total: 'counter',
   governor_node_heartbeat_age_seconds: 'gauge',
   // prom-client's default metrics (15.x on Linux)
   process_cpu_user_seconds_total: 'counter',

@@ -21,25 +21,47 @@ export interface CatalogWorkloads {
  * and never queries PostgreSQL. The reconciler sets a tenant after each pass over it and deletes it the
  * moment its teardown is done, so a deleted tenant's series disappear with the next scrape; the workloads
  * service refreshes the workload counts on its sync tick.
+ *
+ * `revision` changes whenever what a scrape would see changes, and only then: the exporter rebuilds its
+ * per-tenant paths and label sets on a new revision and otherwise reuses them, although the reconciler
+ * sets every tenant again on each resync.
  */
 @Injectable()
 export class TenantCatalog {
   private readonly tenantsByName = new Map<string, CatalogTenant>();
   private readonly workloadsByTenant = new Map<string, CatalogWorkloads>();
+  private changes = 0;
+  private readonly deletedListeners: Array<(name: string) => void> = [];
+
+  get revision(): number {
+    return this.changes;
+  }
 
   setTenant(tenant: CatalogTenant): void {
-    this.tenantsByName.set(tenant.name, tenant);
+    const known = this.tenantsByName.get(tenant.name);
+    if (known && known.id === tenant.id && known.hostInterface === tenant.hostInterface && known.phase === tenant.phase) return;
+    this.tenantsByName.set(tenant.name, { ...tenant });
+    this.changes += 1;
   }
 
   deleteTenant(name: string): void {
-    this.tenantsByName.delete(name);
-    this.workloadsByTenant.delete(name);
+    const hadTenant = this.tenantsByName.delete(name);
+    const hadWorkloads = this.workloadsByTenant.delete(name);
+    if (hadTenant || hadWorkloads) this.changes += 1;
+    for (const listener of this.deletedListeners) listener(name);
+  }
+
+  /** Calls back on every deleteTenant, so that series kept outside the catalog can go at once too. */
+  onTenantDeleted(listener: (name: string) => void): void {
+    this.deletedListeners.push(listener);
   }
 
   /** Replaces every tenant's workload summary; tenants not in the map have none. */
   setWorkloads(byTenant: Map<string, CatalogWorkloads>): void {
+    if (sameWorkloads(this.workloadsByTenant, byTenant)) return;
     this.workloadsByTenant.clear();
-    for (const [name, workloads] of byTenant) this.workloadsByTenant.set(name, workloads);
+    for (const [name, workloads] of byTenant) this.workloadsByTenant.set(name, { states: { ...workloads.states }, running: [...workloads.running] });
+    this.changes += 1;
   }
 
   tenants(): CatalogTenant[] {
@@ -53,4 +75,15 @@ export class TenantCatalog {
   workloads(tenant: string): CatalogWorkloads {
     return this.workloadsByTenant.get(tenant) ?? { states: {}, running: [] };
   }
+}
+
+function sameWorkloads(a: ReadonlyMap<string, CatalogWorkloads>, b: ReadonlyMap<string, CatalogWorkloads>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, left] of a) {
+    const right = b.get(name);
+    if (right === undefined || left.running.length !== right.running.length || left.running.some((id, i) => id !== right.running[i])) return false;
+    const states = Object.keys(left.states);
+    if (states.length !== Object.keys(right.states).length || states.some((state) => left.states[state] !== right.states[state])) return false;
+  }
+  return true;
 }

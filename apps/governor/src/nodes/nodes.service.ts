@@ -6,6 +6,7 @@ import { NodeEntity } from '../../../../libs/persistence/src/entities';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { DomainError } from '../../../../libs/domain/src/errors';
 import { HostAccess } from '../host/host.access';
+import { NodeHeartbeats } from '../metrics/node-heartbeats';
 
 const HEARTBEAT_MS = 10_000;
 /** A node whose heartbeat is older than this is taken as gone (deletion no longer waits for it). */
@@ -37,12 +38,14 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
     @InjectDataSource() private readonly db: DataSource,
     private readonly host: HostAccess,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+    private readonly heartbeats: NodeHeartbeats,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.host.touchesHost) return;
-    await this.heartbeat();
-    this.timer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS);
+    // An api replica registers no node, but it keeps the heartbeat list for governor_node_heartbeat_age_seconds.
+    const tick = this.host.touchesHost ? () => this.heartbeat() : () => this.loadHeartbeats();
+    await tick();
+    this.timer = setInterval(() => void tick(), HEARTBEAT_MS);
     this.timer.unref();
   }
 
@@ -68,6 +71,16 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
       });
     } catch (err) {
       this.logger.warn({ err }, 'heartbeat failed; retrying');
+    }
+    await this.loadHeartbeats();
+  }
+
+  /** Every node's heartbeat into memory, where the metrics scrape reads it without a query. */
+  async loadHeartbeats(): Promise<void> {
+    try {
+      this.heartbeats.set(await this.db.getRepository(NodeEntity).find({ select: { name: true, heartbeatAt: true } }));
+    } catch {
+      // The database is away: keep the last list, whose ages keep growing (the heartbeat warning says why).
     }
   }
 

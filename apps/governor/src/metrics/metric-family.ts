@@ -1,0 +1,102 @@
+import type { Metric, Registry } from 'prom-client';
+
+/** One series' labels. Built once per tenant (or node, or collector) and reused by every scrape. */
+export type LabelSet = Readonly<Record<string, string>>;
+
+/**
+ * One series of a family, in the shape prom-client's Registry formats. The labels go in `sharedLabels`
+ * on purpose: the Registry turns a sharedLabels object into its `a="x",b="y"` text once and caches it in
+ * a WeakMap keyed by the object, so a label set reused from scrape to scrape is never formatted again.
+ * Plain `labels` would be escaped and joined anew for every line of every scrape (twice the formatting
+ * time at 1,000 tenants). getMetricsAsJSON shows these labels under `sharedLabels`.
+ */
+export interface Sample {
+  value: number;
+  sharedLabels: LabelSet;
+}
+
+export type FamilyType = 'counter' | 'gauge';
+
+/** What a family's values come from: the collection of the scrape that is asking. */
+export type SampleSource = (family: MetricFamily) => Promise<readonly Sample[]>;
+
+/**
+ * A metric family whose values are read from the kernel at scrape time. prom-client's Counter cannot be
+ * set to a value the kernel counted, and a Gauge would be typed "gauge", so this is a registry entry of
+ * its own: prom-client's Registry only calls get() (and reset()) on what it holds and formats the
+ * {name, help, type, values} that get() returns. Counters are exposed with type "counter" and the
+ * kernel's own cumulative value.
+ */
+export class MetricFamily {
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: FamilyType,
+    private readonly source: SampleSource,
+  ) {
+    if (type === 'counter' && !name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
+  }
+
+  async get(): Promise<{ name: string; help: string; type: FamilyType; aggregator: 'sum'; values: readonly Sample[] }> {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: await this.source(this) };
+  }
+
+  /** Registry.resetMetrics(): nothing to reset, the values live in the kernel. */
+  reset(): void {}
+
+  register(registry: Registry): this {
+    // The Registry accepts any object with get() and reset(); its type names only its own classes.
+    registry.registerMetric(this as unknown as Metric);
+    return this;
+  }
+}
+
+/**
+ * The values of one scrape, family by family, and the pacing of their formatting. prom-client formats
+ * each family synchronously once its get() resolves; releasing one family per turn of the event loop
+ * (setImmediate) keeps each slice of formatting to one family, so that requests and I/O are served in
+ * between instead of waiting for the whole exposition of thousands of tenants.
+ */
+export class ScrapeSnapshot {
+  private readonly byFamily = new Map<MetricFamily, Sample[]>();
+  private readonly turns: Array<() => void> = [];
+  private pacing = false;
+
+  /** The list a collector pushes this family's samples to. */
+  series(family: MetricFamily): Sample[] {
+    let samples = this.byFamily.get(family);
+    if (samples === undefined) {
+      samples = [];
+      this.byFamily.set(family, samples);
+    }
+    return samples;
+  }
+
+  /** Forgets what a collector emitted before it failed: a failed collector exports none of its series. */
+  drop(families: readonly MetricFamily[]): void {
+    for (const family of families) this.byFamily.delete(family);
+  }
+
+  samples(family: MetricFamily): readonly Sample[] {
+    return this.byFamily.get(family) ?? [];
+  }
+
+  /** Resolves on a later turn of the event loop than every earlier caller's. */
+  turn(): Promise<void> {
+    return new Promise((resume) => {
+      this.turns.push(resume);
+      if (!this.pacing) {
+        this.pacing = true;
+        setImmediate(this.step);
+      }
+    });
+  }
+
+  private readonly step = (): void => {
+    this.turns.shift()?.();
+    if (this.turns.length > 0) setImmediate(this.step);
+    else this.pacing = false;
+  };
+}
