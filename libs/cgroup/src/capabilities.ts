@@ -14,6 +14,8 @@ export interface HostFeatures {
   swap: boolean;
   /** cpu.stat.local (6.6) */
   cpuStatLocal: boolean;
+  /** pids.events.local (6.11), when pids.events became hierarchical; before, a refused fork counts only in the forking task's cgroup */
+  pidsEventsLocal: boolean;
   /** *.pressure files (PSI enabled) */
   pressure: boolean;
   /** io.weight does something only with io.cost or BFQ */
@@ -52,6 +54,7 @@ export async function detectCapabilities(fs: CgroupFs, mount: string, probeDir: 
       memoryPeak: await has('memory.peak'),
       swap: await has('memory.swap.max'),
       cpuStatLocal: await has('cpu.stat.local'),
+      pidsEventsLocal: await has('pids.events.local'),
       pressure: await has('cpu.pressure'),
       ioWeightEffective: ioWeightEffective(mount),
     },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,7 @@ const NO_FEATURES: HostFeatures = {
   memoryPeak: false,
   swap: false,
   cpuStatLocal: false,
+  pidsEventsLocal: false,
   pressure: false,
   ioWeightEffective: false,
 };
@@ -281,6 +282,29 @@ describe('workloads and throttle attribution', () => {
     assert.equal(series.get(`governor_tenant_workloads${t('acme', ',state="running"')}`), 1);
     assert.equal(series.get(`governor_tenant_workloads${t('acme', ',state="exited"')}`), 2);
     assert.equal(series.get(`governor_tenant_workloads${t('acme', ',state="lost"')}`), 0);
+  });
+
+  it('sums pids.events max over the leaves before 6.11, and keeps what a reaped leaf counted', async () => {
+    const { registry, root, catalog } = withWorkload(GUEST_61, '6.1/idle');
+    const events = (dir: string, max: number) => writeFileSync(join(root, dir, 'pids.events'), `max ${max}\n`);
+    events('tenants/acme', 0);
+    events('tenants/acme/workloads/w1', 3);
+    mkdirSync(join(root, 'tenants/acme/attached'));
+    events('tenants/acme/attached', 2);
+    const maxHits = async () => (await scrape(registry)).series.get(`governor_tenant_pids_events_total${t('acme', ',event="max"')}`);
+    assert.equal(await maxHits(), 5);
+    events('tenants/acme/workloads/w1', 4);
+    assert.equal(await maxHits(), 6);
+    rmSync(join(root, 'tenants/acme/workloads/w1'), { recursive: true });
+    catalog.setWorkloads(new Map([['acme', { states: { exited: 3 }, running: [] }]]));
+    assert.equal(await maxHits(), 6, 'the reaped leaf still counts');
+  });
+
+  it('reads only the tenant pids.events from 6.11, where it is hierarchical', async () => {
+    const { registry, root } = withWorkload({ ...GUEST_61, features: { ...GUEST_61.features, pidsEventsLocal: true } }, '6.1/idle');
+    writeFileSync(join(root, 'tenants/acme/pids.events'), 'max 7\n');
+    writeFileSync(join(root, 'tenants/acme/workloads/w1/pids.events'), 'max 7\n');
+    assert.equal((await scrape(registry)).series.get(`governor_tenant_pids_events_total${t('acme', ',event="max"')}`), 7);
   });
 
   it('does not read cpu.stat.local on a kernel without it (the 6.1 guest)', async () => {
