@@ -14,7 +14,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     uuidExtension: 'pgcrypto',
     migrationsRun: false,
     applicationName: 'governor',
-    extra: { max: 10, connectionTimeoutMillis: 5000 },
+    extra: { max: 10, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 },
   };
 }
 

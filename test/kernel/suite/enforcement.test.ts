@@ -19,6 +19,8 @@ before(async () => {
     ...host.env,
     GOVERNOR_NODE_NAME: 'guest',
     GOVERNOR_RESYNC_INTERVAL: '2s',
+    // errors (a 5xx with its cause) reach the guest's console, where a failed run can be read
+    GOVERNOR_LOG_LEVEL: 'error',
   });
 });
 after(async () => {
