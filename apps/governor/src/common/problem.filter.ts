@@ -4,30 +4,23 @@ import { DomainError } from '../../../../libs/domain/src/errors';
 import { problem, PROBLEM_CONTENT_TYPE, type Problem } from './problem';
 import { requestIdOf } from './request-id';
 
-/** Errors that mean "PostgreSQL is not there right now", as opposed to a bad query. */
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'ENOENT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-  '08000',
-  '08001',
-  '08003',
-  '08006',
-]);
+/**
+ * Socket errors of the connection to PostgreSQL (ENOENT: the embedded database's unix socket is gone).
+ * Only errors of a socket call count: an ENOENT from a cgroup file is not the database's.
+ */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'ENOENT', 'EPIPE']);
+const SOCKET_CALLS = new Set(['connect', 'getaddrinfo', 'read', 'write']);
+/** SQLSTATEs that mean "PostgreSQL is not there right now", as opposed to a bad query. */
+const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
 /** Refusals at connect time that carry a generic SQLSTATE (55000) or none, told apart by their text. */
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  const { code, message, driverError } = err as { code?: unknown; message?: unknown; driverError?: unknown };
+  if (err instanceof DomainError) return false;
+  const { code, message, driverError, syscall } = err as { code?: unknown; message?: unknown; driverError?: unknown; syscall?: unknown };
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  if (typeof code === 'string' && SOCKET_CODES.has(code) && typeof syscall === 'string' && SOCKET_CALLS.has(syscall)) return true;
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
   return driverError !== undefined && driverError !== err && isDatabaseUnavailable(driverError);
 }

@@ -60,6 +60,8 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   private recountDue = true;
   private recountedAt = 0;
   private sweptAt = 0;
+  /** workloads whose start() is still preparing cgroups or launching the monitor: not yet the sync's to judge */
+  private readonly launching = new Set<string>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -106,51 +108,59 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       .toLowerCase()
       .replace(/[^a-z0-9]/g, '0')
       .slice(0, 12);
-    const repo = this.db.getRepository(WorkloadEntity);
-    const row = await repo.save(
-      repo.create({
-        id,
-        tenantId: tenant.id,
-        node: this.config.nodeName,
-        command: input.command,
-        envNames: Object.keys(input.env).sort(),
-        cwd: input.cwd,
-        quota: input.quota,
-        state: 'starting',
-        createdBy: actorOf(actor.principal),
-      }),
-    );
-    await this.db.transaction((tx) =>
-      this.audit.record(tx, {
-        actor: actor.principal,
-        action: 'workload.start',
-        target: `tenants/${tenantName}/workloads/${id}`,
-        requestId: actor.requestId,
-        detail: { command: input.command },
-      }),
-    );
-    this.recountDue = true;
-    const { leaf, monitor } = await driver.prepareWorkload(tenantName, id, input.quota);
+    // From before its row exists until its monitor runs, the sync must not take the missing monitor state
+    // for a lost workload (and reap the leaf being prepared).
+    this.launching.add(id);
     try {
-      await launchMonitor({
-        monitorPath: monitorBinary(),
-        stateDir: this.stateDir(id),
-        cgroupDir: leaf,
-        monitorCgroupDir: monitor,
-        netnsPath: ns.net,
-        usernsPath: ns.user,
-        cwd: input.cwd,
-        command: input.command,
-        env: input.env,
-        logMaxBytes: LOG_MAX_BYTES,
-        logFiles: LOG_FILES,
-      });
-    } catch (err) {
-      await repo.update({ id }, { state: 'failed', message: err instanceof Error ? err.message : String(err), finishedAt: new Date() });
-      await this.reap(tenantName, id);
-      return this.view(tenantName, await repo.findOneByOrFail({ id }));
+      const repo = this.db.getRepository(WorkloadEntity);
+      const row = await repo.save(
+        repo.create({
+          id,
+          tenantId: tenant.id,
+          node: this.config.nodeName,
+          command: input.command,
+          envNames: Object.keys(input.env).sort(),
+          cwd: input.cwd,
+          quota: input.quota,
+          state: 'starting',
+          createdBy: actorOf(actor.principal),
+        }),
+      );
+      await this.db.transaction((tx) =>
+        this.audit.record(tx, {
+          actor: actor.principal,
+          action: 'workload.start',
+          target: `tenants/${tenantName}/workloads/${id}`,
+          requestId: actor.requestId,
+          detail: { command: input.command },
+        }),
+      );
+      this.recountDue = true;
+      try {
+        const { leaf, monitor } = await driver.prepareWorkload(tenantName, id, input.quota);
+        await launchMonitor({
+          monitorPath: monitorBinary(),
+          stateDir: this.stateDir(id),
+          cgroupDir: leaf,
+          monitorCgroupDir: monitor,
+          netnsPath: ns.net,
+          usernsPath: ns.user,
+          cwd: input.cwd,
+          command: input.command,
+          env: input.env,
+          logMaxBytes: LOG_MAX_BYTES,
+          logFiles: LOG_FILES,
+        });
+      } catch (err) {
+        await repo.update({ id }, { state: 'failed', message: err instanceof Error ? err.message : String(err), finishedAt: new Date() });
+        await this.reap(tenantName, id);
+        return this.view(tenantName, await repo.findOneByOrFail({ id }));
+      }
+      this.launching.delete(id);
+      return this.view(tenantName, await this.sync(tenantName, row));
+    } finally {
+      this.launching.delete(id);
     }
-    return this.view(tenantName, await this.sync(tenantName, row));
   }
 
   async list(tenantName: string): Promise<WorkloadView[]> {
@@ -205,7 +215,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Reads a starting or running workload's monitor files and records what changed. */
   private async sync(tenantName: string, row: WorkloadEntity): Promise<WorkloadEntity> {
-    if (!ACTIVE.includes(row.state) || row.node !== this.config.nodeName || this.bootId === '') return row;
+    if (!ACTIVE.includes(row.state) || row.node !== this.config.nodeName || this.bootId === '' || this.launching.has(row.id)) return row;
     const status = await readMonitorStatus(this.stateDir(row.id), this.bootId);
     const patch: Partial<WorkloadEntity> = {};
     if (status.state === 'running') {
