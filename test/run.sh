@@ -27,5 +27,9 @@ node --test --test-reporter=spec $(find dist/libs dist/apps dist/test/unit-confi
 tier "integration (real PostgreSQL, this host's cgroup v2 core)"
 node --test --test-reporter=spec --test-concurrency=2 $(find dist/test/integration -name '*.test.js' | sort)
 
+tier "browser (Debian's chromium via playwright-core, against a real governor)"
+npm run -s build:portal
+node --test --test-reporter=spec dist/test/browser/*.test.js
+
 tier "kernel (QEMU guest with every cgroup v2 controller)"
 GOVERNOR_GUEST_POSTGRES=1 bash test/kernel/run.sh --disk 64 --timeout 1800 -- bash test/kernel/suite.sh

@@ -21,6 +21,9 @@ need_packages() {
 # nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
 need_packages iproute2 nftables socat iputils-ping util-linux make gcc
 
+# Debian's chromium for the browser tier: playwright-core drives it at /usr/bin/chromium and never downloads a browser.
+need_packages chromium
+
 # Prometheus (and promtool) for the metrics tier: the real server scrapes a governor in the kernel guest
 # and evaluates every dashboard query and alert rule. Installed without starting Debian's service: a
 # policy-rc.d that refuses starts is in place only for the install, and only if the host has none.

@@ -22,6 +22,7 @@ import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
 import { TenantEventsModule } from './tenant-events/tenant-events.module';
 import { QuotaRequestsModule } from './quota-requests/quota-requests.module';
 import { MeModule } from './me/me.module';
+import { PortalModule } from './portal/portal.module';
 import { AuthFailures } from './auth/auth-failures';
 
 @Module({})
@@ -54,6 +55,7 @@ export class AppModule implements NestModule {
         TenantEventsModule,
         QuotaRequestsModule,
         MeModule,
+        PortalModule,
       ],
       controllers: [HealthController],
       providers: [HealthService, AuthFailures, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
