@@ -1,3 +1,5 @@
+import type { UsagePoint } from '../../governor/src/usage-history/usage-sample';
+
 // The shapes of the governor API that the portal reads (see the OpenAPI document at /docs).
 
 export type SizeLimit = number | 'max';
@@ -33,15 +35,8 @@ export interface Tenant {
   };
 }
 
-export interface UsagePoint {
-  at: string;
-  cpuCores: number | null;
-  memoryBytes: number | null;
-  pids: number | null;
-  receiveBitsPerSecond: number | null;
-  transmitBitsPerSecond: number | null;
-  throttledRatio: number | null;
-}
+/** One point of the usage history, as the service defines it (a type only: nothing of the server is bundled). */
+export type { UsagePoint };
 
 export interface MemoryEvents {
   low?: number;
