@@ -210,6 +210,23 @@ describe('tenant namespaces and workloads', () => {
     }
   });
 
+  it('removes the logs of workloads that ended longer ago than GOVERNOR_WORKLOAD_LOG_RETENTION', async () => {
+    const old = await run('box', { command: ['/bin/sh', '-c', 'echo from long ago'] });
+    const recent = await run('box', { command: ['/bin/sh', '-c', 'echo from today'] });
+    await settled('box', old.id);
+    await settled('box', recent.id);
+    await gov.query(`UPDATE workloads SET finished_at = now() - interval '8 days' WHERE id = $1`, [old.id]);
+    await gov.restart(); // a starting service sweeps on its first tick
+    const deadline = Date.now() + 10_000;
+    while (existsSync(join(runDir, 'workloads', old.id))) {
+      assert.ok(Date.now() < deadline, 'the old logs are removed');
+      await sleep(100);
+    }
+    assert.equal(await logs('box', old.id), '');
+    assert.equal((await settled('box', old.id)).state, 'exited', 'the row stays');
+    assert.equal((await logs('box', recent.id)).trim(), 'from today');
+  });
+
   it('leaves no namespace, mount or link behind when the tenant is deleted', async () => {
     // Links are counted among the names this governor can make (one per tenant ever created in its
     // database), since other test files make links of their own at the same time.

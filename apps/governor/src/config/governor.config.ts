@@ -38,6 +38,8 @@ export interface GovernorConfig {
   logLevel: LogLevel;
   /** how long the quota ledger and the audit log are kept */
   retentionMs: number;
+  /** how long an ended workload's logs and exit status stay under runDir/workloads (GOVERNOR_WORKLOAD_LOG_RETENTION, 7d) */
+  workloadLogRetentionMs: number;
   tls: { certFile: string; keyFile: string } | undefined;
   /** GOVERNOR_METRICS_TOKEN: when set, GET /metrics needs it as a bearer token; unset, /metrics is public */
   metricsToken: string | undefined;
@@ -175,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),
     retentionMs: duration('GOVERNOR_RETENTION', '365d', 3_600_000),
+    workloadLogRetentionMs: duration('GOVERNOR_WORKLOAD_LOG_RETENTION', '7d', 60_000),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     metricsToken,
   };

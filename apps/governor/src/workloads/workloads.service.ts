@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { DataSource, In, LessThan } from 'typeorm';
 import { WorkloadEntity } from '../../../../libs/persistence/src/entities/workload.entity';
 import { tailLog } from '../../../../libs/workloads/src/logs';
 import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus } from '../../../../libs/workloads/src/monitor';
@@ -274,6 +275,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
    */
   private async sweep(): Promise<void> {
     this.sweptAt = Date.now();
+    await this.expireLogs();
     const driver = this.host.cgroups();
     const { leaves, monitors } = driver.workloadCgroups();
     if (leaves.length === 0 && monitors.length === 0) return;
@@ -286,6 +288,23 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     for (const id of monitors) {
       if (!active.has(id)) await driver.removeMonitorCgroup(id).catch((err: unknown) => this.logger.warn({ err, id }, 'a monitor cgroup is still busy'));
     }
+  }
+
+  /**
+   * Removes the state directories (logs and exit status) of workloads that ended longer ago than
+   * GOVERNOR_WORKLOAD_LOG_RETENTION, so that many workloads over time cannot fill /run. The rows stay:
+   * their logs then read as empty.
+   */
+  private async expireLogs(): Promise<void> {
+    const dir = join(this.config.runDir, 'workloads');
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => /^[a-z0-9]{12}$/.test(name));
+    if (names.length === 0) return;
+    const cutoff = new Date(Date.now() - this.config.workloadLogRetentionMs);
+    const expired = await this.db
+      .getRepository(WorkloadEntity)
+      .find({ where: { id: In(names), node: this.config.nodeName, finishedAt: LessThan(cutoff) }, select: { id: true } });
+    for (const { id } of expired) await rm(this.stateDir(id), { recursive: true, force: true });
+    if (expired.length > 0) this.logger.log({ removed: expired.length }, 'removed the logs of workloads past GOVERNOR_WORKLOAD_LOG_RETENTION');
   }
 
   private async tick(): Promise<void> {
