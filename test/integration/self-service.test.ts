@@ -197,6 +197,7 @@ describe('quota requests', () => {
     const made = await ask(keys.alpha, { quota: { memory: { max: '512Mi' } }, reason: 'the build needs more' });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     assert.equal(made.body.state, 'pending');
+    assert.deepEqual(made.body.quota, { memory: { max: 512 * 1024 * 1024 } }, 'the patch in canonical form');
     assert.equal(made.body.plan.nodes[0].node, gov.config.nodeName);
     assert.equal(made.body.plan.quota.memory.max, 512 * 1024 * 1024);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type FieldError, ValidationError } from './errors';
-import { parseQuota, readQuota } from './quota';
+import { canonicalQuotaPatch, parseQuota, readQuota } from './quota';
 
 /** The field errors parseQuota throws for the input; fails the test when it does not throw. */
 function errorsOf(input: unknown): FieldError[] {
@@ -125,6 +125,16 @@ describe('parseQuota', () => {
     for (const value of ['true', 1, null, {}]) {
       assert.match(errorAt({ network: { outside: value } }, 'quota.network.outside').message, /must be true or false; got/);
     }
+  });
+
+  it('writes a merge patch of a quota canonically, keeping nulls and what is only valid merged', () => {
+    assert.deepEqual(canonicalQuotaPatch({ memory: { max: '512Mi', high: null }, network: { ingress: '10Mbit' }, pids: null }), {
+      memory: { max: 536870912, high: null },
+      network: { ingress: 10_000_000 },
+      pids: null,
+    });
+    assert.deepEqual(canonicalQuotaPatch({ cpu: { max: 1.5 } }), { cpu: { max: '1.5' } });
+    assert.deepEqual(canonicalQuotaPatch({ cpu: { max: '0.001' } }), { cpu: { max: '0.001' } }, 'below 1 ms of the default period alone, kept as given');
   });
 
   it('does not mutate its input', () => {

@@ -1,5 +1,5 @@
 import { type FieldError, ValidationError } from './errors';
-import { childPath, describeValue, readObject, type Parser } from './json';
+import { childPath, describeValue, isJsonObject, readObject, type Parser } from './json';
 import { checkCpu, checkIoDevicesUnique, checkMemoryOrder } from './quota-rules';
 import type { CpuQuota, CpusetQuota, IoDeviceLimit, IoQuota, MemoryQuota, NetworkQuota, PidsQuota, Quota } from './quota.types';
 import {
@@ -142,6 +142,36 @@ const parseSwitch: Parser<boolean> = (value, path, errors) => {
   errors.push({ path, message: `must be true or false; got ${describeValue(value)}` });
   return undefined;
 };
+
+/**
+ * A merge patch of a quota in the API's canonical form, so that clients can compare: nulls are kept (they
+ * remove a field) and every other value is written as parseQuota writes it ("512Mi" becomes 536870912).
+ * A value that is only valid merged with the rest of the quota (say a tiny cpu.max against a longer
+ * period the tenant already has) is kept as given: the merged quota is what gets validated.
+ */
+export function canonicalQuotaPatch(patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [section, fields] of Object.entries(patch)) {
+    if (!isJsonObject(fields)) {
+      out[section] = fields;
+      continue;
+    }
+    const canonical: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(fields)) {
+      canonical[field] = value === null ? null : (canonicalField(section, field, value) ?? value);
+    }
+    out[section] = canonical;
+  }
+  return out;
+}
+
+function canonicalField(section: string, field: string, value: unknown): unknown {
+  try {
+    return (parseQuota({ [section]: { [field]: value } }) as Record<string, Record<string, unknown> | undefined>)[section]?.[field];
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Own properties only: a key such as "constructor" must not be read from Object.prototype. A property

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { canonicalQuotaPatch } from '../../../../libs/domain/src/quota';
 import { QuotaRequestEntity, TenantEntity } from '../../../../libs/persistence/src/entities';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
@@ -57,15 +58,14 @@ export class QuotaRequestsService {
           `tenant ${tenantName} has ${MAX_PENDING_PER_TENANT} pending quota requests, the most allowed; withdraw one or wait for a decision`,
         );
       }
-      const saved = await repo.save(
-        repo.create({ tenantId: tenant.id, patch: input.quota, reason: input.reason, state: 'pending', createdBy: actorOf(actor.principal) }),
-      );
+      const patch = canonicalQuotaPatch(input.quota);
+      const saved = await repo.save(repo.create({ tenantId: tenant.id, patch, reason: input.reason, state: 'pending', createdBy: actorOf(actor.principal) }));
       await this.audit.record(tx, {
         actor: actor.principal,
         action: 'quota-request.create',
         target: `tenants/${tenantName}/quota-requests/${saved.id}`,
         requestId: actor.requestId,
-        detail: { quota: input.quota, reason: input.reason },
+        detail: { quota: saved.patch, reason: input.reason },
       });
       return saved;
     });
