@@ -94,8 +94,7 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
     return view(node);
   }
 
-  /** Names of the nodes with a recent heartbeat. */
-  /** Nodes with a recent heartbeat. Inside a transaction pass its manager: a second connection per transaction starves the pool. */
+  /** Names of the nodes with a recent heartbeat. Inside a transaction pass its manager: a second connection per transaction starves the pool. */
   async alive(manager: EntityManager = this.db.manager): Promise<string[]> {
     const rows = await manager
       .getRepository(NodeEntity)
