@@ -141,6 +141,16 @@ export class CgroupDriver {
     return Number(/^oom_kill (\d+)$/m.exec(events ?? '')?.[1] ?? 0);
   }
 
+  /**
+   * Forks its leaf's pids.max refused (pids.events max) where that count is not hierarchical (before
+   * 6.11), so that it can be kept once the leaf is removed; 0 when it is hierarchical or the leaf is gone.
+   */
+  async workloadPidsMaxEvents(tenant: string, id: string): Promise<number> {
+    if (!this.capabilities.available.includes('pids') || this.capabilities.features.pidsEventsLocal) return 0;
+    const text = await this.fs.read(workloadDir(tenant, id), 'pids.events');
+    return Number(/^max (\d+)$/m.exec(text ?? '')?.[1] ?? 0);
+  }
+
   /** Removes an ended workload's leaf and its monitor's cgroup. */
   async removeWorkload(tenant: string, id: string): Promise<void> {
     await this.fs.removeTree(workloadDir(tenant, id));

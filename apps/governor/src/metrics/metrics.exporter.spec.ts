@@ -284,7 +284,7 @@ describe('workloads and throttle attribution', () => {
     assert.equal(series.get(`governor_tenant_workloads${t('acme', ',state="lost"')}`), 0);
   });
 
-  it('sums pids.events max over the leaves before 6.11, and keeps what a reaped leaf counted', async () => {
+  it('sums pids.events max over the leaves before 6.11, with what the reaper kept of removed ones, never going down', async () => {
     const { registry, root, catalog } = withWorkload(GUEST_61, '6.1/idle');
     const events = (dir: string, max: number) => writeFileSync(join(root, dir, 'pids.events'), `max ${max}\n`);
     events('tenants/acme', 0);
@@ -295,9 +295,14 @@ describe('workloads and throttle attribution', () => {
     assert.equal(await maxHits(), 5);
     events('tenants/acme/workloads/w1', 4);
     assert.equal(await maxHits(), 6);
+    // The leaf is removed (the catalog still lists it running for a moment) before the reaper adds its count.
     rmSync(join(root, 'tenants/acme/workloads/w1'), { recursive: true });
+    assert.equal(await maxHits(), 6, 'a leaf gone before its count is kept does not make the counter go down');
+    catalog.addRetiredPidsMax('acme', 4);
     catalog.setWorkloads(new Map([['acme', { states: { exited: 3 }, running: [] }]]));
-    assert.equal(await maxHits(), 6, 'the reaped leaf still counts');
+    assert.equal(await maxHits(), 6);
+    events('tenants/acme/attached', 3);
+    assert.equal(await maxHits(), 7, 'and it keeps counting');
   });
 
   it('reads only the tenant pids.events from 6.11, where it is hierarchical', async () => {

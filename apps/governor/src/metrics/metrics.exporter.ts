@@ -77,7 +77,7 @@ export class MetricsExporter {
       new TenantsCollector(family),
       new CpuCollector(family),
       new MemoryCollector(family),
-      new PidsCollector(family),
+      new PidsCollector(family, options.catalog),
       new IoCollector(family),
       new PressureCollector(family),
       new NetworkCollector(family, options.readNetdev ?? readProcNetDev),

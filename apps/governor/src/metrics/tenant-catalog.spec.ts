@@ -42,4 +42,15 @@ describe('TenantCatalog', () => {
     catalog.deleteTenant('acme');
     assert.deepEqual(deleted, ['acme']);
   });
+
+  it('keeps what reaped leaves counted in pids.events max, per tenant, until the tenant goes', () => {
+    const catalog = new TenantCatalog();
+    catalog.addRetiredPidsMax('acme', 3);
+    catalog.addRetiredPidsMax('acme', 0);
+    catalog.addRetiredPidsMax('acme', 2);
+    assert.equal(catalog.retiredPidsMax('acme'), 5);
+    assert.equal(catalog.retiredPidsMax('other'), 0);
+    catalog.deleteTenant('acme');
+    assert.equal(catalog.retiredPidsMax('acme'), 0);
+  });
 });

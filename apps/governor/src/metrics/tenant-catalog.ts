@@ -30,6 +30,7 @@ export interface CatalogWorkloads {
 export class TenantCatalog {
   private readonly tenantsByName = new Map<string, CatalogTenant>();
   private readonly workloadsByTenant = new Map<string, CatalogWorkloads>();
+  private readonly retiredPidsMaxByTenant = new Map<string, number>();
   private changes = 0;
   private readonly deletedListeners: Array<(name: string) => void> = [];
 
@@ -47,8 +48,22 @@ export class TenantCatalog {
   deleteTenant(name: string): void {
     const hadTenant = this.tenantsByName.delete(name);
     const hadWorkloads = this.workloadsByTenant.delete(name);
+    this.retiredPidsMaxByTenant.delete(name);
     if (hadTenant || hadWorkloads) this.changes += 1;
     for (const listener of this.deletedListeners) listener(name);
+  }
+
+  /**
+   * What the leaves of ended workloads counted in pids.events max, added by the reaper once it removed a
+   * leaf. Before 6.11 a refused fork counts only in the forking task's leaf, so the tenant's series is the
+   * sum over its leaves, and this keeps a removed leaf's part of it.
+   */
+  addRetiredPidsMax(tenant: string, count: number): void {
+    if (count > 0) this.retiredPidsMaxByTenant.set(tenant, (this.retiredPidsMaxByTenant.get(tenant) ?? 0) + count);
+  }
+
+  retiredPidsMax(tenant: string): number {
+    return this.retiredPidsMaxByTenant.get(tenant) ?? 0;
   }
 
   /** Calls back on every deleteTenant, so that series kept outside the catalog can go at once too. */

@@ -63,6 +63,8 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   private sweptAt = 0;
   /** workloads whose start() is still preparing cgroups or launching the monitor: not yet the sync's to judge */
   private readonly launching = new Set<string>();
+  /** workloads whose leaf is being removed right now, so that two syncs do not reap (and count) one twice */
+  private readonly reaping = new Set<string>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -258,12 +260,19 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
    * directory (logs and exit status) stays. A failure here is left to the sweep.
    */
   private async reap(tenantName: string, id: string): Promise<void> {
+    if (this.reaping.has(id)) return;
+    this.reaping.add(id);
     const driver = this.host.cgroups();
     try {
+      const refusedForks = await driver.workloadPidsMaxEvents(tenantName, id);
       await driver.killWorkload(tenantName, id);
       await driver.removeWorkload(tenantName, id);
+      // Only once the leaf is gone, so that a scrape never counts it both live and retired.
+      this.catalog.addRetiredPidsMax(tenantName, refusedForks);
     } catch (err) {
       this.logger.warn({ err, id }, 'could not remove the cgroups of an ended workload yet; the sweep retries');
+    } finally {
+      this.reaping.delete(id);
     }
   }
 

@@ -1,22 +1,17 @@
 import { parseLimitValue, parsePidsEvents } from '../../../../../libs/cgroup/src/stats/pids';
 import { type Collector, type CollectorRun, emit, type FamilyFactory, type HostView } from '../collector';
 import type { MetricFamily } from '../metric-family';
+import type { TenantCatalog } from '../tenant-catalog';
 import type { TenantTarget } from '../tenant-targets';
-
-/** What the leaves of one tenant have counted in pids.events max, for kernels before 6.11. */
-interface LeafCounts {
-  /** the last value read from each leaf, by its directory */
-  last: Map<string, number>;
-  /** the last values of leaves that are gone (reaped workloads), so that the sum never goes down */
-  retired: number;
-}
 
 /**
  * Processes of each tenant: pids.current, pids.max (absent when max) and pids.events. Needs the pids
  * controller. Before 6.11 a fork refused by the tenant's pids.max counts only in the cgroup of the task
  * that forked, which is always a leaf (workloads/<id> or attached: a tenant with children holds no
- * processes itself); there the tenant's series is the sum over its subtree, and a leaf that goes keeps
- * its count in the sum. From 6.11 (pids.events.local exists) pids.events is hierarchical and read alone.
+ * processes itself); there the tenant's series is the sum over its live leaves plus what the reaper kept
+ * of removed ones (TenantCatalog.retiredPidsMax), and it never goes down: a leaf removed between the two
+ * reads of a scrape would otherwise dip it. From 6.11 (pids.events.local exists) pids.events is
+ * hierarchical and read alone.
  */
 export class PidsCollector implements Collector {
   readonly name = 'pids';
@@ -24,9 +19,13 @@ export class PidsCollector implements Collector {
   private readonly current: MetricFamily;
   private readonly limit: MetricFamily;
   private readonly events: MetricFamily;
-  private readonly leaves = new Map<string, LeafCounts>();
+  /** the last sum exported per tenant, before 6.11 */
+  private readonly lastSum = new Map<string, number>();
 
-  constructor(family: FamilyFactory) {
+  constructor(
+    family: FamilyFactory,
+    private readonly catalog: TenantCatalog,
+  ) {
     this.current = family('governor_tenant_pids_current', 'Processes and threads in the tenant cgroup; pids.current', 'gauge');
     this.limit = family('governor_tenant_pids_limit', 'pids.max of the tenant cgroup; absent when it is max', 'gauge');
     this.events = family(
@@ -46,7 +45,7 @@ export class PidsCollector implements Collector {
     const limit = run.series(this.limit);
     const events = run.series(this.events);
     const hierarchical = run.host?.capabilities.features.pidsEventsLocal ?? true;
-    for (const name of this.leaves.keys()) if (!run.tenants.some((t) => t.name === name)) this.leaves.delete(name);
+    for (const name of this.lastSum.keys()) if (!run.tenants.some((t) => t.name === name)) this.lastSum.delete(name);
     await run.eachTenant(async (tenant) => {
       const [currentText, maxText, eventsText] = await Promise.all([
         run.read(tenant.dir, 'pids.current'),
@@ -66,26 +65,20 @@ export class PidsCollector implements Collector {
       if (eventsText !== undefined) {
         const parsed = parsePidsEvents(eventsText);
         if (parsed === undefined) run.countError();
-        else emit(events, tenant.pidsMaxEvent, parsed.max + (hierarchical ? 0 : await this.leafSum(run, tenant)));
+        else emit(events, tenant.pidsMaxEvent, hierarchical ? parsed.max : await this.leafSum(run, tenant, parsed.max));
       }
     });
   }
 
-  /** pids.events max summed over the tenant's leaves, with what leaves that are gone had counted. */
-  private async leafSum(run: CollectorRun, tenant: TenantTarget): Promise<number> {
-    const counts = this.leaves.get(tenant.name) ?? { last: new Map<string, number>(), retired: 0 };
-    this.leaves.set(tenant.name, counts);
+  /** The tenant's own pids.events max plus its leaves', live and removed; never less than last time. */
+  private async leafSum(run: CollectorRun, tenant: TenantTarget, own: number): Promise<number> {
+    const retired = this.catalog.retiredPidsMax(tenant.name);
     const dirs = [`${tenant.dir}/attached`, ...tenant.workloads.map((w) => w.dir)];
     const texts = await Promise.all(dirs.map((dir) => run.read(dir, 'pids.events')));
-    const now = new Map<string, number>();
-    dirs.forEach((dir, i) => {
-      const max = texts[i] === undefined ? undefined : parsePidsEvents(texts[i])?.max;
-      if (max !== undefined) now.set(dir, Math.max(max, counts.last.get(dir) ?? 0));
-    });
-    for (const [dir, value] of counts.last) if (!now.has(dir)) counts.retired += value;
-    counts.last = now;
-    let sum = counts.retired;
-    for (const value of now.values()) sum += value;
+    let sum = own + retired;
+    for (const text of texts) sum += (text === undefined ? undefined : parsePidsEvents(text)?.max) ?? 0;
+    sum = Math.max(sum, this.lastSum.get(tenant.name) ?? 0);
+    this.lastSum.set(tenant.name, sum);
     return sum;
   }
 }
