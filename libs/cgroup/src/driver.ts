@@ -9,6 +9,8 @@ import { attachedDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, t
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
 import { type ApplyOptions, type ApplyResult, applyQuota } from './tenant-apply';
 import { CONTROLLERS, type ControllerName } from './target';
+import { parseMemoryEvents } from './stats/memory';
+import { parsePidsEvents } from './stats/pids';
 import { readUsage, type TenantUsage } from './usage';
 
 export interface DriverOptions {
@@ -138,7 +140,7 @@ export class CgroupDriver {
   /** oom_kill from the leaf's memory.events: how a SIGKILL is told apart as an OOM kill. */
   async workloadOomKills(tenant: string, id: string): Promise<number> {
     const events = await this.fs.read(workloadDir(tenant, id), 'memory.events');
-    return Number(/^oom_kill (\d+)$/m.exec(events ?? '')?.[1] ?? 0);
+    return (events === undefined ? undefined : parseMemoryEvents(events)?.oomKill) ?? 0;
   }
 
   /**
@@ -148,7 +150,7 @@ export class CgroupDriver {
   async workloadPidsMaxEvents(tenant: string, id: string): Promise<number> {
     if (!this.capabilities.available.includes('pids') || this.capabilities.features.pidsEventsLocal) return 0;
     const text = await this.fs.read(workloadDir(tenant, id), 'pids.events');
-    return Number(/^max (\d+)$/m.exec(text ?? '')?.[1] ?? 0);
+    return (text === undefined ? undefined : parsePidsEvents(text)?.max) ?? 0;
   }
 
   /** Removes an ended workload's leaf and its monitor's cgroup. */

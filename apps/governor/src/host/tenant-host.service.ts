@@ -9,6 +9,7 @@ import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
+import type { TenantEntity } from '../../../../libs/persistence/src/entities';
 import { TenantsService } from '../tenants/tenants.service';
 import { HostAccess } from './host.access';
 import { HostException, HostExceptionCode } from './host.exception';
@@ -53,7 +54,11 @@ export class TenantHostService {
 
   /** Live usage of the tenant on this node. */
   async usage(name: string): Promise<{ node: string; usage: TenantUsage }> {
-    await this.tenants.get(name);
+    return this.usageOf(await this.tenants.get(name));
+  }
+
+  /** Live usage of a tenant already looked up. */
+  async usageOf({ name }: TenantEntity): Promise<{ node: string; usage: TenantUsage }> {
     const driver = this.host.cgroups();
     if (!driver.hasTenant(name)) throw new HostException(HostExceptionCode.NOT_APPLIED, `tenant ${name} has no cgroup on this node yet`);
     return { node: this.config.nodeName, usage: await driver.usage(name) };

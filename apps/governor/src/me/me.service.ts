@@ -4,7 +4,6 @@ import { type LinkCounters, hostInterfaceName, linkCounters } from '../../../../
 import { TenantHostService } from '../host/tenant-host.service';
 import { TenantEventsService, type TenantEventView } from '../tenant-events/tenant-events.service';
 import type { TenantDto } from '../tenants/dto/tenant.dto';
-import { toTenantView } from '../tenants/tenant.view';
 import { TenantsService } from '../tenants/tenants.service';
 import { type UsageHistory, UsageHistoryService } from '../usage-history/usage-history.service';
 
@@ -27,13 +26,12 @@ export class MeService {
   ) {}
 
   async view(name: string): Promise<TenantDto> {
-    const tenant = await this.tenants.get(name);
-    return toTenantView(tenant, (await this.tenants.facts([tenant.id]))(tenant.id));
+    return this.tenants.view(await this.tenants.get(name));
   }
 
   async usage(name: string): Promise<MyUsage> {
     const tenant = await this.tenants.get(name);
-    const { node, usage } = await this.host.usage(name);
+    const { node, usage } = await this.host.usageOf(tenant);
     return { node, usage, network: (await linkCounters(hostInterfaceName(tenant.id))) ?? null, history: this.history.history(name) };
   }
 

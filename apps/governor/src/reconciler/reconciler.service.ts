@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -6,6 +5,7 @@ import { DataSource, IsNull } from 'typeorm';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
 import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { TenantEntity, TenantStatusEntity, WorkloadEntity } from '../../../../libs/persistence/src/entities';
+import { removeState } from '../../../../libs/workloads/src/monitor';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { DATABASE_URL } from '../database/database.module';
 import { HostAccess } from '../host/host.access';
@@ -225,7 +225,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const workloads = await this.db.getRepository(WorkloadEntity).find({ where: { tenantId: tenant.id, node: this.config.nodeName }, select: { id: true } });
     for (const { id } of workloads) {
       await driver.removeWorkload(tenant.name, id);
-      await rm(join(this.config.runDir, 'workloads', id), { recursive: true, force: true });
+      await removeState(join(this.config.runDir, 'workloads', id));
     }
   }
 

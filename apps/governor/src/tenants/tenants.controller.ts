@@ -30,7 +30,7 @@ export class TenantsController {
   ): Promise<TenantDto> {
     const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
     res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
-    return this.view(tenant);
+    return this.tenants.view(tenant);
   }
 
   @Get()
@@ -50,7 +50,7 @@ export class TenantsController {
   async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<TenantDto> {
     const tenant = await this.tenants.get(name);
     res.setHeader('ETag', etagOf(tenant));
-    return this.view(tenant);
+    return this.tenants.view(tenant);
   }
 
   @Patch(':name')
@@ -71,7 +71,7 @@ export class TenantsController {
   ): Promise<TenantDto> {
     const tenant = await this.tenants.update(name, body, ifMatch, { principal, requestId }, parseFlag(force, 'force'));
     res.setHeader('ETag', etagOf(tenant));
-    return this.view(tenant);
+    return this.tenants.view(tenant);
   }
 
   @Post(':name/suspend')
@@ -79,7 +79,7 @@ export class TenantsController {
   @ApiOperation({ summary: 'Freeze every process of the tenant (sets suspended; phase Suspended once frozen)' })
   @ApiResponse({ status: 202, type: TenantDto })
   async suspend(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<TenantDto> {
-    return this.view(await this.tenants.update(name, { suspended: true }, undefined, { principal, requestId }));
+    return this.tenants.view(await this.tenants.update(name, { suspended: true }, undefined, { principal, requestId }));
   }
 
   @Post(':name/resume')
@@ -87,7 +87,7 @@ export class TenantsController {
   @ApiOperation({ summary: 'Thaw the tenant (clears suspended)' })
   @ApiResponse({ status: 202, type: TenantDto })
   async resume(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<TenantDto> {
-    return this.view(await this.tenants.update(name, { suspended: false }, undefined, { principal, requestId }));
+    return this.tenants.view(await this.tenants.update(name, { suspended: false }, undefined, { principal, requestId }));
   }
 
   @Delete(':name')
@@ -100,7 +100,7 @@ export class TenantsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
   ): Promise<TenantDto> {
-    return this.view(await this.tenants.remove(name, ifMatch, { principal, requestId }));
+    return this.tenants.view(await this.tenants.remove(name, ifMatch, { principal, requestId }));
   }
 
   @Get(':name/history')
@@ -110,10 +110,6 @@ export class TenantsController {
   @ApiOkResponse({ type: LedgerPageDto })
   async history(@Param('name') name: string, @Query('limit') limit: unknown, @Query('cursor') cursor: unknown): Promise<Page<LedgerEntryView>> {
     return this.tenants.history(name, parseLimit(limit), cursor);
-  }
-
-  private async view(tenant: Parameters<typeof toTenantView>[0]): Promise<TenantDto> {
-    return toTenantView(tenant, (await this.tenants.facts([tenant.id]))(tenant.id));
   }
 }
 

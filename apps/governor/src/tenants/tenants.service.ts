@@ -8,7 +8,8 @@ import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../..
 import { NodesService } from '../nodes/nodes.service';
 import { AllocationExhaustedError, allocateTenant, allocationsOf, readSubIdRanges, releaseTenant } from '../../../../libs/persistence/src/allocation';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
-import type { TenantFacts } from './tenant.view';
+import type { TenantDto } from './dto/tenant.dto';
+import { type TenantFacts, toTenantView } from './tenant.view';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
@@ -40,6 +41,11 @@ export class TenantsService {
   ) {}
 
   /** What a tenant's view shows besides its row: per-node status, its uid range and link addresses. */
+  /** The API form of one tenant, with its statuses and allocation. */
+  async view(tenant: TenantEntity): Promise<TenantDto> {
+    return toTenantView(tenant, (await this.facts([tenant.id]))(tenant.id));
+  }
+
   async facts(tenantIds: string[]): Promise<(tenantId: string) => TenantFacts> {
     const statuses = await this.statuses(tenantIds);
     const allocations = await allocationsOf(this.db.manager, tenantIds);

@@ -3,6 +3,7 @@ import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { tenantDir } from '../../../../libs/cgroup/src/layout';
 import { parseCpuStat } from '../../../../libs/cgroup/src/stats/cpu-stat';
 import { parseMemoryEvents } from '../../../../libs/cgroup/src/stats/memory';
+import { parseLimitValue } from '../../../../libs/cgroup/src/stats/pids';
 import { linkCounters } from '../../../../libs/network/src/tenant-link';
 import { HostAccess } from '../host/host.access';
 import { type CatalogTenant, TenantCatalog } from '../metrics/tenant-catalog';
@@ -120,7 +121,10 @@ async function readSample(driver: CgroupDriver, tenant: CatalogTenant): Promise<
     tenant.hostInterface === undefined ? undefined : linkCounters(tenant.hostInterface),
   ]);
   const cpu = cpuStat === undefined ? undefined : parseCpuStat(cpuStat);
-  const number = (text: string | undefined) => (text === undefined || !/^\d+\s*$/.test(text) ? undefined : Number(text));
+  const number = (text: string | undefined) => {
+    const value = text === undefined ? undefined : parseLimitValue(text);
+    return typeof value === 'number' ? value : undefined;
+  };
   return {
     at: Date.now(),
     cpuUsageUsec: cpu?.usageUsec,

@@ -91,15 +91,10 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     return join(this.config.runDir, 'workloads', id);
   }
 
-  private namespaces(tenant: string): { net: string; user: string } {
-    const dir = join(this.config.runDir, 'ns', tenant);
-    return { net: join(dir, 'net'), user: join(dir, 'user') };
-  }
-
   async start(tenantName: string, input: StartWorkloadInput, actor: Actor): Promise<WorkloadView> {
     const tenant = await this.tenants.get(tenantName);
     const driver = this.host.cgroups();
-    const ns = this.namespaces(tenantName);
+    const ns = this.host.namespaces().paths(tenantName);
     if (!driver.hasTenant(tenantName) || !existsSync(ns.net) || !existsSync(ns.user)) {
       throw new WorkloadException(
         WorkloadExceptionCode.TENANT_NOT_READY,
