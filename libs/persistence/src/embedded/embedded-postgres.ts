@@ -70,6 +70,8 @@ export interface EmbeddedPostgresOptions {
   /** GOVERNOR_DATA_DIR: the cluster lives in <dataDir>/postgres */
   dataDir: string;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** the PGlite import tool starts the server beside the old pgdata/ it is reading */
+  allowLegacyPglite?: boolean;
 }
 
 function binaries(): string {
@@ -119,7 +121,7 @@ export class EmbeddedPostgres {
   }
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-    refuseLegacyPglite(options.dataDir);
+    if (options.allowLegacyPglite !== true) refuseLegacyPglite(options.dataDir);
     const account = serverAccount();
     const root = join(options.dataDir, 'postgres');
     const binDir = binaries();
@@ -347,11 +349,25 @@ export class EmbeddedPostgres {
   }
 
   private async ensureDatabase(): Promise<void> {
+    await this.maintenance(async (client) => {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
+      if (found.rowCount === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+    });
+  }
+
+  /** Drops Governor's database and makes it anew, empty: for the import tool, to undo an import that failed. */
+  async recreateDatabase(): Promise<void> {
+    await this.maintenance(async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS ${EMBEDDED_DATABASE} WITH (FORCE)`);
+      await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+    });
+  }
+
+  private async maintenance(work: (client: Client) => Promise<void>): Promise<void> {
     const client = new Client({ connectionString: this.url.replace(`/${EMBEDDED_DATABASE}?`, '/postgres?') });
     await client.connect();
     try {
-      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
-      if (found.rowCount === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+      await work(client);
     } finally {
       await client.end();
     }
