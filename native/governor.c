@@ -643,11 +643,8 @@ int gv_make_shared_mount(const char *dir)
 	return 0;
 }
 
-int gv_lock_file(const char *path, unsigned int mode)
+static int lock_fd(int fd)
 {
-	if (!path || mode > 07777)
-		return -EINVAL;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -656,4 +653,18 @@ int gv_lock_file(const char *path, unsigned int mode)
 		return -e;
 	}
 	return fd;
+}
+
+int gv_lock_file(const char *path, unsigned int mode)
+{
+	if (!path || mode > 07777)
+		return -EINVAL;
+	return lock_fd(open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode));
+}
+
+int gv_lock_dir(const char *path)
+{
+	if (!path)
+		return -EINVAL;
+	return lock_fd(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
 }

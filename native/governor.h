@@ -147,4 +147,8 @@ GV_API int gv_make_shared_mount(const char *dir);
  */
 GV_API int gv_lock_file(const char *path, unsigned int mode);
 
+/* The same for an existing directory (a cgroup directory, which holds no file of ours): returns its descriptor,
+ * opened O_RDONLY | O_DIRECTORY | O_CLOEXEC, with an exclusive flock taken without waiting, or -errno. */
+GV_API int gv_lock_dir(const char *path);
+
 #endif

@@ -207,6 +207,11 @@ static void test_lock(void)
 	gv_close(again);
 	EXPECT("a missing directory is ENOENT", gv_lock_file("/nonexistent-governor/x.lock", 0600), -ENOENT);
 	EXPECT("a NULL path is EINVAL", gv_lock_file(NULL, 0600), -EINVAL);
+	int dir = gv_lock_dir(tmp);
+	EXPECT_TRUE("lock_dir locks a directory", dir >= 0);
+	EXPECT("a second lock of the directory is refused", gv_lock_dir(tmp), -EWOULDBLOCK);
+	gv_close(dir);
+	EXPECT("lock_dir of a file is ENOTDIR", gv_lock_dir(path), -ENOTDIR);
 }
 
 static void test_pidfd(void)

@@ -3,8 +3,9 @@ import { createGovernorApp } from './app.factory';
 import { ConfigError, type GovernorConfig, loadConfig } from './config/governor.config';
 import { join } from 'node:path';
 import pino from 'pino';
-import { EmbeddedPostgres, LegacyPgliteError } from '../../../libs/persistence/src';
+import { EmbeddedPostgres, LegacyPgliteError, waitForDatabase } from '../../../libs/persistence/src';
 import { InstanceLockedError, lockInstance } from './instance/instance-lock';
+import { serveWhileWaiting } from './instance/waiting-server';
 
 const EX_CONFIG = 78;
 /** EX_TEMPFAIL: another governor holds this one's data directory */
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     process.stderr.write(`governor: ${err.message}\n`);
     process.exit(EX_LOCKED);
   }
-  const log = pino({ level: config.logLevel, base: { context: 'postgres' } });
+  const log = pino({ level: config.logLevel, base: { context: 'startup' } });
   let embedded: EmbeddedPostgres | undefined;
   if (config.databaseUrl === undefined) {
     try {
@@ -46,9 +47,22 @@ async function main(): Promise<void> {
       process.exit(EX_CONFIG);
     }
   }
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  let reason = 'connecting to the database';
+  let placeholder: Promise<{ close(): Promise<void> } | undefined> | undefined;
+  await waitForDatabase(databaseUrl, (err, attempt, delayMs) => {
+    reason = `waiting for the database: ${err.message}`;
+    if (attempt === 1 || attempt % 10 === 0) log.warn(`${reason}; retrying in ${delayMs} ms (attempt ${attempt}); the kernel keeps enforcing what was applied`);
+    placeholder ??= serveWhileWaiting(config, () => reason).catch((listenErr: unknown) => {
+      log.error(`cannot answer on ${config.host}:${config.port} while waiting: ${(listenErr as Error).message}`);
+      return undefined;
+    });
+  });
+  await (await placeholder)?.close();
+
   let app;
   try {
-    app = await createGovernorApp(config, config.databaseUrl ?? embedded!.url);
+    app = await createGovernorApp(config, databaseUrl);
   } catch (err) {
     await embedded?.stop();
     throw err;
@@ -74,6 +88,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof InstanceLockedError) {
+    process.stderr.write(`governor: ${err.message}\n`);
+    process.exit(EX_LOCKED);
+  }
   process.stderr.write(`governor: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

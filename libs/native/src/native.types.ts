@@ -115,6 +115,8 @@ export interface GovernorNative {
    * A lock another process holds throws a NativeError with code EWOULDBLOCK.
    */
   lockFile(path: string, mode: number): number;
+  /** The same for an existing directory, such as a cgroup directory, where no file of ours can be made. */
+  lockDir(path: string): number;
   /**
    * Absolute path of native/build/governor-monitor, the program that starts and supervises one workload in a
    * tenant's namespaces and cgroup (usage, state files and exit codes: the comment atop native/monitor.c).
