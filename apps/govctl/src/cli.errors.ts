@@ -50,7 +50,11 @@ export class ApiError extends CliError {
 export function formatProblem(problem: Problem): string[] {
   const title = problem.title ? `${problem.status} ${problem.title}` : `HTTP ${problem.status}`;
   const lines = [problem.detail ? `error: ${title}: ${problem.detail}` : `error: ${title}`];
-  for (const field of problem.errors ?? []) lines.push(`  ${field.path || '(body)'}: ${field.message}`);
+  for (const field of problem.errors ?? []) {
+    const line = `${field.path || '(body)'}: ${field.message}`;
+    // A problem with one bad field often says that field in its detail already.
+    if (line !== problem.detail) lines.push(`  ${line}`);
+  }
   if (problem.requestId) lines.push(`  request id: ${problem.requestId}`);
   return lines;
 }

@@ -75,7 +75,9 @@ export function formatAge(iso: string | null | undefined, now = Date.now()): str
 export function readableQuota(quota: Quota): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (quota.cpu) out.cpu = { ...quota.cpu };
-  if (quota.memory) out.memory = Object.fromEntries(Object.entries(quota.memory).map(([k, v]) => [k, formatSize(v as Limit)]));
+  // A merge patch has nulls (remove the field): they stay null.
+  const size = (v: unknown) => (v === null ? null : formatSize(v as Limit));
+  if (quota.memory) out.memory = Object.fromEntries(Object.entries(quota.memory).map(([k, v]) => [k, size(v)]));
   if (quota.pids) out.pids = { ...quota.pids };
   if (quota.io) {
     out.io = {
@@ -83,8 +85,8 @@ export function readableQuota(quota: Quota): Record<string, unknown> {
       ...(quota.io.limits && {
         limits: quota.io.limits.map((l) => ({
           ...l,
-          ...(l.rbps !== undefined && { rbps: formatSize(l.rbps) }),
-          ...(l.wbps !== undefined && { wbps: formatSize(l.wbps) }),
+          ...(l.rbps !== undefined && { rbps: size(l.rbps) }),
+          ...(l.wbps !== undefined && { wbps: size(l.wbps) }),
         })),
       }),
     };
@@ -93,8 +95,8 @@ export function readableQuota(quota: Quota): Record<string, unknown> {
   if (quota.network) {
     out.network = {
       ...quota.network,
-      ...(quota.network.ingress !== undefined && { ingress: formatRate(quota.network.ingress) }),
-      ...(quota.network.egress !== undefined && { egress: formatRate(quota.network.egress) }),
+      ...(quota.network.ingress !== undefined && { ingress: quota.network.ingress === null ? null : formatRate(quota.network.ingress) }),
+      ...(quota.network.egress !== undefined && { egress: quota.network.egress === null ? null : formatRate(quota.network.egress) }),
     };
   }
   return out;

@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
 import { segment } from './api.client';
-import type { Items, QuotaRequest } from './api.types';
+import type { Items, Quota, QuotaRequest } from './api.types';
 import type { Cli } from './cli.context';
 import { examples } from './help.text';
 import { renderPlan } from './plan.format';
-import { flatten, formatAge } from './quantities';
+import { flatten, formatAge, readableQuota } from './quantities';
 import { type Column, renderTable } from './table.format';
 
 /** A request's merge patch in one line: memory.max=1Gi pids.max=512. */
 export function patchSummary(patch: Record<string, unknown>): string {
   return (
-    flatten(patch)
+    flatten(readableQuota(patch as Quota))
       .filter(([path]) => path !== '')
       .map(([path, value]) => `${path}=${value === null ? 'none' : typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ') || '-'

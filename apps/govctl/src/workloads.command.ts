@@ -55,6 +55,7 @@ export function registerWorkloads(program: Command, cli: Cli): void {
       .option('--cwd <dir>', 'working directory inside the tenant', '/')
       .option('--grace <duration>', 'time between SIGTERM and the kill when Ctrl-C stops it', '10s')
       .option('-d, --detach', 'print the workload id and return at once')
+      .showHelpAfterError('(put the workload command after --: govctl run TENANT -- /bin/sh -c "…")')
       .action(async (tenant: string, command: string[], options: { env?: string[]; cwd: string; grace: string; detach?: boolean }) => {
         const client = cli.client();
         const base = await cli.tenantPath(tenant, '/workloads');
