@@ -80,6 +80,7 @@ function reasonOf(err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return 'no answer in time';
   const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
   if (cause?.code) return cause.message && !cause.message.includes(cause.code) ? `${cause.code} (${cause.message})` : (cause.message ?? cause.code);
+  if (cause?.message) return cause.message;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -16,7 +16,12 @@ export const TENANT_COLUMNS: Array<Column<Tenant>> = [
   { header: 'GENERATION', value: (t) => `${t.status.observedGeneration}/${t.generation}`, wide: true },
   { header: 'ADDRESS', value: (t) => t.status.network?.address ?? '-', wide: true },
   { header: 'UIDS', value: (t) => (t.status.uidRange ? `${t.status.uidRange.start}+${t.status.uidRange.size}` : '-'), wide: true },
-  { header: 'CONDITIONS', value: (t) => [...new Set(t.status.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`))].join(',') || '-', wide: true, flex: true },
+  {
+    header: 'CONDITIONS',
+    value: (t) => [...new Set(t.status.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`))].join(',') || '-',
+    wide: true,
+    flex: true,
+  },
 ];
 
 /** The detail view of one tenant: its fields, quota in API units, and every condition. */

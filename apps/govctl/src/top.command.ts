@@ -200,7 +200,12 @@ async function runTop(cli: Cli, tenant: string | undefined, options: { delayMs: 
         cli.stdout.write(`${HOME}${lines(width, height).join(`${CLEAR_LINE}\n`)}${CLEAR_LINE}${CLEAR_BELOW}`);
       };
       if (interactive) draw();
-      else cli.out(`${lines(Number(cli.env.COLUMNS) || 200, Infinity).map((line) => line.trimEnd()).join('\n')}\n`);
+      else
+        cli.out(
+          `${lines(Number(cli.env.COLUMNS) || 200, Infinity)
+            .map((line) => line.trimEnd())
+            .join('\n')}\n`,
+        );
       if (frame + 1 < options.iterations && !quit) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, options.delayMs);

@@ -38,6 +38,11 @@ describe('following a log with cursors', () => {
     assert.equal((await readLogAfter(dir, 'stderr', tail.cursor)).text, 'w\n');
   });
 
+  it('tails an empty log as nothing, not as an empty line', async () => {
+    writeFileSync(join(dir, 'stderr.log'), '');
+    assert.equal((await tailLog(dir, 'stderr', 5)).text, '');
+  });
+
   it('keeps the cursor on a stream that has no file yet', async () => {
     const empty = mkdtempSync(join(dir, 'empty-'));
     assert.deepEqual(await readLogAfter(empty, 'stdout', '0'), { text: '', cursor: '0' });

@@ -29,6 +29,7 @@ export async function tailLog(stateDir: string, stream: LogStream, lines: number
   try {
     const length = Math.min(file.size, MAX_LOG_READ_BYTES);
     const text = await readRange(file.handle, file.size - length, length);
+    if (text === '') return { text: '', cursor: `${file.ino}-${file.size}` };
     const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
     // A read that starts mid-file may start mid-line: drop the partial first line.
     const whole = length < file.size ? all.slice(1) : all;
