@@ -135,6 +135,7 @@ export function registerCompletion(program: Command, cli: Cli): void {
   examples(
     program
       .command('completion')
+      .summary('Print a bash or zsh completion script')
       .description('Print a completion script for bash or zsh; it completes commands, options and tenant names (asked from the API)')
       .argument('<shell>', 'bash or zsh')
       .action((shell: string) => {

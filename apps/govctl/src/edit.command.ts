@@ -21,6 +21,7 @@ export function registerEdit(program: Command, cli: Cli): void {
   examples(
     program
       .command('edit')
+      .summary("Edit a tenant's spec in $EDITOR; sent as a merge patch with If-Match")
       .description(
         "Edit a tenant's spec (display name, suspended, nodes, quota) in $VISUAL or $EDITOR. What changed is sent as a JSON merge patch " +
           "with If-Match, so an edit over someone else's change fails (exit 5) instead of undoing it",

@@ -38,7 +38,10 @@ export function expiryFrom(duration: string, now = Date.now()): string {
 const SHOWN_ONCE = 'Save it now: it is shown only once.';
 
 export function registerKeys(program: Command, cli: Cli): void {
-  const keys = program.command('keys').description('Tenant keys (gvt_…): what a tenant signs in with to /v1/me and the portal');
+  const keys = program
+    .command('keys')
+    .summary('Tenant keys (gvt_…): create, list, revoke')
+    .description('Tenant keys (gvt_…): what a tenant signs in with to /v1/me and the portal');
   examples(keys, ['govctl keys create acme portal --expires-in 30d', 'govctl keys list acme', 'govctl keys revoke acme 7b0e…']);
   examples(
     keys
@@ -83,7 +86,10 @@ export function registerKeys(program: Command, cli: Cli): void {
 }
 
 export function registerTokens(program: Command, cli: Cli): void {
-  const tokens = program.command('tokens').description('Named admin tokens (gva_…), so that the ledger and the audit say who acted');
+  const tokens = program
+    .command('tokens')
+    .summary('Admin tokens (gva_…): create, list, revoke')
+    .description('Named admin tokens (gva_…), so that the ledger and the audit say who acted');
   examples(tokens, ['govctl tokens create ci', 'govctl tokens list', 'govctl tokens revoke 1c9a…']);
   examples(
     tokens

@@ -17,6 +17,7 @@ export function registerLogin(program: Command, cli: Cli): void {
   examples(
     program
       .command('login')
+      .summary('Save a server and token as a context (~/.config/governor/config.yaml) and use it')
       .description(
         `Check a server and token and save them as a context in ${cli.configPath} (mode 0600), then use it. ` +
           'The token comes from --token, GOVERNOR_TOKEN or one line on stdin; an admin token and a tenant key (gvt_…) are both fine',
@@ -45,7 +46,7 @@ export function registerLogin(program: Command, cli: Cli): void {
     ],
   );
 
-  const config = program.command('config').description(`The contexts in ${cli.configPath}`);
+  const config = program.command('config').description(`List and switch the contexts of ${cli.configPath}`).summary('List and switch contexts');
   examples(
     config
       .command('contexts')

@@ -32,6 +32,7 @@ export function registerNodes(program: Command, cli: Cli): void {
   examples(
     program
       .command('nodes')
+      .summary('Hosts: kernel, cgroup mode, missing controllers, heartbeat')
       .description('Hosts running a governor agent: kernel, cgroup mode, controllers missing (limits not enforced there), heartbeat')
       .argument('[node]', 'show one node')
       .action(async (name: string | undefined) => {

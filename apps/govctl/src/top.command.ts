@@ -94,6 +94,7 @@ export function registerTop(program: Command, cli: Cli): void {
   examples(
     program
       .command('top')
+      .summary('Live per-tenant usage against quota, like systemd-cgtop (top TENANT: its workloads)')
       .description(
         'A live per-tenant view, like systemd-cgtop: CPU (100% is one core) against the cap, the throttled share, memory against memory.max, ' +
           'tasks against pids.max, io rates, PSI (some avg10) and running workloads. Keys switch the sort column: ' +

@@ -45,6 +45,7 @@ export function registerWorkloads(program: Command, cli: Cli): void {
   examples(
     program
       .command('run')
+      .summary('Start a workload, stream its output, exit with its exit code; Ctrl-C stops it')
       .description(
         "Start a workload in a tenant (its cgroup and namespaces, uid 0 inside) and stream its output. govctl exits with the workload's exit code, " +
           'or 128+signal; Ctrl-C stops the workload (SIGTERM, then a kill after --grace; a second Ctrl-C kills it at once)',
@@ -155,6 +156,7 @@ export function registerWorkloads(program: Command, cli: Cli): void {
   examples(
     program
       .command('stop')
+      .summary('Stop a workload: SIGTERM, then a kill after --grace')
       .description('Stop a workload: SIGTERM, then a kill of everything left in its cgroup after the grace period')
       .argument('<tenant>', 'tenant name')
       .argument('<id>', 'workload id (govctl ps)')
