@@ -253,6 +253,20 @@ describe('govctl tenants, quota and edit', () => {
     assert.equal(unasked.code, 2);
     assert.match(unasked.stderr, /not a terminal to ask on: pass --yes to apply, or --dry-run/);
 
+    // On a terminal it asks; "n" leaves the tenant alone.
+    const tmux = new TmuxSession('quota', { width: 160, height: 20 });
+    sessions.push(tmux);
+    tmux.start(`"${process.execPath}" "${GOVCTL_BIN}" quota set acme --memory 1Gi; echo "exit=$?"`, {
+      HOME: home,
+      GOVERNOR_URL: service.url,
+      GOVERNOR_TOKEN: ROOT_TOKEN,
+    });
+    await tmux.until((screen) => /Apply this change to tenant acme\? \[y\/N\]/.test(screen), 'the question');
+    tmux.keys('n', 'Enter');
+    assert.match(await tmux.until((screen) => /^exit=\d+$/m.test(screen), 'the answer'), /Not applied\.\nexit=0/);
+    tmux.kill();
+    assert.equal((await json<Tenant>(['tenants', 'get', 'acme'])).resourceVersion, before.resourceVersion, 'answered no: nothing changed');
+
     const applied1 = await ok(['quota', 'set', 'acme', '--memory', '1Gi', '--pids', '512', '--yes']);
     assert.match(applied1, /\ntenant\/acme quota set: cpu=1\.5 mem=1Gi pids=512 in=100Mbit \(generation \d+\)\n$/);
     assert.deepEqual((await json<Tenant>(['tenants', 'get', 'acme'])).quota.memory, { max: 1073741824 });
@@ -434,7 +448,7 @@ describe('govctl completion', () => {
         'bash',
         [
           '-c',
-          `set -e; eval '${script}'; complete -p govctl >/dev/null
+          `eval '${script}' || exit 2; complete -p govctl >/dev/null || exit 3
            read -ra COMP_WORDS <<< "govctl ${line}"; [[ "${line}" == *" " || -z "${line}" ]] && COMP_WORDS+=("")
            COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _govctl_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
         ],
@@ -450,10 +464,30 @@ describe('govctl completion', () => {
     assert.deepEqual(complete('run ac'), ['acme']);
     assert.deepEqual(complete('tenants list -o '), ['table', 'wide', 'json', 'yaml']);
     assert.deepEqual(complete('quota set acme --memory-h'), ['--memory-high']);
-    assert.match(await ok(['completion', 'zsh']), /^#compdef govctl\n/);
-    if (spawnSync('zsh', ['--version']).status === 0) {
-      assert.equal(spawnSync('zsh', ['-n', '-c', await ok(['completion', 'zsh'])]).status, 0, 'the zsh script parses');
-    }
+  });
+
+  it('loads in zsh (after compinit) and registers itself for govctl', async () => {
+    const bin = mkdtempSync(join(home, 'zbin-'));
+    symlinkSync(GOVCTL_BIN, join(bin, 'govctl'));
+    const script = await ok(['completion', 'zsh']);
+    assert.match(script, /^#compdef govctl\n/);
+    // compadd works only inside a completion widget; a stand-in prints what the script would offer.
+    const res = spawnSync(
+      'zsh',
+      [
+        '-f',
+        '-c',
+        `autoload -U compinit && compinit -u -d "$HOME/.zcompdump"; source <(govctl completion zsh); [[ \${_comps[govctl]} == _govctl ]] || exit 3
+         compadd() { [[ $1 == -a ]] && print -l -- \${(P)2} }; words=(govctl tenants get ''); CURRENT=4; _govctl`,
+      ],
+      { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, HOME: home, GOVERNOR_URL: service.url, GOVERNOR_TOKEN: ROOT_TOKEN } },
+    );
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stderr, '');
+    assert.deepEqual(
+      res.stdout.trim().split('\n'),
+      (await json<Tenant[]>(['tenants', 'list'])).map((t) => t.name),
+    );
   });
 });
 

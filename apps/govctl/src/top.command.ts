@@ -104,7 +104,7 @@ export function registerTop(program: Command, cli: Cli): void {
       .option('-d, --delay <seconds>', 'time between refreshes', '2')
       .option('-n, --iterations <n>', 'stop after this many refreshes')
       .option('-b, --batch', 'print frames one after another instead of refreshing in place (the default when stdout is not a terminal)')
-      .option('-s, --sort <column>', 'cpu, memory, tasks, io, throttled, workloads or name', 'cpu')
+      .option('--sort <column>', 'cpu, memory, tasks, io, throttled, workloads or name (keys switch it while top runs)', 'cpu')
       .action(async (tenant: string | undefined, options: { delay: string; iterations?: string; batch?: boolean; sort: string }) => {
         const delayMs = Number(options.delay) * 1000;
         if (!(delayMs >= 100)) throw new UsageError(`--delay must be a number of seconds, at least 0.1; got "${options.delay}"`);
