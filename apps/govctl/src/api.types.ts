@@ -77,10 +77,11 @@ export interface TenantPlan {
   nodes: Array<{ node: string; writes: FileChange[]; warnings: string[] }>;
 }
 
+/** A PSI line; the averages come with /usage, not from a scrape of /metrics (totals only). */
 export interface PressureLine {
-  avg10: number;
-  avg60: number;
-  avg300: number;
+  avg10?: number;
+  avg60?: number;
+  avg300?: number;
   totalUsec: number;
 }
 

@@ -6,6 +6,7 @@ import type { Cli } from './cli.context';
 import { UsageError } from './cli.errors';
 import { examples } from './help.text';
 import { parseExposition } from './metrics.parse';
+import { type ScrapedTenant, TENANT_SERIES, tenantsFromMetrics } from './tenant-metrics';
 import { formatAge } from './quantities';
 import {
   KEYS_HELP,
@@ -56,7 +57,16 @@ async function sampleTenants(client: GovernorClient): Promise<TenantSample[]> {
     return [{ name: me.name, phase: me.status.phase, quota: me.quota, usage: mine.usage, workloads: active(workloads.items).length, at: Date.now() }];
   }
   const tenants = await client.all<Tenant>('/v1/tenants');
+  // One scrape of /metrics has every tenant this governor's agents read; a /usage request per tenant is the
+  // fallback (for a tenant the scrape lacks, or a token that may not read /metrics).
+  const scraped = await client.request<string>('GET', '/metrics', { text: true }).then(
+    (res) => tenantsFromMetrics(parseExposition(res.body, TENANT_SERIES)),
+    () => new Map<string, ScrapedTenant>(),
+  );
+  const scrapedAt = Date.now();
   return mapLimit(tenants, CONCURRENCY, async (t) => {
+    const fromScrape = scraped.get(t.name);
+    if (fromScrape) return { name: t.name, phase: t.status.phase, quota: t.quota, usage: fromScrape.usage, workloads: fromScrape.workloads, at: scrapedAt };
     const base = `/v1/tenants/${segment(t.name)}`;
     // A tenant that is terminating, or that this governor cannot read, still gets its row, without numbers.
     const [usage, workloads] = await Promise.all([
@@ -97,7 +107,7 @@ export function registerTop(program: Command, cli: Cli): void {
       .summary('Live per-tenant usage against quota, like systemd-cgtop (top TENANT: its workloads)')
       .description(
         'A live per-tenant view, like systemd-cgtop: CPU (100% is one core) against the cap, the throttled share, memory against memory.max, ' +
-          'tasks against pids.max, io rates, PSI (some avg10) and running workloads. Keys switch the sort column: ' +
+          'tasks against pids.max, io rates, PSI (the share of the interval some task stalled) and running workloads. Keys switch the sort column: ' +
           `${KEYS_HELP}. With TENANT, that tenant's workloads`,
       )
       .argument('[tenant]', "show this tenant's workloads")

@@ -4,12 +4,12 @@ import pc from 'picocolors';
 import type { TenantUsage } from './api.types';
 import { fitColumns, renderTop, sortRows, TENANT_TOP_COLUMNS, type TenantSample, tenantRows } from './top.view';
 
-const usage = (cpuSeconds: number, periods: number, throttled: number, memory: number, rbytes = 0): TenantUsage => ({
+const usage = (cpuSeconds: number, periods: number, throttled: number, memory: number, rbytes = 0, psiUsec = 0): TenantUsage => ({
   cpu: { usageSeconds: cpuSeconds, periods, throttledPeriods: throttled },
   memory: { currentBytes: memory },
   pids: { current: 3 },
   io: [{ device: '8:0', rbytes, wbytes: 0 }],
-  pressure: { cpu: { some: { avg10: 1.5, avg60: 0, avg300: 0, totalUsec: 0 } } },
+  pressure: { cpu: { some: { totalUsec: psiUsec } } },
   frozen: false,
   populated: true,
 });
@@ -27,7 +27,7 @@ describe('top rows', () => {
     ['busy', sample('busy', 0, usage(10, 100, 0, 100, 0))],
     ['idle', sample('idle', 0, usage(1, 100, 0, 200, 0))],
   ]);
-  const now = [sample('busy', 2000, usage(11.9, 120, 5, 100, 4096)), sample('idle', 2000, usage(1.01, 100, 0, 200))];
+  const now = [sample('busy', 2000, usage(11.9, 120, 5, 100, 4096, 400_000)), sample('idle', 2000, usage(1.01, 100, 0, 200))];
   const rows = tenantRows(before, now);
 
   it('turns two reads into CPU cores, a throttled share and io rates', () => {
@@ -35,6 +35,7 @@ describe('top rows', () => {
     assert.ok(Math.abs(busy.cpu! - 0.95) < 1e-9);
     assert.equal(busy.throttled, 0.25);
     assert.equal(busy.readRate, 2048);
+    assert.equal(busy.psiCpu, 0.2, 'PSI: 0.4 s stalled in 2 s');
     assert.equal(busy.cpuCap, 2);
     assert.equal(rows.find((r) => r.name === 'idle')!.throttled, 0);
   });

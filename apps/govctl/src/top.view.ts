@@ -35,6 +35,7 @@ export interface TopRow {
   /** bytes per second */
   readRate?: number;
   writeRate?: number;
+  /** PSI: the share of the last interval in which some task of the tenant stalled on CPU, memory, io */
   psiCpu?: number;
   psiMemory?: number;
   psiIo?: number;
@@ -43,6 +44,11 @@ export interface TopRow {
 
 const rate = (now: number | undefined, before: number | undefined, seconds: number) =>
   now === undefined || before === undefined || seconds <= 0 ? undefined : Math.max(0, now - before) / seconds;
+/** PSI over the refresh interval: the share of wall time some task stalled, from two reads of the stall total. */
+const stalled = (now: number | undefined, before: number | undefined, seconds: number) => {
+  const usecPerSecond = rate(now, before, seconds);
+  return usecPerSecond === undefined ? undefined : usecPerSecond / 1e6;
+};
 const ioSum = (usage: TenantUsage | undefined, key: 'rbytes' | 'wbytes') => (usage ? usage.io.reduce((sum, d) => sum + (d[key] ?? 0), 0) : undefined);
 
 /** Rows from this refresh's samples; rates need the previous refresh, so the first frame shows none. */
@@ -66,9 +72,9 @@ export function tenantRows(previous: ReadonlyMap<string, TenantSample>, current:
       pidsMax: sample.quota.pids?.max,
       readRate: rate(ioSum(usage, 'rbytes'), ioSum(before?.usage, 'rbytes'), seconds),
       writeRate: rate(ioSum(usage, 'wbytes'), ioSum(before?.usage, 'wbytes'), seconds),
-      psiCpu: usage?.pressure.cpu?.some.avg10,
-      psiMemory: usage?.pressure.memory?.some.avg10,
-      psiIo: usage?.pressure.io?.some.avg10,
+      psiCpu: stalled(usage?.pressure.cpu?.some.totalUsec, before?.usage?.pressure.cpu?.some.totalUsec, seconds),
+      psiMemory: stalled(usage?.pressure.memory?.some.totalUsec, before?.usage?.pressure.memory?.some.totalUsec, seconds),
+      psiIo: stalled(usage?.pressure.io?.some.totalUsec, before?.usage?.pressure.io?.some.totalUsec, seconds),
       workloads: sample.workloads,
     };
   });
@@ -147,7 +153,6 @@ const share = (used: number | undefined, limit: number | 'max' | undefined) =>
   used === undefined || limit === undefined || limit === 'max' ? undefined : used / limit;
 const levelOf = (ratio: number | undefined, warn: number, high: number): Level =>
   ratio === undefined ? 'ok' : ratio >= high ? 'high' : ratio >= warn ? 'warn' : 'ok';
-const num = (value: number | undefined, digits = 1) => (value === undefined ? '-' : value.toFixed(digits));
 const perSecond = (value: number | undefined) => (value === undefined ? '-' : `${formatBytes(value)}/s`);
 const limitText = (limit: number | 'max' | undefined, format: (v: number | 'max') => string) => (limit === undefined ? '-' : format(limit));
 
@@ -195,9 +200,9 @@ export const TENANT_TOP_COLUMNS: Array<TopColumn<TopRow>> = [
   { header: 'PIDS MAX', width: 8, align: 'right', priority: 65, value: (r) => limitText(r.pidsMax, String) },
   { header: 'READ', width: 9, align: 'right', priority: 60, sort: 'io', value: (r) => perSecond(r.readRate) },
   { header: 'WRITE', width: 9, align: 'right', priority: 59, value: (r) => perSecond(r.writeRate) },
-  { header: 'PSI CPU', width: 7, align: 'right', priority: 50, value: (r) => num(r.psiCpu), level: (r) => levelOf(r.psiCpu, 10, 40) },
-  { header: 'PSI MEM', width: 7, align: 'right', priority: 49, value: (r) => num(r.psiMemory), level: (r) => levelOf(r.psiMemory, 10, 40) },
-  { header: 'PSI IO', width: 7, align: 'right', priority: 48, value: (r) => num(r.psiIo), level: (r) => levelOf(r.psiIo, 10, 40) },
+  { header: 'PSI CPU', width: 7, align: 'right', priority: 50, value: (r) => formatPercent(r.psiCpu), level: (r) => levelOf(r.psiCpu, 0.1, 0.4) },
+  { header: 'PSI MEM', width: 7, align: 'right', priority: 49, value: (r) => formatPercent(r.psiMemory), level: (r) => levelOf(r.psiMemory, 0.1, 0.4) },
+  { header: 'PSI IO', width: 7, align: 'right', priority: 48, value: (r) => formatPercent(r.psiIo), level: (r) => levelOf(r.psiIo, 0.1, 0.4) },
   { header: 'WL', width: 4, align: 'right', priority: 55, sort: 'workloads', value: (r) => (r.workloads === undefined ? '-' : String(r.workloads)) },
 ];
 
