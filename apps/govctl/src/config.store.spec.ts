@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -59,6 +59,22 @@ describe('the config file', () => {
       back.contexts.map((c) => c.name),
       ['prod', 'acme', 'dev'],
     );
+  });
+
+  it('warns when the file is readable by others, and names the file of a malformed one', () => {
+    const open = join(dir, 'open.yaml');
+    writeFileSync(open, 'contexts: []\n', { mode: 0o644 });
+    chmodSync(open, 0o644);
+    const warnings: string[] = [];
+    readConfig(open, (line) => warnings.push(line));
+    assert.deepEqual(warnings, [`warning: ${open} holds tokens and is readable by others; chmod 600 ${open}`]);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'contexts:\n  - name: x\n', { mode: 0o600 });
+    assert.throws(
+      () => readConfig(bad),
+      (err: unknown) => err instanceof UsageError && err.message === `${bad}: contexts[0] needs a name, a server and a token`,
+    );
+    assert.deepEqual(readConfig(join(dir, 'missing.yaml')), { contexts: [] });
   });
 
   it('lives under XDG_CONFIG_HOME or ~/.config', () => {

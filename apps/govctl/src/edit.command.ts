@@ -9,8 +9,8 @@ import type { Tenant } from './api.types';
 import type { Cli } from './cli.context';
 import { UsageError } from './cli.errors';
 import { examples } from './help.text';
-import { mergePatchDiff } from './merge-patch';
-import { readableQuota } from './quantities';
+import { mergePatchDiff } from './merge-patch.diff';
+import { readableQuota } from './quantity.format';
 
 /** What `edit` puts in the editor: the fields a PATCH takes, the quota in the units a person types. */
 export function editableSpec(tenant: Tenant): Record<string, unknown> {

@@ -4,7 +4,7 @@ import type { AdminToken, Items, TenantKey } from './api.types';
 import type { Cli } from './cli.context';
 import { UsageError } from './cli.errors';
 import { examples } from './help.text';
-import { formatAge } from './quantities';
+import { formatAge } from './quantity.format';
 import { type Column, renderTable } from './table.format';
 
 const KEY_COLUMNS: Array<Column<TenantKey>> = [

@@ -15,8 +15,9 @@ async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander printed its message already; help and --version end well, anything else was a usage error
-      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? ExitCode.OK : ExitCode.USAGE;
+      // commander printed its message already; help asked for and --version end well (exit code 0), and
+      // anything else (a bad flag, a missing argument, help shown because no command was given) is usage
+      process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     } else if (err instanceof CliError) {
       for (const line of err.lines()) cli.warn(line);
       process.exitCode = err.exitCode;

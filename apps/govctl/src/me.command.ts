@@ -4,7 +4,7 @@ import type { Cli } from './cli.context';
 import { UsageError } from './cli.errors';
 import { examples } from './help.text';
 import { renderPlan } from './plan.format';
-import { formatBitRate, formatBytes, formatPercent, formatSize } from './quantities';
+import { formatBitRate, formatBytes, formatPercent, formatSize } from './quantity.format';
 import { addQuotaOptions, QUOTA_FLAGS_HELP, quotaPatchFrom } from './quota.flags';
 import { patchSummary, REQUEST_COLUMNS } from './requests.command';
 import { renderFields, renderTable } from './table.format';

@@ -3,7 +3,7 @@ import { segment } from './api.client';
 import type { Items, NodeView } from './api.types';
 import type { Cli } from './cli.context';
 import { examples } from './help.text';
-import { formatAge } from './quantities';
+import { formatAge } from './quantity.format';
 import { type Column, renderTable } from './table.format';
 
 const NODE_COLUMNS: Array<Column<NodeView>> = [

@@ -1,5 +1,5 @@
 import type { TenantPlan } from './api.types';
-import { quotaSummary } from './quantities';
+import { quotaSummary } from './quantity.format';
 import { renderTable } from './table.format';
 
 type Write = TenantPlan['nodes'][number]['writes'][number];

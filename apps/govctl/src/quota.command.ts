@@ -6,7 +6,7 @@ import type { Cli } from './cli.context';
 import { UsageError } from './cli.errors';
 import { examples } from './help.text';
 import { renderPlan } from './plan.format';
-import { quotaSummary } from './quantities';
+import { quotaSummary } from './quantity.format';
 import { addQuotaOptions, QUOTA_FLAGS_HELP, quotaPatchFrom } from './quota.flags';
 
 /** Asks on the terminal; without one, the caller must have said --yes. */

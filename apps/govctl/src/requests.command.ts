@@ -4,7 +4,7 @@ import type { Items, Quota, QuotaRequest } from './api.types';
 import type { Cli } from './cli.context';
 import { examples } from './help.text';
 import { renderPlan } from './plan.format';
-import { flatten, formatAge, readableQuota } from './quantities';
+import { flatten, formatAge, readableQuota } from './quantity.format';
 import { type Column, renderTable } from './table.format';
 
 /** A request's merge patch in one line: memory.max=1Gi pids.max=512. */

@@ -3,7 +3,7 @@ import { segment } from './api.client';
 import type { LedgerEntry, Tenant } from './api.types';
 import type { Cli } from './cli.context';
 import { examples } from './help.text';
-import { flatten, formatAge, quotaChanges, quotaSummary, readableQuota } from './quantities';
+import { flatten, formatAge, quotaChanges, quotaSummary, readableQuota } from './quantity.format';
 import { addQuotaOptions, QUOTA_FLAGS_HELP, quotaPatchFrom } from './quota.flags';
 import { type Column, renderFields, renderTable } from './table.format';
 

@@ -6,8 +6,8 @@ import type { Cli } from './cli.context';
 import { UsageError } from './cli.errors';
 import { examples } from './help.text';
 import { parseExposition } from './metrics.parse';
-import { type ScrapedTenant, TENANT_SERIES, tenantsFromMetrics } from './tenant-metrics';
-import { formatAge } from './quantities';
+import { type ScrapedTenant, TENANT_SERIES, tenantsFromMetrics } from './tenant-metrics.parse';
+import { formatAge } from './quantity.format';
 import {
   KEYS_HELP,
   renderTop,

@@ -1,6 +1,6 @@
 import type pc from 'picocolors';
 import type { Quota, TenantUsage, Workload } from './api.types';
-import { formatBytes, formatPercent, formatSize } from './quantities';
+import { formatBytes, formatPercent, formatSize } from './quantity.format';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 

@@ -6,7 +6,7 @@ import type { Cli } from './cli.context';
 import { ExitCode, UsageError } from './cli.errors';
 import { examples } from './help.text';
 import { followOutput, type LogCursors } from './log.follow';
-import { formatAge } from './quantities';
+import { formatAge } from './quantity.format';
 import { type Column, renderTable } from './table.format';
 
 const WORKLOAD_COLUMNS: Array<Column<Workload>> = [

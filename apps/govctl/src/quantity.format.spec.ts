@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatAge, formatBitRate, formatBytes, formatPercent, formatRate, formatSize, quotaChanges, quotaSummary, readableQuota } from './quantities';
+import { formatAge, formatBitRate, formatBytes, formatPercent, formatRate, formatSize, quotaChanges, quotaSummary, readableQuota } from './quantity.format';
 
 describe('quantities in API units', () => {
   it('prints sizes in the largest binary unit that divides them, as the API accepts them', () => {

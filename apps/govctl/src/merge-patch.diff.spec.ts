@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mergePatchDiff } from './merge-patch';
+import { mergePatchDiff } from './merge-patch.diff';
 
 describe('mergePatchDiff', () => {
   it('sends changed and added fields, null for removed ones, and nothing for what stayed', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseExposition } from './metrics.parse';
-import { TENANT_SERIES, tenantsFromMetrics } from './tenant-metrics';
+import { TENANT_SERIES, tenantsFromMetrics } from './tenant-metrics.parse';
 
 describe('tenantsFromMetrics', () => {
   it("sums each tenant's series over nodes and devices into the usage top needs", () => {
