@@ -6,6 +6,11 @@ import { buildProgram } from './program';
 /** Runs govctl and sets its exit code; an error is a line or two on stderr, never a stack (GOVCTL_DEBUG=1 shows it). */
 async function main(argv: string[]): Promise<void> {
   const { program, cli } = buildProgram();
+  // `govctl logs … | head` closes the pipe early: that ends govctl quietly, as it ends cat.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   // The completion scripts' calls go around commander: the words typed so far are data, not options.
   if (argv[2] === COMPLETE_COMMAND) {
     for (const candidate of await complete(program, argv.slice(3), process.env)) cli.stdout.write(`${candidate}\n`);
