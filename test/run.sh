@@ -4,7 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tier() { printf '\n=== %s ===\n' "$*"; }
+# Each tier's duration is printed when the next one starts, and a summary at the end.
+tier_name=""
+tier_start=$SECONDS
+durations=()
+tier_done() {
+  [ -n "$tier_name" ] || return 0
+  local took=$((SECONDS - tier_start))
+  printf '=== %s: %dm%02ds ===\n' "$tier_name" $((took / 60)) $((took % 60))
+  durations+=("$(printf '%4dm%02ds  %s' $((took / 60)) $((took % 60)) "$tier_name")")
+}
+tier() {
+  tier_done
+  tier_name="$*"
+  tier_start=$SECONDS
+  printf '\n=== %s ===\n' "$*"
+}
 
 tier "setup"
 bash test/setup.sh
@@ -33,3 +48,7 @@ node --test --test-reporter=spec dist/test/browser/*.test.js
 
 tier "kernel (QEMU guest with every cgroup v2 controller)"
 GOVERNOR_GUEST_POSTGRES=1 bash test/kernel/run.sh --disk 64 --timeout 1800 -- bash test/kernel/suite.sh
+tier_done
+printf '\n=== durations ===\n'
+printf '%s\n' "${durations[@]}"
+printf 'total %dm%02ds\n' $((SECONDS / 60)) $((SECONDS % 60))

@@ -1,3 +1,3 @@
 export * from './entities';
 export { dataSourceOptions, migrate } from './data-source';
-export { EmbeddedPostgres } from './embedded-postgres';
+export * from './embedded';
