@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       GOVERNOR_NODE_NAME: 'Node-1',
       GOVERNOR_RESYNC_INTERVAL: '5m',
       GOVERNOR_AUTH_FAILURES: '5/30s',
+      GOVERNOR_TRUSTED_PROXIES: '10.0.0.0/8',
       GOVERNOR_LOG_LEVEL: 'debug',
       GOVERNOR_RETENTION: '90d',
       GOVERNOR_WORKLOAD_LOG_RETENTION: '2d',
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
         firewallTable: 'gov_test',
         nodeName: 'node-1',
         authFailures: { limit: 5, windowMs: 30_000 },
+        trustedProxies: [{ family: 'ipv4', address: '10.0.0.0', prefix: 8 }],
         resyncIntervalMs: 300_000,
         logLevel: 'debug',
         retentionMs: 90 * 86_400_000,
@@ -86,6 +88,7 @@ describe('loadConfig', () => {
           GOVERNOR_NET_POOL: '10.0.0.1/8',
           GOVERNOR_NET6_PREFIX: 'fd00::/64',
           GOVERNOR_AUTH_FAILURES: '0/1m',
+          GOVERNOR_TRUSTED_PROXIES: '10.0.0.0/8, proxy.example',
         }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
@@ -102,6 +105,7 @@ describe('loadConfig', () => {
           'GOVERNOR_RESYNC_INTERVAL',
           'GOVERNOR_ROLE',
           'GOVERNOR_TLS_CERT',
+          'GOVERNOR_TRUSTED_PROXIES',
           'GOVERNOR_UID_POOL',
         ]);
         return true;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_NET_POOL, DEFAULT_UID_POOL, type NetPool, parseNetPool, parseUidPool, type UidPool } from '../../../../libs/persistence/src/allocation';
 import { resolve } from 'node:path';
 import { parseIpv6Prefix } from '../../../../libs/network/src/ipv6';
+import { type Cidr, parseTrustedProxies } from '../auth/client-address';
 
 export type GovernorRole = 'all' | 'api' | 'agent';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -34,6 +35,8 @@ export interface GovernorConfig {
   nodeName: string;
   /** failed authentications one client may make per window before it gets 429 (GOVERNOR_AUTH_FAILURES, "20/1m") */
   authFailures: { limit: number; windowMs: number };
+  /** GOVERNOR_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed; empty (the default) believes none */
+  trustedProxies: Cidr[];
   resyncIntervalMs: number;
   logLevel: LogLevel;
   /** how long the quota ledger and the audit log are kept */
@@ -153,6 +156,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
 
+  const trustedProxiesText = text('GOVERNOR_TRUSTED_PROXIES') ?? '';
+  let trustedProxies: Cidr[] = [];
+  try {
+    trustedProxies = parseTrustedProxies(trustedProxiesText);
+  } catch (err) {
+    problems.push(`GOVERNOR_TRUSTED_PROXIES=${JSON.stringify(trustedProxiesText)}: ${(err as Error).message}`);
+  }
+
   const certFile = text('GOVERNOR_TLS_CERT');
   const keyFile = text('GOVERNOR_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -174,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     firewallTable,
     nodeName,
     authFailures,
+    trustedProxies,
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),
     retentionMs: duration('GOVERNOR_RETENTION', '365d', 3_600_000),
