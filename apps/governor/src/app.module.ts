@@ -5,6 +5,7 @@ import { AdminTokensModule } from './admin-tokens/admin-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { PathMiddleware } from './common/path.middleware';
 import { ProblemFilter } from './common/problem.filter';
 import { assignRequestId } from './common/request-id';
 import { GOVERNOR_CONFIG, type GovernorConfig } from './config/governor.config';
@@ -63,6 +64,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes('*');
+    consumer.apply(PathMiddleware, JsonBodyMiddleware).forRoutes('*');
   }
 }
