@@ -25,6 +25,7 @@ import { QuotaRequestsModule } from './quota-requests/quota-requests.module';
 import { MeModule } from './me/me.module';
 import { PortalModule } from './portal/portal.module';
 import { AuthFailures } from './auth/auth-failures';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -43,6 +44,7 @@ export class AppModule implements NestModule {
           },
         }),
         DatabaseModule.forUrl(databaseUrl),
+        IdempotencyModule,
         AuditModule,
         AdminTokensModule,
         MetricsModule,

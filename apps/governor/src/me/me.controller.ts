@@ -1,7 +1,10 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Access, CurrentPrincipal, RequestId } from '../auth/access.decorator';
+import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
+import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
+import { IdempotencyService } from '../idempotency/idempotency.service';
 import { parseLimit } from '../common/pagination';
 import { parseCreateQuotaRequest } from '../quota-requests/quota-request.request';
 import { type QuotaRequestView, QuotaRequestsService } from '../quota-requests/quota-requests.service';
@@ -34,6 +37,7 @@ export class MeController {
     private readonly me: MeService,
     private readonly workloads: WorkloadsService,
     private readonly requests: QuotaRequestsService,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
   @Get()
@@ -57,8 +61,17 @@ export class MeController {
 
   @Post('workloads')
   @ApiOperation({ summary: 'Start a process in your tenant (as uid 0 inside your user namespace), under your quota' })
-  async startWorkload(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<WorkloadView> {
-    return this.workloads.start(tenantOf(principal), parseStartWorkload(body), { principal, requestId });
+  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
+  async startWorkload(
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<WorkloadView> {
+    const tenant = tenantOf(principal);
+    const request = { header: idempotencyKey, principal, operation: 'workload.start', target: tenant, body, status: 201 };
+    return this.idempotency.run(request, res, () => this.workloads.start(tenant, parseStartWorkload(body), { principal, requestId }));
   }
 
   @Get('workloads')

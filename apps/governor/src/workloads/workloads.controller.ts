@@ -1,7 +1,10 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
+import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
+import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
+import { IdempotencyService } from '../idempotency/idempotency.service';
 import { QuotaDto } from '../tenants/dto/quota.dto';
 import { parseGrace, parseLogQuery, parseStartWorkload } from './workload.request';
 import { type WorkloadView, WorkloadsService } from './workloads.service';
@@ -21,7 +24,10 @@ class StartWorkloadDto {
 @ApiBearerAuth()
 @Controller('v1/tenants/:name/workloads')
 export class WorkloadsController {
-  constructor(private readonly workloads: WorkloadsService) {}
+  constructor(
+    private readonly workloads: WorkloadsService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -29,13 +35,17 @@ export class WorkloadsController {
     description:
       "The process starts in the tenant's cgroup leaf and its network and user namespaces before its first instruction, as uid 0 inside (the tenant's base uid outside), under a monitor that outlives the governor. A command that cannot start gives state failed with a message.",
   })
+  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
   async start(
     @Param('name') name: string,
     @Body() body: StartWorkloadDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<WorkloadView> {
-    return this.workloads.start(name, parseStartWorkload(body), { principal, requestId });
+    const request = { header: idempotencyKey, principal, operation: 'workload.start', target: name, body, status: 201 };
+    return this.idempotency.run(request, res, () => this.workloads.start(name, parseStartWorkload(body), { principal, requestId }));
   }
 
   @Get()
