@@ -21,6 +21,9 @@ need_packages() {
 # nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
 need_packages iproute2 nftables socat iputils-ping util-linux make gcc
 
+# strace for the fuzz tier: it attributes every file the governor's process tree creates.
+need_packages strace
+
 # Debian's chromium for the browser tier: playwright-core drives it at /usr/bin/chromium and never downloads a browser.
 need_packages chromium
 
