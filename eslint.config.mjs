@@ -16,6 +16,12 @@ export default tseslint.config(
     },
   },
   {
+    // The govctl launcher is plain CommonJS run by node before anything is compiled.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Controllers translate HTTP; the database and the host sit behind services and libs.
     files: ['apps/**/*.controller.ts'],
     rules: {

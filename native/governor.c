@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -640,4 +641,30 @@ int gv_make_shared_mount(const char *dir)
 		return -e;
 	}
 	return 0;
+}
+
+static int lock_fd(int fd)
+{
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int gv_lock_file(const char *path, unsigned int mode)
+{
+	if (!path || mode > 07777)
+		return -EINVAL;
+	return lock_fd(open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode));
+}
+
+int gv_lock_dir(const char *path)
+{
+	if (!path)
+		return -EINVAL;
+	return lock_fd(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
 }

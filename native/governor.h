@@ -138,4 +138,17 @@ GV_API int gv_ns_check(const char *dir);
  */
 GV_API int gv_make_shared_mount(const char *dir);
 
+/*
+ * Opens (creating with `mode` if missing) the file `path` and takes an exclusive flock(2) on it without
+ * waiting. Returns the descriptor (O_CLOEXEC, so no child inherits the lock) or -errno: -EWOULDBLOCK when
+ * another open file description holds the lock. The lock lives as long as the descriptor: the kernel
+ * drops it when the holder exits, however it exits, so a lock file left behind by a killed process never
+ * locks anybody out (which a pid file alone cannot promise). Close the descriptor with gv_close to release.
+ */
+GV_API int gv_lock_file(const char *path, unsigned int mode);
+
+/* The same for an existing directory (a cgroup directory, which holds no file of ours): returns its descriptor,
+ * opened O_RDONLY | O_DIRECTORY | O_CLOEXEC, with an exclusive flock taken without waiting, or -errno. */
+GV_API int gv_lock_dir(const char *path);
+
 #endif

@@ -4,7 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tier() { printf '\n=== %s ===\n' "$*"; }
+# Each tier's duration is printed when the next one starts, and a summary at the end.
+tier_name=""
+tier_start=$SECONDS
+durations=()
+tier_done() {
+  [ -n "$tier_name" ] || return 0
+  local took=$((SECONDS - tier_start))
+  printf '=== %s: %dm%02ds ===\n' "$tier_name" $((took / 60)) $((took % 60))
+  durations+=("$(printf '%4dm%02ds  %s' $((took / 60)) $((took % 60)) "$tier_name")")
+}
+tier() {
+  tier_done
+  tier_name="$*"
+  tier_start=$SECONDS
+  printf '\n=== %s ===\n' "$*"
+}
 
 tier "setup"
 bash test/setup.sh
@@ -28,9 +43,7 @@ tier "integration (real PostgreSQL, this host's cgroup v2 core)"
 node --test --test-reporter=spec --test-concurrency=2 $(find dist/test/integration -name '*.test.js' | sort)
 
 tier "fuzz (fast-check over every route of the OpenAPI document, a real governor under strace)"
-fuzz_started=$SECONDS
 node --test --test-reporter=spec dist/test/fuzz/*.test.js
-printf 'fuzz tier: %ss\n' "$((SECONDS - fuzz_started))"
 
 tier "browser (Debian's chromium via playwright-core, against a real governor)"
 npm run -s build:portal
@@ -38,3 +51,7 @@ node --test --test-reporter=spec dist/test/browser/*.test.js
 
 tier "kernel (QEMU guest with every cgroup v2 controller)"
 GOVERNOR_GUEST_POSTGRES=1 bash test/kernel/run.sh --disk 64 --timeout 1800 -- bash test/kernel/suite.sh
+tier_done
+printf '\n=== durations ===\n'
+printf '%s\n' "${durations[@]}"
+printf 'total %dm%02ds\n' $((SECONDS / 60)) $((SECONDS % 60))

@@ -21,6 +21,10 @@ need_packages() {
 # nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
 need_packages iproute2 nftables socat iputils-ping util-linux make gcc
 
+# tmux and zsh for govctl's integration test: `govctl top` and Ctrl-C of `govctl run` are driven in a real
+# terminal, and the zsh completion script is loaded as the bash one is.
+need_packages tmux zsh
+
 # strace for the fuzz tier: it attributes every file the governor's process tree creates.
 need_packages strace
 

@@ -186,6 +186,34 @@ static void test_fs(void)
 	EXPECT("close of a closed fd is EBADF", gv_close(dir), -EBADF);
 }
 
+static void test_lock(void)
+{
+	char path[300];
+	snprintf(path, sizeof path, "%s/held.lock", tmp);
+	int first = gv_lock_file(path, 0600);
+	EXPECT_TRUE("lock_file creates and locks a file", first >= 0);
+	struct stat st;
+	EXPECT_TRUE("the lock file gets the mode asked for", stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+	EXPECT("a second open file description is refused with EWOULDBLOCK", gv_lock_file(path, 0600), -EWOULDBLOCK);
+	pid_t child = fork();
+	if (child == 0)
+		_exit(gv_lock_file(path, 0600) == -EWOULDBLOCK ? 0 : 1);
+	int status = 0;
+	waitpid(child, &status, 0);
+	EXPECT_TRUE("another process is refused too", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT("closing the descriptor releases the lock", gv_close(first), 0);
+	int again = gv_lock_file(path, 0600);
+	EXPECT_TRUE("the lock can be taken again once released", again >= 0);
+	gv_close(again);
+	EXPECT("a missing directory is ENOENT", gv_lock_file("/nonexistent-governor/x.lock", 0600), -ENOENT);
+	EXPECT("a NULL path is EINVAL", gv_lock_file(NULL, 0600), -EINVAL);
+	int dir = gv_lock_dir(tmp);
+	EXPECT_TRUE("lock_dir locks a directory", dir >= 0);
+	EXPECT("a second lock of the directory is refused", gv_lock_dir(tmp), -EWOULDBLOCK);
+	gv_close(dir);
+	EXPECT("lock_dir of a file is ENOTDIR", gv_lock_dir(path), -ENOTDIR);
+}
+
 static void test_pidfd(void)
 {
 	int self = gv_pidfd_open(getpid());
@@ -334,6 +362,7 @@ int main(void)
 	const char *tree = getenv("GOVERNOR_TEST_CGROUP2");
 	tree = tree ? tree : "/sys/fs/cgroup/unified";
 	test_fs();
+	test_lock();
 	test_pidfd();
 	test_cgroup(tree);
 	char run_dir[64];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: builds what the benchmarks need and runs them. Each prints one JSON line and a table.
-#  - on this host (as root; real cgroup v2 core, namespaces, veth): workload spawn and tenant network setup;
+#  - on this host (as root; real cgroup v2 core, namespaces, veth): workload spawn, tenant network setup and
+#    the embedded database (memory, cold start, throughput);
 #  - in the kernel guest, where every cgroup v2 controller exists: reconcile and /metrics scrape cost.
 # The scrape benchmark runs in both: here with the core files only, in the guest with every controller's files.
 set -euo pipefail
@@ -16,5 +17,6 @@ host_cgroup2="${GOVERNOR_TEST_CGROUP2:-$(findmnt -rn -t cgroup2 -o TARGET | head
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/workload.bench.js
 node dist/test/bench/network.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/metrics.bench.js
+node dist/test/bench/database.bench.js
 
 bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js && GOVERNOR_BENCH_TENANTS=100,1000 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/metrics.bench.js'

@@ -9,7 +9,7 @@ import { after, before, it } from 'node:test';
 import fc from 'fast-check';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
-import { type ServiceProcess, startService } from '../support/service.process';
+import { MAIN, type ServiceProcess, startService } from '../support/service.process';
 import { creationsIn, isBeneath, isDevice, readTraces, snapshot, straceWrapper } from './file-watch';
 import { type FuzzRequest, operationsOf, type Pools, requestArbitrary } from './requests';
 
@@ -112,6 +112,7 @@ it(`answers ${RUNS} generated requests over every documented route without a 5xx
       GOVERNOR_LOG_LEVEL: 'error',
     },
     60_000,
+    MAIN,
     straceWrapper(tracePrefix),
   );
   const base = service.url;

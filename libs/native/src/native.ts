@@ -68,6 +68,8 @@ function bind(path: string) {
     nsDestroy: fn<(dir: string) => number>('int gv_ns_destroy(const char *dir)'),
     nsCheck: fn<(dir: string) => number>('int gv_ns_check(const char *dir)'),
     makeSharedMount: fn<(dir: string) => number>('int gv_make_shared_mount(const char *dir)'),
+    lockFile: fn<(path: string, mode: number) => number>('int gv_lock_file(const char *path, unsigned int mode)'),
+    lockDir: fn<(path: string) => number>('int gv_lock_dir(const char *path)'),
   };
 }
 
@@ -284,6 +286,22 @@ export class KoffiNative implements GovernorNative {
     refuseNul('makeSharedMount', dir, [dir]);
     const ret = this.lib.makeSharedMount(dir);
     if (ret < 0) throw new NativeError('makeSharedMount', dir, -ret);
+  }
+
+  lockFile(path: string, mode: number): number {
+    refuseNul('lockFile', path, [path]);
+    const fd = this.lib.lockFile(path, mode);
+    if (fd < 0) throw new NativeError('lockFile', path, -fd);
+    this.dirs.set(fd, path);
+    return fd;
+  }
+
+  lockDir(path: string): number {
+    refuseNul('lockDir', path, [path]);
+    const fd = this.lib.lockDir(path);
+    if (fd < 0) throw new NativeError('lockDir', path, -fd);
+    this.dirs.set(fd, path);
+    return fd;
   }
 
   monitorPath(): string {

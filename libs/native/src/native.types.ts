@@ -110,6 +110,14 @@ export interface GovernorNative {
    */
   makeSharedMount(dir: string): void;
   /**
+   * Takes an exclusive flock(2) on `path` (created with `mode` if missing) without waiting, and returns the
+   * descriptor that holds it: the lock lasts until close(fd) or the end of this process, however it ends.
+   * A lock another process holds throws a NativeError with code EWOULDBLOCK.
+   */
+  lockFile(path: string, mode: number): number;
+  /** The same for an existing directory, such as a cgroup directory, where no file of ours can be made. */
+  lockDir(path: string): number;
+  /**
    * Absolute path of native/build/governor-monitor, the program that starts and supervises one workload in a
    * tenant's namespaces and cgroup (usage, state files and exit codes: the comment atop native/monitor.c).
    */

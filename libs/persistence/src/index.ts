@@ -1,3 +1,4 @@
 export * from './entities';
 export { dataSourceOptions, migrate } from './data-source';
-export { EmbeddedPostgres } from './embedded-postgres';
+export { waitForDatabase } from './wait-for-database';
+export * from './embedded';

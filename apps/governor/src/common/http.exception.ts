@@ -9,6 +9,7 @@ export enum HttpExceptionCode {
   ROUTE_NOT_FOUND = 'route-not-found',
   METHOD_NOT_ALLOWED = 'method-not-allowed',
   DATABASE_UNAVAILABLE = 'database-unavailable',
+  DATABASE_DISK_FULL = 'database-disk-full',
   HOST_UNAVAILABLE = 'host-unavailable',
 }
 
@@ -20,6 +21,7 @@ const STATUS: Record<HttpExceptionCode, number> = {
   [HttpExceptionCode.ROUTE_NOT_FOUND]: 404,
   [HttpExceptionCode.METHOD_NOT_ALLOWED]: 405,
   [HttpExceptionCode.DATABASE_UNAVAILABLE]: 503,
+  [HttpExceptionCode.DATABASE_DISK_FULL]: 503,
   [HttpExceptionCode.HOST_UNAVAILABLE]: 503,
 };
 

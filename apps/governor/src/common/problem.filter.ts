@@ -12,6 +12,17 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFO
 const SOCKET_CALLS = new Set(['connect', 'getaddrinfo', 'read', 'write']);
 /** SQLSTATEs that mean "PostgreSQL is not there right now", as opposed to a bad query. */
 const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
+/** SQLSTATE disk_full: PostgreSQL could not extend a file or write WAL; nothing of the statement was kept. */
+const DISK_FULL = '53100';
+
+/** The message of a disk_full error, wherever the driver wrapped it; undefined for any other error. */
+export function diskFullMessage(err: unknown): string | undefined {
+  if (err instanceof DomainError || typeof err !== 'object' || err === null) return undefined;
+  const { code, message, driverError } = err as { code?: unknown; message?: unknown; driverError?: unknown };
+  if (code === DISK_FULL) return typeof message === 'string' ? message : 'no space left on device';
+  return driverError !== undefined && driverError !== err ? diskFullMessage(driverError) : undefined;
+}
+
 /** Refusals at connect time that carry a generic SQLSTATE (55000) or none, told apart by their text. */
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/;
@@ -54,6 +65,14 @@ export class ProblemFilter implements ExceptionFilter {
       const response = err.getResponse();
       const detail = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? err.message);
       return problem(status, `http-${status}`, detail);
+    }
+    const diskFull = diskFullMessage(err);
+    if (diskFull !== undefined) {
+      return problem(
+        503,
+        'database-disk-full',
+        `the database's disk is full (PostgreSQL: ${diskFull}); the request was not carried out: free space where the database keeps its files, then retry`,
+      );
     }
     if (isDatabaseUnavailable(err)) {
       return problem(503, 'database-unavailable', 'the database is unavailable; the request was not carried out, retry later');

@@ -16,7 +16,7 @@ export interface GovernorConfig {
   port: number;
   /** the root admin token from GOVERNOR_ADMIN_TOKEN; when absent one is generated at first start */
   adminToken: string | undefined;
-  /** a PostgreSQL URL; when absent the embedded PGlite under dataDir is used */
+  /** a PostgreSQL URL; when absent Governor runs its own PostgreSQL server in <dataDir>/postgres */
   databaseUrl: string | undefined;
   dataDir: string;
   /** absolute cgroup v2 directory that Governor owns; undefined means "<cgroup2 mount>/governor" */

@@ -2,8 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
 import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { type InstanceLock, InstanceLockedError, lockDirectory, lockInstance } from '../instance/instance-lock';
 import { HostException, HostExceptionCode } from './host.exception';
+
+/** Where the locks of host-wide things (nftables tables) live. */
+const FIREWALL_LOCKS = '/run/lock/governor';
 
 /**
  * This host's cgroup subtree, in the roles that touch the host (all, agent). A host that cannot be
@@ -16,6 +22,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private driver: CgroupDriver | undefined;
   private tenantNamespaces: TenantNamespaces | undefined;
   private failure: string | undefined;
+  private readonly locks: InstanceLock[] = [];
 
   constructor(@Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig) {}
 
@@ -27,20 +34,52 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (!this.touchesHost) return;
     try {
       const native = new KoffiNative();
+      this.lockHostState(native, 'before');
       this.driver = await CgroupDriver.start({ root: this.config.cgroupRoot, native });
+      this.lockHostState(native, 'after');
       const namespaces = new TenantNamespaces(native, this.config.runDir);
       namespaces.prepare();
       this.tenantNamespaces = namespaces;
       const caps = this.driver.capabilities;
       this.logger.log({ root: caps.root, available: caps.available, missing: caps.missing, features: caps.features }, 'cgroup subtree ready');
     } catch (err) {
+      // Another governor on the same state is not a host problem to report and wait out: it must not start.
+      if (err instanceof InstanceLockedError) {
+        this.releaseLocks();
+        throw err;
+      }
       this.failure = err instanceof Error ? err.message : String(err);
       this.logger.error({ err }, `cgroup subtree unavailable: ${this.failure}`);
     }
   }
 
+  /**
+   * One governor per run directory, cgroup root and firewall table: two on one of them unmount each other's
+   * namespaces and replace each other's rules. The run directory and the firewall table are locked before
+   * anything is touched; the cgroup root, a cgroup directory that may not exist yet, once the driver made it.
+   */
+  private lockHostState(native: KoffiNative, when: 'before' | 'after'): void {
+    const hint = 'Stop that governor first, or give this one its own GOVERNOR_RUN_DIR, GOVERNOR_CGROUP_ROOT and GOVERNOR_FIREWALL_TABLE.';
+    if (when === 'before') {
+      mkdirSync(this.config.runDir, { recursive: true, mode: 0o711 });
+      this.locks.push(lockInstance(`the run directory ${this.config.runDir}`, join(this.config.runDir, 'governor.lock'), hint, native));
+      // nftables tables belong to the host (its network namespace), so their lock lives in the host's /run/lock.
+      mkdirSync(FIREWALL_LOCKS, { recursive: true, mode: 0o755 });
+      const table = this.config.firewallTable;
+      this.locks.push(lockInstance(`the firewall table inet ${table}`, join(FIREWALL_LOCKS, `firewall-${table}.lock`), hint, native));
+    } else {
+      const root = this.driver!.capabilities.root;
+      this.locks.push(lockDirectory(`the cgroup root ${root}`, root, hint, native));
+    }
+  }
+
+  private releaseLocks(): void {
+    for (const lock of this.locks.splice(0)) lock.release();
+  }
+
   onApplicationShutdown(): void {
     this.driver?.close();
+    this.releaseLocks();
   }
 
   /** The driver, or a 501/503 that says why this process cannot act on the host. */

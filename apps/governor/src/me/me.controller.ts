@@ -11,7 +11,7 @@ import { type QuotaRequestView, QuotaRequestsService } from '../quota-requests/q
 import type { TenantEventView } from '../tenant-events/tenant-events.service';
 import type { TenantDto } from '../tenants/dto/tenant.dto';
 import { QuotaDto } from '../tenants/dto/quota.dto';
-import { parseGrace, parseLogQuery, parseStartWorkload } from '../workloads/workload.request';
+import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
 import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
 import { type MyUsage, MeService } from './me.service';
 
@@ -90,14 +90,16 @@ export class MeController {
   @ApiProduces('text/plain')
   @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
   @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
+  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
   async logs(
     @Param('id') id: string,
     @Query('stream') stream: unknown,
     @Query('tail') tail: unknown,
+    @Query('after') after: unknown,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    const query = parseLogQuery(stream, tail);
-    return this.workloads.logs(tenantOf(principal), id, query.streams, query.lines);
+    return sendLog(res, await this.workloads.logs(tenantOf(principal), id, parseLogQuery(stream, tail, after)));
   }
 
   @Delete('workloads/:id')

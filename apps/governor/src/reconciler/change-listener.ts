@@ -8,7 +8,12 @@ export interface ChangeHandlers {
   connected(): void;
 }
 
-const MAX_BACKOFF_MS = 30_000;
+export interface ListenerBackoff {
+  firstMs: number;
+  maxMs: number;
+}
+
+const BACKOFF: ListenerBackoff = { firstMs: 1000, maxMs: 30_000 };
 
 /**
  * LISTEN governor_changes on a connection of its own, reconnecting with backoff. A notification is only
@@ -24,10 +29,11 @@ export class ChangeListener {
     private readonly url: string,
     private readonly channel: string,
     private readonly handlers: ChangeHandlers,
+    private readonly backoff: ListenerBackoff = BACKOFF,
   ) {}
 
   start(): void {
-    void this.connect(1000);
+    void this.connect(this.backoff.firstMs);
   }
 
   async stop(): Promise<void> {
@@ -43,9 +49,12 @@ export class ChangeListener {
       if (message.channel === this.channel && message.payload) this.handlers.changed(message.payload);
     });
     client.on('error', (err) => this.logger.warn({ err }, 'listener connection failed'));
+    // Only a connection that was up starts over at the first delay; a failed attempt's own end event must
+    // not, or the backoff never grows (one warning a second for as long as PostgreSQL is away).
     client.on('end', () => {
-      if (this.client === client) this.client = undefined;
-      if (!this.stopped) this.scheduleReconnect(1000);
+      if (this.client !== client) return;
+      this.client = undefined;
+      if (!this.stopped) this.scheduleReconnect(this.backoff.firstMs);
     });
     try {
       await client.connect();
@@ -59,11 +68,15 @@ export class ChangeListener {
     }
   }
 
+  /** The delays of the reconnects scheduled so far, for tests. */
+  readonly delays: number[] = [];
+
   private scheduleReconnect(backoffMs: number): void {
     if (this.stopped || this.retry !== undefined) return;
+    this.delays.push(backoffMs);
     this.retry = setTimeout(() => {
       this.retry = undefined;
-      void this.connect(Math.min(backoffMs * 2, MAX_BACKOFF_MS));
+      void this.connect(Math.min(backoffMs * 2, this.backoff.maxMs));
     }, backoffMs);
     this.retry.unref();
   }

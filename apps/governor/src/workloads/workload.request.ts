@@ -1,6 +1,7 @@
 import { type FieldError, msRange, parseMilliseconds, type Quota, readQuota } from '../../../../libs/domain/src';
 import { readObject } from '../../../../libs/domain/src/json';
 import { throwIfAny } from '../common/body';
+import { LOG_CURSOR, type LogStream } from '../../../../libs/workloads/src/logs';
 
 export interface StartWorkloadInput {
   command: string[];
@@ -58,15 +59,41 @@ export function parseStartWorkload(body: unknown): StartWorkloadInput {
   return { command: command as string[], env, cwd: cwd as string, quota };
 }
 
-/** `?stream=stdout|stderr|both` and `?tail=<lines>` (default 100, at most 10000). */
-export function parseLogQuery(stream: unknown, tail: unknown): { streams: Array<'stdout' | 'stderr'>; lines: number } {
+export interface LogQuery {
+  streams: LogStream[];
+  lines: number;
+  /** `?after=<cursor>`: only what was written after the cursor of an earlier read (one stream) */
+  after?: string;
+}
+
+/**
+ * `?stream=stdout|stderr|both` and `?tail=<lines>` (default 100, at most 10000), or `?after=<cursor>` (the
+ * Log-Cursor header of an earlier answer, or 0 for the start) to follow one stream.
+ */
+export function parseLogQuery(stream: unknown, tail: unknown, after?: unknown): LogQuery {
   const errors: FieldError[] = [];
   const which = stream ?? 'both';
   if (which !== 'stdout' && which !== 'stderr' && which !== 'both') errors.push({ path: 'stream', message: 'must be stdout, stderr or both' });
   const lines = tail === undefined ? 100 : typeof tail === 'string' && /^\d{1,5}$/.test(tail) ? Number(tail) : NaN;
   if (!(lines >= 1 && lines <= 10_000)) errors.push({ path: 'tail', message: 'must be a number of lines from 1 to 10000' });
+  if (after !== undefined) {
+    if (typeof after !== 'string' || !LOG_CURSOR.test(after))
+      errors.push({ path: 'after', message: 'must be 0 or the Log-Cursor header of an earlier answer' });
+    if (which === 'both') errors.push({ path: 'after', message: 'follows one stream: give stream=stdout or stream=stderr with it' });
+    if (tail !== undefined) errors.push({ path: 'tail', message: 'give tail or after, not both' });
+  }
   throwIfAny(errors);
-  return { streams: which === 'both' ? ['stdout', 'stderr'] : [which as 'stdout' | 'stderr'], lines };
+  const streams: LogStream[] = which === 'both' ? ['stdout', 'stderr'] : [which as LogStream];
+  return after === undefined ? { streams, lines } : { streams, lines, after: after as string };
+}
+
+export const LOG_AFTER_DESCRIPTION =
+  'follow one stream: 0 for the start, or the Log-Cursor header of an earlier answer; the answer is what was written after it (at most 1 MiB) and its own Log-Cursor';
+
+/** Puts a read's cursor (single-stream reads have one) in the Log-Cursor header and answers its text. */
+export function sendLog(res: { setHeader(name: string, value: string): unknown }, read: { text: string; cursor?: string }): string {
+  if (read.cursor !== undefined) res.setHeader('Log-Cursor', read.cursor);
+  return read.text;
 }
 
 const GRACE = msRange(0, 600_000);

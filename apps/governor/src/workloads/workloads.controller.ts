@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal';
 import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { QuotaDto } from '../tenants/dto/quota.dto';
-import { parseGrace, parseLogQuery, parseStartWorkload } from './workload.request';
+import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from './workload.request';
 import { type WorkloadView, WorkloadsService } from './workloads.service';
 
 class StartWorkloadDto {
@@ -65,10 +65,17 @@ export class WorkloadsController {
   @ApiProduces('text/plain')
   @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
   @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
-  @ApiOperation({ summary: 'The last lines of its output (logs are rotated by size; at most 1 MiB is read)' })
-  async logs(@Param('name') name: string, @Param('id') id: string, @Query('stream') stream: unknown, @Query('tail') tail: unknown): Promise<string> {
-    const query = parseLogQuery(stream, tail);
-    return this.workloads.logs(name, id, query.streams, query.lines);
+  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
+  @ApiOperation({ summary: 'The last lines of its output (logs are rotated by size; at most 1 MiB is read), or what followed a cursor' })
+  async logs(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Query('stream') stream: unknown,
+    @Query('tail') tail: unknown,
+    @Query('after') after: unknown,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string> {
+    return sendLog(res, await this.workloads.logs(name, id, parseLogQuery(stream, tail, after)));
   }
 
   @Delete(':id')

@@ -6,7 +6,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan } from 'typeorm';
 import { WorkloadEntity } from '../../../../libs/persistence/src/entities/workload.entity';
-import { tailLog } from '../../../../libs/workloads/src/logs';
+import { readLogAfter, tailLog } from '../../../../libs/workloads/src/logs';
 import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus } from '../../../../libs/workloads/src/monitor';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
@@ -17,7 +17,7 @@ import { type CatalogWorkloads, TenantCatalog } from '../metrics/tenant-catalog'
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
-import type { StartWorkloadInput } from './workload.request';
+import type { LogQuery, StartWorkloadInput } from './workload.request';
 
 const LOG_MAX_BYTES = 8 * 1024 * 1024;
 const LOG_FILES = 2;
@@ -171,10 +171,13 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     return this.view(tenantName, await this.sync(tenantName, await this.find(tenantName, id)));
   }
 
-  async logs(tenantName: string, id: string, streams: Array<'stdout' | 'stderr'>, lines: number): Promise<string> {
+  /** The last lines of one or both streams, or what one stream got after a cursor; with one stream, the cursor to follow it. */
+  async logs(tenantName: string, id: string, query: LogQuery): Promise<{ text: string; cursor?: string }> {
     await this.find(tenantName, id);
-    const parts = await Promise.all(streams.map((stream) => tailLog(this.stateDir(id), stream, lines)));
-    return streams.length === 1 ? parts[0] : `==> stdout <==\n${parts[0]}==> stderr <==\n${parts[1]}`;
+    const dir = this.stateDir(id);
+    if (query.after !== undefined) return readLogAfter(dir, query.streams[0], query.after);
+    const parts = await Promise.all(query.streams.map((stream) => tailLog(dir, stream, query.lines)));
+    return parts.length === 1 ? parts[0] : { text: `==> stdout <==\n${parts[0].text}==> stderr <==\n${parts[1].text}` };
   }
 
   /** SIGTERM now, cgroup.kill after the grace period if anything is left. */
