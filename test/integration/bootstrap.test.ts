@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,19 +33,23 @@ const env = (dataDir: string) => ({ DATABASE_URL: databaseUrl, GOVERNOR_ROLE: 'a
 
 describe('the generated root admin token', () => {
   it('is not committed when its file cannot be written, and the next start generates one that works', async () => {
-    // Root writes anywhere by mode, so the data dir is made unwritable by putting it under a regular file.
-    const blocker = join(scratch, 'not-a-directory');
-    writeFileSync(blocker, '');
-    await assert.rejects(startService(env(join(blocker, 'data'))), /exited with 1 before listening[\s\S]*ENOTDIR/);
+    // Root writes anywhere by mode, so the token's file is made unwritable by a directory in its place.
+    const dataDir = join(scratch, 'data');
+    mkdirSync(join(dataDir, 'admin-token'), { recursive: true });
+    await assert.rejects(startService(env(dataDir)), /exited with 1 before listening[\s\S]*EISDIR/);
     assert.equal(await liveRootTokens(), 0, 'no root token nobody knows');
 
-    const dataDir = join(scratch, 'data');
+    rmdirSync(join(dataDir, 'admin-token'));
     const service = await startService(env(dataDir));
     try {
       const file = join(dataDir, 'admin-token');
       const token = readFileSync(file, 'utf8').trim();
       assert.equal(statSync(file).mode & 0o777, 0o600);
-      assert.deepEqual(readdirSync(dataDir), ['admin-token'], 'no temporary file is left behind');
+      assert.deepEqual(
+        readdirSync(dataDir).filter((name) => name.startsWith('admin-token')),
+        ['admin-token'],
+        'no temporary file is left behind',
+      );
       assert.ok(service.stderr().includes(token), 'printed once to the terminal');
       const res = await fetch(`${service.url}/v1/tenants`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 200);
