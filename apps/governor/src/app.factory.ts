@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { GovernorConfig } from './config/governor.config';
+import { quotaSchemas } from './tenants/dto/quota.schema';
 
 /**
  * Builds the whole service, initialised but not listening: main.ts listens, and the integration tests
@@ -28,7 +29,12 @@ export async function createGovernorApp(config: GovernorConfig, databaseUrl: str
     .setVersion('1')
     .addBearerAuth()
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'docs/openapi.json' });
+  const document = () => {
+    const doc = SwaggerModule.createDocument(app, openapi);
+    doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...quotaSchemas() } };
+    return doc;
+  };
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 
   await app.init();
   return app;
