@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Access, CurrentPrincipal, RequestId } from '../auth/access.decorator';
 import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
@@ -9,8 +9,10 @@ import { parseLimit } from '../common/pagination';
 import { parseCreateQuotaRequest } from '../quota-requests/quota-request.request';
 import { type QuotaRequestView, QuotaRequestsService } from '../quota-requests/quota-requests.service';
 import type { TenantEventView } from '../tenant-events/tenant-events.service';
-import type { TenantDto } from '../tenants/dto/tenant.dto';
 import { QuotaDto } from '../tenants/dto/quota.dto';
+import { TenantDto } from '../tenants/dto/tenant.dto';
+import { WorkloadDto, WorkloadListDto } from '../workloads/dto/workload.dto';
+import { QuotaRequestDto, QuotaRequestListDto } from '../quota-requests/dto/quota-request.dto';
 import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
 import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
 import { type MyUsage, MeService } from './me.service';
@@ -42,6 +44,7 @@ export class MeController {
 
   @Get()
   @ApiOperation({ summary: 'Your tenant: quota, status, uid range, address' })
+  @ApiResponse({ status: 200, type: TenantDto })
   async view(@CurrentPrincipal() principal: Principal): Promise<TenantDto> {
     return this.me.view(tenantOf(principal));
   }
@@ -62,6 +65,7 @@ export class MeController {
   @Post('workloads')
   @ApiOperation({ summary: 'Start a process in your tenant (as uid 0 inside your user namespace), under your quota' })
   @ApiHeader(IDEMPOTENCY_KEY_HEADER)
+  @ApiResponse({ status: 201, type: WorkloadDto })
   async startWorkload(
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
@@ -76,11 +80,13 @@ export class MeController {
 
   @Get('workloads')
   @ApiOperation({ summary: 'Your workloads, newest first' })
+  @ApiResponse({ status: 200, type: WorkloadListDto })
   async listWorkloads(@CurrentPrincipal() principal: Principal): Promise<{ items: WorkloadView[] }> {
     return { items: await this.workloads.list(tenantOf(principal)) };
   }
 
   @Get('workloads/:id')
+  @ApiResponse({ status: 200, type: WorkloadDto })
   async getWorkload(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<WorkloadView> {
     return this.workloads.get(tenantOf(principal), id);
   }
@@ -105,6 +111,7 @@ export class MeController {
   @Delete('workloads/:id')
   @HttpCode(202)
   @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
+  @ApiResponse({ status: 202, type: WorkloadDto })
   async stopWorkload(
     @Param('id') id: string,
     @Query('grace') grace: unknown,
@@ -116,6 +123,7 @@ export class MeController {
 
   @Get('quota-requests')
   @ApiOperation({ summary: 'Your quota requests, newest first; pending ones with the plan of approving them now' })
+  @ApiResponse({ status: 200, type: QuotaRequestListDto })
   async listRequests(@CurrentPrincipal() principal: Principal): Promise<{ items: QuotaRequestView[] }> {
     return { items: await this.requests.listForTenant(tenantOf(principal)) };
   }
@@ -123,6 +131,7 @@ export class MeController {
   @Post('quota-requests')
   @ApiOperation({ summary: 'Ask an admin for a different quota: a merge patch of your quota and a reason' })
   @ApiBody({ type: CreateQuotaRequestDto })
+  @ApiResponse({ status: 201, type: QuotaRequestDto })
   async createRequest(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<QuotaRequestView> {
     return this.requests.create(tenantOf(principal), parseCreateQuotaRequest(body), { principal, requestId });
   }
@@ -130,6 +139,7 @@ export class MeController {
   @Post('quota-requests/:id/withdraw')
   @HttpCode(200)
   @ApiOperation({ summary: 'Withdraw a pending request' })
+  @ApiResponse({ status: 200, type: QuotaRequestDto })
   async withdraw(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<QuotaRequestView> {
     return this.requests.withdraw(tenantOf(principal), id, { principal, requestId });
   }
