@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { PinoLogger } from './logging/pino.logger';
 import { AppModule } from './app.module';
 import type { GovernorConfig } from './config/governor.config';
 import { quotaSchemas } from './tenants/dto/quota.schema';
@@ -19,7 +19,7 @@ export async function createGovernorApp(config: GovernorConfig, databaseUrl: str
     bufferLogs: true,
     ...(config.tls ? { httpsOptions: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are resourceVersions, set by the handlers
 
