@@ -9,7 +9,7 @@ import { parseLimit } from '../common/pagination';
 import { parseCreateQuotaRequest } from '../quota-requests/quota-request.request';
 import { type QuotaRequestView, QuotaRequestsService } from '../quota-requests/quota-requests.service';
 import type { TenantEventView } from '../tenant-events/tenant-events.service';
-import { QuotaDto } from '../tenants/dto/quota.dto';
+import { QuotaPatchDto } from '../tenants/dto/quota.dto';
 import { TenantDto } from '../tenants/dto/tenant.dto';
 import { WorkloadDto, WorkloadListDto } from '../workloads/dto/workload.dto';
 import { QuotaRequestDto, QuotaRequestListDto } from '../quota-requests/dto/quota-request.dto';
@@ -18,8 +18,8 @@ import { type WorkloadView, WorkloadsService } from '../workloads/workloads.serv
 import { type MyUsage, MeService } from './me.service';
 
 class CreateQuotaRequestDto {
-  @ApiProperty({ type: QuotaDto, description: 'a JSON merge patch of your quota (null removes a field)', example: { memory: { max: '1Gi' } } })
-  quota!: QuotaDto;
+  @ApiProperty({ type: QuotaPatchDto, description: 'a JSON merge patch of your quota (null removes a field)', example: { memory: { max: '1Gi' } } })
+  quota!: QuotaPatchDto;
   @ApiProperty({ example: 'the nightly build needs 1 GiB', description: 'at most 1000 characters' })
   reason!: string;
 }

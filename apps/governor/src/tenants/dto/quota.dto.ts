@@ -4,3 +4,6 @@
  * the class only gives DTOs that hold a quota a name to refer to.
  */
 export class QuotaDto {}
+
+/** The same for a JSON merge patch of a quota (QuotaPatchDto: null removes). */
+export class QuotaPatchDto {}

@@ -39,4 +39,12 @@ describe('the quota in the OpenAPI document', () => {
     assert.deepEqual(schemas.IoLimitDto.required, ['device']);
     assert.deepEqual(schemas.QuotaDto.properties!.io, { $ref: '#/components/schemas/IoQuotaDto' });
   });
+
+  it('gives a merge patch of a quota the same fields, each of which may be null to remove it', () => {
+    const schemas = quotaSchemas();
+    assert.equal((schemas.MemoryQuotaPatchDto.properties!.max as { nullable?: boolean }).nullable, true);
+    assert.equal((schemas.MemoryQuotaDto.properties!.max as { nullable?: boolean }).nullable, undefined);
+    assert.deepEqual(Object.keys(schemas.QuotaPatchDto.properties!), Object.keys(schemas.QuotaDto.properties!));
+    assert.deepEqual(schemas.QuotaPatchDto.properties!.cpu, { allOf: [{ $ref: '#/components/schemas/CpuQuotaPatchDto' }], nullable: true });
+  });
 });

@@ -91,38 +91,50 @@ function fieldSchema(spec: FieldSpec): SchemaObject {
   return { ...kind, description: kind.description ? `${spec.description}: ${kind.description}` : spec.description, example: spec.example };
 }
 
-/** `cpu` → `CpuQuotaDto`, the component names the document has always used. */
-const sectionName = (section: string) => `${section[0].toUpperCase()}${section.slice(1)}QuotaDto`;
+/** `cpu` → `CpuQuotaDto` (or `CpuQuotaPatchDto`), the component names the document has always used. */
+const sectionName = (section: string, patch: boolean) => `${section[0].toUpperCase()}${section.slice(1)}Quota${patch ? 'Patch' : ''}Dto`;
 
-/** The component schemas of the quota: QuotaDto, one per section, and IoLimitDto. */
+/**
+ * The component schemas of the quota: QuotaDto with one schema per section and IoLimitDto, and the same
+ * as a JSON merge patch (QuotaPatchDto…), where every section and field may also be null to remove it.
+ */
 export function quotaSchemas(): Record<string, SchemaObject> {
   const schemas: Record<string, SchemaObject> = {};
-  const quota: SchemaObject = {
-    type: 'object',
-    additionalProperties: false,
-    description: 'every field optional: absent means not set, "max" explicitly unlimited; in a merge patch null removes a field',
-    properties: {},
-  };
-  for (const [section, fields] of Object.entries(QUOTA_SCHEMA)) {
-    const properties: Record<string, SchemaObject> = {};
-    for (const [name, spec] of Object.entries(fields)) {
-      if (isField(spec)) {
-        properties[name] = fieldSchema(spec);
-        continue;
+  for (const patch of [false, true]) {
+    const nullable = patch ? { nullable: true } : {};
+    const quota: SchemaObject = {
+      type: 'object',
+      additionalProperties: false,
+      description: patch
+        ? 'a JSON merge patch (RFC 7396) of a quota: what is given replaces, null removes, what is absent stays'
+        : 'every field optional: absent means not set, "max" explicitly unlimited',
+      properties: {},
+    };
+    for (const [section, fields] of Object.entries(QUOTA_SCHEMA)) {
+      const properties: Record<string, SchemaObject> = {};
+      for (const [name, spec] of Object.entries(fields)) {
+        if (isField(spec)) {
+          properties[name] = { ...fieldSchema(spec), ...nullable };
+          continue;
+        }
+        // A list of records (io.limits): its own component, each entry needing its first field. A patch
+        // replaces a list whole (RFC 7396), so its entries are the same in both.
+        const entries = Object.entries(spec as Record<string, FieldSpec>);
+        schemas.IoLimitDto = {
+          type: 'object',
+          additionalProperties: false,
+          required: [entries[0][0]],
+          properties: Object.fromEntries(entries.map(([key, item]) => [key, fieldSchema(item)])),
+        };
+        properties[name] = { type: 'array', items: { $ref: '#/components/schemas/IoLimitDto' }, ...nullable };
       }
-      // A list of records (io.limits): its own component, each entry needing its first field.
-      const entries = Object.entries(spec as Record<string, FieldSpec>);
-      schemas.IoLimitDto = {
-        type: 'object',
-        additionalProperties: false,
-        required: [entries[0][0]],
-        properties: Object.fromEntries(entries.map(([key, item]) => [key, fieldSchema(item)])),
-      };
-      properties[name] = { type: 'array', items: { $ref: '#/components/schemas/IoLimitDto' } };
+      schemas[sectionName(section, patch)] = { type: 'object', additionalProperties: false, properties };
+      // OpenAPI 3.0 ignores siblings of $ref, so a nullable reference is spelled as allOf.
+      quota.properties![section] = patch
+        ? { allOf: [{ $ref: `#/components/schemas/${sectionName(section, patch)}` }], nullable: true }
+        : { $ref: `#/components/schemas/${sectionName(section, patch)}` };
     }
-    schemas[sectionName(section)] = { type: 'object', additionalProperties: false, properties };
-    quota.properties![section] = { $ref: `#/components/schemas/${sectionName(section)}` };
+    schemas[patch ? 'QuotaPatchDto' : 'QuotaDto'] = quota;
   }
-  schemas.QuotaDto = quota;
   return schemas;
 }
