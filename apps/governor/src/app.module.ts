@@ -4,6 +4,7 @@ import { AdminTokensModule } from './admin-tokens/admin-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { PathMiddleware } from './common/path.middleware';
 import { HttpLogMiddleware } from './logging/http-log.middleware';
 import { LoggingModule } from './logging/logging.module';
 import { ProblemFilter } from './common/problem.filter';
@@ -24,6 +25,7 @@ import { QuotaRequestsModule } from './quota-requests/quota-requests.module';
 import { MeModule } from './me/me.module';
 import { PortalModule } from './portal/portal.module';
 import { AuthFailures } from './auth/auth-failures';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -34,6 +36,7 @@ export class AppModule implements NestModule {
         { module: class ConfigModule {}, global: true, providers: [{ provide: GOVERNOR_CONFIG, useValue: config }], exports: [GOVERNOR_CONFIG] },
         LoggingModule.forRoot(config),
         DatabaseModule.forUrl(databaseUrl),
+        IdempotencyModule,
         AuditModule,
         AdminTokensModule,
         MetricsModule,
@@ -55,6 +58,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpLogMiddleware, JsonBodyMiddleware).forRoutes('*');
+    consumer.apply(HttpLogMiddleware, PathMiddleware, JsonBodyMiddleware).forRoutes('*');
   }
 }
