@@ -225,6 +225,8 @@ export class KoffiNative implements GovernorNative {
 
   async readFiles(dir: DirFd, rel: string, names: readonly string[]): Promise<FileRead[]> {
     refuseNul('readFiles', rel, [rel, ...names]);
+    // koffi passes an empty Buffer as NULL, which C refuses; and there is nothing to read.
+    if (names.length === 0) return [];
     const list = Buffer.from(names.map((name) => `${name}\0`).join(''), 'utf8');
     const results = Buffer.alloc(8 * names.length);
     // Cgroup limit files hold a line or two; a larger one (io.max with many devices) costs a retry.

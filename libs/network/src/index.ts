@@ -1,5 +1,17 @@
 export { inNetns, must, NetworkCommandError, run } from './command';
-export { ensureFirewall, ensureForwarding, FIREWALL_TABLE, removeFirewall, renderFirewall, type FirewallTenant } from './firewall';
+export {
+  diffListing,
+  ensureForwarding,
+  FIREWALL_TABLE,
+  normaliseListing,
+  removeFirewall,
+  renderFirewall,
+  TenantFirewall,
+  tenantsInDrift,
+  type FirewallOutcome,
+  type FirewallTenant,
+} from './firewall';
+export { Nftables, NftablesError } from './nftables';
 export { ID_RANGE_SIZE, TenantNamespaces, type NamespaceKernel } from './namespaces';
 export { ensureShaping, parseTcRate } from './shaping';
 export { applyTenantNetwork, removeTenantNetwork, type TenantAddressing, type TenantNetworkResult } from './tenant-network';
