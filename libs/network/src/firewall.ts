@@ -108,10 +108,10 @@ export function normaliseListing(items: readonly unknown[]): string[] {
     return [
       canonical(
         Object.fromEntries(
-          Object.entries(item as Record<string, Record<string, unknown>>).map(([kind, body]) => {
-            const { handle: _handle, ...rest } = body;
-            return [kind, rest];
-          }),
+          Object.entries(item as Record<string, Record<string, unknown>>).map(([kind, body]) => [
+            kind,
+            Object.fromEntries(Object.entries(body).filter(([key]) => key !== 'handle')),
+          ]),
         ),
       ),
     ];
