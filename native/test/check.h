@@ -21,5 +21,7 @@ void test_monitor(const char *run_dir, const char *tree);
 
 /* test/batch_test.c: batch.c, in a temporary directory. */
 void test_batch(void);
+/* test/netlink_test.c: netlink.c in this process's network namespace. */
+void test_netlink(void);
 
 #endif

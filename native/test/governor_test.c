@@ -363,6 +363,7 @@ int main(void)
 	tree = tree ? tree : "/sys/fs/cgroup/unified";
 	test_fs();
 	test_batch();
+	test_netlink();
 	test_lock();
 	test_pidfd();
 	test_cgroup(tree);
