@@ -48,6 +48,9 @@ function bind(path: string) {
       'int gv_write_files_beneath(int dirfd, const char *dir, const uint8_t *plan, size_t plan_len, size_t count, int nonblock, uint8_t *results)',
     ),
     pageSize: fn<() => number>('long gv_page_size(void)'),
+    netObserve: fn<(netnsPath: string | null, ifnames: string[], count: number, buf: Buffer, cap: number, used: [number]) => number>(
+      'int gv_net_observe(const char *netns_path, const char **ifnames, size_t count, uint8_t *buf, size_t cap, _Out_ size_t *used)',
+    ),
     mkdir: fn<(dirfd: number, rel: string, mode: number) => number>('int gv_mkdir_beneath(int dirfd, const char *rel, unsigned int mode)'),
     rmdir: fn<(dirfd: number, rel: string) => number>('int gv_rmdir_beneath(int dirfd, const char *rel)'),
     spawn: fn<
@@ -261,6 +264,20 @@ export class KoffiNative implements GovernorNative {
     // A failure before any write (the directory itself) has no slot of its own to carry it.
     if (ret < 0 && !outcome.some((write) => write.errno !== undefined)) throw new NativeError('writeFiles', this.where(dir, rel), -ret);
     return outcome;
+  }
+
+  async observeNetwork(netnsPath: string | undefined, ifnames: readonly string[]): Promise<string> {
+    const where = netnsPath ?? 'this network namespace';
+    refuseNul('observeNetwork', where, [...ifnames, netnsPath ?? '']);
+    if (ifnames.length > 8) throw new NativeError('observeNetwork', where, EINVAL, 'at most 8 links at a time');
+    for (let cap = 16_384; ; cap *= 2) {
+      const buf = Buffer.allocUnsafe(cap);
+      const used: [number] = [0];
+      const ret = await onWorker(this.lib.netObserve, netnsPath ?? null, [...ifnames], ifnames.length, buf, cap, used);
+      if (ret === -EFBIG && cap < MAX_READ) continue;
+      if (ret < 0) throw new NativeError('observeNetwork', where, -ret, `links ${ifnames.join(', ')}`);
+      return buf.toString('utf8', 0, used[0]);
+    }
   }
 
   pageSize(): number {

@@ -86,6 +86,14 @@ export interface GovernorNative {
    * tried). Per-write results; throws only when `rel` itself cannot be opened.
    */
   writeFiles(dir: DirFd, rel: string, plan: readonly FileWrite[], options?: { nonblock?: boolean }): Promise<FileWriteResult[]>;
+  /**
+   * The links `ifnames` (at most 8) of a network namespace over rtnetlink and /proc/sys, as text, one fact a
+   * line (the format in native/netlink.h): state, addresses, root and ingress qdiscs, IPv6 switch, and inside
+   * a tenant's namespace (`netnsPath`, its bind-mounted file) the default routes. Starts no process; a
+   * tenant's namespace is entered by a short-lived thread of the library, never by a thread that runs
+   * JavaScript. Runs on a worker thread.
+   */
+  observeNetwork(netnsPath: string | undefined, ifnames: readonly string[]): Promise<string>;
   /** The system's page size (sysconf), the unit of the kernel's memory limits. */
   pageSize(): number;
 
