@@ -19,4 +19,9 @@ void test_ns(const char *run_dir);
 /* test/monitor_test.c: build/governor-monitor, with test cgroups below the cgroup v2 tree `tree`. */
 void test_monitor(const char *run_dir, const char *tree);
 
+/* test/batch_test.c: batch.c, in a temporary directory. */
+void test_batch(void);
+/* test/netlink_test.c: netlink.c in this process's network namespace. */
+void test_netlink(void);
+
 #endif

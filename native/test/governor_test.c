@@ -362,6 +362,8 @@ int main(void)
 	const char *tree = getenv("GOVERNOR_TEST_CGROUP2");
 	tree = tree ? tree : "/sys/fs/cgroup/unified";
 	test_fs();
+	test_batch();
+	test_netlink();
 	test_lock();
 	test_pidfd();
 	test_cgroup(tree);

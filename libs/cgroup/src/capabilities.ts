@@ -31,13 +31,15 @@ export interface HostCapabilities {
   available: ControllerName[];
   missing: ControllerName[];
   features: HostFeatures;
+  /** sysconf(_SC_PAGESIZE): the unit in which memory limits read back */
+  pageSize: number;
 }
 
 /**
  * Reads what this host can enforce, from the files that exist rather than from the kernel version: a
  * distribution kernel can backport a feature or configure one out.
  */
-export async function detectCapabilities(fs: CgroupFs, mount: string, probeDir: string): Promise<HostCapabilities> {
+export async function detectCapabilities(fs: CgroupFs, mount: string, probeDir: string, pageSize: number): Promise<HostCapabilities> {
   const offered = ((await fs.read('', 'cgroup.controllers')) ?? '').trim().split(/\s+/);
   const available = CONTROLLERS.filter((c) => offered.includes(c));
   const has = async (file: string) => fs.hasFile(probeDir, file);
@@ -47,6 +49,7 @@ export async function detectCapabilities(fs: CgroupFs, mount: string, probeDir: 
     mount,
     root: fs.root,
     available,
+    pageSize,
     missing: CONTROLLERS.filter((c) => !available.includes(c)),
     features: {
       kill: await has('cgroup.kill'),

@@ -1,9 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DirFd, GovernorNative } from '../../native/src/native.types';
+import { constants } from 'node:os';
+import type { DirFd, FileWrite, GovernorNative } from '../../native/src/native.types';
 import { NativeError } from '../../native/src/native.error';
-import { fileIn } from './layout';
+import { CgroupPathError, fileIn } from './layout';
 
 /** A refused cgroup write: which file, which value, and the errno, as DESIGN §3 asks of every write. */
 export class CgroupWriteError extends Error {
@@ -24,6 +25,17 @@ export interface RemoveOptions {
 }
 
 /**
+ * A batch names a cgroup's files and, for its fixed children (workloads/, attached/), theirs: one level of
+ * child directory, never "..", then a file name as fileIn allows it.
+ */
+function batchPath(dir: string, name: string): string {
+  const parts = name.split('/');
+  const file = parts.pop() ?? '';
+  if (parts.length > 1 || parts.some((part) => !/^[a-z][a-z0-9-]{0,31}$/.test(part))) throw new CgroupPathError('the batch file name', name);
+  return fileIn(parts.length === 0 ? dir : dir === '' ? (parts[0] as string) : `${dir}/${parts[0]}`, file);
+}
+
+/**
  * The one door to Governor's cgroup subtree. Every read and write goes through the native library, which
  * resolves the path beneath ROOT's directory fd, and every write is counted and, when refused, reported
  * with its file and value.
@@ -31,6 +43,8 @@ export interface RemoveOptions {
 export class CgroupFs {
   /** every successful write since start, for governor_cgroup_writes_total */
   writes = 0;
+  /** batched reads (one native call each) since start */
+  batchReads = 0;
   private readonly listeners: Array<(file: string, value: string) => void> = [];
 
   private constructor(
@@ -66,6 +80,53 @@ export class CgroupFs {
     } catch (err) {
       if (err instanceof NativeError && err.code === 'ENOENT') return undefined;
       throw err;
+    }
+  }
+
+  /**
+   * Many files of one cgroup in one native call on one worker: the file's text, or undefined when it does
+   * not exist. Undefined as a whole when the cgroup itself does not exist. Any other errno names its file.
+   */
+  async readMany(dir: string, files: readonly string[]): Promise<Map<string, string | undefined> | undefined> {
+    for (const file of files) batchPath(dir, file);
+    let results;
+    try {
+      results = await this.native.readFiles(this.dir, dir === '' ? '' : dir, files);
+    } catch (err) {
+      if (err instanceof NativeError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+      throw err;
+    }
+    this.batchReads += 1;
+    const snapshot = new Map<string, string | undefined>();
+    for (const result of results) {
+      if (result.errno === undefined) snapshot.set(result.name, result.text);
+      else if (result.errno === 'ENOENT') snapshot.set(result.name, undefined);
+      else throw new NativeError('readFiles', this.absolute(batchPath(dir, result.name)), constants.errno[result.errno as keyof typeof constants.errno] ?? 0);
+    }
+    return snapshot;
+  }
+
+  /**
+   * Applies an ordered write plan in one native call on one worker. The order is a cgroup rule (memory.max
+   * before memory.high when raising, the burst before cpu.max when lowering), so the first refused write
+   * stops the plan, and it is reported with its file, value and errno like any other write. Every write
+   * that was done is counted and announced, per file.
+   */
+  async writeMany(dir: string, plan: readonly FileWrite[]): Promise<void> {
+    if (plan.length === 0) return;
+    for (const write of plan) batchPath(dir, write.name);
+    // memory.max and memory.high can block in reclaim; O_NONBLOCK means nothing to the other cgroup files.
+    const results = await this.native.writeFiles(this.dir, dir, plan, { nonblock: true }).catch((err: unknown) => {
+      const first = plan[0] as FileWrite;
+      throw new CgroupWriteError(this.absolute(batchPath(dir, first.name)), first.value, err instanceof NativeError ? err.code : 'EIO', err);
+    });
+    for (const result of results) {
+      if (result.done) {
+        this.writes += 1;
+        for (const listener of this.listeners) listener(this.absolute(batchPath(dir, result.name)), result.value);
+      } else if (result.errno !== undefined) {
+        throw new CgroupWriteError(this.absolute(batchPath(dir, result.name)), result.value, result.errno);
+      }
     }
   }
 

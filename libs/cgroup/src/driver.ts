@@ -7,7 +7,7 @@ import { CgroupFs } from './cgroup-fs';
 import { killAll, setFrozen } from './freezer';
 import { attachedDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
-import { type ApplyOptions, type ApplyResult, applyQuota } from './tenant-apply';
+import { type ApplyOptions, type ApplyResult, applyQuota, quotaFiles } from './tenant-apply';
 import { CONTROLLERS, type ControllerName } from './target';
 import { parseMemoryEvents } from './stats/memory';
 import { parsePidsEvents } from './stats/pids';
@@ -23,6 +23,10 @@ export interface DriverOptions {
 }
 
 const FREEZE_TIMEOUT_MS = 10_000;
+/** Read with the limits in applyTenant's one batch: the child cgroups' existence and the freeze state. */
+const WORKLOADS_CONTROL = 'workloads/cgroup.subtree_control';
+const ATTACHED_TYPE = 'attached/cgroup.type';
+const TENANT_FILES = ['cgroup.subtree_control', 'cgroup.freeze', 'cgroup.events', WORKLOADS_CONTROL, ATTACHED_TYPE];
 const KILL_TIMEOUT_MS = 10_000;
 
 /**
@@ -55,7 +59,7 @@ export class CgroupDriver {
     await enableControllers(fs, '', offered);
     fs.ensureDir(TENANTS);
     await enableControllers(fs, TENANTS, offered);
-    const capabilities = await detectCapabilities(fs, mount, TENANTS);
+    const capabilities = await detectCapabilities(fs, mount, TENANTS, options.native.pageSize());
     return new CgroupDriver(fs, capabilities);
   }
 
@@ -74,13 +78,23 @@ export class CgroupDriver {
    */
   async applyTenant(name: string, quota: Quota, options: ApplyOptions & { suspended: boolean }): Promise<ApplyResult> {
     const dir = tenantDir(name);
-    this.fs.ensureDir(dir);
-    await enableControllers(this.fs, dir, this.capabilities.available);
-    this.fs.ensureDir(attachedDir(name));
-    this.fs.ensureDir(workloadsDir(name));
-    await enableControllers(this.fs, workloadsDir(name), this.capabilities.available);
-    const result = await applyQuota(this.fs, this.capabilities, dir, quota, options);
-    const freeze = await setFrozen(this.fs, dir, options.suspended, FREEZE_TIMEOUT_MS);
+    const files = [...quotaFiles(this.capabilities), ...TENANT_FILES];
+    // One batch tells whether the cgroups exist, which controllers they hand down, and every limit and
+    // the freeze state: a tenant in sync costs this one native call and nothing else.
+    let snapshot = await this.fs.readMany(dir, files);
+    if (snapshot === undefined || snapshot.get(WORKLOADS_CONTROL) === undefined || snapshot.get(ATTACHED_TYPE) === undefined) {
+      this.fs.ensureDir(dir);
+      this.fs.ensureDir(attachedDir(name));
+      this.fs.ensureDir(workloadsDir(name));
+      snapshot = (await this.fs.readMany(dir, files)) ?? new Map<string, string | undefined>();
+    }
+    await enableControllers(this.fs, dir, this.capabilities.available, snapshot.get('cgroup.subtree_control'));
+    await enableControllers(this.fs, workloadsDir(name), this.capabilities.available, snapshot.get(WORKLOADS_CONTROL));
+    const result = await applyQuota(this.fs, this.capabilities, dir, quota, options, false, snapshot);
+    const freeze = await setFrozen(this.fs, dir, options.suspended, FREEZE_TIMEOUT_MS, {
+      freeze: snapshot.get('cgroup.freeze'),
+      events: snapshot.get('cgroup.events'),
+    });
     if (freeze.written)
       result.changes.push({ file: this.fs.absolute(`${dir}/cgroup.freeze`), from: options.suspended ? '0' : '1', to: options.suspended ? '1' : '0' });
     if (!freeze.settled) {
@@ -187,8 +201,8 @@ export class CgroupDriver {
  * Enables controllers in a cgroup's subtree_control, all at once and, when the kernel refuses the batch
  * (one controller is busy or missing), one at a time, as runc does.
  */
-async function enableControllers(fs: CgroupFs, dir: string, controllers: readonly string[]): Promise<void> {
-  const enabled = ((await fs.read(dir, 'cgroup.subtree_control')) ?? '').trim().split(/\s+/);
+async function enableControllers(fs: CgroupFs, dir: string, controllers: readonly string[], known?: string): Promise<void> {
+  const enabled = (known ?? (await fs.read(dir, 'cgroup.subtree_control')) ?? '').trim().split(/\s+/);
   const wanted = controllers.filter((c) => CONTROLLERS.includes(c as ControllerName) && !enabled.includes(c));
   if (wanted.length === 0) return;
   try {

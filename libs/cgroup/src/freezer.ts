@@ -22,11 +22,20 @@ export async function waitForEvents(fs: CgroupFs, dir: string, done: (events: Cg
  * Freezes (or thaws) a cgroup and waits for the kernel to say so. `written` tells whether cgroup.freeze
  * had to change; `settled` is false when cgroup.events did not confirm within the timeout.
  */
-export async function setFrozen(fs: CgroupFs, dir: string, frozen: boolean, timeoutMs: number): Promise<{ written: boolean; settled: boolean }> {
+export async function setFrozen(
+  fs: CgroupFs,
+  dir: string,
+  frozen: boolean,
+  timeoutMs: number,
+  known?: { freeze: string | undefined; events: string | undefined },
+): Promise<{ written: boolean; settled: boolean }> {
   const wanted = frozen ? '1' : '0';
-  const written = (await fs.read(dir, 'cgroup.freeze'))?.trim() !== wanted;
+  const written = (known === undefined ? await fs.read(dir, 'cgroup.freeze') : known.freeze)?.trim() !== wanted;
   if (written) await fs.write(dir, 'cgroup.freeze', wanted);
-  const settled = await waitForEvents(fs, dir, (events) => (events.frozen ?? false) === frozen, timeoutMs);
+  const done = (events: CgroupEvents) => (events.frozen ?? false) === frozen;
+  // A batch read before any write already tells a tenant that is where it should be: no poll at all.
+  const seen = written || known === undefined ? undefined : readEvents(known.events);
+  const settled = (seen !== undefined && done(seen)) || (await waitForEvents(fs, dir, done, timeoutMs));
   return { written, settled };
 }
 

@@ -1,12 +1,17 @@
 import type { MemoryQuota } from '../../domain/src/quota.types';
 import { type FileTarget, limitTarget } from './target';
 
-/** The kernel keeps memory limits in pages and reads them back rounded down. */
-export const PAGE_SIZE = 4096;
-const toPages = (bytes: number) => Math.floor(bytes / PAGE_SIZE) * PAGE_SIZE;
+/**
+ * The kernel keeps memory limits in pages and reads them back rounded down, so a limit is compared in whole
+ * pages of this system's size: 4 KiB on x86, but 16 KiB or 64 KiB on some arm64 and ppc64 kernels, where a
+ * 4 KiB rounding would see drift on every pass and rewrite for ever.
+ */
+export const pagesDown = (bytes: number, pageSize: number): number => Math.floor(bytes / pageSize) * pageSize;
 
 export interface MemoryFeatures {
   swap: boolean;
+  /** sysconf(_SC_PAGESIZE), read once at start */
+  pageSize: number;
 }
 
 export interface MemoryTargets {
@@ -19,6 +24,7 @@ export interface MemoryTargets {
 
 /** Every memory file with its value; an absent field is the kernel default (max for limits, 0 for protection). */
 export function memoryTargets(memory: MemoryQuota | undefined, features: MemoryFeatures): MemoryTargets {
+  const toPages = (bytes: number) => pagesDown(bytes, features.pageSize);
   return {
     max: limitTarget('memory.max', memory?.max ?? 'max', toPages),
     high: limitTarget('memory.high', memory?.high ?? 'max', toPages),

@@ -9,15 +9,35 @@ import { pidsTargets } from './pids';
 
 describe('comparing by meaning, not text', () => {
   it('takes the kernel rounding memory down to pages as in sync', () => {
-    const { max } = memoryTargets({ max: 100_000 }, { swap: true });
+    const { max } = memoryTargets({ max: 100_000 }, { swap: true, pageSize: 4096 });
     assert.equal(max.value, '100000');
     assert.ok(max.same('98304\n'), '100000 bytes reads back as 24 pages');
     assert.ok(!max.same('102400\n'));
     assert.ok(!max.same('max\n'));
   });
 
+  for (const [label, pageSize, roundedDown] of [
+    ['4 KiB', 4096, 98_304],
+    ['16 KiB', 16_384, 98_304],
+    ['64 KiB', 65_536, 65_536],
+  ] as const) {
+    it(`rounds memory limits down to ${label} pages, as the kernel of such a system reads them back`, () => {
+      const { max, high, low } = memoryTargets({ max: 100_000, high: 100_000, low: 100_000 }, { swap: false, pageSize });
+      for (const target of [max, high, low]) {
+        assert.equal(target.value, '100000', 'the quota is written as asked; the kernel rounds');
+        assert.ok(target.same(`${roundedDown}\n`), `${target.file}: 100000 bytes reads back as ${roundedDown}`);
+        assert.ok(!target.same(`${roundedDown + pageSize}\n`), `${target.file}: one page more is drift`);
+      }
+    });
+  }
+
+  it('sees drift when a 4 KiB rounding is assumed on a 64 KiB page system', () => {
+    // 100000 bytes on 64 KiB pages reads back as 65536; a 4096 compare would want 98304 and rewrite for ever.
+    assert.ok(!memoryTargets({ max: 100_000 }, { swap: false, pageSize: 4096 }).max.same('65536\n'));
+  });
+
   it('reads absent memory fields as the kernel defaults', () => {
-    const targets = memoryTargets(undefined, { swap: false });
+    const targets = memoryTargets(undefined, { swap: false, pageSize: 4096 });
     assert.ok(targets.max.same('max\n'));
     assert.ok(targets.high.same('max\n'));
     assert.ok(targets.low.same('0\n'));

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FileWrite } from '../../native/src/native.types';
 import type { Quota } from '../../domain/src/quota.types';
 import type { HostCapabilities } from './capabilities';
 import type { CgroupFs } from './cgroup-fs';
@@ -7,7 +8,7 @@ import { cpuTargets } from './cpu';
 import { parseCpuMax } from './stats/cpu-max';
 import { cpusetTargets } from './cpuset';
 import { ioMaxTargets, ioWeightTarget } from './io';
-import { lowers, memoryTargets, PAGE_SIZE } from './memory';
+import { lowers, memoryTargets, pagesDown } from './memory';
 import { pidsTargets } from './pids';
 import { type ControllerName, type FileTarget, limitText, readLimit } from './target';
 
@@ -32,15 +33,42 @@ export interface ApplyResult {
 /** Which controller each quota section needs, to tell what a missing controller leaves unenforced. */
 const SECTION_CONTROLLER: Record<string, ControllerName> = { cpu: 'cpu', memory: 'memory', pids: 'pids', io: 'io', cpuset: 'cpuset' };
 
+/** What one batched read of a cgroup saw: each file's text, undefined for a file that does not exist. */
+export type CgroupSnapshot = ReadonlyMap<string, string | undefined>;
+
+/** The files applyQuota compares, for the controllers and features this host has. */
+export function quotaFiles(caps: HostCapabilities): string[] {
+  const available = new Set(caps.available);
+  const files: string[] = [];
+  if (available.has('cpu')) files.push('cpu.max', 'cpu.weight', ...(caps.features.cpuBurst ? ['cpu.max.burst'] : []));
+  if (available.has('memory')) {
+    files.push('memory.max', 'memory.high', 'memory.low', 'memory.min', 'memory.current', ...(caps.features.swap ? ['memory.swap.max'] : []));
+  }
+  if (available.has('pids')) files.push('pids.max');
+  if (available.has('io')) files.push('io.max', 'io.weight');
+  if (available.has('cpuset')) files.push('cpuset.cpus', 'cpuset.mems');
+  return files;
+}
+
 /**
- * Brings one tenant cgroup to its quota. Each file is read first and written only when its meaning
- * differs, so a tenant in sync costs reads and no writes. With `dryRun`, nothing is written and the
+ * Brings one tenant cgroup to its quota. Every file is read in one batch (or taken from `snapshot`, a batch
+ * the caller read already), compared by meaning, and only the files that differ are written, as one ordered
+ * plan. A tenant in sync costs one native read and no writes. With `dryRun`, nothing is written and the
  * result is the plan.
  */
-export async function applyQuota(fs: CgroupFs, caps: HostCapabilities, dir: string, quota: Quota, options: ApplyOptions, dryRun = false): Promise<ApplyResult> {
+export async function applyQuota(
+  fs: CgroupFs,
+  caps: HostCapabilities,
+  dir: string,
+  quota: Quota,
+  options: ApplyOptions,
+  dryRun = false,
+  snapshot?: CgroupSnapshot,
+): Promise<ApplyResult> {
   const changes: FileChange[] = [];
   const conditions: Condition[] = [];
   const available = new Set(caps.available);
+  let current: CgroupSnapshot = snapshot ?? (await fs.readMany(dir, quotaFiles(caps))) ?? new Map();
 
   for (const [section, controller] of Object.entries(SECTION_CONTROLLER)) {
     if (quota[section as keyof Quota] !== undefined && !available.has(controller)) {
@@ -48,37 +76,55 @@ export async function applyQuota(fs: CgroupFs, caps: HostCapabilities, dir: stri
     }
   }
 
-  const hold = async (target: FileTarget): Promise<void> => {
-    const current = await fs.read(dir, target.file);
-    if (current !== undefined && target.same(current)) return;
-    changes.push({ file: fs.absolute(`${dir}/${target.file}`), from: current?.trim() ?? null, to: target.value.trim() });
-    if (!dryRun) await fs.write(dir, target.file, target.value);
+  let plan: FileWrite[] = [];
+  const hold = (target: FileTarget): void => {
+    const text = current.get(target.file);
+    if (text !== undefined && target.same(text)) return;
+    changes.push({ file: fs.absolute(`${dir}/${target.file}`), from: text?.trim() ?? null, to: target.value.trim() });
+    plan.push({ name: target.file, value: target.value });
+  };
+  const step: ApplyStep = {
+    hold,
+    current: () => current,
+    // Writes what is planned so far (a wait follows that depends on it) and reads the files again.
+    flush: async () => {
+      if (!dryRun) await fs.writeMany(dir, plan);
+      plan = [];
+      current = (await fs.readMany(dir, quotaFiles(caps))) ?? new Map();
+    },
   };
 
   if (available.has('cpu')) {
     if (quota.cpu?.burst !== undefined && !caps.features.cpuBurst) {
       conditions.push(degraded('FeatureUnavailable', `cpu.burst not enforced: cpu.max.burst is not available on kernel ${caps.kernel}`));
     }
-    const current = parseCpuMax((await fs.read(dir, 'cpu.max')) ?? '');
-    for (const target of cpuTargets(quota.cpu, current, { burst: caps.features.cpuBurst })) await hold(target);
+    for (const target of cpuTargets(quota.cpu, parseCpuMax(current.get('cpu.max') ?? ''), { burst: caps.features.cpuBurst })) hold(target);
   }
   if (available.has('memory')) {
-    await applyMemory(fs, caps, dir, quota, options, dryRun, hold, conditions);
+    await applyMemory(fs, caps, dir, quota, options, dryRun, step, conditions);
   }
   if (available.has('pids')) {
-    for (const target of pidsTargets(quota.pids)) await hold(target);
+    for (const target of pidsTargets(quota.pids)) hold(target);
   }
   if (available.has('io')) {
     if (quota.io?.weight !== undefined && !caps.features.ioWeightEffective) {
       conditions.push(degraded('IoWeightIneffective', 'io.weight is set but has no effect: neither io.cost nor the BFQ scheduler is active on this host'));
     }
-    for (const target of ioMaxTargets(quota.io, (await fs.read(dir, 'io.max')) ?? '')) await hold(target);
-    if ((await fs.read(dir, 'io.weight')) !== undefined) await hold(ioWeightTarget(quota.io));
+    for (const target of ioMaxTargets(quota.io, current.get('io.max') ?? '')) hold(target);
+    if (current.get('io.weight') !== undefined) hold(ioWeightTarget(quota.io));
   }
   if (available.has('cpuset')) {
-    for (const target of cpusetTargets(quota.cpuset)) await hold(target);
+    for (const target of cpusetTargets(quota.cpuset)) hold(target);
   }
+  if (!dryRun) await fs.writeMany(dir, plan);
   return { changes, conditions };
+}
+
+/** How applyMemory plans against the batch, and writes what is planned before it waits for reclaim. */
+interface ApplyStep {
+  hold(target: FileTarget): void;
+  current(): CgroupSnapshot;
+  flush(): Promise<void>;
 }
 
 /**
@@ -94,24 +140,25 @@ async function applyMemory(
   quota: Quota,
   options: ApplyOptions,
   dryRun: boolean,
-  hold: (target: FileTarget) => Promise<void>,
+  step: ApplyStep,
   conditions: Condition[],
 ): Promise<void> {
-  const targets = memoryTargets(quota.memory, { swap: caps.features.swap });
+  const { hold } = step;
+  const targets = memoryTargets(quota.memory, { swap: caps.features.swap, pageSize: caps.pageSize });
   if (quota.memory?.swapMax !== undefined && !caps.features.swap) {
     conditions.push(degraded('FeatureUnavailable', 'memory.swapMax not enforced: swap accounting is off on this host (memory.swap.max is missing)'));
   }
   const nextMax = quota.memory?.max ?? 'max';
-  const currentMax = readLimit((await fs.read(dir, 'memory.max')) ?? 'max') ?? 'max';
+  const currentMax = readLimit(step.current().get('memory.max') ?? 'max') ?? 'max';
   if (!lowers(nextMax, currentMax)) {
-    await hold(targets.max);
-    await hold(targets.high);
+    hold(targets.max);
+    hold(targets.high);
   } else {
     const nextHigh = quota.memory?.high ?? 'max';
     const interimHigh = lowers(nextMax, nextHigh) ? nextMax : nextHigh;
-    const current = readLimit((await fs.read(dir, 'memory.current')) ?? '0') ?? 0;
+    const current = readLimit(step.current().get('memory.current') ?? '0') ?? 0;
     if (dryRun) {
-      await hold({ ...targets.high, value: limitText(interimHigh) });
+      hold({ ...targets.high, value: limitText(interimHigh) });
       if (typeof current === 'number' && current > (nextMax as number)) {
         conditions.push(
           degraded(
@@ -120,17 +167,18 @@ async function applyMemory(
           ),
         );
       }
-      await hold(targets.max);
+      hold(targets.max);
     } else {
-      await hold({
+      hold({
         ...targets.high,
         value: limitText(interimHigh),
-        same: (text) => readLimit(text) === (interimHigh === 'max' ? 'max' : Math.floor(interimHigh / PAGE_SIZE) * PAGE_SIZE),
+        same: (text) => readLimit(text) === (interimHigh === 'max' ? 'max' : pagesDown(interimHigh, caps.pageSize)),
       });
-      const underLimit = await waitForUsage(fs, dir, nextMax as number, options.reclaimTimeoutMs);
+      await step.flush();
+      const underLimit = await waitForUsage(fs, dir, nextMax as number, options.reclaimTimeoutMs, step.current().get('memory.current'));
       if (underLimit || options.force) {
-        await hold(targets.max);
-        await hold(targets.high);
+        hold(targets.max);
+        hold(targets.high);
       } else {
         const usage = readLimit((await fs.read(dir, 'memory.current')) ?? '0');
         conditions.push(
@@ -142,15 +190,16 @@ async function applyMemory(
       }
     }
   }
-  await hold(targets.low);
-  await hold(targets.min);
-  if (targets.swapMax) await hold(targets.swapMax);
+  hold(targets.low);
+  hold(targets.min);
+  if (targets.swapMax) hold(targets.swapMax);
 }
 
-async function waitForUsage(fs: CgroupFs, dir: string, limit: number, timeoutMs: number): Promise<boolean> {
+/** Polls memory.current until it is at or under `limit`; the first look uses the batch just read. */
+async function waitForUsage(fs: CgroupFs, dir: string, limit: number, timeoutMs: number, first: string | undefined): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const usage = readLimit((await fs.read(dir, 'memory.current')) ?? '0');
+  for (let text = first; ; text = await fs.read(dir, 'memory.current')) {
+    const usage = readLimit(text ?? '0');
     if (typeof usage !== 'number' || usage <= limit) return true;
     if (Date.now() >= deadline) return false;
     await sleep(100);

@@ -120,6 +120,39 @@ describe('files beneath a directory fd', () => {
     await rejectsNative(native.writeFile(dir, 'sub', '1'), 'EISDIR');
   });
 
+  it('reads a batch of files in one call, each with its text or its own errno, and grows the buffer for a large one', async () => {
+    const results = await native.readFiles(dir, 'sub', ['value', 'missing', '../large']);
+    assert.equal(results[0]?.text, readFileSync(join(tmp, 'sub', 'value'), 'utf8'));
+    assert.equal(results[1]?.errno, 'ENOENT');
+    assert.equal(results[2]?.errno, 'EXDEV', 'names are resolved beneath the batch directory, not only beneath the fd');
+    const [large] = await native.readFiles(dir, '', ['large']);
+    assert.equal(large?.text?.length, 100_000);
+    await rejectsNative(native.readFiles(dir, 'nowhere', ['value']), 'ENOENT');
+  });
+
+  it('applies a write plan in order and stops at the refused write, naming its errno', async () => {
+    writeFileSync(join(tmp, 'sub', 'first'), '0\n');
+    const results = await native.writeFiles(dir, 'sub', [
+      { name: 'first', value: '5' },
+      { name: 'absent', value: '1' },
+      { name: 'value', value: '3' },
+    ]);
+    assert.deepEqual(
+      results.map((result) => [result.name, result.done, result.errno]),
+      [
+        ['first', true, undefined],
+        ['absent', false, 'ENOENT'],
+        ['value', false, undefined],
+      ],
+    );
+    assert.equal(readFileSync(join(tmp, 'sub', 'first'), 'utf8'), '5\n');
+  });
+
+  it("reads the system's page size", () => {
+    const size = native.pageSize();
+    assert.ok(size >= 4096 && (size & (size - 1)) === 0, `page size ${size}`);
+  });
+
   it('creates a directory beneath, and refuses an existing one and a last component of ".."', () => {
     native.mkdir(dir, 'sub/made', 0o750);
     assert.ok(existsSync(join(tmp, 'sub', 'made')));

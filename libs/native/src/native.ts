@@ -2,8 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import koffi, { type KoffiFunc } from 'koffi';
-import { NativeError } from './native.error';
-import type { DirFd, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
+import { errnoName, NativeError } from './native.error';
+import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
 
 const { EACCES, EEXIST, EFBIG, EINVAL, ENOENT, ENOTDIR } = constants.errno;
 
@@ -37,6 +37,19 @@ function bind(path: string) {
     ),
     write: fn<(dirfd: number, rel: string, buf: Buffer, len: number, nonblock: number) => number>(
       'int gv_write_beneath(int dirfd, const char *rel, const uint8_t *buf, size_t len, int nonblock)',
+    ),
+    // results: int64 slots in a Buffer (native order), written in place like read's buf.
+    readFiles: fn<
+      (dirfd: number, dir: string, names: Buffer, namesLen: number, count: number, buf: Buffer, cap: number, used: [number], results: Buffer) => number
+    >(
+      'int gv_read_files_beneath(int dirfd, const char *dir, const uint8_t *names, size_t names_len, size_t count, uint8_t *buf, size_t cap, _Out_ size_t *used, uint8_t *results)',
+    ),
+    writeFiles: fn<(dirfd: number, dir: string, plan: Buffer, planLen: number, count: number, nonblock: number, results: Buffer) => number>(
+      'int gv_write_files_beneath(int dirfd, const char *dir, const uint8_t *plan, size_t plan_len, size_t count, int nonblock, uint8_t *results)',
+    ),
+    pageSize: fn<() => number>('long gv_page_size(void)'),
+    netObserve: fn<(netnsPath: string | null, ifnames: string[], count: number, buf: Buffer, cap: number, used: [number]) => number>(
+      'int gv_net_observe(const char *netns_path, const char **ifnames, size_t count, uint8_t *buf, size_t cap, _Out_ size_t *used)',
     ),
     mkdir: fn<(dirfd: number, rel: string, mode: number) => number>('int gv_mkdir_beneath(int dirfd, const char *rel, unsigned int mode)'),
     rmdir: fn<(dirfd: number, rel: string) => number>('int gv_rmdir_beneath(int dirfd, const char *rel)'),
@@ -211,6 +224,66 @@ export class KoffiNative implements GovernorNative {
     const buf = Buffer.from(value, 'utf8');
     const ret = await onWorker(this.lib.write, dir, rel, buf, buf.length, options.nonblock ? 1 : 0);
     if (ret < 0) throw new NativeError('writeFile', this.where(dir, rel), -ret);
+  }
+
+  async readFiles(dir: DirFd, rel: string, names: readonly string[]): Promise<FileRead[]> {
+    refuseNul('readFiles', rel, [rel, ...names]);
+    // koffi passes an empty Buffer as NULL, which C refuses; and there is nothing to read.
+    if (names.length === 0) return [];
+    const list = Buffer.from(names.map((name) => `${name}\0`).join(''), 'utf8');
+    const results = Buffer.alloc(8 * names.length);
+    // Cgroup limit files hold a line or two; a larger one (io.max with many devices) costs a retry.
+    for (let cap = Math.max(FIRST_READ, 512 * names.length); ; cap *= 2) {
+      const buf = Buffer.allocUnsafe(cap);
+      const used: [number] = [0];
+      const ret = await onWorker(this.lib.readFiles, dir, rel, list, list.length, names.length, buf, cap, used, results);
+      if (ret === -EFBIG && cap < MAX_READ) continue;
+      if (ret === -EFBIG) throw new NativeError('readFiles', this.where(dir, rel), EFBIG, `larger than ${MAX_READ} bytes together`);
+      if (ret < 0) throw new NativeError('readFiles', this.where(dir, rel), -ret);
+      let offset = 0;
+      return names.map((name, i) => {
+        const status = Number(results.readBigInt64LE(8 * i));
+        if (status < 0) return { name, errno: errnoName(-status) };
+        const text = buf.toString('utf8', offset, offset + status);
+        offset += status;
+        return { name, text };
+      });
+    }
+  }
+
+  async writeFiles(dir: DirFd, rel: string, plan: readonly FileWrite[], options: { nonblock?: boolean } = {}): Promise<FileWriteResult[]> {
+    refuseNul('writeFiles', rel, [rel, ...plan.flatMap((write) => [write.name, write.value])]);
+    if (plan.length === 0) return [];
+    const bytes = Buffer.from(plan.map((write) => `${write.name}\0${write.value}\0`).join(''), 'utf8');
+    const results = Buffer.alloc(8 * plan.length);
+    const ret = await onWorker(this.lib.writeFiles, dir, rel, bytes, bytes.length, plan.length, options.nonblock ? 1 : 0, results);
+    const outcome = plan.map((write, i): FileWriteResult => {
+      const status = Number(results.readBigInt64LE(8 * i));
+      return status === 0 ? { ...write, done: true } : status > 0 ? { ...write, done: false } : { ...write, done: false, errno: errnoName(-status) };
+    });
+    // A failure before any write (the directory itself) has no slot of its own to carry it.
+    if (ret < 0 && !outcome.some((write) => write.errno !== undefined)) throw new NativeError('writeFiles', this.where(dir, rel), -ret);
+    return outcome;
+  }
+
+  async observeNetwork(netnsPath: string | undefined, ifnames: readonly string[]): Promise<string> {
+    const where = netnsPath ?? 'this network namespace';
+    refuseNul('observeNetwork', where, [...ifnames, netnsPath ?? '']);
+    if (ifnames.length > 8) throw new NativeError('observeNetwork', where, EINVAL, 'at most 8 links at a time');
+    for (let cap = 16_384; ; cap *= 2) {
+      const buf = Buffer.allocUnsafe(cap);
+      const used: [number] = [0];
+      const ret = await onWorker(this.lib.netObserve, netnsPath ?? null, [...ifnames], ifnames.length, buf, cap, used);
+      if (ret === -EFBIG && cap < MAX_READ) continue;
+      if (ret < 0) throw new NativeError('observeNetwork', where, -ret, `links ${ifnames.join(', ')}`);
+      return buf.toString('utf8', 0, used[0]);
+    }
+  }
+
+  pageSize(): number {
+    const size = this.lib.pageSize();
+    if (size <= 0) throw new NativeError('pageSize', 'sysconf(_SC_PAGESIZE)', EINVAL);
+    return size;
   }
 
   mkdir(dir: DirFd, rel: string, mode: number): void {

@@ -38,6 +38,21 @@ export interface ProcessExit {
   signal?: number;
 }
 
+/** One file of a batch read: its text, or the errno name (ENOENT for a missing controller's file). */
+export type FileRead = { name: string; text: string; errno?: undefined } | { name: string; text?: undefined; errno: string };
+
+/** One write of a write plan: a file relative to the plan's directory and the value to write. */
+export interface FileWrite {
+  name: string;
+  value: string;
+}
+
+/** A write of a plan, done or not; a refused write carries its errno, the ones after it neither. */
+export interface FileWriteResult extends FileWrite {
+  done: boolean;
+  errno?: string;
+}
+
 export interface GovernorNative {
   /** Opens a directory to resolve paths beneath. */
   openDir(path: string): DirFd;
@@ -58,6 +73,29 @@ export interface GovernorNative {
    * reclaim). Runs on a worker thread, because memory.max and memory.high writes can block in reclaim.
    */
   writeFile(dir: DirFd, rel: string, value: string, options?: { nonblock?: boolean }): Promise<void>;
+
+  /**
+   * Reads every file of `names` (relative to `rel`, which is beneath `dir`) in one call on one worker
+   * thread, so that a tenant costs one trip off the event loop however many files it has. A file that
+   * cannot be read has its errno in its own result; only a `rel` that cannot be opened throws.
+   */
+  readFiles(dir: DirFd, rel: string, names: readonly string[]): Promise<FileRead[]>;
+  /**
+   * Applies an ordered write plan in `rel` in one call on one worker thread: each write as writeFile does,
+   * in order, stopping at the first refused write (the order is a cgroup rule, so what follows is not
+   * tried). Per-write results; throws only when `rel` itself cannot be opened.
+   */
+  writeFiles(dir: DirFd, rel: string, plan: readonly FileWrite[], options?: { nonblock?: boolean }): Promise<FileWriteResult[]>;
+  /**
+   * The links `ifnames` (at most 8) of a network namespace over rtnetlink and /proc/sys, as text, one fact a
+   * line (the format in native/netlink.h): state, addresses, root and ingress qdiscs, IPv6 switch, and inside
+   * a tenant's namespace (`netnsPath`, its bind-mounted file) the default routes. Starts no process; a
+   * tenant's namespace is entered by a short-lived thread of the library, never by a thread that runs
+   * JavaScript. Runs on a worker thread.
+   */
+  observeNetwork(netnsPath: string | undefined, ifnames: readonly string[]): Promise<string>;
+  /** The system's page size (sysconf), the unit of the kernel's memory limits. */
+  pageSize(): number;
 
   /** mkdirat beneath `dir`; the parent must exist. EEXIST is an error here: callers decide. */
   mkdir(dir: DirFd, rel: string, mode: number): void;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ensureForwarding, renderFirewall, type FirewallTenant } from './firewall';
+import { diffListing, ensureForwarding, normaliseListing, renderFirewall, tenantsInDrift, type FirewallTenant } from './firewall';
 
 const a: FirewallTenant = { hostInterface: 'gv0000000001', hostAddress: '10.200.0.0', tenantAddress: '10.200.0.1', outside: false };
 const b: FirewallTenant = {
@@ -74,5 +74,56 @@ describe('the firewall table', () => {
     assert.deepEqual(await ensureForwarding([a, b], proc), ['net.ipv6.conf.all.forwarding=1']);
     assert.deepEqual(await ensureForwarding([a], proc), []);
     assert.equal(readFileSync(join(proc, 'net/ipv4/ip_forward'), 'utf8'), '1');
+  });
+});
+
+/** Entries as `nft -j list table inet gov` prints them (nft 1.0.6), handles included. */
+const rule = (handle: number, verdict: 'accept' | 'drop') => ({
+  rule: {
+    family: 'inet',
+    table: 'gov',
+    chain: 'input',
+    handle,
+    expr: [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: { set: ['gv0000000001', 'gv0000000002'] } } }, { [verdict]: null }],
+  },
+});
+const listing = (handle: number, verdict: 'accept' | 'drop') => [
+  { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } },
+  { table: { family: 'inet', name: 'gov', handle: 7, comment: 'governor:0123456789abcdef' } },
+  { chain: { family: 'inet', table: 'gov', name: 'input', handle: 2, type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+  rule(handle, verdict),
+];
+
+describe('comparing the firewall by content', () => {
+  it('ignores handles, metainfo and key order, which change without any rule changing', () => {
+    const applied = normaliseListing(listing(4, 'drop'));
+    const relisted = normaliseListing(listing(9, 'drop').map((entry) => Object.fromEntries(Object.entries(entry).reverse())));
+    assert.equal(applied.length, 3, 'table, chain and rule; no metainfo');
+    assert.deepEqual(diffListing(applied, relisted), []);
+  });
+
+  it('sees an accept put in place of a drop, though the count of accepts and drops stays the same', () => {
+    const drift = diffListing(normaliseListing(listing(4, 'drop')), normaliseListing(listing(4, 'accept')));
+    assert.equal(drift.length, 2, 'the drop that went and the accept that came');
+    assert.ok(drift[0]?.includes('"drop"') && drift[1]?.includes('"accept"'));
+  });
+
+  it('sees rules that changed places, since a rule position is part of its meaning', () => {
+    const wanted = ['a', 'b', 'c'];
+    assert.deepEqual(diffListing(wanted, ['a', 'c', 'b']), ['b', 'c']);
+    assert.deepEqual(diffListing(wanted, ['a', 'b']), ['c']);
+    assert.deepEqual(diffListing(wanted, ['a', 'b', 'c', 'c']), ['c']);
+  });
+
+  it('counts drift against the tenants whose links a changed rule names, or all when none is named', () => {
+    const tenants = new Map([
+      ['alpha', a],
+      ['beta', b],
+    ]);
+    const drift = diffListing(normaliseListing(listing(4, 'drop')), normaliseListing(listing(4, 'accept')));
+    assert.deepEqual(tenantsInDrift(drift, tenants), ['alpha', 'beta'], 'the rule names both links');
+    assert.deepEqual(tenantsInDrift(['{"rule":{"expr":[{"match":{"right":"gv0000000002"}}]}}'], tenants), ['beta']);
+    assert.deepEqual(tenantsInDrift(['table inet gov is missing'], tenants), ['alpha', 'beta']);
+    assert.deepEqual(tenantsInDrift([], tenants), []);
   });
 });

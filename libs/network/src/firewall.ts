@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { must, run } from './command';
+import { Nftables } from './nftables';
 
 export const FIREWALL_TABLE = 'governor';
 
@@ -24,8 +24,8 @@ const NEIGHBOUR_DISCOVERY = '{ nd-neighbor-solicit, nd-neighbor-advert, nd-route
  * host opened are let through. Packets from a tenant link must carry the tenant's own address. IPv6 on a
  * tenant link is dropped unless the link has IPv6 addresses. A tenant that opted in to the outside is
  * forwarded to any interface that is not a tenant link, and masqueraded behind the host's address there.
- * The table is replaced atomically as a whole, and tagged with a fingerprint of its rules so that a hand
- * edit is seen as drift.
+ * The table is replaced atomically as a whole (TenantFirewall), and tagged with a fingerprint of its rules
+ * for people reading `nft list ruleset`.
  */
 export function renderFirewall(tenants: readonly FirewallTenant[], table = FIREWALL_TABLE): string {
   const sorted = [...tenants].sort((a, b) => a.hostInterface.localeCompare(b.hostInterface));
@@ -81,15 +81,108 @@ function fingerprint(body: string): string {
   return `governor:${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
 }
 
-/** Replaces the table when it is missing or its fingerprint differs; returns whether it wrote. */
-export async function ensureFirewall(tenants: readonly FirewallTenant[], table = FIREWALL_TABLE): Promise<boolean> {
-  const wanted = renderFirewall(tenants, table);
-  const tag = /comment "([^"]+)"/.exec(wanted)?.[1];
-  const current = await run(['nft', 'list', 'table', 'inet', table]);
-  if (current.code === 0 && tag !== undefined && current.stdout.includes(`comment "${tag}"`) && ruleCount(current.stdout) === ruleCount(wanted)) return false;
-  // "table; delete table; table {…}" in one file is one transaction: no moment without rules.
-  await must(['nft', '-f', '-'], `table inet ${table}\ndelete table inet ${table}\n${wanted}`);
-  return true;
+/** What one look at the table did: whether it was replaced, and which entries a hand edit had changed. */
+export interface FirewallOutcome {
+  written: boolean;
+  /** the listing entries (rules, chains, the table) that differed from what Governor applied; empty unless drift */
+  drift: string[];
+}
+
+/** JSON with its object keys sorted, so that two listings compare by content, not by key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonical(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * An `nft -j list table` listing in comparable form: one string per table, chain and rule, in order,
+ * without what the kernel assigns afresh each time (handles) or what nft says about itself (metainfo).
+ */
+export function normaliseListing(items: readonly unknown[]): string[] {
+  return items.flatMap((item) => {
+    if (item === null || typeof item !== 'object' || 'metainfo' in item) return [];
+    return [
+      canonical(
+        Object.fromEntries(
+          Object.entries(item as Record<string, Record<string, unknown>>).map(([kind, body]) => [
+            kind,
+            Object.fromEntries(Object.entries(body).filter(([key]) => key !== 'handle')),
+          ]),
+        ),
+      ),
+    ];
+  });
+}
+
+/**
+ * What differs between two normalised listings: the entries one has and the other lacks (an "accept"
+ * replacing a "drop" shows as both), or, when they hold the same entries in another order, the entries
+ * out of place, since a rule's position is part of its meaning.
+ */
+export function diffListing(wanted: readonly string[], current: readonly string[]): string[] {
+  if (wanted.length === current.length && wanted.every((entry, i) => entry === current[i])) return [];
+  const remaining = new Map<string, number>();
+  for (const entry of current) remaining.set(entry, (remaining.get(entry) ?? 0) + 1);
+  const lacking: string[] = [];
+  for (const entry of wanted) {
+    const left = remaining.get(entry) ?? 0;
+    if (left > 0) remaining.set(entry, left - 1);
+    else lacking.push(entry);
+  }
+  const added = [...remaining].flatMap(([entry, count]) => Array<string>(count).fill(entry));
+  if (lacking.length > 0 || added.length > 0) return [...lacking, ...added];
+  return wanted.filter((entry, i) => entry !== current[i]);
+}
+
+/**
+ * The tenants a firewall drift touched, for governor_drift_corrections_total: those whose link a differing
+ * entry names; every tenant when none is named (a chain or the whole table went), since all lost their filter.
+ */
+export function tenantsInDrift(drift: readonly string[], tenants: ReadonlyMap<string, FirewallTenant>): string[] {
+  if (drift.length === 0) return [];
+  const all = [...tenants.entries()];
+  const named = all.filter(([, t]) => drift.some((entry) => entry.includes(JSON.stringify(t.hostInterface)))).map(([name]) => name);
+  return named.length > 0 ? named : all.map(([name]) => name);
+}
+
+/**
+ * Governor's nftables table, kept by content. The rendered table is applied as one transaction, then
+ * listed once to learn the kernel's own form of it (nft reads rules back normalised: sets sorted, "!="
+ * spelled out, prefixes merged). Each later pass lists the table (in process, through libnftables) and
+ * compares it with that form: a hand edit of any rule, even one that keeps the count of accepts and drops,
+ * is repaired; a table in sync is neither written nor costs a process. A new governor knows no form yet,
+ * so its first pass applies the table once.
+ */
+export class TenantFirewall {
+  private applied: { rendered: string; listing: string[] } | undefined;
+
+  constructor(
+    readonly table: string = FIREWALL_TABLE,
+    private readonly nft: Nftables = new Nftables(),
+  ) {}
+
+  async ensure(tenants: readonly FirewallTenant[]): Promise<FirewallOutcome> {
+    const rendered = renderFirewall(tenants, this.table);
+    if (this.applied?.rendered === rendered) {
+      const listed = this.nft.listTable(this.table);
+      const drift = listed === undefined ? [`table inet ${this.table} is missing`] : diffListing(this.applied.listing, normaliseListing(listed));
+      if (drift.length === 0) return { written: false, drift };
+      this.replace(rendered);
+      return { written: true, drift };
+    }
+    this.replace(rendered);
+    return { written: true, drift: [] };
+  }
+
+  private replace(rendered: string): void {
+    // "table; delete table; table {…}" in one buffer is one transaction: no moment without rules.
+    this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${rendered}`);
+    this.applied = { rendered, listing: normaliseListing(this.nft.listTable(this.table) ?? []) };
+  }
 }
 
 /**
@@ -112,11 +205,8 @@ export async function ensureForwarding(tenants: readonly FirewallTenant[], procS
   return changes;
 }
 
-export async function removeFirewall(table = FIREWALL_TABLE): Promise<void> {
-  await run(['nft', 'delete', 'table', 'inet', table]);
-}
-
-/** Rules are the lines that end in a verdict (or masquerade); a hand-added or hand-deleted rule changes the count. */
-function ruleCount(ruleset: string): number {
-  return ruleset.split('\n').filter((line) => /\b(accept|drop|masquerade)$/.test(line.trim()) && !/policy/.test(line)).length;
+export async function removeFirewall(table = FIREWALL_TABLE, nft: Nftables = new Nftables()): Promise<void> {
+  // Deleting a table that is not there is done.
+  if (nft.listTable(table) !== undefined) nft.run(`delete table inet ${table}`);
+  return Promise.resolve();
 }

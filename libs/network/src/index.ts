@@ -1,7 +1,30 @@
 export { inNetns, must, NetworkCommandError, run } from './command';
-export { ensureFirewall, ensureForwarding, FIREWALL_TABLE, removeFirewall, renderFirewall, type FirewallTenant } from './firewall';
+export {
+  diffListing,
+  ensureForwarding,
+  FIREWALL_TABLE,
+  normaliseListing,
+  removeFirewall,
+  renderFirewall,
+  TenantFirewall,
+  tenantsInDrift,
+  type FirewallOutcome,
+  type FirewallTenant,
+} from './firewall';
+export { Nftables, NftablesError } from './nftables';
 export { ID_RANGE_SIZE, TenantNamespaces, type NamespaceKernel } from './namespaces';
 export { ensureShaping, parseTcRate } from './shaping';
 export { applyTenantNetwork, removeTenantNetwork, type TenantAddressing, type TenantNetworkResult } from './tenant-network';
-export { ensureLink, hostInterfaceName, linkCounters, removeLink, TENANT_INTERFACE, type LinkCounters, type TenantLinkSpec } from './tenant-link';
+export { NetworkObserver, parseNetworkView, type LinkView, type NetworkView } from './observe';
+export {
+  ensureLink,
+  ensureLinkObserved,
+  networkObserver,
+  hostInterfaceName,
+  linkCounters,
+  removeLink,
+  TENANT_INTERFACE,
+  type LinkCounters,
+  type TenantLinkSpec,
+} from './tenant-link';
 export { embedIpv4, embeddedPrefixLength, parseIpv6Prefix, tenantIpv6 } from './ipv6';

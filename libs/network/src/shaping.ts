@@ -1,4 +1,6 @@
 import { must, run } from './command';
+import type { LinkView, NetworkObserver } from './observe';
+import { networkObserver } from './tenant-link';
 
 /**
  * Bandwidth on the host end of a tenant's veth. Traffic into the tenant leaves the host end, so it is
@@ -23,12 +25,24 @@ function burstBytes(bitsPerSecond: number): number {
   return Math.max(32 * 1024, Math.ceil(bitsPerSecond / 8 / 100));
 }
 
-export async function ensureShaping(device: string, ingress: number | 'max' | undefined, egress: number | 'max' | undefined): Promise<string[]> {
+/**
+ * Brings the host end's shaping and policing to the rates. The qdiscs are read over netlink (`observed`,
+ * the link as ensureLink saw it, or a fresh look), so a link in sync starts no `tc`; only a policed link
+ * still asks `tc` for its filter's rate.
+ */
+export async function ensureShaping(
+  device: string,
+  ingress: number | 'max' | undefined,
+  egress: number | 'max' | undefined,
+  observed?: LinkView,
+  observer: NetworkObserver = networkObserver(),
+): Promise<string[]> {
   const changes: string[] = [];
-  const qdiscs = JSON.parse(await must(['tc', '-j', 'qdisc', 'show', 'dev', device])) as TcQdisc[];
+  const link = observed ?? (await observer.observe(undefined, [device])).links.get(device);
+  const qdiscs: TcQdisc[] = (link?.qdiscs ?? []).map((q) => ({ kind: q.kind, options: { rate: q.rate } }));
   const root = qdiscs.find((q) => q.kind === 'tbf');
   const wantRate = typeof ingress === 'number' ? ingress : undefined;
-  // tc -j reports tbf's rate in bytes per second.
+  // The kernel keeps tbf's rate in bytes per second.
   if (wantRate === undefined) {
     if (root) {
       await must(['tc', 'qdisc', 'del', 'dev', device, 'root']);

@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { KoffiNative } from '../../native/src/native';
 import { inNetns, must, run } from './command';
+import { type LinkView, NetworkObserver, type NetworkView } from './observe';
 
 /** Everything one tenant's link needs; built by the caller from the tenant's allocation and quota. */
 export interface TenantLinkSpec {
@@ -33,36 +35,52 @@ export function hostInterfaceName(tenantId: string): string {
   return `gv${hex.slice(0, 10)}`;
 }
 
-interface IpAddressInfo {
-  ifname: string;
-  operstate?: string;
-  flags?: string[];
-  addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
+const has = (link: LinkView | undefined, address: string, prefix: number, family: 'inet' | 'inet6' = 'inet') =>
+  link?.addresses.some((a) => a.family === family && a.local === address && a.prefix === prefix) ?? false;
+const isUp = (link: LinkView | undefined) => link?.up ?? false;
+
+let defaultObserver: NetworkObserver | undefined;
+/** The native library's netlink reader, made on first use. */
+export function networkObserver(): NetworkObserver {
+  defaultObserver ??= new NetworkObserver(new KoffiNative());
+  return defaultObserver;
 }
 
-const has = (info: IpAddressInfo | undefined, address: string, prefix: number, family = 'inet') =>
-  info?.addr_info?.some((a) => a.family === family && a.local === address && a.prefixlen === prefix) ?? false;
-const isUp = (info: IpAddressInfo | undefined) => info?.flags?.includes('UP') ?? false;
+/** What ensureLink saw of the host end, for the shaping step to reuse without reading again. */
+export interface LinkResult {
+  changes: string[];
+  host: LinkView | undefined;
+}
 
 /**
  * Brings the veth pair, its addresses, routes and loopback to the spec, reading each first. Returns what
- * it had to change. The pair is created from inside the tenant's namespace with the host end sent to
- * pid 1's namespace, because `ip` can name a namespace by pid but not by a bind-mounted file.
+ * it had to change. Everything is read over netlink and /proc/sys (two native calls, no process), so a
+ * link in sync costs no process; only a change runs `ip` or `sysctl`. The pair is created from inside the
+ * tenant's namespace with the host end sent to pid 1's namespace, because `ip` can name a namespace by
+ * pid but not by a bind-mounted file.
  */
-export async function ensureLink(spec: TenantLinkSpec): Promise<string[]> {
+export async function ensureLink(spec: TenantLinkSpec, observer: NetworkObserver = networkObserver()): Promise<string[]> {
+  return (await ensureLinkObserved(spec, observer)).changes;
+}
+
+export async function ensureLinkObserved(spec: TenantLinkSpec, observer: NetworkObserver = networkObserver()): Promise<LinkResult> {
   const changes: string[] = [];
   const inside = (command: string[]) => inNetns(spec.netnsPath, command);
-  const ipIn = inside(['ip']);
+  const hostLink = async () => (await observer.observe(undefined, [spec.hostInterface])).links.get(spec.hostInterface);
 
-  let host = await addressesOf(['ip'], spec.hostInterface);
+  let host = await hostLink();
   if (host === undefined) {
     // A half-gone pair (the tenant end left behind) is removed first.
     await run(inside(['ip', 'link', 'del', TENANT_INTERFACE]));
     await must(inside(['ip', 'link', 'add', TENANT_INTERFACE, 'type', 'veth', 'peer', 'name', spec.hostInterface, 'netns', '1']));
     changes.push(`created veth ${spec.hostInterface} <-> ${TENANT_INTERFACE}`);
-    host = await addressesOf(['ip'], spec.hostInterface);
+    host = await hostLink();
   }
-  await setIpv6([], spec.hostInterface, spec.ipv6 !== undefined);
+  // The host end's switch is this namespace's /proc/sys: written directly, no process.
+  if (host !== undefined && host.ipv6Disabled !== undefined && host.ipv6Disabled !== (spec.ipv6 === undefined)) {
+    await writeFile(`/proc/sys/net/ipv6/conf/${spec.hostInterface}/disable_ipv6`, spec.ipv6 === undefined ? '1' : '0');
+    changes.push(`IPv6 ${spec.ipv6 === undefined ? 'off' : 'on'} on ${spec.hostInterface}`);
+  }
   if (!has(host, spec.hostAddress, spec.prefix)) {
     await must(['ip', 'address', 'replace', `${spec.hostAddress}/${spec.prefix}`, 'dev', spec.hostInterface]);
     changes.push(`address ${spec.hostAddress}/${spec.prefix} on ${spec.hostInterface}`);
@@ -72,13 +90,16 @@ export async function ensureLink(spec: TenantLinkSpec): Promise<string[]> {
     changes.push(`${spec.hostInterface} up`);
   }
 
-  const lo = await addressesOf(ipIn, 'lo');
-  if (!isUp(lo)) {
+  const tenant = await observer.observe(spec.netnsPath, ['lo', TENANT_INTERFACE]);
+  if (!isUp(tenant.links.get('lo'))) {
     await must(inside(['ip', 'link', 'set', 'lo', 'up']));
     changes.push('lo up');
   }
-  await setIpv6(inside([]), TENANT_INTERFACE, spec.ipv6 !== undefined);
-  const eth0 = await addressesOf(ipIn, TENANT_INTERFACE);
+  const eth0 = tenant.links.get(TENANT_INTERFACE);
+  if (eth0?.ipv6Disabled !== undefined && eth0.ipv6Disabled !== (spec.ipv6 === undefined)) {
+    await must(inside(['sysctl', '-q', '-w', `net.ipv6.conf.${TENANT_INTERFACE}.disable_ipv6=${spec.ipv6 === undefined ? 1 : 0}`]));
+    changes.push(`IPv6 ${spec.ipv6 === undefined ? 'off' : 'on'} on ${TENANT_INTERFACE}`);
+  }
   if (!has(eth0, spec.tenantAddress, spec.prefix)) {
     await must(inside(['ip', 'address', 'replace', `${spec.tenantAddress}/${spec.prefix}`, 'dev', TENANT_INTERFACE]));
     changes.push(`address ${spec.tenantAddress}/${spec.prefix} on ${TENANT_INTERFACE}`);
@@ -87,18 +108,22 @@ export async function ensureLink(spec: TenantLinkSpec): Promise<string[]> {
     await must(inside(['ip', 'link', 'set', TENANT_INTERFACE, 'up']));
     changes.push(`${TENANT_INTERFACE} up`);
   }
-  const route = await must(inside(['ip', '-j', 'route', 'show', 'default']));
-  const routes = JSON.parse(route || '[]') as Array<{ gateway?: string }>;
-  if (!routes.some((r) => r.gateway === spec.hostAddress)) {
+  if (!tenant.defaultRoutes.inet.includes(spec.hostAddress)) {
     await must(inside(['ip', 'route', 'replace', 'default', 'via', spec.hostAddress, 'dev', TENANT_INTERFACE]));
     changes.push(`default route via ${spec.hostAddress}`);
   }
-  if (spec.ipv6) changes.push(...(await ensureIpv6(spec, spec.ipv6, host, eth0)));
-  return changes;
+  if (spec.ipv6) changes.push(...(await ensureIpv6(spec, spec.ipv6, host, eth0, tenant)));
+  return { changes, host };
 }
 
 /** Both ends' IPv6 addresses (without duplicate address detection: they are ours alone) and the default route. */
-async function ensureIpv6(spec: TenantLinkSpec, ipv6: TenantLinkIpv6, host: IpAddressInfo | undefined, eth0: IpAddressInfo | undefined): Promise<string[]> {
+async function ensureIpv6(
+  spec: TenantLinkSpec,
+  ipv6: TenantLinkIpv6,
+  host: LinkView | undefined,
+  eth0: LinkView | undefined,
+  tenant: NetworkView,
+): Promise<string[]> {
   const changes: string[] = [];
   const inside = (command: string[]) => inNetns(spec.netnsPath, command);
   if (!has(host, ipv6.hostAddress, ipv6.prefix, 'inet6')) {
@@ -109,23 +134,11 @@ async function ensureIpv6(spec: TenantLinkSpec, ipv6: TenantLinkIpv6, host: IpAd
     await must(inside(['ip', '-6', 'address', 'replace', `${ipv6.tenantAddress}/${ipv6.prefix}`, 'dev', TENANT_INTERFACE, 'nodad']));
     changes.push(`address ${ipv6.tenantAddress}/${ipv6.prefix} on ${TENANT_INTERFACE}`);
   }
-  const routes = JSON.parse((await must(inside(['ip', '-6', '-j', 'route', 'show', 'default']))) || '[]') as Array<{ gateway?: string }>;
-  if (!routes.some((r) => r.gateway === ipv6.hostAddress)) {
+  if (!tenant.defaultRoutes.inet6.includes(ipv6.hostAddress)) {
     await must(inside(['ip', '-6', 'route', 'replace', 'default', 'via', ipv6.hostAddress, 'dev', TENANT_INTERFACE]));
     changes.push(`IPv6 default route via ${ipv6.hostAddress}`);
   }
   return changes;
-}
-
-async function addressesOf(ip: string[], device: string): Promise<IpAddressInfo | undefined> {
-  const result = await run([...ip, '-j', 'address', 'show', 'dev', device]);
-  if (result.code !== 0) return undefined;
-  return (JSON.parse(result.stdout) as IpAddressInfo[])[0];
-}
-
-/** IPv6 stays off on tenant links unless configured: no link-local chatter, no surprise routes. */
-async function setIpv6(prefix: string[], device: string, enabled: boolean): Promise<void> {
-  await run([...prefix, 'sysctl', '-q', '-w', `net.ipv6.conf.${device}.disable_ipv6=${enabled ? 0 : 1}`]);
 }
 
 /** Removes the pair (deleting one end deletes both). A missing link is already done. */

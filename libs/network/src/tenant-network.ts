@@ -2,7 +2,7 @@ import type { NetworkQuota } from '../../domain/src/quota.types';
 import type { FirewallTenant } from './firewall';
 import type { TenantNamespaces } from './namespaces';
 import { ensureShaping } from './shaping';
-import { ensureLink, hostInterfaceName, removeLink, type TenantLinkIpv6 } from './tenant-link';
+import { ensureLinkObserved, hostInterfaceName, removeLink, type TenantLinkIpv6 } from './tenant-link';
 
 /** A tenant's identity and addresses, as allocated in PostgreSQL. */
 export interface TenantAddressing {
@@ -34,19 +34,19 @@ export async function applyTenantNetwork(
   const changes: string[] = [];
   if (namespaces.ensure(tenant, addressing.uidBase)) changes.push(`created user and network namespaces under ${namespaces.dir(tenant)}`);
   const hostInterface = hostInterfaceName(tenantId);
-  changes.push(
-    ...(await ensureLink({
-      hostInterface,
-      netnsPath: namespaces.paths(tenant).net,
-      hostAddress: addressing.hostAddress,
-      tenantAddress: addressing.tenantAddress,
-      prefix: addressing.prefix,
-      ingress: network?.ingress,
-      egress: network?.egress,
-      ipv6: addressing.ipv6,
-    })),
-  );
-  changes.push(...(await ensureShaping(hostInterface, network?.ingress, network?.egress)));
+  const link = await ensureLinkObserved({
+    hostInterface,
+    netnsPath: namespaces.paths(tenant).net,
+    hostAddress: addressing.hostAddress,
+    tenantAddress: addressing.tenantAddress,
+    prefix: addressing.prefix,
+    ingress: network?.ingress,
+    egress: network?.egress,
+    ipv6: addressing.ipv6,
+  });
+  changes.push(...link.changes);
+  // The host end as ensureLink read it, unless ensureLink changed it (then it is read again).
+  changes.push(...(await ensureShaping(hostInterface, network?.ingress, network?.egress, link.changes.length === 0 ? link.host : undefined)));
   return {
     changes,
     firewall: {

@@ -18,7 +18,10 @@ export class HealthController {
   }
 
   @Get('readyz')
-  @ApiOperation({ summary: 'Readiness: the database answers (and, embedded, its disk has room), and (roles all and agent) the cgroup root is usable' })
+  @ApiOperation({
+    summary:
+      'Readiness: the database answers (and, embedded, its disk has room), and (roles all and agent) the host is prepared: cgroup root, namespaces and firewall',
+  })
   async readyz(): Promise<{ status: 'ready'; checks: Record<string, 'ok'> }> {
     if (!(await this.health.databaseAnswers())) {
       throw new HttpLayerException(HttpExceptionCode.DATABASE_UNAVAILABLE, 'not ready: the database does not answer');
@@ -26,7 +29,7 @@ export class HealthController {
     const storageProblem = await this.health.storageProblem();
     if (storageProblem !== undefined) throw new HttpLayerException(HttpExceptionCode.DATABASE_DISK_FULL, `not ready: ${storageProblem}`);
     const hostProblem = this.health.hostProblem();
-    if (hostProblem !== undefined) throw new HttpLayerException(HttpExceptionCode.HOST_UNAVAILABLE, `not ready: the cgroup root is unusable: ${hostProblem}`);
-    return { status: 'ready', checks: { database: 'ok', cgroupRoot: 'ok' } };
+    if (hostProblem !== undefined) throw new HttpLayerException(HttpExceptionCode.HOST_UNAVAILABLE, `not ready: host setup: ${hostProblem}`);
+    return { status: 'ready', checks: { database: 'ok', cgroupRoot: 'ok', namespaces: 'ok', firewall: 'ok' } };
   }
 }

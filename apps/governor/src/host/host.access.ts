@@ -22,6 +22,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private driver: CgroupDriver | undefined;
   private tenantNamespaces: TenantNamespaces | undefined;
   private failure: string | undefined;
+  private firewallFailure: string | undefined;
   private readonly locks: InstanceLock[] = [];
 
   constructor(@Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig) {}
@@ -32,25 +33,45 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (!this.touchesHost) return;
+    // Each part is prepared and reported on its own, so that a broken run directory is named as such (and
+    // the cgroup limits still hold) instead of surfacing later as a failed pass that looks like a database outage.
+    let step = 'locking the host state';
     try {
       const native = new KoffiNative();
       this.lockHostState(native, 'before');
+      step = `preparing the cgroup root ${this.config.cgroupRoot ?? '(default)'}`;
       this.driver = await CgroupDriver.start({ root: this.config.cgroupRoot, native });
       this.lockHostState(native, 'after');
+      const caps = this.driver.capabilities;
+      this.logger.log({ root: caps.root, available: caps.available, missing: caps.missing, features: caps.features }, 'cgroup subtree ready');
+      step = `preparing the namespaces under ${join(this.config.runDir, 'ns')}`;
       const namespaces = new TenantNamespaces(native, this.config.runDir);
       namespaces.prepare();
       this.tenantNamespaces = namespaces;
-      const caps = this.driver.capabilities;
-      this.logger.log({ root: caps.root, available: caps.available, missing: caps.missing, features: caps.features }, 'cgroup subtree ready');
     } catch (err) {
       // Another governor on the same state is not a host problem to report and wait out: it must not start.
       if (err instanceof InstanceLockedError) {
         this.releaseLocks();
         throw err;
       }
-      this.failure = err instanceof Error ? err.message : String(err);
-      this.logger.error({ err }, `cgroup subtree unavailable: ${this.failure}`);
+      this.failure = `${step} failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.logger.error({ err }, `host setup failed: ${this.failure}`);
     }
+  }
+
+  /**
+   * What the reconciler found wrong with the firewall table (undefined once it applies again), so that
+   * /readyz says so: tenant links without their filter are not a ready host.
+   */
+  reportFirewall(problem: string | undefined): void {
+    if (problem !== undefined && this.firewallFailure === undefined)
+      this.logger.error(`host setup failed: the firewall table inet ${this.config.firewallTable}: ${problem}`);
+    this.firewallFailure = problem === undefined ? undefined : `applying the firewall table inet ${this.config.firewallTable} failed: ${problem}`;
+  }
+
+  /** The tenants that have namespaces on this host; none while namespaces are unavailable (the reason is in /readyz). */
+  namespacesOnHost(): string[] {
+    return this.tenantNamespaces?.onHost() ?? [];
   }
 
   /**
@@ -108,7 +129,10 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     return this.driver;
   }
 
+  /** Why this host is not fully prepared (the cgroup root, the namespaces or the firewall); undefined when it is. */
   get unavailableReason(): string | undefined {
-    return this.touchesHost && this.driver === undefined ? (this.failure ?? 'not started') : undefined;
+    if (!this.touchesHost) return undefined;
+    if (this.driver === undefined) return this.failure ?? 'not started';
+    return this.failure ?? this.firewallFailure;
   }
 }

@@ -65,6 +65,7 @@ function capabilities(available: ControllerName[], features: Partial<HostFeature
     available,
     missing: ALL.filter((c) => !available.includes(c)),
     features: { ...NO_FEATURES, ...features },
+    pageSize: 4096,
   };
 }
 

@@ -16,7 +16,7 @@ import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
 import { allocationOf, releaseTenant } from '../../../../libs/persistence/src/allocation';
 import { degraded } from '../../../../libs/cgroup/src/condition';
-import { applyTenantNetwork, ensureFirewall, ensureForwarding, removeTenantNetwork, type FirewallTenant } from '../../../../libs/network/src';
+import { applyTenantNetwork, ensureForwarding, removeTenantNetwork, TenantFirewall, tenantsInDrift, type FirewallTenant } from '../../../../libs/network/src';
 import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
 
 /** How long a lowered memory.high may take to bring usage under a new memory.max. */
@@ -42,6 +42,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private stopped = false;
   /** the firewall's view of every tenant link on this host, kept across passes */
   private readonly firewall = new Map<string, FirewallTenant>();
+  /** the nftables table, which remembers the kernel's form of what it applied to compare by content */
+  private nftables: TenantFirewall | undefined;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -101,7 +103,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       if (this.fullResync) {
         this.fullResync = false;
         const rows = await this.db.getRepository(TenantEntity).find({ where: { deletedAt: IsNull() }, select: { name: true } });
-        for (const name of [...rows.map((row) => row.name), ...driver.tenantsOnHost(), ...this.host.namespaces().onHost()]) this.pending.add(name);
+        for (const name of [...rows.map((row) => row.name), ...driver.tenantsOnHost(), ...this.host.namespacesOnHost()]) this.pending.add(name);
       }
       while (this.pending.size > 0 && !this.stopped) {
         const [name] = this.pending;
@@ -238,10 +240,15 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private async applyFirewall(): Promise<void> {
     try {
       const tenants = [...this.firewall.values()];
-      if (await ensureFirewall(tenants, this.config.firewallTable)) this.logger.log({ tenants: tenants.length }, 'firewall table replaced');
+      // A hand edit of the table is drift like a hand edit of a cgroup file, counted per tenant it touched.
+      this.nftables ??= new TenantFirewall(this.config.firewallTable);
+      const outcome = await this.nftables.ensure(tenants);
+      if (outcome.written) this.logger.log({ tenants: tenants.length, drift: outcome.drift }, 'firewall table replaced');
+      for (const tenant of tenantsInDrift(outcome.drift, this.firewall)) this.metrics.driftCorrections.inc({ tenant, file: 'nftables' });
       for (const change of await ensureForwarding(tenants)) this.logger.warn({ change }, 'turned on IP forwarding for tenants that may reach the outside');
+      this.host.reportFirewall(undefined);
     } catch (err) {
-      this.logger.error({ err }, 'the nftables table could not be applied');
+      this.host.reportFirewall(err instanceof Error ? err.message : String(err));
     }
   }
 

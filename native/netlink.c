@@ -1,0 +1,355 @@
+/*
+ * libgovernor, reading a tenant's network without starting a process: links, addresses, default routes and
+ * root qdiscs over rtnetlink, and per-interface IPv6 switches from /proc/sys, in the host's network namespace
+ * or in a tenant's (by its bind-mounted file). See netlink.h for the contract and the output format.
+ */
+#include "netlink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* What the output is written into; a full buffer turns into -EFBIG at the end (the caller retries larger). */
+struct out {
+	char *buf;
+	size_t cap, used;
+	int full;
+};
+
+__attribute__((format(printf, 2, 3))) static void emit(struct out *out, const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	size_t room = out->cap - out->used;
+	int n = vsnprintf(out->buf + out->used, room, format, args);
+	va_end(args);
+	if (n < 0 || (size_t)n >= room)
+		out->full = 1;
+	else
+		out->used += (size_t)n;
+}
+
+/* The socket, and the IPv6 switch of each named interface, taken inside the tenant's namespace. */
+struct enter {
+	const char *netns_path;
+	const char *const *ifnames;
+	size_t count;
+	int sock;
+	int disable_ipv6[8];
+	int err;
+};
+
+static int read_switch(const char *ifname)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char c = 0;
+	ssize_t n = read(fd, &c, 1);
+	close(fd);
+	return n == 1 && (c == '0' || c == '1') ? c - '0' : -EIO;
+}
+
+static int open_socket(void)
+{
+	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (sock < 0)
+		return -errno;
+	/* The kernel always answers; should it not, a worker thread waits a second, not for ever. */
+	struct timeval limit = {.tv_sec = 1, .tv_usec = 0};
+	(void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+	return sock;
+}
+
+/*
+ * Runs on a thread of its own that ends right after: setns(2) moves only the calling thread, so this
+ * thread alone ever enters the tenant's namespace, and no thread that runs JavaScript or serves another
+ * koffi call does. The socket and the /proc/sys files keep the namespace they were opened in.
+ */
+static void *enter_and_open(void *arg)
+{
+	struct enter *enter = arg;
+	int ns = open(enter->netns_path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0) {
+		enter->err = -errno;
+		return NULL;
+	}
+	if (setns(ns, CLONE_NEWNET) < 0) {
+		enter->err = -errno;
+		close(ns);
+		return NULL;
+	}
+	close(ns);
+	for (size_t i = 0; i < enter->count; i++)
+		enter->disable_ipv6[i] = read_switch(enter->ifnames[i]);
+	enter->sock = open_socket();
+	if (enter->sock < 0)
+		enter->err = enter->sock;
+	return NULL;
+}
+
+/*
+ * The attribute walk of rtnetlink(7), with sizes kept unsigned: glibc's RTA_NEXT and NLMSG_NEXT mix int and
+ * unsigned, which -Wsign-conversion refuses.
+ */
+static size_t align4(size_t n)
+{
+	return (n + 3u) & ~(size_t)3u;
+}
+
+static int attr_ok(const struct rtattr *a, size_t left)
+{
+	return left >= sizeof *a && a->rta_len >= sizeof *a && a->rta_len <= left;
+}
+
+static const struct rtattr *attr_next(const struct rtattr *a, size_t *left)
+{
+	size_t step = align4(a->rta_len);
+	*left = step >= *left ? 0 : *left - step;
+	return (const struct rtattr *)(const void *)((const char *)a + step);
+}
+
+/* The attributes after a message's fixed header of `fixed` bytes, and how many bytes they span. */
+static const struct rtattr *attrs_of(const struct nlmsghdr *h, size_t fixed, size_t *left)
+{
+	size_t start = NLMSG_HDRLEN + align4(fixed);
+	*left = h->nlmsg_len > start ? h->nlmsg_len - start : 0;
+	return (const struct rtattr *)(const void *)((const char *)h + start);
+}
+
+static const void *attr_data(const struct rtattr *a)
+{
+	return (const char *)a + align4(sizeof *a);
+}
+
+static size_t attr_payload(const struct rtattr *a)
+{
+	return a->rta_len - align4(sizeof *a);
+}
+
+/*
+ * Sends one request and calls `each` for every answer, until NLMSG_DONE for a dump or the ack (an NLMSG_ERROR
+ * of 0) for a get. `ifname`, when given, goes along as IFLA_IFNAME (a link asked for by name).
+ */
+static int talk(int sock, uint16_t type, uint16_t flags, const void *body, size_t body_len, const char *ifname,
+		struct out *out, void (*each)(const struct nlmsghdr *, struct out *, const void *), const void *ctx)
+{
+	struct {
+		struct nlmsghdr header;
+		unsigned char body[64 + IFNAMSIZ + 8];
+	} request;
+	memset(&request, 0, sizeof request);
+	size_t len = align4(body_len);
+	memcpy(request.body, body, body_len);
+	if (ifname) {
+		size_t name_len = strnlen(ifname, IFNAMSIZ - 1) + 1;
+		struct rtattr attr = {.rta_len = (unsigned short)(sizeof attr + name_len), .rta_type = IFLA_IFNAME};
+		memcpy(request.body + len, &attr, sizeof attr);
+		memcpy(request.body + len + sizeof attr, ifname, name_len - 1);
+		len += align4(attr.rta_len);
+	}
+	request.header.nlmsg_len = (uint32_t)(NLMSG_HDRLEN + len);
+	request.header.nlmsg_type = type;
+	/* A get is acked too: some gets (a builtin qdisc such as noqueue) answer nothing but the ack. */
+	request.header.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK));
+	request.header.nlmsg_seq = 1;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	if (sendto(sock, &request, request.header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+		return -errno;
+	/* Aligned for the nlmsghdr casts below. */
+	uint64_t storage[32768 / sizeof(uint64_t)];
+	char *reply = (char *)storage;
+	for (;;) {
+		ssize_t n = recv(sock, reply, sizeof storage, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		size_t left = (size_t)n;
+		for (const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)reply;
+		     left >= sizeof *h && h->nlmsg_len >= sizeof *h && h->nlmsg_len <= left;) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = (const struct nlmsgerr *)(const void *)((const char *)h + NLMSG_HDRLEN);
+				return e->error;
+			}
+			each(h, out, ctx);
+			size_t step = align4(h->nlmsg_len);
+			left = step >= left ? 0 : left - step;
+			h = (const struct nlmsghdr *)(const void *)((const char *)h + step);
+		}
+	}
+}
+
+static void each_link(const struct nlmsghdr *h, struct out *out, const void *ctx)
+{
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return;
+	const struct ifinfomsg *ifi = (const void *)((const char *)h + NLMSG_HDRLEN);
+	*(int *)(uintptr_t)ctx = ifi->ifi_index;
+	size_t len;
+	for (const struct rtattr *a = attrs_of(h, sizeof *ifi, &len); attr_ok(a, len); a = attr_next(a, &len)) {
+		if (a->rta_type == IFLA_IFNAME)
+			emit(out, "link %d %.*s %s\n", ifi->ifi_index, (int)strnlen(attr_data(a), attr_payload(a)),
+			     (const char *)attr_data(a), (ifi->ifi_flags & IFF_UP) ? "up" : "down");
+	}
+}
+
+static void each_address(const struct nlmsghdr *h, struct out *out, const void *ctx)
+{
+	if (h->nlmsg_type != RTM_NEWADDR)
+		return;
+	const struct ifaddrmsg *ifa = (const void *)((const char *)h + NLMSG_HDRLEN);
+	/* Kernels without strict dump filtering send every address; only the asked link's count. */
+	if ((int)ifa->ifa_index != *(const int *)ctx)
+		return;
+	size_t len;
+	const void *local = NULL, *address = NULL;
+	for (const struct rtattr *a = attrs_of(h, sizeof *ifa, &len); attr_ok(a, len); a = attr_next(a, &len)) {
+		if (a->rta_type == IFA_LOCAL)
+			local = attr_data(a);
+		else if (a->rta_type == IFA_ADDRESS)
+			address = attr_data(a);
+	}
+	/* On a point-to-point link IFA_ADDRESS is the peer; IFA_LOCAL is this end. IPv6 has only IFA_ADDRESS. */
+	const void *mine = local ? local : address;
+	char text[INET6_ADDRSTRLEN];
+	if (mine && inet_ntop(ifa->ifa_family, mine, text, sizeof text))
+		emit(out, "addr %u %s %s/%u\n", ifa->ifa_index, ifa->ifa_family == AF_INET6 ? "inet6" : "inet", text,
+		     ifa->ifa_prefixlen);
+}
+
+static void each_route(const struct nlmsghdr *h, struct out *out, const void *ctx)
+{
+	(void)ctx;
+	if (h->nlmsg_type != RTM_NEWROUTE)
+		return;
+	const struct rtmsg *rt = (const void *)((const char *)h + NLMSG_HDRLEN);
+	if (rt->rtm_dst_len != 0 || rt->rtm_table != RT_TABLE_MAIN)
+		return;
+	size_t len;
+	for (const struct rtattr *a = attrs_of(h, sizeof *rt, &len); attr_ok(a, len); a = attr_next(a, &len)) {
+		char text[INET6_ADDRSTRLEN];
+		if (a->rta_type == RTA_GATEWAY && inet_ntop(rt->rtm_family, attr_data(a), text, sizeof text))
+			emit(out, "route %s default %s\n", rt->rtm_family == AF_INET6 ? "inet6" : "inet", text);
+	}
+}
+
+static void each_qdisc(const struct nlmsghdr *h, struct out *out, const void *ctx)
+{
+	(void)ctx;
+	if (h->nlmsg_type != RTM_NEWQDISC)
+		return;
+	const struct tcmsg *tc = (const void *)((const char *)h + NLMSG_HDRLEN);
+	size_t len;
+	char kind[IFNAMSIZ] = "";
+	uint64_t rate = 0;
+	for (const struct rtattr *a = attrs_of(h, sizeof *tc, &len); attr_ok(a, len); a = attr_next(a, &len)) {
+		if (a->rta_type == TCA_KIND)
+			snprintf(kind, sizeof kind, "%.*s", (int)strnlen(attr_data(a), attr_payload(a)), (const char *)attr_data(a));
+		else if (a->rta_type == TCA_OPTIONS) {
+			size_t inner = attr_payload(a);
+			for (const struct rtattr *o = attr_data(a); attr_ok(o, inner); o = attr_next(o, &inner)) {
+				/* tbf's rate in bytes per second: the 32-bit field, or TCA_TBF_RATE64 beyond it. */
+				if (o->rta_type == TCA_TBF_PARMS && attr_payload(o) >= sizeof(struct tc_tbf_qopt) && rate == 0) {
+					struct tc_tbf_qopt qopt;
+					memcpy(&qopt, attr_data(o), sizeof qopt);
+					rate = qopt.rate.rate;
+				} else if (o->rta_type == TCA_TBF_RATE64 && attr_payload(o) >= sizeof(uint64_t))
+					memcpy(&rate, attr_data(o), sizeof rate);
+			}
+		}
+	}
+	if (*kind)
+		emit(out, "qdisc %d %s %s %llu\n", tc->tcm_ifindex, kind,
+		     tc->tcm_parent == TC_H_ROOT ? "root" : tc->tcm_parent == TC_H_INGRESS ? "ingress" : "other",
+		     (unsigned long long)rate);
+}
+
+int gv_net_observe(const char *netns_path, const char *const *ifnames, size_t count, unsigned char *buf, size_t cap,
+		   size_t *used)
+{
+	if (!ifnames || !used || (!buf && cap > 0) || count > 8)
+		return -EINVAL;
+	*used = 0;
+	struct out out = {.buf = (char *)buf, .cap = cap, .used = 0, .full = 0};
+	struct enter enter = {.netns_path = netns_path, .ifnames = ifnames, .count = count, .sock = -1, .err = 0};
+	if (netns_path && *netns_path) {
+		pthread_t thread;
+		int err = pthread_create(&thread, NULL, enter_and_open, &enter);
+		if (err != 0)
+			return -err;
+		pthread_join(thread, NULL);
+		if (enter.err < 0) {
+			if (enter.sock >= 0)
+				close(enter.sock);
+			return enter.err;
+		}
+	} else {
+		for (size_t i = 0; i < count; i++)
+			enter.disable_ipv6[i] = read_switch(ifnames[i]);
+		enter.sock = open_socket();
+		if (enter.sock < 0)
+			return enter.sock;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (enter.disable_ipv6[i] >= 0)
+			emit(&out, "disable_ipv6 %s %d\n", ifnames[i], enter.disable_ipv6[i]);
+	}
+	/* Lets the kernel filter address dumps by link (4.20+), instead of sending every address of the host. */
+	int strict = 1;
+	(void)setsockopt(enter.sock, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &strict, sizeof strict);
+	int ret = 0;
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		int index = 0;
+		struct ifinfomsg link = {.ifi_family = AF_UNSPEC};
+		ret = talk(enter.sock, RTM_GETLINK, 0, &link, sizeof link, ifnames[i], &out, each_link, &index);
+		if (ret == -ENODEV) {
+			ret = 0;
+			continue;
+		}
+		if (ret < 0 || index == 0)
+			break;
+		struct ifaddrmsg addr = {.ifa_family = AF_UNSPEC, .ifa_index = (unsigned int)index};
+		ret = talk(enter.sock, RTM_GETADDR, NLM_F_DUMP, &addr, sizeof addr, NULL, &out, each_address, &index);
+		/* A link's root and ingress qdiscs asked for by parent; one it does not have is an error to skip. */
+		const uint32_t parents[] = {TC_H_ROOT, TC_H_INGRESS};
+		for (size_t p = 0; p < 2 && ret == 0; p++) {
+			struct tcmsg qdisc = {.tcm_family = AF_UNSPEC, .tcm_ifindex = index, .tcm_parent = parents[p]};
+			/* The kernel sends a qdisc get's answer to the TC group, and to the asker only with NLM_F_ECHO. */
+			int got = talk(enter.sock, RTM_GETQDISC, NLM_F_ECHO, &qdisc, sizeof qdisc, NULL, &out, each_qdisc, NULL);
+			if (got < 0 && got != -ENOENT && got != -EINVAL)
+				ret = got;
+		}
+	}
+	/* Routes only inside a tenant's namespace, which holds a handful; the host's table can be long. */
+	if (ret == 0 && enter.netns_path && *enter.netns_path) {
+		struct rtmsg route4 = {.rtm_family = AF_INET};
+		struct rtmsg route6 = {.rtm_family = AF_INET6};
+		ret = talk(enter.sock, RTM_GETROUTE, NLM_F_DUMP, &route4, sizeof route4, NULL, &out, each_route, NULL);
+		if (ret == 0)
+			ret = talk(enter.sock, RTM_GETROUTE, NLM_F_DUMP, &route6, sizeof route6, NULL, &out, each_route, NULL);
+	}
+	close(enter.sock);
+	if (ret < 0)
+		return ret;
+	*used = out.used;
+	return out.full ? -EFBIG : 0;
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { hostScratch } from '../support/cgroup-root';
+import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
+import { type ServiceProcess, startService } from '../support/service.process';
+
+// A governor as a process of its own, with tenants whose cgroups, links, shaping and firewall are in
+// sync. strace, attached to every thread of it, sees each execve of the governor and its children: a pass
+// with nothing to change must start no process and write no cgroup file. The same counter then sees the
+// `tc` of a pass that does change something, so a quiet counter is not a broken one.
+const scratch = hostScratch('noop');
+const TENANTS = ['quiet-a', 'quiet-b', 'quiet-c'];
+const RESYNC_MS = 1000;
+const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
+let databaseUrl: string;
+let dataDir: string;
+let service: ServiceProcess;
+
+before(async () => {
+  databaseUrl = await createDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'governor-noop-'));
+  service = await startService({
+    ...scratch.env,
+    DATABASE_URL: databaseUrl,
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+    GOVERNOR_NET_POOL: '10.242.4.0/24',
+    GOVERNOR_RESYNC_INTERVAL: `${RESYNC_MS}ms`,
+  });
+  for (const name of TENANTS) {
+    const res = await api('POST', '/v1/tenants', { name, quota: { network: { ingress: '8Mbit' } } });
+    assert.equal(res.status, 201, await res.text());
+  }
+  for (const name of TENANTS) await until(name, (t) => t.status?.observedGeneration === 1 && t.status.phase === 'Ready');
+});
+after(async () => {
+  await service?.stop();
+  await dropDatabase(databaseUrl);
+  rmSync(dataDir, { recursive: true, force: true });
+  scratch.cleanup();
+});
+
+function api(method: string, path: string, body?: unknown): Promise<Response> {
+  const type = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+  return fetch(`${service.url}${path}`, { method, headers: { ...auth, 'Content-Type': type }, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+type Tenant = { status?: { observedGeneration?: number; phase?: string; network?: { hostInterface?: string } } };
+async function until(name: string, done: (t: Tenant) => boolean): Promise<Tenant> {
+  for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
+    const tenant = (await (await api('GET', `/v1/tenants/${name}`)).json()) as Tenant;
+    if (done(tenant)) return tenant;
+    assert.ok(Date.now() < deadline, JSON.stringify(tenant));
+  }
+}
+
+async function metric(pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => pattern.test(line))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+
+/** strace on every thread of the governor (and, with -f, the children they start), into a file. */
+function trace(pid: number, out: string): ChildProcess {
+  const threads = readdirSync(`/proc/${pid}/task`).flatMap((tid) => ['-p', tid]);
+  return spawn('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', out, ...threads], { stdio: 'ignore' });
+}
+
+/** The programs the traced processes executed, by basename. */
+function executed(out: string): string[] {
+  return [...readFileSync(out, 'utf8').matchAll(/execve\("([^"]+)"/g)].map((m) => (m[1] as string).split('/').pop() as string);
+}
+
+async function passesWhileTraced(ms: number, during?: () => Promise<void>): Promise<{ programs: string[]; writes: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'governor-strace-'));
+  const out = join(dir, 'execve');
+  const writesBefore = await metric(/^governor_cgroup_writes_total /);
+  const strace = trace(service.child.pid as number, out);
+  await sleep(500); // strace attaches
+  await during?.();
+  await sleep(ms);
+  strace.kill('SIGINT');
+  await new Promise((resolve) => strace.once('exit', resolve));
+  const programs = executed(out);
+  rmSync(dir, { recursive: true, force: true });
+  return { programs, writes: (await metric(/^governor_cgroup_writes_total /)) - writesBefore };
+}
+
+describe('a pass with nothing to change', () => {
+  it('starts no process and writes no cgroup file over several resyncs', async () => {
+    assert.equal(spawnSync('strace', ['-V']).status, 0, 'strace is installed (test/setup.sh)');
+    const passesBefore = await metric(/^governor_reconcile_total\{result="success"\}/);
+    const { programs, writes } = await passesWhileTraced(4 * RESYNC_MS);
+    assert.ok((await metric(/^governor_reconcile_total\{result="success"\}/)) - passesBefore >= 2 * TENANTS.length, 'passes ran while traced');
+    assert.deepEqual(programs, [], 'no ip, nsenter, tc, sysctl or nft');
+    assert.equal(writes, 0);
+  });
+
+  it('counts the processes of a pass that does change something, so the silence above is real', async () => {
+    const { programs, writes } = await passesWhileTraced(2 * RESYNC_MS, async () => {
+      const res = await api('PATCH', '/v1/tenants/quiet-a', { quota: { network: { ingress: '16Mbit' } } });
+      assert.equal(res.status, 200, await res.text());
+      await until('quiet-a', (t) => t.status?.observedGeneration === 2);
+    });
+    assert.ok(programs.includes('tc'), `the new rate is set with tc: ${programs.join(' ')}`);
+    assert.equal(writes, 0, 'a network change writes no cgroup file');
+  });
+
+  it('repairs an accept put by hand over a drop of its firewall within a resync, and counts it as drift', async () => {
+    const table = scratch.firewallTable;
+    const listing = spawnSync('nft', ['-a', 'list', 'chain', 'inet', table, 'input'], { encoding: 'utf8' }).stdout;
+    const match = /(iifname \{[^}]+\}) drop # handle (\d+)/.exec(listing) ?? /(iifname "[^"]+") drop # handle (\d+)/.exec(listing);
+    assert.ok(match, listing);
+    const [, links, handle] = match as unknown as [string, string, string];
+    const replaced = spawnSync('nft', ['replace', 'rule', 'inet', table, 'input', 'handle', handle, ...links.split(' '), 'accept'], { encoding: 'utf8' });
+    assert.equal(replaced.status, 0, replaced.stderr);
+    for (const deadline = Date.now() + 5 * RESYNC_MS; ; await sleep(100)) {
+      const now = spawnSync('nft', ['list', 'chain', 'inet', table, 'input'], { encoding: 'utf8' }).stdout;
+      if (!/iifname [^\n]* accept\n\s*}/.test(now) && /(iifname \{[^}]+\}|iifname "[^"]+") drop\n\s*}/.test(now)) break;
+      assert.ok(Date.now() < deadline, `repaired within a resync:\n${now}`);
+    }
+    for (const deadline = Date.now() + 5 * RESYNC_MS; (await metric(/^governor_drift_corrections_total\{[^}]*file="nftables"/)) < 1; await sleep(100)) {
+      assert.ok(Date.now() < deadline, 'the repair is counted in governor_drift_corrections_total{file="nftables"}');
+    }
+  });
+});
