@@ -324,12 +324,9 @@ static int scratch(const struct options *o)
 	return ret;
 }
 
-/* /home becomes a read-only tmpfs holding only tenant/, onto which --home (if any) is bound writable. */
-static int home(const struct options *o)
+/* /home becomes a read-only tmpfs holding only tenant/, onto which `home` (a detached clone, or -1) is bound. */
+static int home_view(const struct options *o, int home)
 {
-	int home = -1;
-	if (o->home && (home = open_tree(AT_FDCWD, o->home, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
-		return -errno;
 	int mnt = new_tmpfs(1 << 20, "0755", o->base, 0);
 	int ret = mnt < 0 ? mnt : make_dir(mnt, "tenant", 0755, o->base);
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
@@ -341,8 +338,6 @@ static int home(const struct options *o)
 		ret = place(home, "", "/home/tenant");
 	if (mnt >= 0)
 		close(mnt);
-	if (home >= 0)
-		close(home);
 	return ret;
 }
 
@@ -395,7 +390,11 @@ static int mask(void)
  */
 static int build_view(const struct options *o, int *step)
 {
-	int ret;
+	int ret, home = -1;
+	/* A detached clone of the home, taken before its mount (below the run dir) is detached with the rest. */
+	*step = STEP_HOME;
+	if (o->home && (home = open_tree(AT_FDCWD, o->home, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
+		return -errno;
 	*step = STEP_DETACH;
 	if ((ret = detach_held(o)) < 0)
 		return ret;
@@ -406,8 +405,11 @@ static int build_view(const struct options *o, int *step)
 	*step = STEP_SCRATCH;
 	if ((ret = scratch(o)) < 0)
 		return ret;
-	*step = STEP_HOME; /* before the hidden directories: the home's source is below the data directory */
-	if ((ret = home(o)) < 0)
+	*step = STEP_HOME;
+	ret = home_view(o, home);
+	if (home >= 0)
+		close(home);
+	if (ret < 0)
 		return ret;
 	*step = STEP_HIDE;
 	for (size_t i = 0; i < o->hides; i++)

@@ -5,7 +5,7 @@ import type { GovernorNative } from '../../native/src/native.types';
 import { detectCapabilities, type HostCapabilities } from './capabilities';
 import { CgroupFs } from './cgroup-fs';
 import { killAll, setFrozen } from './freezer';
-import { attachedDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
+import { attachedDir, initDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
 import { type ApplyOptions, type ApplyResult, applyQuota } from './tenant-apply';
 import { CONTROLLERS, type ControllerName } from './target';
@@ -130,6 +130,28 @@ export class CgroupDriver {
     this.fs.ensureDir(MONITORS);
     this.fs.ensureDir(monitorDir(id));
     return { leaf: this.fs.absolute(leaf), monitor: this.fs.absolute(monitorDir(id)), result };
+  }
+
+  /**
+   * A fresh leaf for the tenant's init: whatever was left in the old one is killed (an init that died takes its
+   * PID namespace with it, but a half-started one may linger) and the leaf is made again, since Linux 6.18
+   * kills what is cloned into a cgroup that has been through cgroup.kill (see native/governor.h). Returns its
+   * absolute path.
+   */
+  async freshInitCgroup(tenant: string): Promise<string> {
+    const dir = initDir(tenant);
+    if (this.fs.exists(dir)) {
+      if (!(await killAll(this.fs, dir, KILL_TIMEOUT_MS, this.capabilities.features.kill)))
+        throw new Error(`tenant ${tenant}: the old init's leaf did not empty`);
+      await this.fs.removeTree(dir);
+    }
+    this.fs.ensureDir(dir);
+    return this.fs.absolute(dir);
+  }
+
+  /** cgroup.kill on the tenant init's leaf: the init, and with it every process of its PID namespace. */
+  async killInit(tenant: string): Promise<boolean> {
+    return killAll(this.fs, initDir(tenant), KILL_TIMEOUT_MS, this.capabilities.features.kill);
   }
 
   /** cgroup.kill on the workload's leaf (everything it forked goes too) and wait for it to empty. */

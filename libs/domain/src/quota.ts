@@ -1,7 +1,7 @@
 import { type FieldError, ValidationError } from './errors';
 import { childPath, describeValue, isJsonObject, readObject, type Parser } from './json';
 import { checkCpu, checkIoDevicesUnique, checkMemoryOrder } from './quota-rules';
-import type { CpuQuota, CpusetQuota, IoDeviceLimit, IoQuota, MemoryQuota, NetworkQuota, PidsQuota, Quota } from './quota.types';
+import type { CpuQuota, CpusetQuota, FilesystemQuota, IoDeviceLimit, IoQuota, MemoryQuota, NetworkQuota, PidsQuota, Quota } from './quota.types';
 import {
   parseCores,
   parseCpuList,
@@ -16,7 +16,7 @@ import {
   parseWeight,
 } from './units';
 
-export const QUOTA_SECTIONS = ['cpu', 'memory', 'pids', 'io', 'cpuset', 'network'] as const;
+export const QUOTA_SECTIONS = ['cpu', 'memory', 'pids', 'io', 'cpuset', 'network', 'filesystem'] as const;
 export const CPU_FIELDS = ['max', 'period', 'weight', 'burst'] as const;
 export const MEMORY_FIELDS = ['max', 'high', 'low', 'min', 'swapMax'] as const;
 export const PIDS_FIELDS = ['max'] as const;
@@ -25,6 +25,10 @@ export const IO_LIMIT_FIELDS = ['device', 'rbps', 'wbps', 'riops', 'wiops'] as c
 export const IO_RATE_FIELDS = ['rbps', 'wbps', 'riops', 'wiops'] as const;
 export const CPUSET_FIELDS = ['cpus', 'mems'] as const;
 export const NETWORK_FIELDS = ['ingress', 'egress', 'outside'] as const;
+export const FILESYSTEM_FIELDS = ['tmpSize', 'homeSize'] as const;
+/** The smallest tmpfs and home Governor makes: an ext4 home needs room for its journal and metadata. */
+export const MIN_TMP_SIZE = 1024 * 1024;
+export const MIN_HOME_SIZE = 16 * 1024 * 1024;
 
 /**
  * Validates a quota as a client sends it (or as it was stored) and returns its canonical form. Every
@@ -50,6 +54,7 @@ export function readQuota(input: unknown, path: string, errors: FieldError[]): Q
       io: field(record, 'io', path, errors, readIo),
       cpuset: field(record, 'cpuset', path, errors, readCpuset),
       network: field(record, 'network', path, errors, readNetwork),
+      filesystem: field(record, 'filesystem', path, errors, readFilesystem),
     }) ?? {}
   );
 }
@@ -135,6 +140,30 @@ function readNetwork(value: unknown, path: string, errors: FieldError[]): Networ
       outside: field(record, 'outside', path, errors, parseSwitch),
     })
   );
+}
+
+function readFilesystem(value: unknown, path: string, errors: FieldError[]): FilesystemQuota | undefined {
+  const record = readObject(value, path, 'the filesystem section', FILESYSTEM_FIELDS, errors);
+  return (
+    record &&
+    compact({
+      tmpSize: field(record, 'tmpSize', path, errors, boundedSize(MIN_TMP_SIZE)),
+      homeSize: field(record, 'homeSize', path, errors, boundedSize(MIN_HOME_SIZE)),
+    })
+  );
+}
+
+/** A size in bytes, not "max" (a tmpfs or a home image is always sized), of at least `min`. */
+function boundedSize(min: number): Parser<number> {
+  return (value, path, errors) => {
+    const size = parseSize(value, path, errors);
+    if (size === undefined) return undefined;
+    if (size === 'max' || size < min) {
+      errors.push({ path, message: `must be a size of at least ${min} bytes (${min / 1024 / 1024}Mi); got ${describeValue(value)}` });
+      return undefined;
+    }
+    return size;
+  };
 }
 
 const parseSwitch: Parser<boolean> = (value, path, errors) => {

@@ -66,6 +66,14 @@ export interface NetworkQuota {
   outside?: boolean;
 }
 
+/** Sizes of what a tenant may write: its tmpfs (charged to its memory cgroup) and its persistent home. */
+export interface FilesystemQuota {
+  /** bytes of the one tmpfs behind /tmp, /var/tmp, /dev/shm and /run; default 64 MiB */
+  tmpSize?: number;
+  /** bytes of the home image mounted at /home/tenant; default 256 MiB; it grows, never shrinks */
+  homeSize?: number;
+}
+
 export interface Quota {
   cpu?: CpuQuota;
   memory?: MemoryQuota;
@@ -73,4 +81,5 @@ export interface Quota {
   io?: IoQuota;
   cpuset?: CpusetQuota;
   network?: NetworkQuota;
+  filesystem?: FilesystemQuota;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
 import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
+import { TenantHomes } from '../../../../libs/workloads/src/home';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostException, HostExceptionCode } from './host.exception';
 
@@ -15,6 +16,8 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('host');
   private driver: CgroupDriver | undefined;
   private tenantNamespaces: TenantNamespaces | undefined;
+  private tenantHomes: TenantHomes | undefined;
+  private nativeLibrary: KoffiNative | undefined;
   private failure: string | undefined;
 
   constructor(@Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig) {}
@@ -31,6 +34,8 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       const namespaces = new TenantNamespaces(native, this.config.runDir);
       namespaces.prepare();
       this.tenantNamespaces = namespaces;
+      this.tenantHomes = new TenantHomes(this.config.dataDir, this.config.runDir);
+      this.nativeLibrary = native;
       const caps = this.driver.capabilities;
       this.logger.log({ root: caps.root, available: caps.available, missing: caps.missing, features: caps.features }, 'cgroup subtree ready');
     } catch (err) {
@@ -62,6 +67,21 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (this.tenantNamespaces === undefined)
       throw new HostException(HostExceptionCode.UNAVAILABLE, `namespaces are unavailable: ${this.failure ?? 'not started'}`);
     return this.tenantNamespaces;
+  }
+
+  /** The tenants' homes (image files and their mounts), once the host is prepared. */
+  homes(): TenantHomes {
+    this.cgroups();
+    if (this.tenantHomes === undefined) throw new HostException(HostExceptionCode.UNAVAILABLE, `homes are unavailable: ${this.failure ?? 'not started'}`);
+    return this.tenantHomes;
+  }
+
+  /** The native library, for the paths of its programs (the monitor, the tenant init). */
+  native(): KoffiNative {
+    this.cgroups();
+    if (this.nativeLibrary === undefined)
+      throw new HostException(HostExceptionCode.UNAVAILABLE, `the native library is unavailable: ${this.failure ?? 'not started'}`);
+    return this.nativeLibrary;
   }
 
   /** The driver when there is one; for the reconciler, which idles without it. */

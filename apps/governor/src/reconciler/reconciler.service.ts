@@ -14,6 +14,8 @@ import { TenantCatalog } from '../metrics/tenant-catalog';
 import { NodesService } from '../nodes/nodes.service';
 import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
+import { TenantIsolation } from './tenant-isolation';
+import type { TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
 import { allocationOf, releaseTenant } from '../../../../libs/persistence/src/allocation';
 import { degraded } from '../../../../libs/cgroup/src/condition';
 import { applyTenantNetwork, ensureFirewall, ensureForwarding, removeTenantNetwork, type FirewallTenant } from '../../../../libs/network/src';
@@ -49,6 +51,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly nodes: NodesService,
     private readonly metrics: GovernorMetrics,
     private readonly catalog: TenantCatalog,
+    private readonly isolation: TenantIsolation,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
   ) {}
@@ -130,12 +133,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         this.catalog.deleteTenant(name);
         if (driver.hasTenant(name)) await driver.removeTenant(name);
         await this.removeNetwork(name, tenant?.id);
+        await this.isolation.remove(name, tenant?.id);
         if (tenant) await this.db.getRepository(TenantStatusEntity).delete({ tenantId: tenant.id, node: this.config.nodeName });
       } else if (tenant.deletionRequestedAt) {
         this.catalog.setTenant({ name, id: tenant.id, hostInterface: undefined, phase: 'Terminating' });
         await driver.removeTenant(name);
         await this.removeWorkloadRemains(driver, tenant);
         await this.removeNetwork(name, tenant.id);
+        await this.isolation.remove(name, tenant.id);
         await this.saveStatus(tenant, 'Deleted', [], null);
         await this.finishDeletion(tenant);
       } else {
@@ -177,6 +182,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const conditions: Condition[] = result.conditions;
     const network = await this.applyNetwork(tenant);
     conditions.push(...network.conditions);
+    // The init joins the network namespace and the user namespace made above: without them it cannot start.
+    let isolation = previous?.isolation ?? null;
+    if (network.uidBase !== undefined) {
+      const made = await this.isolation.ensure(tenant, network.uidBase, isolation);
+      conditions.push(...made.conditions);
+      isolation = made.status;
+      for (const change of made.changes) this.logger.log({ tenant: tenant.name, change }, 'tenant isolation');
+    }
     if (previous?.observedGeneration === tenant.generation && previous.phase !== 'Error') {
       for (const change of network.changes) {
         this.metrics.driftCorrections.inc({ tenant: tenant.name, file: 'network' });
@@ -184,14 +197,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
-    await this.saveStatus(tenant, phase, conditions, driver.tenantPath(tenant.name));
+    await this.saveStatus(tenant, phase, conditions, driver.tenantPath(tenant.name), true, isolation);
   }
 
   /**
    * The tenant's namespaces, veth, addresses and bandwidth. A failure here degrades the tenant (its
    * cgroup limits still hold) rather than failing the whole reconcile.
    */
-  private async applyNetwork(tenant: TenantEntity): Promise<{ changes: string[]; conditions: Condition[] }> {
+  private async applyNetwork(tenant: TenantEntity): Promise<{ changes: string[]; conditions: Condition[]; uidBase?: number }> {
     const allocation = await allocationOf(this.db.manager, tenant.id);
     if (!allocation || allocation.releasedAt !== null) {
       return { changes: [], conditions: [degraded('NotAllocated', 'the tenant has no uid range or address block; it was created before allocation existed')] };
@@ -211,7 +224,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         tenant.quota.network,
       );
       this.firewall.set(tenant.name, result.firewall);
-      return { changes: result.changes, conditions: [] };
+      return { changes: result.changes, conditions: [], uidBase: allocation.uidRange.start };
     } catch (err) {
       return { changes: [], conditions: [degraded('NetworkFailed', `namespaces or link not in place: ${err instanceof Error ? err.message : String(err)}`)] };
     }
@@ -245,7 +258,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private async saveStatus(tenant: TenantEntity, phase: string, conditions: Condition[], cgroupPath: string | null, observed = true): Promise<void> {
+  private async saveStatus(
+    tenant: TenantEntity,
+    phase: string,
+    conditions: Condition[],
+    cgroupPath: string | null,
+    observed = true,
+    isolation?: TenantIsolationStatus | null,
+  ): Promise<void> {
     if (phase === 'Deleted') this.catalog.deleteTenant(tenant.name);
     else this.catalog.setTenant({ name: tenant.name, id: tenant.id, hostInterface: this.firewall.get(tenant.name)?.hostInterface, phase });
     const repo = this.db.getRepository(TenantStatusEntity);
@@ -257,6 +277,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       phase,
       conditions,
       cgroupPath,
+      ...(isolation !== undefined && { isolation }),
     });
   }
 

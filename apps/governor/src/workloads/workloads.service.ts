@@ -7,7 +7,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan } from 'typeorm';
 import { WorkloadEntity } from '../../../../libs/persistence/src/entities/workload.entity';
 import { tailLog } from '../../../../libs/workloads/src/logs';
-import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus } from '../../../../libs/workloads/src/monitor';
+import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus, readWorkloadNamespaces } from '../../../../libs/workloads/src/monitor';
+import { readTenantInit } from '../../../../libs/workloads/src/tenant-init';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
@@ -44,6 +45,8 @@ export interface WorkloadView {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** the namespaces its monitor put it in (kind and nsfs inode); empty before it started or when it could not */
+  namespaces: Array<{ kind: string; inode: number }>;
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
@@ -95,10 +98,10 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     const tenant = await this.tenants.get(tenantName);
     const driver = this.host.cgroups();
     const ns = this.host.namespaces().paths(tenantName);
-    if (!driver.hasTenant(tenantName) || !existsSync(ns.net) || !existsSync(ns.user)) {
+    if (!driver.hasTenant(tenantName) || !existsSync(ns.net) || !existsSync(ns.user) || readTenantInit(ns).state !== 'running') {
       throw new WorkloadException(
         WorkloadExceptionCode.TENANT_NOT_READY,
-        `tenant ${tenantName} is not set up on this node yet (cgroup and namespaces); retry once its status is Ready`,
+        `tenant ${tenantName} is not set up on this node yet (cgroup, namespaces and init); retry once its status is Ready`,
       );
     }
     const id = randomBytes(9)
@@ -138,11 +141,13 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
         const { leaf, monitor } = await driver.prepareWorkload(tenantName, id, input.quota);
         await launchMonitor({
           monitorPath: monitorBinary(),
+          workloadId: id,
           stateDir: this.stateDir(id),
           cgroupDir: leaf,
           monitorCgroupDir: monitor,
           netnsPath: ns.net,
           usernsPath: ns.user,
+          tenantNamespaces: { pid: ns.pid, mnt: ns.mnt, uts: ns.uts, ipc: ns.ipc },
           cwd: input.cwd,
           command: input.command,
           env: input.env,
@@ -343,7 +348,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     for (const row of rows) if (row.tenant) await this.sync(row.tenant.name, row);
   }
 
-  private view(tenant: string, row: WorkloadEntity): WorkloadView {
+  private async view(tenant: string, row: WorkloadEntity): Promise<WorkloadView> {
     return {
       id: row.id,
       tenant,
@@ -360,6 +365,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       createdAt: row.createdAt.toISOString(),
       startedAt: row.startedAt?.toISOString() ?? null,
       finishedAt: row.finishedAt?.toISOString() ?? null,
+      namespaces: row.node === this.config.nodeName ? await readWorkloadNamespaces(this.stateDir(row.id)) : [],
     };
   }
 }

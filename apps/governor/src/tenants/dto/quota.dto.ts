@@ -78,6 +78,21 @@ export class NetworkQuotaDto {
   outside?: boolean;
 }
 
+export class FilesystemQuotaDto {
+  @ApiPropertyOptional({
+    description:
+      'bytes (or Ki/Mi/Gi, K/M/G) of the one tmpfs behind /tmp, /var/tmp, /dev/shm and /run inside the tenant, charged to its memory cgroup; at least 1Mi; default 64Mi. Takes effect when the tenant init starts.',
+    example: '64Mi',
+  })
+  tmpSize?: number | string;
+  @ApiPropertyOptional({
+    description:
+      'bytes of the persistent home mounted at /home/tenant (an ext4 image under the data directory); at least 16Mi; default 256Mi; grows, never shrinks',
+    example: '1Gi',
+  })
+  homeSize?: number | string;
+}
+
 export class QuotaDto {
   @ApiPropertyOptional({ type: CpuQuotaDto })
   cpu?: CpuQuotaDto;
@@ -91,4 +106,6 @@ export class QuotaDto {
   cpuset?: CpusetQuotaDto;
   @ApiPropertyOptional({ type: NetworkQuotaDto })
   network?: NetworkQuotaDto;
+  @ApiPropertyOptional({ type: FilesystemQuotaDto })
+  filesystem?: FilesystemQuotaDto;
 }
