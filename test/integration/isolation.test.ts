@@ -198,6 +198,39 @@ describe('tenant isolation', () => {
       .set('Authorization', gov.root);
   });
 
+  it('keeps ROOT/tenants, ROOT/monitors and the run dir from being listed by host users', () => {
+    for (const dir of [join(host.root, 'tenants'), join(host.root, 'monitors'), host.runDir]) {
+      assert.equal(statSync(dir).mode & 0o777, 0o711, dir);
+      const listed = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'ls', dir], { encoding: 'utf8' });
+      assert.notEqual(listed.status, 0, `nobody lists ${dir}: ${listed.stdout}`);
+      assert.match(listed.stderr, /Permission denied/);
+    }
+  });
+
+  it('refuses a workload past workloads.max with 409 and the numbers', async () => {
+    await tenant('busy', { workloads: { max: 2 } });
+    const start = () =>
+      gov.http
+        .post('/v1/tenants/busy/workloads')
+        .set('Authorization', gov.root)
+        .send({ command: ['/bin/sleep', '30'] });
+    const [a, b] = await Promise.all([start(), start()]);
+    assert.deepEqual([a.status, b.status], [201, 201]);
+    const third = await start();
+    assert.equal(third.status, 409, JSON.stringify(third.body));
+    assert.match(third.body.detail as string, /runs 2 workloads .*quota workloads\.max 2/);
+    assert.equal(
+      (
+        await gov.http
+          .post('/v1/tenants/busy/workloads')
+          .set('Authorization', gov.root)
+          .send({ command: ['/bin/true'], quota: { workloads: { max: 9 } } })
+      ).status,
+      400,
+    );
+    await gov.http.delete('/v1/tenants/busy').set('Authorization', gov.root);
+  });
+
   it('keeps the home across workloads and a governor restart, within filesystem.homeSize', async () => {
     const uid = acme.status.uidRange!.start;
     assert.equal((await sh('acme', 'echo kept > /home/tenant/note; stat -c %u /home/tenant')).stdout.trim(), '0', 'owned by the tenant’s root');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Quota } from '../../domain/src/quota.types';
 import type { GovernorNative } from '../../native/src/native.types';
@@ -54,6 +54,10 @@ export class CgroupDriver {
     const offered = ((await fs.read('', 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
     await enableControllers(fs, '', offered);
     fs.ensureDir(TENANTS);
+    fs.ensureDir(MONITORS);
+    // ROOT is 0711 already, but "tenants" and "monitors" are well-known names: each must refuse a listing of
+    // its own, or any host user (or a tenant, before issue 11) could read every tenant name and workload id.
+    for (const dir of [TENANTS, MONITORS]) chmodSync(fs.absolute(dir), 0o711);
     await enableControllers(fs, TENANTS, offered);
     const capabilities = await detectCapabilities(fs, mount, TENANTS);
     return new CgroupDriver(fs, capabilities);

@@ -1,9 +1,21 @@
 import { type FieldError, ValidationError } from './errors';
 import { childPath, describeValue, isJsonObject, readObject, type Parser } from './json';
 import { checkCpu, checkIoDevicesUnique, checkMemoryOrder } from './quota-rules';
-import type { CpuQuota, CpusetQuota, FilesystemQuota, IoDeviceLimit, IoQuota, MemoryQuota, NetworkQuota, PidsQuota, Quota } from './quota.types';
+import type {
+  CpuQuota,
+  CpusetQuota,
+  FilesystemQuota,
+  IoDeviceLimit,
+  IoQuota,
+  MemoryQuota,
+  NetworkQuota,
+  PidsQuota,
+  Quota,
+  WorkloadsQuota,
+} from './quota.types';
 import {
   parseCores,
+  parseCount,
   parseCpuList,
   parseDeviceId,
   parseDuration,
@@ -16,7 +28,7 @@ import {
   parseWeight,
 } from './units';
 
-export const QUOTA_SECTIONS = ['cpu', 'memory', 'pids', 'io', 'cpuset', 'network', 'filesystem'] as const;
+export const QUOTA_SECTIONS = ['cpu', 'memory', 'pids', 'io', 'cpuset', 'network', 'filesystem', 'workloads'] as const;
 export const CPU_FIELDS = ['max', 'period', 'weight', 'burst'] as const;
 export const MEMORY_FIELDS = ['max', 'high', 'low', 'min', 'swapMax'] as const;
 export const PIDS_FIELDS = ['max'] as const;
@@ -26,6 +38,9 @@ export const IO_RATE_FIELDS = ['rbps', 'wbps', 'riops', 'wiops'] as const;
 export const CPUSET_FIELDS = ['cpus', 'mems'] as const;
 export const NETWORK_FIELDS = ['ingress', 'egress', 'outside'] as const;
 export const FILESYSTEM_FIELDS = ['tmpSize', 'homeSize'] as const;
+export const WORKLOADS_FIELDS = ['max'] as const;
+/** Concurrent workloads a tenant may run when its quota says nothing. */
+export const DEFAULT_WORKLOADS_MAX = 64;
 /** The smallest tmpfs and home Governor makes: an ext4 home needs room for its journal and metadata. */
 export const MIN_TMP_SIZE = 1024 * 1024;
 export const MIN_HOME_SIZE = 16 * 1024 * 1024;
@@ -55,6 +70,7 @@ export function readQuota(input: unknown, path: string, errors: FieldError[]): Q
       cpuset: field(record, 'cpuset', path, errors, readCpuset),
       network: field(record, 'network', path, errors, readNetwork),
       filesystem: field(record, 'filesystem', path, errors, readFilesystem),
+      workloads: field(record, 'workloads', path, errors, readWorkloads),
     }) ?? {}
   );
 }
@@ -151,6 +167,13 @@ function readFilesystem(value: unknown, path: string, errors: FieldError[]): Fil
       homeSize: field(record, 'homeSize', path, errors, boundedSize(MIN_HOME_SIZE)),
     })
   );
+}
+
+function readWorkloads(value: unknown, path: string, errors: FieldError[]): WorkloadsQuota | undefined {
+  const record = readObject(value, path, 'the workloads section', WORKLOADS_FIELDS, errors);
+  const max =
+    record && field(record, 'max', path, errors, (v, p, e) => parseCount(v, p, e, { min: 1, max: 10_000, unlimited: false, what: 'a number of workloads' }));
+  return record && compact({ max: typeof max === 'number' ? max : undefined });
 }
 
 /** A size in bytes, not "max" (a tmpfs or a home image is always sized), of at least `min`. */

@@ -74,6 +74,11 @@ export interface FilesystemQuota {
   homeSize?: number;
 }
 
+export interface WorkloadsQuota {
+  /** concurrent workloads (starting or running) of the tenant on a node; default 64 */
+  max?: number;
+}
+
 export interface Quota {
   cpu?: CpuQuota;
   memory?: MemoryQuota;
@@ -82,4 +87,5 @@ export interface Quota {
   cpuset?: CpusetQuota;
   network?: NetworkQuota;
   filesystem?: FilesystemQuota;
+  workloads?: WorkloadsQuota;
 }

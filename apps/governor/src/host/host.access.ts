@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
@@ -31,6 +32,9 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     try {
       const native = new KoffiNative();
       this.driver = await CgroupDriver.start({ root: this.config.cgroupRoot, native });
+      // Not listable by host users: it holds every tenant's name (ns/, homes/) and workload id (workloads/).
+      mkdirSync(this.config.runDir, { recursive: true, mode: 0o711 });
+      chmodSync(this.config.runDir, 0o711);
       const namespaces = new TenantNamespaces(native, this.config.runDir);
       namespaces.prepare();
       this.tenantNamespaces = namespaces;

@@ -18,6 +18,7 @@ import { type CatalogWorkloads, TenantCatalog } from '../metrics/tenant-catalog'
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
+import { DEFAULT_WORKLOADS_MAX } from '../../../../libs/domain/src/quota';
 import type { StartWorkloadInput } from './workload.request';
 
 const LOG_MAX_BYTES = 8 * 1024 * 1024;
@@ -114,19 +115,31 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     this.launching.add(id);
     try {
       const repo = this.db.getRepository(WorkloadEntity);
-      const row = await repo.save(
-        repo.create({
-          id,
-          tenantId: tenant.id,
-          node: this.config.nodeName,
-          command: input.command,
-          envNames: Object.keys(input.env).sort(),
-          cwd: input.cwd,
-          quota: input.quota,
-          state: 'starting',
-          createdBy: actorOf(actor.principal),
-        }),
-      );
+      const max = tenant.quota.workloads?.max ?? DEFAULT_WORKLOADS_MAX;
+      // Counted and inserted under a per-tenant lock, so that concurrent starts cannot all pass the count.
+      const row = await this.db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`workloads:${tenant.id}`]);
+        const active = await tx.getRepository(WorkloadEntity).countBy({ tenantId: tenant.id, node: this.config.nodeName, state: In(ACTIVE) });
+        if (active >= max) {
+          throw new WorkloadException(
+            WorkloadExceptionCode.TOO_MANY,
+            `tenant ${tenantName} runs ${active} workloads on node ${this.config.nodeName}, its maximum (quota workloads.max ${max}${tenant.quota.workloads?.max === undefined ? ', the default' : ''}); stop one first`,
+          );
+        }
+        return tx.getRepository(WorkloadEntity).save(
+          repo.create({
+            id,
+            tenantId: tenant.id,
+            node: this.config.nodeName,
+            command: input.command,
+            envNames: Object.keys(input.env).sort(),
+            cwd: input.cwd,
+            quota: input.quota,
+            state: 'starting',
+            createdBy: actorOf(actor.principal),
+          }),
+        );
+      });
       await this.db.transaction((tx) =>
         this.audit.record(tx, {
           actor: actor.principal,

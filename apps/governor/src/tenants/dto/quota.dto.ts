@@ -93,6 +93,14 @@ export class FilesystemQuotaDto {
   homeSize?: number | string;
 }
 
+export class WorkloadsQuotaDto {
+  @ApiPropertyOptional({
+    description: 'concurrent workloads (starting or running) per node, 1-10000; default 64. Past it, starting one answers 409',
+    example: 64,
+  })
+  max?: number;
+}
+
 export class QuotaDto {
   @ApiPropertyOptional({ type: CpuQuotaDto })
   cpu?: CpuQuotaDto;
@@ -108,4 +116,6 @@ export class QuotaDto {
   network?: NetworkQuotaDto;
   @ApiPropertyOptional({ type: FilesystemQuotaDto })
   filesystem?: FilesystemQuotaDto;
+  @ApiPropertyOptional({ type: WorkloadsQuotaDto })
+  workloads?: WorkloadsQuotaDto;
 }
