@@ -263,6 +263,37 @@ describe('tenant isolation', () => {
     assert.equal((await sh('beta', 'hostname')).stdout.trim(), 'beta', 'workloads run in the new namespaces');
   });
 
+  it('holds a deleted tenant’s uid block in quarantine until every node that hosted it confirms its teardown', async () => {
+    const held = await tenant('held');
+    // A second node that hosted the tenant and is down now: its status row says Ready, its heartbeat is old.
+    await gov.query(`INSERT INTO tenant_statuses (tenant_id, node, observed_generation, phase, conditions) VALUES ($1, 'node-down', 1, 'Ready', '[]')`, [
+      held.id,
+    ]);
+    assert.equal((await gov.http.delete('/v1/tenants/held').set('Authorization', gov.root)).status, 202);
+    await until(
+      'held is gone',
+      async () => (await gov.http.get('/v1/tenants/held').set('Authorization', gov.root)).status,
+      (s) => s === 404,
+    );
+    const [row] = await gov.query<{ quarantined: boolean; released: boolean }>(
+      `SELECT quarantined_at IS NOT NULL AS quarantined, released_at IS NOT NULL AS released FROM tenant_allocations WHERE tenant_id = $1`,
+      [held.id],
+    );
+    assert.deepEqual(row, { quarantined: true, released: false });
+    const other = await tenant('other');
+    assert.notEqual(other.status.uidRange!.start, held.status.uidRange!.start, 'a quarantined block is not handed out');
+    // The node comes back and confirms (its own sweep writes Deleted); the next pass here releases the block.
+    await gov.query(`UPDATE tenant_statuses SET phase = 'Deleted' WHERE tenant_id = $1 AND node = 'node-down'`, [held.id]);
+    await until(
+      'the block is released',
+      async () =>
+        (await gov.query<{ released: boolean }>(`SELECT released_at IS NOT NULL AS released FROM tenant_allocations WHERE tenant_id = $1`, [held.id]))[0],
+      (r) => r.released,
+    );
+    assert.equal((await tenant('after')).status.uidRange!.start, held.status.uidRange!.start, 'released, it is the lowest free block again');
+    for (const name of ['other', 'after']) await gov.http.delete(`/v1/tenants/${name}`).set('Authorization', gov.root);
+  });
+
   it('leaves nothing of a deleted tenant to the next tenant that gets its uid block', async () => {
     const doomed = await tenant('doomed', { filesystem: { homeSize: '16Mi' } });
     const made = await sh('doomed', 'echo secret > /home/tenant/secret; echo secret > /var/tmp/secret; ipcmk -M 4096 >/dev/null; ipcs -m | grep -c "^0x"');
@@ -278,9 +309,14 @@ describe('tenant isolation', () => {
     assert.ok(!existsSync(join(gov.config.dataDir, 'homes', `${doomed.id}.img`)), 'its home image is gone');
     assert.ok(!readdirSync(join(host.runDir, 'homes')).includes('doomed'));
 
-    const next = await tenant('next', { filesystem: { homeSize: '16Mi' } });
+    // Blocks freed by earlier tests are lower: new tenants take them first, until one gets doomed's block.
+    let next = await tenant('next0', { filesystem: { homeSize: '16Mi' } });
+    for (let i = 1; i < 8 && next.status.uidRange!.start !== doomed.status.uidRange!.start; i++) next = await tenant(`next${i}`);
     assert.equal(next.status.uidRange!.start, doomed.status.uidRange!.start, 'the same uid block');
-    const seen = await sh('next', 'ls -A /home/tenant /var/tmp /tmp /dev/shm; ipcs -m | grep -c "^0x"');
+    const seen = await sh(
+      (await gov.query<{ name: string }>('SELECT name FROM tenants WHERE id = $1', [next.id]))[0].name,
+      'ls -A /home/tenant /var/tmp /tmp /dev/shm; ipcs -m | grep -c "^0x"',
+    );
     assert.equal(seen.stdout.replace(/\s+/g, ' ').trim(), '/dev/shm: /home/tenant: lost+found /tmp: /var/tmp: 0');
   });
 });

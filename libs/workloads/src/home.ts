@@ -71,6 +71,11 @@ export class TenantHomes {
     if (tenantId !== undefined) await rm(this.image(tenantId), { force: true });
   }
 
+  /** Deletes the image of a tenant whose name another tenant has taken since (its mount point is that one's). */
+  async removeImage(tenantId: string): Promise<void> {
+    await rm(this.image(tenantId), { force: true });
+  }
+
   /** The loop device mounted on `point` in this mount namespace, if any. */
   private async loopDevice(point: string): Promise<string | undefined> {
     const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');

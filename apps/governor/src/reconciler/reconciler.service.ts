@@ -16,7 +16,7 @@ import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
 import { TenantIsolation } from './tenant-isolation';
 import type { TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
-import { allocationOf, releaseTenant } from '../../../../libs/persistence/src/allocation';
+import { allocationOf, quarantinedTenants, quarantineTenant, releaseIfTornDown } from '../../../../libs/persistence/src/allocation';
 import { degraded } from '../../../../libs/cgroup/src/condition';
 import { applyTenantNetwork, ensureFirewall, ensureForwarding, removeTenantNetwork, type FirewallTenant } from '../../../../libs/network/src';
 import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
@@ -101,6 +101,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const driver = this.host.maybeCgroups();
     if (!driver) return;
     try {
+      const full = this.fullResync;
       if (this.fullResync) {
         this.fullResync = false;
         const rows = await this.db.getRepository(TenantEntity).find({ where: { deletedAt: IsNull() }, select: { name: true } });
@@ -112,6 +113,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         await this.reconcileOne(driver, name);
       }
       await this.applyFirewall();
+      if (full) await this.sweepQuarantine(driver);
       this.retryMs = 1000;
     } catch (err) {
       // PostgreSQL is down (or the query failed): the kernel keeps the last applied state; retry.
@@ -281,7 +283,33 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  /** Tombstones a deleted tenant once every live node that hosts it has torn it down. */
+  /**
+   * Confirms this node's teardown of tenants whose uid blocks wait in quarantine (tombstoned while a node that
+   * hosted them was down), tearing down what is left of them here first, and releases each block once every
+   * node that hosted its tenant has confirmed. A name taken again by a live tenant is that tenant's now: only
+   * the old tenant's home image, keyed by its id, is removed then.
+   */
+  private async sweepQuarantine(driver: CgroupDriver): Promise<void> {
+    const statuses = this.db.getRepository(TenantStatusEntity);
+    for (const { tenantId, name } of await quarantinedTenants(this.db.manager)) {
+      const row = await statuses.findOneBy({ tenantId, node: this.config.nodeName });
+      if (row && row.phase !== 'Deleted') {
+        if (await this.db.getRepository(TenantEntity).existsBy({ name, deletedAt: IsNull() })) {
+          await this.host.homes().removeImage(tenantId);
+        } else {
+          if (driver.hasTenant(name)) await driver.removeTenant(name);
+          await this.removeNetwork(name, tenantId);
+          await this.isolation.remove(name, tenantId);
+        }
+        await statuses.update({ tenantId, node: this.config.nodeName }, { phase: 'Deleted', conditions: [], cgroupPath: null });
+        this.logger.log({ tenant: name, tenantId }, 'confirmed the teardown of a quarantined tenant on this node');
+      }
+      if (await releaseIfTornDown(this.db.manager, tenantId))
+        this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
+    }
+  }
+
+  /** Tombstones a deleted tenant once every live node that hosts it has torn it down; its blocks go to quarantine. */
   private async finishDeletion(tenant: TenantEntity): Promise<void> {
     const alive = await this.nodes.alive();
     const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
@@ -289,7 +317,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     if (hosts.every((node) => done.some((row) => row.node === node))) {
       await this.db.transaction(async (tx) => {
         await tx.getRepository(TenantEntity).update({ id: tenant.id, deletedAt: IsNull() }, { deletedAt: new Date() });
-        await releaseTenant(tx, tenant.id);
+        await quarantineTenant(tx, tenant.id);
+        await releaseIfTornDown(tx, tenant.id);
       });
     }
   }
