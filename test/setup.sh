@@ -20,6 +20,8 @@ need_packages() {
 # Host tools the namespace and network tests drive: iproute2 (ip, tc), nftables, util-linux (unshare,
 # nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
 need_packages iproute2 nftables socat iputils-ping util-linux make gcc
+# Tenant homes are ext4 images (mkfs.ext4, resize2fs); bubblewrap is the isolation benchmark's reference.
+need_packages e2fsprogs bubblewrap
 
 # Debian's chromium for the browser tier: playwright-core drives it at /usr/bin/chromium and never downloads a browser.
 need_packages chromium
