@@ -179,6 +179,13 @@ export class CgroupDriver {
     return (text === undefined ? undefined : parsePidsEvents(text)?.max) ?? 0;
   }
 
+  /** The workload leaf's pids.events max as the kernel shows it (hierarchical from 6.11), or undefined. */
+  async workloadPidsEvents(tenant: string, id: string): Promise<number | undefined> {
+    if (!this.capabilities.available.includes('pids')) return undefined;
+    const text = await this.fs.read(workloadDir(tenant, id), 'pids.events');
+    return text === undefined ? undefined : parsePidsEvents(text)?.max;
+  }
+
   /** Removes an ended workload's leaf and its monitor's cgroup. */
   async removeWorkload(tenant: string, id: string): Promise<void> {
     await this.fs.removeTree(workloadDir(tenant, id));

@@ -31,7 +31,7 @@ import {
 export const QUOTA_SECTIONS = ['cpu', 'memory', 'pids', 'io', 'cpuset', 'network', 'filesystem', 'workloads'] as const;
 export const CPU_FIELDS = ['max', 'period', 'weight', 'burst'] as const;
 export const MEMORY_FIELDS = ['max', 'high', 'low', 'min', 'swapMax'] as const;
-export const PIDS_FIELDS = ['max'] as const;
+export const PIDS_FIELDS = ['max', 'onLimit'] as const;
 export const IO_FIELDS = ['weight', 'limits'] as const;
 export const IO_LIMIT_FIELDS = ['device', 'rbps', 'wbps', 'riops', 'wiops'] as const;
 export const IO_RATE_FIELDS = ['rbps', 'wbps', 'riops', 'wiops'] as const;
@@ -97,7 +97,7 @@ function readMemory(value: unknown, path: string, errors: FieldError[]): MemoryQ
 
 function readPids(value: unknown, path: string, errors: FieldError[]): PidsQuota | undefined {
   const record = readObject(value, path, 'the pids section', PIDS_FIELDS, errors);
-  return record && compact({ max: field(record, 'max', path, errors, parsePidsMax) });
+  return record && compact({ max: field(record, 'max', path, errors, parsePidsMax), onLimit: field(record, 'onLimit', path, errors, parseOnLimit) });
 }
 
 function readIo(value: unknown, path: string, errors: FieldError[]): IoQuota | undefined {
@@ -188,6 +188,12 @@ function boundedSize(min: number): Parser<number> {
     return size;
   };
 }
+
+const parseOnLimit: Parser<'none' | 'kill'> = (value, path, errors) => {
+  if (value === 'none' || value === 'kill') return value;
+  errors.push({ path, message: `must be "none" (record an event) or "kill" (also evict the workload); got ${describeValue(value)}` });
+  return undefined;
+};
 
 const parseSwitch: Parser<boolean> = (value, path, errors) => {
   if (typeof value === 'boolean') return value;

@@ -31,6 +31,11 @@ export interface MemoryQuota {
 
 export interface PidsQuota {
   max?: Limit;
+  /**
+   * What Governor does when a workload's forks are refused at pids.max (pids.events max grows): "none" (the
+   * default) records a tenant event; "kill" also evicts that workload with cgroup.kill on its leaf.
+   */
+  onLimit?: 'none' | 'kill';
 }
 
 export interface IoDeviceLimit {

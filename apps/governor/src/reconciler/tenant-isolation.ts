@@ -38,15 +38,18 @@ export class TenantIsolation {
     const changes: string[] = [];
     let restarts = previous?.init.restarts ?? 0;
     let restartedAt = previous?.init.restartedAt ?? null;
-    const home = this.host.homes().mountPoint(tenant.name);
+    const conditions: Condition[] = [];
+    // A home that cannot be made (no loop device, no mkfs.ext4) degrades the tenant, which still runs: its
+    // init then starts without one, and /home/tenant is an empty read-only directory until a pass makes it.
+    let home: string | undefined = this.host.homes().mountPoint(tenant.name);
     try {
       changes.push(...(await this.host.homes().ensure(tenant.name, tenant.id, uidBase, tenant.quota.filesystem?.homeSize ?? DEFAULT_HOME_SIZE)));
     } catch (err) {
-      const message = `the home could not be made or mounted: ${err instanceof Error ? err.message : String(err)}`;
-      return { changes, conditions: [degraded('HomeFailed', message)], status: this.statusOf(readTenantInit(paths), restarts, restartedAt) };
+      home = undefined;
+      conditions.push(degraded('HomeFailed', `the home could not be made or mounted: ${err instanceof Error ? err.message : String(err)}`));
     }
     const before = readTenantInit(paths);
-    if (before.state === 'running') return { changes, conditions: [], status: this.statusOf(before, restarts, restartedAt) };
+    if (before.state === 'running') return { changes, conditions, status: this.statusOf(before, restarts, restartedAt) };
     try {
       const driver = this.host.cgroups();
       namespaces.releaseInit(tenant.name);
@@ -72,10 +75,9 @@ export class TenantIsolation {
         await this.events.record(tenant.id, 'init', message, { oldPid: before.pid, pid, restarts });
       }
     } catch (err) {
-      const message = `the tenant init could not start: ${err instanceof Error ? err.message : String(err)}`;
-      return { changes, conditions: [degraded('InitFailed', message)], status: this.statusOf(readTenantInit(paths), restarts, restartedAt) };
+      conditions.push(degraded('InitFailed', `the tenant init could not start: ${err instanceof Error ? err.message : String(err)}`));
     }
-    return { changes, conditions: [], status: this.statusOf(readTenantInit(paths), restarts, restartedAt) };
+    return { changes, conditions, status: this.statusOf(readTenantInit(paths), restarts, restartedAt) };
   }
 
   /** The init dies with the tenant's cgroup; this removes its namespace files (nsDestroy does too) and the home. */

@@ -33,6 +33,12 @@ export class MemoryQuotaDto {
 export class PidsQuotaDto {
   @ApiPropertyOptional({ description: 'pids.max: at least 1, or "max"', example: 256, oneOf: [{ type: 'integer' }, { type: 'string' }] })
   max?: number | string;
+  @ApiPropertyOptional({
+    enum: ['none', 'kill'],
+    description:
+      'when a workload hits pids.max (pids.events max grows): "none" (default) records a tenant event (kind pids); "kill" also evicts that workload with cgroup.kill',
+  })
+  onLimit?: 'none' | 'kill';
 }
 
 export class IoLimitDto {
