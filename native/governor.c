@@ -579,25 +579,62 @@ int gv_ns_create(const char *dir, unsigned int uid_base, unsigned int uid_count,
 	return ret;
 }
 
+/* Unmounts (every stacked mount) and unlinks <dir>/<name>; missing or not a mount counts as done. */
+static int ns_file_remove(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	if (ns_path(path, dir, name) < 0)
+		return -ENAMETOOLONG;
+	/* Detaches every mount stacked there; EINVAL: not (or no longer) a mount point. */
+	int mounts = 0;
+	while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+		if (++mounts == 64)
+			return -EBUSY;
+	if (errno != EINVAL && errno != ENOENT)
+		return -errno;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* The files of a tenant init (native/tenant-init.c) below the tenant's namespace directory. */
+static const char *const init_files[] = {"pid", "mnt", "uts", "ipc", "cgroup", "init.pid", ".init.pid.tmp"};
+
+int gv_ns_release_init(const char *dir)
+{
+	if (!dir)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof init_files / sizeof *init_files; i++) {
+		int ret = ns_file_remove(dir, init_files[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int gv_ns_destroy(const char *dir)
 {
 	if (!dir)
 		return -EINVAL;
-	for (int i = 0; i < 2; i++) {
-		char path[PATH_MAX];
-		if (ns_path(path, dir, ns_kinds[i].name) < 0)
-			return -ENAMETOOLONG;
-		/* Detaches every mount stacked there; EINVAL: not (or no longer) a mount point. */
-		int mounts = 0;
-		while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-			if (++mounts == 64)
-				return -EBUSY;
-		if (errno != EINVAL && errno != ENOENT)
-			return -errno;
-		if (unlink(path) < 0 && errno != ENOENT)
-			return -errno;
-	}
+	int ret = gv_ns_release_init(dir);
+	for (int i = 0; ret == 0 && i < 2; i++)
+		ret = ns_file_remove(dir, ns_kinds[i].name);
+	if (ret < 0)
+		return ret;
 	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int gv_ns_type(const char *path)
+{
+	if (!path)
+		return -EINVAL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct statfs sfs;
+	int ret = fstatfs(fd, &sfs) < 0 ? -errno : sfs.f_type != NSFS_MAGIC ? -EINVAL : ioctl(fd, NS_GET_NSTYPE);
+	if (ret == -1)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 int gv_ns_check(const char *dir)

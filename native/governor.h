@@ -111,12 +111,25 @@ GV_API int gv_ns_create(const char *dir, unsigned int uid_base, unsigned int uid
 			unsigned int gid_count);
 
 /*
- * Undoes gv_ns_create: umount2(MNT_DETACH) of <dir>/user and <dir>/net (a namespace then lives on only while
+ * Undoes gv_ns_create (and gv_ns_release_init): umount2(MNT_DETACH) of <dir>/user and <dir>/net (a namespace then lives on only while
  * a process or fd still holds it), unlink of both files, rmdir of dir. Whatever is missing already (ENOENT,
  * or a file that is not a mount point) counts as done, so a second call also returns 0. -ENOTEMPTY when dir
  * holds other files.
  */
 GV_API int gv_ns_destroy(const char *dir);
+
+/*
+ * Undoes what native/tenant-init.c adds to a tenant's namespace directory: unmounts and unlinks <dir>/{pid,mnt,
+ * uts,ipc,cgroup} and removes <dir>/init.pid, leaving user and net. Missing files count as done. gv_ns_destroy
+ * does this first too.
+ */
+GV_API int gv_ns_release_init(const char *dir);
+
+/*
+ * The CLONE_NEW* type of the namespace mounted (or linked, as /proc/<pid>/ns/<kind>) at `path`: -EINVAL when
+ * it is not an nsfs file, -ENOENT when missing.
+ */
+GV_API int gv_ns_type(const char *path);
 
 /*
  * 0 when <dir>/user is a user namespace mount and <dir>/net a network namespace mount (nsfs, checked with

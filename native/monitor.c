@@ -3,7 +3,17 @@
  *
  *   governor-monitor --state-dir DIR --cgroup CGROUP_DIR --monitor-cgroup CGROUP_DIR --netns PATH
  *                    --userns PATH --cwd DIR --log-max-bytes N --log-files K [--env-file FILE]
+ *                    [--pidns PATH --mntns PATH --utsns PATH --ipcns PATH] [--cgroupns new]
  *                    -- /abs/command [args...]
+ *   governor-monitor WORKLOAD-ID     the same options on stdin, NUL-separated, so that the command line that
+ *                                    host users see in /proc names only the workload
+ *
+ * With the tenant init's namespaces (native/tenant-init.c), the monitor joins --pidns itself (setns of a PID
+ * namespace only places the caller's future children), so the workload is born in the tenant's PID namespace,
+ * while the monitor stays in the host's; the workload's child then joins --mntns, --utsns, --ipcns, --netns and
+ * --userns, in that order (user last: once in it, the child has no privilege over namespaces the host owns).
+ * --cgroupns new gives the workload a cgroup namespace of its own, rooted at its leaf. DIR/namespaces records
+ * "kind inode" per line for each namespace it was put in.
  *
  * The process started this way (the launcher) forks twice, with a setsid in between, and waits only until the
  * monitor has started the workload or recorded why it could not. Exit 0: DIR/monitor.pid is written and DIR/pid
@@ -57,10 +67,12 @@
 	"usage: governor-monitor --state-dir DIR --cgroup DIR --monitor-cgroup DIR --netns PATH --userns PATH\n" \
 	"         --cwd DIR --log-max-bytes N --log-files K [--env-file FILE] -- /abs/command [args...]\n"
 #define ENV_MAX (4 << 20)
+#define OPTIONS_MAX (1 << 20)
 #define MSG_MAX (PATH_MAX + 128)
 
 struct options {
 	const char *state_dir, *cgroup, *monitor_cgroup, *netns, *userns, *cwd, *env_file, *log_max, *log_files;
+	const char *pidns, *mntns, *utsns, *ipcns, *cgroupns;
 	unsigned long long max, keep;
 	char **command;
 	int in_monitor_cgroup; /* set once the monitor was cloned straight into --monitor-cgroup */
@@ -73,10 +85,15 @@ struct log {
 };
 
 /* What the workload's child reports, with errno, through a close-on-exec pipe when a step fails. */
-enum step { STEP_NETNS = 1, STEP_USERNS, STEP_IDS, STEP_CWD, STEP_STDIO, STEP_SIGNALS, STEP_EXEC };
+enum step { STEP_NETNS = 1, STEP_USERNS, STEP_IDS, STEP_CWD, STEP_STDIO, STEP_SIGNALS, STEP_EXEC, STEP_TENANTNS };
+
+/* The tenant init's namespaces a workload joins in its child, in this order, before net and user. */
+#define TENANT_NS 3
+static const int tenant_ns_types[TENANT_NS] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC};
 
 struct plan {
 	int netns, userns, out, err, report;
+	int tenant_ns[TENANT_NS];
 	const char *cwd;
 	char *const *argv, *const *envp;
 };
@@ -92,9 +109,11 @@ static int number(const char *s, unsigned long long max, unsigned long long *out
 static int parse(int argc, char **argv, struct options *o)
 {
 	static const char *const names[] = {"--state-dir", "--cgroup", "--monitor-cgroup", "--netns", "--userns",
-					    "--cwd", "--env-file", "--log-max-bytes", "--log-files"};
+					    "--cwd", "--env-file", "--log-max-bytes", "--log-files", "--pidns",
+					    "--mntns", "--utsns", "--ipcns", "--cgroupns"};
 	const char **values[] = {&o->state_dir, &o->cgroup, &o->monitor_cgroup, &o->netns, &o->userns,
-				 &o->cwd, &o->env_file, &o->log_max, &o->log_files};
+				 &o->cwd, &o->env_file, &o->log_max, &o->log_files, &o->pidns,
+				 &o->mntns, &o->utsns, &o->ipcns, &o->cgroupns};
 	memset(o, 0, sizeof *o);
 	int i = 1;
 	for (; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
@@ -109,6 +128,8 @@ static int parse(int argc, char **argv, struct options *o)
 		return -1;
 	o->command = argv + i + 1;
 	if (number(o->log_max, ~0ULL >> 1, &o->max) < 0 || o->max == 0 || number(o->log_files, 1000, &o->keep) < 0)
+		return -1;
+	if (o->cgroupns && strcmp(o->cgroupns, "new") != 0)
 		return -1;
 	return o->state_dir && o->cgroup && o->monitor_cgroup && o->netns && o->userns && o->cwd ? 0 : -1;
 }
@@ -259,6 +280,11 @@ static _Noreturn void run_child(const struct plan *p)
 {
 	if (write(p->report, "+", 1) != 1) /* "+": it runs */
 		child_fail(p->report, STEP_STDIO, errno);
+	/* Mount, UTS and IPC first, as root of the initial user namespace, which has CAP_SYS_ADMIN over namespaces
+	 * owned by the tenant's user namespace as well as over those the host owns (UTS, net). */
+	for (int i = 0; i < TENANT_NS; i++)
+		if (p->tenant_ns[i] >= 0 && setns(p->tenant_ns[i], tenant_ns_types[i]) < 0)
+			child_fail(p->report, STEP_TENANTNS, errno);
 	if (setns(p->netns, CLONE_NEWNET) < 0)
 		child_fail(p->report, STEP_NETNS, errno);
 	if (setns(p->userns, CLONE_NEWUSER) < 0)
@@ -287,43 +313,79 @@ static void describe(char *msg, const struct options *o, int step, int err)
 {
 	static const char *const what[] = {"", "cannot join the network namespace", "cannot join the user namespace",
 					   "cannot become root in the user namespace", "", "cannot set up stdio",
-					   "cannot reset signals"};
+					   "cannot reset signals", "", "cannot join the tenant's mount, UTS or IPC namespace"};
 	if (step == STEP_CWD)
 		fail(msg, MSG_MAX, "%s: %s", err == ENOENT ? "cwd does not exist" : err == ENOTDIR ? "cwd is not a directory" : strerror(err), o->cwd);
 	else if (step == STEP_EXEC)
 		fail(msg, MSG_MAX, "%s: %s", err == ENOENT ? "command not found" : strerror(err), o->command[0]);
 	else
-		fail(msg, MSG_MAX, "%s: %s", step > 0 && step < STEP_EXEC ? what[step] : "?", strerror(err));
+		fail(msg, MSG_MAX, "%s: %s", step > 0 && step <= STEP_TENANTNS ? what[step] : "?", strerror(err));
 }
 
 /* Starts the workload: returns its pidfd, with *pid and the (non-blocking) read ends of its stdout and stderr
  * pipes, or -1 with msg set. */
-static int spawn(const struct options *o, char **envp, int *pid, int *out, int *err, char *msg)
+/* Appends "kind inode\n" for the namespace behind fd (or path, when fd < 0) to text, if it can be seen. */
+static void note_ns(char *text, size_t cap, const char *kind, int fd, const char *path)
+{
+	struct stat st;
+	if ((fd >= 0 ? fstat(fd, &st) : stat(path, &st)) < 0)
+		return;
+	size_t len = strlen(text);
+	snprintf(text + len, cap - len, "%s %llu\n", kind, (unsigned long long)st.st_ino);
+}
+
+static int spawn(const struct options *o, char **envp, int *pid, int *out, int *err, char *msg, char *ns_text, size_t ns_cap)
 {
 	int pidfd = -1, po[2] = {-1, -1}, pe[2] = {-1, -1}, rep[2] = {-1, -1};
 	int cg = open(o->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int net = cg < 0 ? -1 : open(o->netns, O_RDONLY | O_CLOEXEC);
 	int user = net < 0 ? -1 : open(o->userns, O_RDONLY | O_CLOEXEC);
+	const char *const tenant_paths[TENANT_NS + 1] = {o->mntns, o->utsns, o->ipcns, o->pidns};
+	int tenant[TENANT_NS + 1] = {-1, -1, -1, -1}, bad = -1;
+	for (int i = 0; user >= 0 && bad < 0 && i <= TENANT_NS; i++)
+		if (tenant_paths[i] && (tenant[i] = open(tenant_paths[i], O_RDONLY | O_CLOEXEC)) < 0)
+			bad = i;
 	long child = -1;
 	if (user < 0)
 		fail(msg, MSG_MAX, "cannot open %s: %s", cg < 0 ? o->cgroup : net < 0 ? o->netns : o->userns, strerror(errno));
+	else if (bad >= 0)
+		fail(msg, MSG_MAX, "cannot open %s: %s", tenant_paths[bad], strerror(errno));
+	/* Only children enter a PID namespace: the monitor stays in the host's, and its workload is born inside. */
+	else if (tenant[TENANT_NS] >= 0 && setns(tenant[TENANT_NS], CLONE_NEWPID) < 0)
+		fail(msg, MSG_MAX, "cannot join the tenant's PID namespace: %s", strerror(errno));
 	else if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0 ||
 		 fcntl(po[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(pe[0], F_SETFL, O_NONBLOCK) < 0)
 		fail(msg, MSG_MAX, "pipe: %s", strerror(errno));
 	else {
 		struct clone_args args;
 		memset(&args, 0, sizeof args);
-		args.flags = CLONE_PIDFD | CLONE_INTO_CGROUP; /* in its cgroup before its first instruction */
+		/* In its cgroup before its first instruction. A new cgroup namespace made with CLONE_INTO_CGROUP is rooted
+		 * at the target: the workload sees its own leaf as "/" and nothing of Governor's tree above it. */
+		args.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | (o->cgroupns ? CLONE_NEWCGROUP : 0);
 		args.pidfd = (__u64)(uintptr_t)&pidfd;
 		args.exit_signal = (__u64)SIGCHLD;
 		args.cgroup = (__u64)(unsigned int)cg;
-		const struct plan plan = {net, user, po[1], pe[1], rep[1], o->cwd, o->command, envp};
+		const struct plan plan = {net, user, po[1], pe[1], rep[1], {tenant[0], tenant[1], tenant[2]}, o->cwd, o->command, envp};
 		if ((child = syscall(SYS_clone3, &args, sizeof args)) == 0)
 			run_child(&plan);
 		if (child < 0)
 			fail(msg, MSG_MAX, "clone3 into %s: %s", o->cgroup, strerror(errno));
+		else {
+			/* The namespaces it joins; its new cgroup namespace only from its /proc entry, read before the
+			 * report tells that it execs, while it is still setting up. */
+			char path[64];
+			snprintf(path, sizeof path, "/proc/%ld/ns/cgroup", child);
+			ns_text[0] = '\0';
+			note_ns(ns_text, ns_cap, "pid", tenant[TENANT_NS], NULL);
+			note_ns(ns_text, ns_cap, "mnt", tenant[0], NULL);
+			note_ns(ns_text, ns_cap, "uts", tenant[1], NULL);
+			note_ns(ns_text, ns_cap, "ipc", tenant[2], NULL);
+			note_ns(ns_text, ns_cap, "cgroup", -1, path);
+			note_ns(ns_text, ns_cap, "net", net, NULL);
+			note_ns(ns_text, ns_cap, "user", user, NULL);
+		}
 	}
-	close_all((int[]){cg, net, user, po[1], pe[1], rep[1]}, 6);
+	close_all((int[]){cg, net, user, po[1], pe[1], rep[1], tenant[0], tenant[1], tenant[2], tenant[3]}, 10);
 	/* "+" then EOF (close-on-exec): execve has succeeded. "+" and a report: a step failed. Nothing: the child
 	 * never ran. Linux 6.18 kills a child cloned into a cgroup whose cgroup.kill count differs from that of the
 	 * parent's cgroup (it compares the wrong cgroup's), so any workload cgroup that has been through cgroup.kill,
@@ -385,7 +447,8 @@ static int setup(const struct options *o, int *dir, int *lock, int *sigfd, char 
 	    write_all(*lock, text, strlen(text)) < 0)
 		return fail(msg, MSG_MAX, "%s/monitor.pid: %s", o->state_dir,
 			    errno == EWOULDBLOCK ? "another monitor holds it" : strerror(errno));
-	if ((unlinkat(*dir, "status", 0) < 0 && errno != ENOENT) || (unlinkat(*dir, "pid", 0) < 0 && errno != ENOENT))
+	if ((unlinkat(*dir, "status", 0) < 0 && errno != ENOENT) || (unlinkat(*dir, "pid", 0) < 0 && errno != ENOENT) ||
+	    (unlinkat(*dir, "namespaces", 0) < 0 && errno != ENOENT))
 		return fail(msg, MSG_MAX, "cannot remove the last status: %s", strerror(errno));
 	if (o->in_monitor_cgroup)
 		goto boot;
@@ -410,7 +473,7 @@ boot:;
 /* Runs the monitor to its end; `ready` gets "ok" or an error for the launcher. Returns the exit code. */
 static int monitor(const struct options *o, int ready)
 {
-	char msg[MSG_MAX] = "", text[MSG_MAX + 32];
+	char msg[MSG_MAX] = "", text[MSG_MAX + 32], ns_text[512] = "";
 	int dir = -1, lock = -1, sigfd = -1, out = -1, err = -1, pidfd = -1, pid = 0, ret = 1, e;
 	char *env_data = NULL, **envp = NULL;
 	struct log logs[2] = {{-1, -1, "stdout.log", 0, o->max, o->keep}, {-1, -1, "stderr.log", 0, o->max, o->keep}};
@@ -423,8 +486,11 @@ static int monitor(const struct options *o, int ready)
 		fail(msg, MSG_MAX, "cannot read %s: %s", o->env_file, strerror(-e));
 	else if ((e = log_open(&logs[0], 0)) < 0 || (e = log_open(&logs[1], 0)) < 0)
 		fail(msg, MSG_MAX, "cannot open the logs: %s", strerror(-e));
-	else if ((pidfd = spawn(o, envp, &pid, &out, &err, msg)) >= 0)
+	else if ((pidfd = spawn(o, envp, &pid, &out, &err, msg, ns_text, sizeof ns_text)) >= 0)
 		snprintf(text, sizeof text, "%d\n", pid);
+	/* Before pid, so that a caller that sees pid finds it too. */
+	if (pidfd >= 0 && (e = put_file(dir, "namespaces", ns_text)) < 0)
+		fail(msg, MSG_MAX, "%s/namespaces: %s", o->state_dir, strerror(-e));
 	if (pidfd < 0) {
 		for (char *c = msg; *c; c++) /* a path may hold a newline */
 			*c = *c == '\n' ? ' ' : *c;
@@ -498,10 +564,45 @@ static pid_t fork_into(struct options *o)
 	return fork();
 }
 
+/*
+ * `governor-monitor ID` takes its options from stdin, NUL-separated, as argv would hold them: the command line,
+ * which every host user can read in /proc, then names the workload and nothing else. The token array and its
+ * text live as long as the process.
+ */
+static int options_from_stdin(char *name, int *argc, char ***argv)
+{
+	size_t cap = OPTIONS_MAX, len = 0;
+	char *text = malloc(cap + 1);
+	if (!text)
+		return -1;
+	for (ssize_t n; len < cap && (n = read(0, text + len, cap - len)) != 0;) {
+		if (n < 0 && errno != EINTR)
+			return -1;
+		len += n > 0 ? (size_t)n : 0;
+	}
+	text[len] = '\0';
+	size_t count = 1;
+	for (size_t i = 0; i < len; i++)
+		count += text[i] == '\0';
+	char **tokens = calloc(count + 2, sizeof *tokens);
+	if (!tokens)
+		return -1;
+	int n = 0;
+	tokens[n++] = name;
+	for (size_t i = 0; i < len; i += strlen(text + i) + 1)
+		tokens[n++] = text + i;
+	tokens[n] = NULL;
+	*argc = n;
+	*argv = tokens;
+	return 0;
+}
+
 /* The launcher: its exit status tells the caller what the monitor reported (see the top of this file). */
 int main(int argc, char **argv)
 {
 	struct options o;
+	if (argc == 2 && argv[1][0] != '-' && options_from_stdin(argv[0], &argc, &argv) < 0)
+		return fprintf(stderr, "governor-monitor: cannot read the options from stdin: %s\n", strerror(errno)), 2;
 	if (parse(argc, argv, &o) < 0)
 		return fputs(USAGE, stderr), 2;
 	/* Whatever the caller leaked without O_CLOEXEC must reach neither the monitor nor the workload. */

@@ -20,6 +20,8 @@ need_packages() {
 # Host tools the namespace and network tests drive: iproute2 (ip, tc), nftables, util-linux (unshare,
 # nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
 need_packages iproute2 nftables socat iputils-ping util-linux make gcc
+# Tenant homes are ext4 images (mkfs.ext4, resize2fs); bubblewrap is the isolation benchmark's reference.
+need_packages e2fsprogs bubblewrap
 
 # tmux and zsh for govctl's integration test: `govctl top` and Ctrl-C of `govctl run` are driven in a real
 # terminal, and the zsh completion script is loaded as the bash one is.

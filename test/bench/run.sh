@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v cgcreate >/dev/null || { [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cgroup-tools >&2; }
+# bubblewrap: the reference the isolation benchmark starts /bin/true with, every namespace made per start.
+command -v bwrap >/dev/null || { [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >&2; }
 make -s -C native all bench
 npx tsc -p tsconfig.json
 
@@ -15,6 +17,7 @@ npx tsc -p tsconfig.json
 host_cgroup2="${GOVERNOR_TEST_CGROUP2:-$(findmnt -rn -t cgroup2 -o TARGET | head -n 1)}"
 [ -n "$host_cgroup2" ] || { echo "bench: no cgroup2 filesystem is mounted on this host" >&2; exit 1; }
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/workload.bench.js
+GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/isolation.bench.js
 node dist/test/bench/network.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/metrics.bench.js
 node dist/test/bench/database.bench.js

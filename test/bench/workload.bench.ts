@@ -151,6 +151,7 @@ async function monitored(context: MonitorContext, id: string, samples: Samples['
     const prepared = millis(start);
     await launchMonitor({
       monitorPath: monitorBinary(),
+      workloadId: id,
       stateDir,
       cgroupDir: leaf,
       monitorCgroupDir: monitor,

@@ -44,8 +44,10 @@ const api = (service: ServiceProcess, path: string, init: RequestInit = {}) =>
 
 describe('the embedded database', () => {
   it('starts without DATABASE_URL, generates a root token once, and keeps tenants across a restart', async () => {
+    // The service's own default for /metrics (the support code makes it public for the other tests).
     const first = await startService({
       GOVERNOR_DATA_DIR: dataDir,
+      GOVERNOR_METRICS_PUBLIC: 'false',
       ...host.env,
     });
     let token: string;
@@ -54,6 +56,15 @@ describe('the embedded database', () => {
       assert.match(token, /^gva_/);
       assert.equal(statSync(join(dataDir, 'admin-token')).mode & 0o777, 0o600);
       assert.ok(first.stderr().includes(token), 'the generated token is shown on the terminal once');
+
+      // A fresh start also makes a metrics token, and says how to scrape with it.
+      const metricsFile = join(dataDir, 'metrics-token');
+      assert.equal(statSync(metricsFile).mode & 0o777, 0o600);
+      assert.ok(first.stderr().includes(`curl -H "Authorization: Bearer $(cat ${metricsFile})"`), first.stderr());
+      assert.equal((await fetch(`${first.url}/metrics`)).status, 401);
+      const scraped = await fetch(`${first.url}/metrics`, { headers: { Authorization: `Bearer ${readFileSync(metricsFile, 'utf8').trim()}` } });
+      assert.equal(scraped.status, 200);
+      assert.match(await scraped.text(), /^governor_cgroup_writes_total \d+$/m);
 
       const created = await fetch(`${first.url}/v1/tenants`, {
         method: 'POST',

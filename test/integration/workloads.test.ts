@@ -95,7 +95,9 @@ describe('tenant namespaces and workloads', () => {
     assert.deepEqual(out[1].trim().split(/\s+/), ['0', String(box.status.uidRange!.start), '65536']);
     const addresses = out.filter((line) => / inet /.test(line)).map((line) => line.split(/\s+/).slice(1, 4).join(' '));
     assert.deepEqual(addresses, ['lo inet 127.0.0.1/8', `eth0 inet ${box.status.network!.address}/31`]);
-    assert.match(out[out.length - 1], new RegExp(`/tenants/box/workloads/${started.id}$`));
+    // Its own cgroup namespace, rooted at its leaf: nothing of Governor's tree shows.
+    assert.equal(out[out.length - 1], '0::/');
+    assert.match(readFileSync(join(runDir, 'workloads', started.id, 'namespaces'), 'utf8'), /^cgroup \d+$/m);
   });
 
   it('shows the host the workload under the tenant base uid, and stops it with SIGTERM', async () => {
@@ -169,18 +171,31 @@ describe('tenant namespaces and workloads', () => {
   });
 
   it('kills what an ended workload left running, and removes its cgroups but keeps its logs', async () => {
-    const started = await run('box', { command: ['/bin/sh', '-c', 'sleep 300 & echo $!'] });
+    // The pid it prints is the orphan's in the tenant's PID namespace; NSpid in the host's /proc maps it back.
+    const started = await run('box', { command: ['/bin/sh', '-c', 'sleep 300 & echo $!; sleep 0.5'] });
+    const inside = Number((await logs('box', started.id)).trim() || (await sleep(300), await logs('box', started.id)).trim());
+    const orphan = Number(
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .find((pid) => {
+          try {
+            const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+            return /^Name:\tsleep$/m.test(status) && new RegExp(`^NSpid:\\s+${pid}\\s+${inside}$`, 'm').test(status);
+          } catch {
+            return false;
+          }
+        }),
+    );
+    assert.ok(inside > 1 && orphan > 0, `the orphan ${inside} inside is ${orphan} on the host`);
     const done = await settled('box', started.id);
     assert.deepEqual({ state: done.state, exitCode: done.exitCode }, { state: 'exited', exitCode: 0 });
-    const orphan = Number((await logs('box', started.id)).trim());
-    assert.ok(orphan > 0);
     const deadline = Date.now() + 10_000;
     while (existsSync(join(host.root, 'tenants', 'box', 'workloads', started.id)) || existsSync(join(host.root, 'monitors', started.id))) {
       assert.ok(Date.now() < deadline, 'the leaf and monitor cgroups are removed');
       await sleep(100);
     }
     assert.ok(!alive(orphan), `the background process it left went with it: ${readProcStatus(orphan)}`);
-    assert.equal((await logs('box', started.id)).trim(), String(orphan), 'its logs are still there');
+    assert.equal((await logs('box', started.id)).trim(), String(inside), 'its logs are still there');
   });
 
   it('keeps the governor API and PostgreSQL out of reach of a tenant, even when they listen on every address', async () => {
@@ -247,8 +262,8 @@ describe('tenant namespaces and workloads', () => {
     const doomed = await tenant('doomed');
     assert.deepEqual(
       await census(),
-      { links: before.links + 1, mounts: before.mounts + 2, namespaces: before.namespaces + 1 },
-      'one link, two bind mounts, one namespace directory',
+      { links: before.links + 1, mounts: before.mounts + 8, namespaces: before.namespaces + 1 },
+      'one link, seven namespace bind mounts (user, net, and the init pid, mnt, uts, ipc, cgroup), the home, one namespace directory',
     );
     const sleeper = await run('doomed', { command: ['/bin/sleep', '60'] });
     assert.equal((await gov.http.delete('/v1/tenants/doomed').set('Authorization', gov.root)).status, 202);

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/../.."
 
 [ "${GOVERNOR_KERNEL_GUEST:-0}" = 1 ] || { echo "suite.sh runs inside the kernel test guest: bash test/kernel/run.sh --disk 64 -- bash test/kernel/suite.sh" >&2; exit 2; }
 echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control
+# Tenant homes are loop-mounted ext4 images: /dev/loop-control exists only once the module is in.
+modprobe loop
 printf 'kernel %s; controllers: %s\n' "$(uname -r)" "$(cat /sys/fs/cgroup/cgroup.controllers)"
 
 export GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup

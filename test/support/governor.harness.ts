@@ -75,6 +75,8 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
     GOVERNOR_DATA_DIR: dataDir,
     GOVERNOR_LOG_LEVEL: 'silent',
     GOVERNOR_ROLE: 'api',
+    // Tests scrape /metrics without a token unless they test the token (metrics.test.ts); the service's default is a token.
+    GOVERNOR_METRICS_PUBLIC: env.GOVERNOR_METRICS_TOKEN === undefined ? 'true' : 'false',
     DATABASE_URL: databaseUrl,
     ...env,
   });

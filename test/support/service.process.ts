@@ -20,7 +20,13 @@ export interface ServiceProcess {
 export async function startService(env: Record<string, string>, timeoutMs = 60_000, main = MAIN, wrapper: string[] = []): Promise<ServiceProcess> {
   const [command, ...args] = [...wrapper, process.execPath, main];
   const child = spawn(command, args, {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GOVERNOR_PORT: '0', GOVERNOR_LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      GOVERNOR_PORT: '0',
+      GOVERNOR_LOG_LEVEL: 'info',
+      ...(env.GOVERNOR_METRICS_TOKEN === undefined && { GOVERNOR_METRICS_PUBLIC: 'true' }),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Quota } from '../../domain/src/quota.types';
 import type { GovernorNative } from '../../native/src/native.types';
 import { detectCapabilities, type HostCapabilities } from './capabilities';
 import { CgroupFs } from './cgroup-fs';
 import { killAll, setFrozen } from './freezer';
-import { attachedDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
+import { attachedDir, initDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
 import { type ApplyOptions, type ApplyResult, applyQuota, quotaFiles } from './tenant-apply';
 import { CONTROLLERS, type ControllerName } from './target';
@@ -58,6 +58,10 @@ export class CgroupDriver {
     const offered = ((await fs.read('', 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
     await enableControllers(fs, '', offered);
     fs.ensureDir(TENANTS);
+    fs.ensureDir(MONITORS);
+    // ROOT is 0711 already, but "tenants" and "monitors" are well-known names: each must refuse a listing of
+    // its own, or any host user (or a tenant, before issue 11) could read every tenant name and workload id.
+    for (const dir of [TENANTS, MONITORS]) chmodSync(fs.absolute(dir), 0o711);
     await enableControllers(fs, TENANTS, offered);
     const capabilities = await detectCapabilities(fs, mount, TENANTS, options.native.pageSize());
     return new CgroupDriver(fs, capabilities);
@@ -146,6 +150,28 @@ export class CgroupDriver {
     return { leaf: this.fs.absolute(leaf), monitor: this.fs.absolute(monitorDir(id)), result };
   }
 
+  /**
+   * A fresh leaf for the tenant's init: whatever was left in the old one is killed (an init that died takes its
+   * PID namespace with it, but a half-started one may linger) and the leaf is made again, since Linux 6.18
+   * kills what is cloned into a cgroup that has been through cgroup.kill (see native/governor.h). Returns its
+   * absolute path.
+   */
+  async freshInitCgroup(tenant: string): Promise<string> {
+    const dir = initDir(tenant);
+    if (this.fs.exists(dir)) {
+      if (!(await killAll(this.fs, dir, KILL_TIMEOUT_MS, this.capabilities.features.kill)))
+        throw new Error(`tenant ${tenant}: the old init's leaf did not empty`);
+      await this.fs.removeTree(dir);
+    }
+    this.fs.ensureDir(dir);
+    return this.fs.absolute(dir);
+  }
+
+  /** cgroup.kill on the tenant init's leaf: the init, and with it every process of its PID namespace. */
+  async killInit(tenant: string): Promise<boolean> {
+    return killAll(this.fs, initDir(tenant), KILL_TIMEOUT_MS, this.capabilities.features.kill);
+  }
+
   /** cgroup.kill on the workload's leaf (everything it forked goes too) and wait for it to empty. */
   async killWorkload(tenant: string, id: string): Promise<boolean> {
     return killAll(this.fs, workloadDir(tenant, id), KILL_TIMEOUT_MS, this.capabilities.features.kill);
@@ -165,6 +191,13 @@ export class CgroupDriver {
     if (!this.capabilities.available.includes('pids') || this.capabilities.features.pidsEventsLocal) return 0;
     const text = await this.fs.read(workloadDir(tenant, id), 'pids.events');
     return (text === undefined ? undefined : parsePidsEvents(text)?.max) ?? 0;
+  }
+
+  /** The workload leaf's pids.events max as the kernel shows it (hierarchical from 6.11), or undefined. */
+  async workloadPidsEvents(tenant: string, id: string): Promise<number | undefined> {
+    if (!this.capabilities.available.includes('pids')) return undefined;
+    const text = await this.fs.read(workloadDir(tenant, id), 'pids.events');
+    return text === undefined ? undefined : parsePidsEvents(text)?.max;
   }
 
   /** Removes an ended workload's leaf and its monitor's cgroup. */

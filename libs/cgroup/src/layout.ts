@@ -8,6 +8,7 @@ import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
  *   ROOT/supervisor/                       the governor itself, when it runs inside ROOT
  *   ROOT/tenants/<name>/                   the tenant cap
  *   ROOT/tenants/<name>/attached/          processes attached by pid
+ *   ROOT/tenants/<name>/init/              the tenant's init (PID 1 of its namespaces)
  *   ROOT/tenants/<name>/workloads/<id>/    one leaf per workload
  *   ROOT/monitors/<id>/                    workload monitors, outside every tenant
  */
@@ -31,6 +32,10 @@ export function tenantDir(name: string): string {
 
 export function attachedDir(name: string): string {
   return `${tenantDir(name)}/attached`;
+}
+
+export function initDir(name: string): string {
+  return `${tenantDir(name)}/init`;
 }
 
 export function workloadsDir(name: string): string {

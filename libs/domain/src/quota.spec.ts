@@ -137,6 +137,18 @@ describe('parseQuota', () => {
     assert.deepEqual(canonicalQuotaPatch({ cpu: { max: '0.001' } }), { cpu: { max: '0.001' } }, 'below 1 ms of the default period alone, kept as given');
   });
 
+  it('reads the isolation limits: filesystem sizes in bytes, workloads.max and the pids.max policy', () => {
+    assert.deepEqual(parseQuota({ filesystem: { tmpSize: '8Mi', homeSize: '1Gi' }, workloads: { max: 3 }, pids: { max: 64, onLimit: 'kill' } }), {
+      pids: { max: 64, onLimit: 'kill' },
+      filesystem: { tmpSize: 8 * 1024 * 1024, homeSize: 1024 * 1024 * 1024 },
+      workloads: { max: 3 },
+    });
+    assert.match(errorAt({ filesystem: { tmpSize: '512Ki' } }, 'quota.filesystem.tmpSize').message, /at least 1048576 bytes/);
+    assert.match(errorAt({ filesystem: { homeSize: 'max' } }, 'quota.filesystem.homeSize').message, /at least 16777216 bytes/);
+    assert.match(errorAt({ workloads: { max: 0 } }, 'quota.workloads.max').message, /from 1 to 10000/);
+    assert.match(errorAt({ pids: { onLimit: 'freeze' } }, 'quota.pids.onLimit').message, /"none" .* or "kill"/);
+  });
+
   it('does not mutate its input', () => {
     const input = structuredClone(README_EXAMPLE);
     parseQuota(input);

@@ -1,9 +1,21 @@
 import { type FieldError, ValidationError } from './errors';
 import { childPath, describeValue, isJsonObject, readObject, type Parser } from './json';
 import { checkCpu, checkIoDevicesUnique, checkMemoryOrder } from './quota-rules';
-import type { CpuQuota, CpusetQuota, IoDeviceLimit, IoQuota, MemoryQuota, NetworkQuota, PidsQuota, Quota } from './quota.types';
+import type {
+  CpuQuota,
+  CpusetQuota,
+  FilesystemQuota,
+  IoDeviceLimit,
+  IoQuota,
+  MemoryQuota,
+  NetworkQuota,
+  PidsQuota,
+  Quota,
+  WorkloadsQuota,
+} from './quota.types';
 import {
   parseCores,
+  parseCount,
   parseCpuList,
   parseDeviceId,
   parseDuration,
@@ -16,15 +28,22 @@ import {
   parseWeight,
 } from './units';
 
-export const QUOTA_SECTIONS = ['cpu', 'memory', 'pids', 'io', 'cpuset', 'network'] as const;
+export const QUOTA_SECTIONS = ['cpu', 'memory', 'pids', 'io', 'cpuset', 'network', 'filesystem', 'workloads'] as const;
 export const CPU_FIELDS = ['max', 'period', 'weight', 'burst'] as const;
 export const MEMORY_FIELDS = ['max', 'high', 'low', 'min', 'swapMax'] as const;
-export const PIDS_FIELDS = ['max'] as const;
+export const PIDS_FIELDS = ['max', 'onLimit'] as const;
 export const IO_FIELDS = ['weight', 'limits'] as const;
 export const IO_LIMIT_FIELDS = ['device', 'rbps', 'wbps', 'riops', 'wiops'] as const;
 export const IO_RATE_FIELDS = ['rbps', 'wbps', 'riops', 'wiops'] as const;
 export const CPUSET_FIELDS = ['cpus', 'mems'] as const;
 export const NETWORK_FIELDS = ['ingress', 'egress', 'outside'] as const;
+export const FILESYSTEM_FIELDS = ['tmpSize', 'homeSize'] as const;
+export const WORKLOADS_FIELDS = ['max'] as const;
+/** Concurrent workloads a tenant may run when its quota says nothing. */
+export const DEFAULT_WORKLOADS_MAX = 64;
+/** The smallest tmpfs and home Governor makes: an ext4 home needs room for its journal and metadata. */
+export const MIN_TMP_SIZE = 1024 * 1024;
+export const MIN_HOME_SIZE = 16 * 1024 * 1024;
 
 /**
  * Validates a quota as a client sends it (or as it was stored) and returns its canonical form. Every
@@ -50,6 +69,8 @@ export function readQuota(input: unknown, path: string, errors: FieldError[]): Q
       io: field(record, 'io', path, errors, readIo),
       cpuset: field(record, 'cpuset', path, errors, readCpuset),
       network: field(record, 'network', path, errors, readNetwork),
+      filesystem: field(record, 'filesystem', path, errors, readFilesystem),
+      workloads: field(record, 'workloads', path, errors, readWorkloads),
     }) ?? {}
   );
 }
@@ -76,7 +97,7 @@ function readMemory(value: unknown, path: string, errors: FieldError[]): MemoryQ
 
 function readPids(value: unknown, path: string, errors: FieldError[]): PidsQuota | undefined {
   const record = readObject(value, path, 'the pids section', PIDS_FIELDS, errors);
-  return record && compact({ max: field(record, 'max', path, errors, parsePidsMax) });
+  return record && compact({ max: field(record, 'max', path, errors, parsePidsMax), onLimit: field(record, 'onLimit', path, errors, parseOnLimit) });
 }
 
 function readIo(value: unknown, path: string, errors: FieldError[]): IoQuota | undefined {
@@ -136,6 +157,43 @@ function readNetwork(value: unknown, path: string, errors: FieldError[]): Networ
     })
   );
 }
+
+function readFilesystem(value: unknown, path: string, errors: FieldError[]): FilesystemQuota | undefined {
+  const record = readObject(value, path, 'the filesystem section', FILESYSTEM_FIELDS, errors);
+  return (
+    record &&
+    compact({
+      tmpSize: field(record, 'tmpSize', path, errors, boundedSize(MIN_TMP_SIZE)),
+      homeSize: field(record, 'homeSize', path, errors, boundedSize(MIN_HOME_SIZE)),
+    })
+  );
+}
+
+function readWorkloads(value: unknown, path: string, errors: FieldError[]): WorkloadsQuota | undefined {
+  const record = readObject(value, path, 'the workloads section', WORKLOADS_FIELDS, errors);
+  const max =
+    record && field(record, 'max', path, errors, (v, p, e) => parseCount(v, p, e, { min: 1, max: 10_000, unlimited: false, what: 'a number of workloads' }));
+  return record && compact({ max: typeof max === 'number' ? max : undefined });
+}
+
+/** A size in bytes, not "max" (a tmpfs or a home image is always sized), of at least `min`. */
+function boundedSize(min: number): Parser<number> {
+  return (value, path, errors) => {
+    const size = parseSize(value, path, errors);
+    if (size === undefined) return undefined;
+    if (size === 'max' || size < min) {
+      errors.push({ path, message: `must be a size of at least ${min} bytes (${min / 1024 / 1024}Mi); got ${describeValue(value)}` });
+      return undefined;
+    }
+    return size;
+  };
+}
+
+const parseOnLimit: Parser<'none' | 'kill'> = (value, path, errors) => {
+  if (value === 'none' || value === 'kill') return value;
+  errors.push({ path, message: `must be "none" (record an event) or "kill" (also evict the workload); got ${describeValue(value)}` });
+  return undefined;
+};
 
 const parseSwitch: Parser<boolean> = (value, path, errors) => {
   if (typeof value === 'boolean') return value;

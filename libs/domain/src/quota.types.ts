@@ -31,6 +31,11 @@ export interface MemoryQuota {
 
 export interface PidsQuota {
   max?: Limit;
+  /**
+   * What Governor does when a workload's forks are refused at pids.max (pids.events max grows): "none" (the
+   * default) records a tenant event; "kill" also evicts that workload with cgroup.kill on its leaf.
+   */
+  onLimit?: 'none' | 'kill';
 }
 
 export interface IoDeviceLimit {
@@ -66,6 +71,19 @@ export interface NetworkQuota {
   outside?: boolean;
 }
 
+/** Sizes of what a tenant may write: its tmpfs (charged to its memory cgroup) and its persistent home. */
+export interface FilesystemQuota {
+  /** bytes of the one tmpfs behind /tmp, /var/tmp, /dev/shm and /run; default 64 MiB */
+  tmpSize?: number;
+  /** bytes of the home image mounted at /home/tenant; default 256 MiB; it grows, never shrinks */
+  homeSize?: number;
+}
+
+export interface WorkloadsQuota {
+  /** concurrent workloads (starting or running) of the tenant on a node; default 64 */
+  max?: number;
+}
+
 export interface Quota {
   cpu?: CpuQuota;
   memory?: MemoryQuota;
@@ -73,4 +91,6 @@ export interface Quota {
   io?: IoQuota;
   cpuset?: CpusetQuota;
   network?: NetworkQuota;
+  filesystem?: FilesystemQuota;
+  workloads?: WorkloadsQuota;
 }

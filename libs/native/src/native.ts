@@ -10,6 +10,7 @@ const { EACCES, EEXIST, EFBIG, EINVAL, ENOENT, ENOTDIR } = constants.errno;
 /** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
 const MONITOR = 'governor-monitor';
+const TENANT_INIT = 'governor-tenant-init';
 const MAX_ID = 0xffff_ffff;
 const FIRST_READ = 4096;
 const MAX_READ = 4 * 1024 * 1024;
@@ -83,6 +84,8 @@ function bind(path: string) {
     makeSharedMount: fn<(dir: string) => number>('int gv_make_shared_mount(const char *dir)'),
     lockFile: fn<(path: string, mode: number) => number>('int gv_lock_file(const char *path, unsigned int mode)'),
     lockDir: fn<(path: string) => number>('int gv_lock_dir(const char *path)'),
+    nsReleaseInit: fn<(dir: string) => number>('int gv_ns_release_init(const char *dir)'),
+    nsType: fn<(path: string) => number>('int gv_ns_type(const char *path)'),
   };
 }
 
@@ -377,7 +380,25 @@ export class KoffiNative implements GovernorNative {
     return fd;
   }
 
+  nsReleaseInit(dir: string): void {
+    refuseNul('nsReleaseInit', dir, [dir]);
+    const ret = this.lib.nsReleaseInit(dir);
+    if (ret < 0) throw new NativeError('nsReleaseInit', dir, -ret);
+  }
+
+  nsType(path: string): number | undefined {
+    refuseNul('nsType', path, [path]);
+    const ret = this.lib.nsType(path);
+    if (ret === -ENOENT || ret === -EINVAL) return undefined;
+    if (ret < 0) throw new NativeError('nsType', path, -ret);
+    return ret;
+  }
+
   monitorPath(): string {
     return this.libraryPath === undefined ? monitorPath() : join(dirname(this.libraryPath), MONITOR);
+  }
+
+  tenantInitPath(): string {
+    return join(this.libraryPath === undefined ? dirname(findLibrary()) : dirname(this.libraryPath), TENANT_INIT);
   }
 }

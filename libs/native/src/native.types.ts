@@ -160,4 +160,13 @@ export interface GovernorNative {
    * tenant's namespaces and cgroup (usage, state files and exit codes: the comment atop native/monitor.c).
    */
   monitorPath(): string;
+  /**
+   * Unmounts and removes what a tenant init added to `<dir>`: its pid, mnt, uts, ipc and cgroup namespace files
+   * and init.pid; user and net stay. Whatever is missing counts as done.
+   */
+  nsReleaseInit(dir: string): void;
+  /** The CLONE_NEW* type of the namespace file at `path`, or undefined when it is missing or not a namespace. */
+  nsType(path: string): number | undefined;
+  /** Absolute path of native/build/governor-tenant-init (usage: the comment atop native/tenant-init.c). */
+  tenantInitPath(): string;
 }

@@ -12,7 +12,7 @@ export {
   type FirewallTenant,
 } from './firewall';
 export { Nftables, NftablesError } from './nftables';
-export { ID_RANGE_SIZE, TenantNamespaces, type NamespaceKernel } from './namespaces';
+export { ID_RANGE_SIZE, TenantNamespaces, type NamespaceKernel, type TenantNamespacePaths } from './namespaces';
 export { ensureShaping, parseTcRate } from './shaping';
 export { applyTenantNetwork, removeTenantNetwork, type TenantAddressing, type TenantNetworkResult } from './tenant-network';
 export { NetworkObserver, parseNetworkView, type LinkView, type NetworkView } from './observe';

@@ -9,6 +9,21 @@ export interface NamespaceKernel {
   /** true when both bind mounts are live namespaces */
   nsCheck(dir: string): boolean;
   makeSharedMount(dir: string): void;
+  /** unmounts the tenant init's namespace files (pid, mnt, uts, ipc, cgroup) and init.pid; user and net stay */
+  nsReleaseInit(dir: string): void;
+}
+
+/** The files of a tenant's namespace directory: user and net from nsCreate, the rest from its tenant init. */
+export interface TenantNamespacePaths {
+  user: string;
+  net: string;
+  pid: string;
+  mnt: string;
+  uts: string;
+  ipc: string;
+  cgroup: string;
+  /** the init's host pid, written by governor-tenant-init once the files above are mounted */
+  initPid: string;
 }
 
 export const ID_RANGE_SIZE = 65536;
@@ -39,8 +54,24 @@ export class TenantNamespaces {
     return join(this.root, tenant);
   }
 
-  paths(tenant: string): { user: string; net: string } {
-    return { user: join(this.dir(tenant), 'user'), net: join(this.dir(tenant), 'net') };
+  paths(tenant: string): TenantNamespacePaths {
+    const dir = this.dir(tenant);
+    const at = (name: string) => join(dir, name);
+    return {
+      user: at('user'),
+      net: at('net'),
+      pid: at('pid'),
+      mnt: at('mnt'),
+      uts: at('uts'),
+      ipc: at('ipc'),
+      cgroup: at('cgroup'),
+      initPid: at('init.pid'),
+    };
+  }
+
+  /** Drops the namespace files of the tenant's init (dead, or about to be replaced). */
+  releaseInit(tenant: string): void {
+    this.kernel.nsReleaseInit(this.dir(tenant));
   }
 
   /**

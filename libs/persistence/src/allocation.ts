@@ -245,6 +245,41 @@ export async function allocationsOf(manager: EntityManager, tenantIds: string[])
 }
 
 /** Frees a deleted tenant's ranges for others; the row stays as history. False when nothing was live. */
+/**
+ * Puts a deleted tenant's blocks in quarantine: they stay taken (released_at stays NULL, so the EXCLUDE
+ * constraints still hold them) until releaseIfTornDown finds every node's teardown confirmed. A uid block
+ * handed out while a node that was down still had the old tenant's files or IPC objects would give them to
+ * the next tenant.
+ */
+export async function quarantineTenant(manager: EntityManager, tenantId: string): Promise<void> {
+  await manager.query('UPDATE tenant_allocations SET quarantined_at = now() WHERE tenant_id = $1 AND quarantined_at IS NULL AND released_at IS NULL', [
+    tenantId,
+  ]);
+}
+
+/**
+ * Releases a quarantined tenant's blocks once every node that has a status row for it reports it Deleted (a
+ * node that was never given the tenant has no row). Returns whether it released them now.
+ */
+export async function releaseIfTornDown(manager: EntityManager, tenantId: string): Promise<boolean> {
+  const [, affected] = (await manager.query(
+    `UPDATE tenant_allocations SET released_at = now()
+      WHERE tenant_id = $1 AND quarantined_at IS NOT NULL AND released_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM tenant_statuses s WHERE s.tenant_id = $1 AND s.phase <> 'Deleted')`,
+    [tenantId],
+  )) as [unknown, number];
+  return affected > 0;
+}
+
+/** Tenants whose blocks wait in quarantine, with their names, for the agents' sweep. */
+export async function quarantinedTenants(manager: EntityManager): Promise<Array<{ tenantId: string; name: string }>> {
+  const rows = (await manager.query(
+    `SELECT a.tenant_id, t.name FROM tenant_allocations a JOIN tenants t ON t.id = a.tenant_id
+      WHERE a.quarantined_at IS NOT NULL AND a.released_at IS NULL`,
+  )) as Array<{ tenant_id: string; name: string }>;
+  return rows.map((row) => ({ tenantId: row.tenant_id, name: row.name }));
+}
+
 export async function releaseTenant(manager: EntityManager, tenantId: string): Promise<boolean> {
   const [, affected] = (await manager.query('UPDATE tenant_allocations SET released_at = now() WHERE tenant_id = $1 AND released_at IS NULL', [tenantId])) as [
     unknown,

@@ -8,12 +8,16 @@ export { monitorPath as monitorBinary } from '../../native/src/native';
 /** What starting a workload needs: where it runs, as what, and where its monitor keeps its state. */
 export interface LaunchRequest {
   monitorPath: string;
+  /** the only argument the monitor's command line shows; everything else goes on its stdin */
+  workloadId: string;
   stateDir: string;
   /** absolute cgroup directories: the workload's leaf, and the monitor's own outside the tenant */
   cgroupDir: string;
   monitorCgroupDir: string;
   netnsPath: string;
   usernsPath: string;
+  /** the tenant init's namespaces: the workload is born in its PID namespace and joins the others */
+  tenantNamespaces?: { pid: string; mnt: string; uts: string; ipc: string };
   cwd: string;
   command: string[];
   env: Record<string, string>;
@@ -33,6 +37,8 @@ export class MonitorLaunchError extends Error {
  * or has been recorded as failed; the monitor itself is detached (setsid, reparented) and outlives the
  * governor. The workload's environment goes in a NUL-separated file, never in the monitor's own
  * environment, which stays empty: the monitor runs as root, and ld.so would honour a tenant's LD_PRELOAD.
+ * The options go on the monitor's stdin, so that its command line, which any host user can read in /proc,
+ * shows the workload id and nothing else: no tenant, path or command.
  */
 export async function launchMonitor(request: LaunchRequest): Promise<void> {
   await mkdir(request.stateDir, { recursive: true, mode: 0o700 });
@@ -63,14 +69,29 @@ export async function launchMonitor(request: LaunchRequest): Promise<void> {
     String(request.logFiles),
     '--env-file',
     envFile,
+    ...(request.tenantNamespaces === undefined
+      ? []
+      : [
+          '--pidns',
+          request.tenantNamespaces.pid,
+          '--mntns',
+          request.tenantNamespaces.mnt,
+          '--utsns',
+          request.tenantNamespaces.uts,
+          '--ipcns',
+          request.tenantNamespaces.ipc,
+          '--cgroupns',
+          'new',
+        ]),
     '--',
     ...request.command,
   ];
   await new Promise<void>((resolve, reject) => {
-    execFile(request.monitorPath, args, { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
+    const child = execFile(request.monitorPath, [request.workloadId], { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
       if (err) reject(new MonitorLaunchError(`the workload monitor did not start: ${stderr.trim() || err.message}`));
       else resolve();
     });
+    child.stdin?.end(args.map((arg) => `${arg}\0`).join(''));
   });
 }
 
@@ -120,6 +141,17 @@ async function readFinalStatus(stateDir: string): Promise<MonitorStatus | undefi
   if (fields.state === 'killed') return { state: 'killed', signal: Number(fields.signal) };
   if (fields.state === 'failed') return { state: 'failed', message: fields.message ?? 'could not start' };
   return undefined;
+}
+
+/** The namespaces the monitor put the workload in ("kind inode" lines of its state file), if it recorded them. */
+export async function readWorkloadNamespaces(stateDir: string): Promise<Array<{ kind: string; inode: number }>> {
+  const text = await readText(join(stateDir, 'namespaces'));
+  if (text === undefined) return [];
+  return text
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((parts) => parts.length === 2 && /^[a-z]+$/.test(parts[0]) && /^\d+$/.test(parts[1]))
+    .map(([kind, inode]) => ({ kind, inode: Number(inode) }));
 }
 
 export async function currentBootId(): Promise<string> {

@@ -68,6 +68,7 @@ describe('loadConfig', () => {
         workloadLogRetentionMs: 2 * 86_400_000,
         tls: { certFile: '/etc/c.pem', keyFile: '/etc/k.pem' },
         metricsToken: 'a-long-metrics-token',
+        metricsPublic: false,
       },
     );
   });

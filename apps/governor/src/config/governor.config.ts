@@ -46,8 +46,13 @@ export interface GovernorConfig {
   /** how long an ended workload's logs and exit status stay under runDir/workloads (GOVERNOR_WORKLOAD_LOG_RETENTION, 7d) */
   workloadLogRetentionMs: number;
   tls: { certFile: string; keyFile: string } | undefined;
-  /** GOVERNOR_METRICS_TOKEN: when set, GET /metrics needs it as a bearer token; unset, /metrics is public */
+  /**
+   * GOVERNOR_METRICS_TOKEN: the bearer token GET /metrics needs. Unset, one is generated at first start into
+   * <data dir>/metrics-token (0600), unless metricsPublic
+   */
   metricsToken: string | undefined;
+  /** GOVERNOR_METRICS_PUBLIC=true: /metrics needs no token (for a scrape path that is private by other means) */
+  metricsPublic: boolean;
 }
 
 export class ConfigError extends Error {
@@ -158,8 +163,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const metricsToken = text('GOVERNOR_METRICS_TOKEN');
   if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
-    problems.push('GOVERNOR_METRICS_TOKEN: must be at least 16 characters without blanks (unset it to leave /metrics public)');
+    problems.push('GOVERNOR_METRICS_TOKEN: must be at least 16 characters without blanks (unset it to have one generated)');
   }
+  const metricsPublicText = text('GOVERNOR_METRICS_PUBLIC') ?? 'false';
+  if (!['true', 'false'].includes(metricsPublicText)) problems.push(`GOVERNOR_METRICS_PUBLIC=${JSON.stringify(metricsPublicText)}: must be true or false`);
+  if (metricsPublicText === 'true' && metricsToken !== undefined)
+    problems.push('GOVERNOR_METRICS_PUBLIC=true and GOVERNOR_METRICS_TOKEN: set one or the other');
 
   const authFailuresText = text('GOVERNOR_AUTH_FAILURES') ?? '20/1m';
   const authMatch = /^(\d{1,6})\/(.+)$/.exec(authFailuresText);
@@ -208,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     workloadLogRetentionMs: duration('GOVERNOR_WORKLOAD_LOG_RETENTION'),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     metricsToken,
+    metricsPublic: metricsPublicText === 'true',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

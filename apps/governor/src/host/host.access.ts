@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
 import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { TenantHomes } from '../../../../libs/workloads/src/home';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { type InstanceLock, InstanceLockedError, lockDirectory, lockInstance } from '../instance/instance-lock';
 import { HostException, HostExceptionCode } from './host.exception';
@@ -21,6 +22,8 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('host');
   private driver: CgroupDriver | undefined;
   private tenantNamespaces: TenantNamespaces | undefined;
+  private tenantHomes: TenantHomes | undefined;
+  private nativeLibrary: KoffiNative | undefined;
   private failure: string | undefined;
   private firewallFailure: string | undefined;
   private readonly locks: InstanceLock[] = [];
@@ -45,9 +48,14 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       const caps = this.driver.capabilities;
       this.logger.log({ root: caps.root, available: caps.available, missing: caps.missing, features: caps.features }, 'cgroup subtree ready');
       step = `preparing the namespaces under ${join(this.config.runDir, 'ns')}`;
+      // Not listable by host users: it holds every tenant's name (ns/, homes/) and workload id (workloads/).
+      mkdirSync(this.config.runDir, { recursive: true, mode: 0o711 });
+      chmodSync(this.config.runDir, 0o711);
       const namespaces = new TenantNamespaces(native, this.config.runDir);
       namespaces.prepare();
       this.tenantNamespaces = namespaces;
+      this.tenantHomes = new TenantHomes(this.config.dataDir, this.config.runDir);
+      this.nativeLibrary = native;
     } catch (err) {
       // Another governor on the same state is not a host problem to report and wait out: it must not start.
       if (err instanceof InstanceLockedError) {
@@ -122,6 +130,21 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (this.tenantNamespaces === undefined)
       throw new HostException(HostExceptionCode.UNAVAILABLE, `namespaces are unavailable: ${this.failure ?? 'not started'}`);
     return this.tenantNamespaces;
+  }
+
+  /** The tenants' homes (image files and their mounts), once the host is prepared. */
+  homes(): TenantHomes {
+    this.cgroups();
+    if (this.tenantHomes === undefined) throw new HostException(HostExceptionCode.UNAVAILABLE, `homes are unavailable: ${this.failure ?? 'not started'}`);
+    return this.tenantHomes;
+  }
+
+  /** The native library, for the paths of its programs (the monitor, the tenant init). */
+  native(): KoffiNative {
+    this.cgroups();
+    if (this.nativeLibrary === undefined)
+      throw new HostException(HostExceptionCode.UNAVAILABLE, `the native library is unavailable: ${this.failure ?? 'not started'}`);
+    return this.nativeLibrary;
   }
 
   /** The driver when there is one; for the reconciler, which idles without it. */

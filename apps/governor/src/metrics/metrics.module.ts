@@ -5,6 +5,7 @@ import { GovernorMetrics } from './governor.metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsExporter } from './metrics.exporter';
 import { MetricsTokenGuard } from './metrics-token.guard';
+import { MetricsTokenSource } from './metrics-token.source';
 import { NodeHeartbeats } from './node-heartbeats';
 import { TenantCatalog } from './tenant-catalog';
 
@@ -51,6 +52,7 @@ function createExporter(
     GovernorMetrics,
     TenantCatalog,
     NodeHeartbeats,
+    MetricsTokenSource,
     MetricsTokenGuard,
     { provide: MetricsExporter, inject: [GovernorMetrics, TenantCatalog, NodeHeartbeats, HostAccess, GOVERNOR_CONFIG], useFactory: createExporter },
   ],

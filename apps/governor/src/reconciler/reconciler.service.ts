@@ -14,7 +14,9 @@ import { TenantCatalog } from '../metrics/tenant-catalog';
 import { NodesService } from '../nodes/nodes.service';
 import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
-import { allocationOf, releaseTenant } from '../../../../libs/persistence/src/allocation';
+import { TenantIsolation } from './tenant-isolation';
+import type { TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
+import { allocationOf, quarantinedTenants, quarantineTenant, releaseIfTornDown } from '../../../../libs/persistence/src/allocation';
 import { degraded } from '../../../../libs/cgroup/src/condition';
 import { applyTenantNetwork, ensureForwarding, removeTenantNetwork, TenantFirewall, tenantsInDrift, type FirewallTenant } from '../../../../libs/network/src';
 import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
@@ -51,6 +53,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly nodes: NodesService,
     private readonly metrics: GovernorMetrics,
     private readonly catalog: TenantCatalog,
+    private readonly isolation: TenantIsolation,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
   ) {}
@@ -100,6 +103,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const driver = this.host.maybeCgroups();
     if (!driver) return;
     try {
+      const full = this.fullResync;
       if (this.fullResync) {
         this.fullResync = false;
         const rows = await this.db.getRepository(TenantEntity).find({ where: { deletedAt: IsNull() }, select: { name: true } });
@@ -111,6 +115,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         await this.reconcileOne(driver, name);
       }
       await this.applyFirewall();
+      if (full) await this.sweepQuarantine(driver);
       this.retryMs = 1000;
     } catch (err) {
       // PostgreSQL is down (or the query failed): the kernel keeps the last applied state; retry.
@@ -132,12 +137,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         this.catalog.deleteTenant(name);
         if (driver.hasTenant(name)) await driver.removeTenant(name);
         await this.removeNetwork(name, tenant?.id);
+        await this.isolation.remove(name, tenant?.id);
         if (tenant) await this.db.getRepository(TenantStatusEntity).delete({ tenantId: tenant.id, node: this.config.nodeName });
       } else if (tenant.deletionRequestedAt) {
         this.catalog.setTenant({ name, id: tenant.id, hostInterface: undefined, phase: 'Terminating' });
         await driver.removeTenant(name);
         await this.removeWorkloadRemains(driver, tenant);
         await this.removeNetwork(name, tenant.id);
+        await this.isolation.remove(name, tenant.id);
         await this.saveStatus(tenant, 'Deleted', [], null);
         await this.finishDeletion(tenant);
       } else {
@@ -179,6 +186,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const conditions: Condition[] = result.conditions;
     const network = await this.applyNetwork(tenant);
     conditions.push(...network.conditions);
+    // The init joins the network namespace and the user namespace made above: without them it cannot start.
+    let isolation = previous?.isolation ?? null;
+    if (network.uidBase !== undefined) {
+      const made = await this.isolation.ensure(tenant, network.uidBase, isolation);
+      conditions.push(...made.conditions);
+      isolation = made.status;
+      for (const change of made.changes) this.logger.log({ tenant: tenant.name, change }, 'tenant isolation');
+    }
     if (previous?.observedGeneration === tenant.generation && previous.phase !== 'Error') {
       for (const change of network.changes) {
         this.metrics.driftCorrections.inc({ tenant: tenant.name, file: 'network' });
@@ -186,14 +201,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       }
     }
     const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
-    await this.saveStatus(tenant, phase, conditions, driver.tenantPath(tenant.name));
+    await this.saveStatus(tenant, phase, conditions, driver.tenantPath(tenant.name), true, isolation);
   }
 
   /**
    * The tenant's namespaces, veth, addresses and bandwidth. A failure here degrades the tenant (its
    * cgroup limits still hold) rather than failing the whole reconcile.
    */
-  private async applyNetwork(tenant: TenantEntity): Promise<{ changes: string[]; conditions: Condition[] }> {
+  private async applyNetwork(tenant: TenantEntity): Promise<{ changes: string[]; conditions: Condition[]; uidBase?: number }> {
     const allocation = await allocationOf(this.db.manager, tenant.id);
     if (!allocation || allocation.releasedAt !== null) {
       return { changes: [], conditions: [degraded('NotAllocated', 'the tenant has no uid range or address block; it was created before allocation existed')] };
@@ -213,7 +228,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
         tenant.quota.network,
       );
       this.firewall.set(tenant.name, result.firewall);
-      return { changes: result.changes, conditions: [] };
+      return { changes: result.changes, conditions: [], uidBase: allocation.uidRange.start };
     } catch (err) {
       return { changes: [], conditions: [degraded('NetworkFailed', `namespaces or link not in place: ${err instanceof Error ? err.message : String(err)}`)] };
     }
@@ -252,7 +267,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private async saveStatus(tenant: TenantEntity, phase: string, conditions: Condition[], cgroupPath: string | null, observed = true): Promise<void> {
+  private async saveStatus(
+    tenant: TenantEntity,
+    phase: string,
+    conditions: Condition[],
+    cgroupPath: string | null,
+    observed = true,
+    isolation?: TenantIsolationStatus | null,
+  ): Promise<void> {
     if (phase === 'Deleted') this.catalog.deleteTenant(tenant.name);
     else this.catalog.setTenant({ name: tenant.name, id: tenant.id, hostInterface: this.firewall.get(tenant.name)?.hostInterface, phase });
     const repo = this.db.getRepository(TenantStatusEntity);
@@ -264,10 +286,37 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       phase,
       conditions,
       cgroupPath,
+      ...(isolation !== undefined && { isolation }),
     });
   }
 
-  /** Tombstones a deleted tenant once every live node that hosts it has torn it down. */
+  /**
+   * Confirms this node's teardown of tenants whose uid blocks wait in quarantine (tombstoned while a node that
+   * hosted them was down), tearing down what is left of them here first, and releases each block once every
+   * node that hosted its tenant has confirmed. A name taken again by a live tenant is that tenant's now: only
+   * the old tenant's home image, keyed by its id, is removed then.
+   */
+  private async sweepQuarantine(driver: CgroupDriver): Promise<void> {
+    const statuses = this.db.getRepository(TenantStatusEntity);
+    for (const { tenantId, name } of await quarantinedTenants(this.db.manager)) {
+      const row = await statuses.findOneBy({ tenantId, node: this.config.nodeName });
+      if (row && row.phase !== 'Deleted') {
+        if (await this.db.getRepository(TenantEntity).existsBy({ name, deletedAt: IsNull() })) {
+          await this.host.homes().removeImage(tenantId);
+        } else {
+          if (driver.hasTenant(name)) await driver.removeTenant(name);
+          await this.removeNetwork(name, tenantId);
+          await this.isolation.remove(name, tenantId);
+        }
+        await statuses.update({ tenantId, node: this.config.nodeName }, { phase: 'Deleted', conditions: [], cgroupPath: null });
+        this.logger.log({ tenant: name, tenantId }, 'confirmed the teardown of a quarantined tenant on this node');
+      }
+      if (await releaseIfTornDown(this.db.manager, tenantId))
+        this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
+    }
+  }
+
+  /** Tombstones a deleted tenant once every live node that hosts it has torn it down; its blocks go to quarantine. */
   private async finishDeletion(tenant: TenantEntity): Promise<void> {
     const alive = await this.nodes.alive();
     const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
@@ -275,7 +324,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     if (hosts.every((node) => done.some((row) => row.node === node))) {
       await this.db.transaction(async (tx) => {
         await tx.getRepository(TenantEntity).update({ id: tenant.id, deletedAt: IsNull() }, { deletedAt: new Date() });
-        await releaseTenant(tx, tenant.id);
+        await quarantineTenant(tx, tenant.id);
+        await releaseIfTornDown(tx, tenant.id);
       });
     }
   }

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { QuotaLedgerEntity, TenantEventEntity } from '../../../../libs/persistence/src/entities';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 
-export type TenantEventKind = 'oom-kill' | 'throttling' | 'workload' | 'quota-change';
+export type TenantEventKind = 'oom-kill' | 'throttling' | 'workload' | 'init' | 'pids' | 'quota-change';
 
 export interface TenantEventView {
   at: string;

@@ -6,7 +6,14 @@ import { applyMergePatch } from '../../../../libs/domain/src/merge-patch';
 import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
 import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import { NodesService } from '../nodes/nodes.service';
-import { AllocationExhaustedError, allocateTenant, allocationsOf, readSubIdRanges, releaseTenant } from '../../../../libs/persistence/src/allocation';
+import {
+  AllocationExhaustedError,
+  allocateTenant,
+  allocationsOf,
+  quarantineTenant,
+  readSubIdRanges,
+  releaseIfTornDown,
+} from '../../../../libs/persistence/src/allocation';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import type { TenantDto } from './dto/tenant.dto';
 import { type TenantFacts, toTenantView } from './tenant.view';
@@ -192,7 +199,8 @@ export class TenantsService {
       const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
       if (hosts.length === 0) {
         await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
-        await releaseTenant(tx, tenant.id);
+        await quarantineTenant(tx, tenant.id);
+        await releaseIfTornDown(tx, tenant.id);
       }
       return tenant;
     });

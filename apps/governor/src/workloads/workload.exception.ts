@@ -3,11 +3,13 @@ import { CodedError } from '../../../../libs/domain/src/errors';
 export enum WorkloadExceptionCode {
   NOT_FOUND = 'workload-not-found',
   TENANT_NOT_READY = 'workload-tenant-not-ready',
+  TOO_MANY = 'workload-too-many',
 }
 
 const STATUS: Record<WorkloadExceptionCode, number> = {
   [WorkloadExceptionCode.NOT_FOUND]: 404,
   [WorkloadExceptionCode.TENANT_NOT_READY]: 409,
+  [WorkloadExceptionCode.TOO_MANY]: 409,
 };
 
 export class WorkloadException extends CodedError<WorkloadExceptionCode> {

@@ -55,6 +55,9 @@ export function parseStartWorkload(body: unknown): StartWorkloadInput {
   }
   const quota = readQuota(record?.quota ?? {}, 'quota', errors) ?? {};
   if (quota.network !== undefined) errors.push({ path: 'quota.network', message: 'network limits apply to the whole tenant, not to one workload' });
+  if (quota.pids?.onLimit !== undefined) errors.push({ path: 'quota.pids.onLimit', message: 'the pids.max policy is set on the tenant' });
+  if (quota.workloads !== undefined) errors.push({ path: 'quota.workloads', message: 'the number of workloads is a limit of the whole tenant' });
+  if (quota.filesystem !== undefined) errors.push({ path: 'quota.filesystem', message: 'filesystem sizes apply to the whole tenant, not to one workload' });
   throwIfAny(errors);
   return { command: command as string[], env, cwd: cwd as string, quota };
 }

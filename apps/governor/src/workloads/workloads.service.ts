@@ -7,7 +7,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan } from 'typeorm';
 import { WorkloadEntity } from '../../../../libs/persistence/src/entities/workload.entity';
 import { readLogAfter, tailLog } from '../../../../libs/workloads/src/logs';
-import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus } from '../../../../libs/workloads/src/monitor';
+import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus, readWorkloadNamespaces } from '../../../../libs/workloads/src/monitor';
+import { readTenantInit } from '../../../../libs/workloads/src/tenant-init';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
@@ -17,6 +18,7 @@ import { type CatalogWorkloads, TenantCatalog } from '../metrics/tenant-catalog'
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
+import { DEFAULT_WORKLOADS_MAX } from '../../../../libs/domain/src/quota';
 import type { LogQuery, StartWorkloadInput } from './workload.request';
 
 const LOG_MAX_BYTES = 8 * 1024 * 1024;
@@ -44,6 +46,8 @@ export interface WorkloadView {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** the namespaces its monitor put it in (kind and nsfs inode); empty before it started or when it could not */
+  namespaces: Array<{ kind: string; inode: number }>;
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
@@ -95,10 +99,10 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const driver = this.host.cgroups();
     const ns = this.host.namespaces().paths(tenantName);
-    if (!driver.hasTenant(tenantName) || !existsSync(ns.net) || !existsSync(ns.user)) {
+    if (!driver.hasTenant(tenantName) || !existsSync(ns.net) || !existsSync(ns.user) || readTenantInit(ns).state !== 'running') {
       throw new WorkloadException(
         WorkloadExceptionCode.TENANT_NOT_READY,
-        `tenant ${tenantName} is not set up on this node yet (cgroup and namespaces); retry once its status is Ready`,
+        `tenant ${tenantName} is not set up on this node yet (cgroup, namespaces and init); retry once its status is Ready`,
       );
     }
     const id = randomBytes(9)
@@ -111,19 +115,31 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     this.launching.add(id);
     try {
       const repo = this.db.getRepository(WorkloadEntity);
-      const row = await repo.save(
-        repo.create({
-          id,
-          tenantId: tenant.id,
-          node: this.config.nodeName,
-          command: input.command,
-          envNames: Object.keys(input.env).sort(),
-          cwd: input.cwd,
-          quota: input.quota,
-          state: 'starting',
-          createdBy: actorOf(actor.principal),
-        }),
-      );
+      const max = tenant.quota.workloads?.max ?? DEFAULT_WORKLOADS_MAX;
+      // Counted and inserted under a per-tenant lock, so that concurrent starts cannot all pass the count.
+      const row = await this.db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`workloads:${tenant.id}`]);
+        const active = await tx.getRepository(WorkloadEntity).countBy({ tenantId: tenant.id, node: this.config.nodeName, state: In(ACTIVE) });
+        if (active >= max) {
+          throw new WorkloadException(
+            WorkloadExceptionCode.TOO_MANY,
+            `tenant ${tenantName} runs ${active} workloads on node ${this.config.nodeName}, its maximum (quota workloads.max ${max}${tenant.quota.workloads?.max === undefined ? ', the default' : ''}); stop one first`,
+          );
+        }
+        return tx.getRepository(WorkloadEntity).save(
+          repo.create({
+            id,
+            tenantId: tenant.id,
+            node: this.config.nodeName,
+            command: input.command,
+            envNames: Object.keys(input.env).sort(),
+            cwd: input.cwd,
+            quota: input.quota,
+            state: 'starting',
+            createdBy: actorOf(actor.principal),
+          }),
+        );
+      });
       await this.db.transaction((tx) =>
         this.audit.record(tx, {
           actor: actor.principal,
@@ -138,11 +154,13 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
         const { leaf, monitor } = await driver.prepareWorkload(tenantName, id, input.quota);
         await launchMonitor({
           monitorPath: monitorBinary(),
+          workloadId: id,
           stateDir: this.stateDir(id),
           cgroupDir: leaf,
           monitorCgroupDir: monitor,
           netnsPath: ns.net,
           usernsPath: ns.user,
+          tenantNamespaces: { pid: ns.pid, mnt: ns.mnt, uts: ns.uts, ipc: ns.ipc },
           cwd: input.cwd,
           command: input.command,
           env: input.env,
@@ -346,7 +364,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     for (const row of rows) if (row.tenant) await this.sync(row.tenant.name, row);
   }
 
-  private view(tenant: string, row: WorkloadEntity): WorkloadView {
+  private async view(tenant: string, row: WorkloadEntity): Promise<WorkloadView> {
     return {
       id: row.id,
       tenant,
@@ -363,6 +381,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       createdAt: row.createdAt.toISOString(),
       startedAt: row.startedAt?.toISOString() ?? null,
       finishedAt: row.finishedAt?.toISOString() ?? null,
+      namespaces: row.node === this.config.nodeName ? await readWorkloadNamespaces(this.stateDir(row.id)) : [],
     };
   }
 }

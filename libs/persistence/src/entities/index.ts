@@ -8,6 +8,7 @@ import { TenantAllocationEntity } from './tenant-allocation.entity';
 import { TenantEventEntity } from './tenant-event.entity';
 import { TenantKeyEntity } from './tenant-key.entity';
 import { TenantStatusEntity } from './tenant-status.entity';
+export type { TenantIsolationStatus } from './tenant-status.entity';
 import { TenantEntity } from './tenant.entity';
 import { WorkloadEntity } from './workload.entity';
 

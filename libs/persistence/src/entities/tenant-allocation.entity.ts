@@ -28,7 +28,14 @@ export class TenantAllocationEntity {
   @Column({ name: 'net_block', type: 'cidr' })
   netBlock!: string;
 
-  /** set when the tenant is deleted: the ranges are free again, the row stays */
+  /**
+   * set when the tenant is deleted (tombstoned): its blocks are held in quarantine, still live for the EXCLUDE
+   * constraints, until every node that hosted it has confirmed its teardown; then released_at is set
+   */
+  @Column({ name: 'quarantined_at', type: 'timestamptz', nullable: true })
+  quarantinedAt!: Date | null;
+
+  /** set once teardown is confirmed everywhere: the ranges are free again, the row stays */
   @Column({ name: 'released_at', type: 'timestamptz', nullable: true })
   releasedAt!: Date | null;
 

@@ -24,7 +24,7 @@ export class TenantEventEntity {
   @Column({ type: 'text' })
   node!: string;
 
-  /** oom-kill, throttling, workload */
+  /** oom-kill, throttling, workload, init (the tenant init died and was started again) */
   @Column({ type: 'text' })
   kind!: string;
 

@@ -3,6 +3,19 @@ import type { Condition } from '../../../cgroup/src/condition';
 import { bigintAsNumber } from './bigint.transformer';
 import { TenantEntity } from './tenant.entity';
 
+export interface TenantIsolationStatus {
+  init: {
+    pid: number | null;
+    /** running, or dead/absent when the agent could not start it */
+    state: string;
+    /** how many times this node's agent found it dead and started it again */
+    restarts: number;
+    restartedAt: string | null;
+  };
+  /** kind (pid, mnt, uts, ipc, cgroup, net, user) and nsfs inode of each of the tenant's namespaces */
+  namespaces: Array<{ kind: string; inode: number }>;
+}
+
 /** What one node's agent last made of one tenant. */
 @Entity({ name: 'tenant_statuses' })
 export class TenantStatusEntity {
@@ -28,6 +41,10 @@ export class TenantStatusEntity {
 
   @Column({ name: 'cgroup_path', type: 'text', nullable: true })
   cgroupPath!: string | null;
+
+  /** The tenant's init and namespaces on this node, as the agent last saw them; null before it made them. */
+  @Column({ type: 'jsonb', nullable: true })
+  isolation!: TenantIsolationStatus | null;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;

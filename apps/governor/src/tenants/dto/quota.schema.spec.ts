@@ -3,12 +3,14 @@ import { describe, it } from 'node:test';
 import {
   CPU_FIELDS,
   CPUSET_FIELDS,
+  FILESYSTEM_FIELDS,
   IO_FIELDS,
   IO_LIMIT_FIELDS,
   MEMORY_FIELDS,
   NETWORK_FIELDS,
   PIDS_FIELDS,
   QUOTA_SECTIONS,
+  WORKLOADS_FIELDS,
 } from '../../../../../libs/domain/src/quota';
 import { QUOTA_SCHEMA, quotaSchemas } from './quota.schema';
 
@@ -22,6 +24,8 @@ describe('the quota in the OpenAPI document', () => {
       io: IO_FIELDS,
       cpuset: CPUSET_FIELDS,
       network: NETWORK_FIELDS,
+      filesystem: FILESYSTEM_FIELDS,
+      workloads: WORKLOADS_FIELDS,
     };
     for (const section of QUOTA_SECTIONS) assert.deepEqual(Object.keys(QUOTA_SCHEMA[section]), [...fields[section]], section);
     assert.deepEqual(Object.keys(QUOTA_SCHEMA.io.limits), [...IO_LIMIT_FIELDS]);

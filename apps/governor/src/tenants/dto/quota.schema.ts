@@ -31,6 +31,8 @@ const KINDS = {
   idList: { type: 'string', description: 'a list such as "0-3,8"; returned normalised' },
   device: { type: 'string', description: 'block device as major:minor' },
   flag: { type: 'boolean' },
+  onLimit: { type: 'string', enum: ['none', 'kill'] },
+  count: { type: 'integer', minimum: 1, maximum: 10000 },
 } satisfies Record<string, SchemaObject>;
 
 type Kind = keyof typeof KINDS;
@@ -58,6 +60,11 @@ export const QUOTA_SCHEMA = {
   },
   pids: {
     max: field('pidsMax', 'pids.max', 256),
+    onLimit: field(
+      'onLimit',
+      'when a workload hits pids.max (pids.events max grows): "none" (default) records a tenant event (kind pids); "kill" also evicts that workload with cgroup.kill',
+      'none',
+    ),
   },
   io: {
     weight: field('weight', 'io.weight, 1 to 10000 (needs io.cost or BFQ to have an effect)', 100),
@@ -81,6 +88,21 @@ export const QUOTA_SCHEMA = {
       "whether the tenant may reach the world beyond this host (IP forwarding with masquerade through the host). Off unless true: by default a tenant reaches only its gateway's ICMP echo, never the host's services or another tenant.",
       false,
     ),
+  },
+  filesystem: {
+    tmpSize: field(
+      'size',
+      'the one tmpfs behind /tmp, /var/tmp, /dev/shm and /run inside the tenant, charged to its memory cgroup; at least 1Mi; default 64Mi. Takes effect when the tenant init starts',
+      '64Mi',
+    ),
+    homeSize: field(
+      'size',
+      'the persistent home mounted at /home/tenant (an ext4 image under the data directory); at least 16Mi; default 256Mi; grows, never shrinks',
+      '1Gi',
+    ),
+  },
+  workloads: {
+    max: field('count', 'concurrent workloads (starting or running) per node, 1-10000; default 64. Past it, starting one answers 409', 64),
   },
 } as const;
 

@@ -34,6 +34,31 @@ export class ConditionDto {
   message!: string;
 }
 
+export class TenantInitDto {
+  @ApiProperty({ nullable: true, type: Number, description: "the init's pid on the host (PID 1 inside)" })
+  pid!: number | null;
+  @ApiProperty({ enum: ['running', 'dead', 'absent'] })
+  state!: string;
+  @ApiProperty({ description: 'how many times the agent found it gone and started it again (each time with fresh namespaces)' })
+  restarts!: number;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  restartedAt!: string | null;
+}
+
+export class NamespaceDto {
+  @ApiProperty({ enum: ['pid', 'mnt', 'uts', 'ipc', 'cgroup', 'net', 'user'] })
+  kind!: string;
+  @ApiProperty({ description: 'the nsfs inode, as readlink /proc/<pid>/ns/<kind> shows it', example: 4026532390 })
+  inode!: number;
+}
+
+export class TenantIsolationDto {
+  @ApiProperty({ type: TenantInitDto })
+  init!: TenantInitDto;
+  @ApiProperty({ type: [NamespaceDto] })
+  namespaces!: NamespaceDto[];
+}
+
 export class TenantStatusDto {
   @ApiProperty({ description: 'the generation the agents last applied; 0 before any did' })
   observedGeneration!: number;
@@ -55,6 +80,12 @@ export class TenantStatusDto {
     description: 'the tenant link: eth0 inside has `address` and routes via `gateway`; address6 and gateway6 only when GOVERNOR_NET6_PREFIX is set',
   })
   network!: { namespace: string; hostInterface: string; address: string; gateway: string; address6?: string; gateway6?: string } | null;
+  @ApiProperty({
+    nullable: true,
+    type: TenantIsolationDto,
+    description: "the tenant's init (PID 1 of its PID namespace) and each of its namespaces, as the first node's agent last saw them; per node in nodes[]",
+  })
+  isolation!: TenantIsolationDto | null;
 }
 
 export class TenantDto {

@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Condition } from '../../../../libs/cgroup/src/condition';
+import { degraded } from '../../../../libs/cgroup/src/condition';
+import type { TenantEntity, TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
+import { readTenantInit, startTenantInit } from '../../../../libs/workloads/src/tenant-init';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { HostAccess } from '../host/host.access';
+import { TenantEventsService } from '../tenant-events/tenant-events.service';
+
+/** Sizes when the quota leaves them out (see FilesystemQuota). */
+export const DEFAULT_TMP_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_HOME_SIZE = 256 * 1024 * 1024;
+
+export interface IsolationResult {
+  changes: string[];
+  conditions: Condition[];
+  status: TenantIsolationStatus;
+}
+
+/**
+ * A tenant's home and its init (PID 1 of its PID, mount, UTS, IPC and cgroup namespaces, native/tenant-init.c).
+ * An init that is gone (killed from the host, OOM-killed, its leaf killed) took its PID namespace and every
+ * workload with it: it is started again, with fresh namespaces, and that is an event and a count in the status.
+ */
+@Injectable()
+export class TenantIsolation {
+  private readonly logger = new Logger('isolation');
+
+  constructor(
+    private readonly host: HostAccess,
+    private readonly events: TenantEventsService,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+  ) {}
+
+  async ensure(tenant: TenantEntity, uidBase: number, previous: TenantIsolationStatus | null): Promise<IsolationResult> {
+    const namespaces = this.host.namespaces();
+    const paths = namespaces.paths(tenant.name);
+    const changes: string[] = [];
+    let restarts = previous?.init.restarts ?? 0;
+    let restartedAt = previous?.init.restartedAt ?? null;
+    const conditions: Condition[] = [];
+    // A home that cannot be made (no loop device, no mkfs.ext4) degrades the tenant, which still runs: its
+    // init then starts without one, and /home/tenant is an empty read-only directory until a pass makes it.
+    let home: string | undefined = this.host.homes().mountPoint(tenant.name);
+    try {
+      changes.push(...(await this.host.homes().ensure(tenant.name, tenant.id, uidBase, tenant.quota.filesystem?.homeSize ?? DEFAULT_HOME_SIZE)));
+    } catch (err) {
+      home = undefined;
+      conditions.push(degraded('HomeFailed', `the home could not be made or mounted: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    const before = readTenantInit(paths);
+    if (before.state === 'running') return { changes, conditions, status: this.statusOf(before, restarts, restartedAt) };
+    try {
+      const driver = this.host.cgroups();
+      namespaces.releaseInit(tenant.name);
+      const cgroupDir = await driver.freshInitCgroup(tenant.name);
+      const pid = await startTenantInit({
+        binaryPath: this.host.native().tenantInitPath(),
+        tenant: tenant.name,
+        paths,
+        nsDir: namespaces.dir(tenant.name),
+        cgroupDir,
+        hostname: tenant.name,
+        uidBase,
+        tmpSize: tenant.quota.filesystem?.tmpSize ?? DEFAULT_TMP_SIZE,
+        home,
+        hide: [this.config.runDir, this.config.dataDir, '/sys/fs/cgroup', driver.capabilities.mount],
+      });
+      changes.push(`started the tenant init, pid ${pid}`);
+      if (before.state === 'dead') {
+        restarts += 1;
+        restartedAt = new Date().toISOString();
+        const message = `the tenant init (pid ${before.pid}) was gone; started a new one (pid ${pid}) with fresh PID, mount, UTS, IPC and cgroup namespaces: the workloads that ran in the old ones were killed with it`;
+        this.logger.warn({ tenant: tenant.name, old: before.pid, pid }, message);
+        await this.events.record(tenant.id, 'init', message, { oldPid: before.pid, pid, restarts });
+      }
+    } catch (err) {
+      conditions.push(degraded('InitFailed', `the tenant init could not start: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    return { changes, conditions, status: this.statusOf(readTenantInit(paths), restarts, restartedAt) };
+  }
+
+  /** The init dies with the tenant's cgroup; this removes its namespace files (nsDestroy does too) and the home. */
+  async remove(name: string, tenantId: string | undefined): Promise<void> {
+    this.host.namespaces().releaseInit(name);
+    await this.host.homes().remove(name, tenantId);
+  }
+
+  private statusOf(init: ReturnType<typeof readTenantInit>, restarts: number, restartedAt: string | null): TenantIsolationStatus {
+    return { init: { pid: init.pid, state: init.state, restarts, restartedAt }, namespaces: init.namespaces };
+  }
+}

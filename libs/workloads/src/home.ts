@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { mkdir, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Tenants' persistent homes: one ext4 image per tenant under <data dir>/homes/<tenant id>.img, loop-mounted on
+ * <run dir>/homes/<tenant> and bound by the tenant init to /home/tenant. An image file, not a directory with a
+ * project quota, because the limit must hold on any filesystem the data directory lives on (ext4 project quotas
+ * need the prjquota feature and mount option, XFS its own tools) and the size is then the file's size: ENOSPC
+ * inside at the limit, nothing to account outside. mkfs makes the root directory the tenant's root outside
+ * (root_owner), with no blocks reserved for the host's root.
+ */
+export class TenantHomes {
+  constructor(
+    private readonly dataDir: string,
+    private readonly runDir: string,
+  ) {}
+
+  image(tenantId: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error(`refusing a home path for tenant id ${JSON.stringify(tenantId)}`);
+    return join(this.dataDir, 'homes', `${tenantId}.img`);
+  }
+
+  mountPoint(tenant: string): string {
+    if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(tenant)) throw new Error(`refusing a home path for ${JSON.stringify(tenant)}`);
+    return join(this.runDir, 'homes', tenant);
+  }
+
+  /**
+   * Makes the image (sparse, `size` bytes) if missing, grows it when `size` is larger than it is, and mounts it.
+   * Returns what it changed. A smaller `size` is not applied: shrinking ext4 needs it unmounted and may not fit.
+   */
+  async ensure(tenant: string, tenantId: string, uidBase: number, size: number): Promise<string[]> {
+    const changes: string[] = [];
+    const image = this.image(tenantId);
+    const point = this.mountPoint(tenant);
+    await mkdir(join(this.dataDir, 'homes'), { recursive: true, mode: 0o700 });
+    await mkdir(point, { recursive: true, mode: 0o700 });
+    const current = await stat(image).catch(() => undefined);
+    if (current === undefined) {
+      const file = await open(image, 'wx', 0o600);
+      await file.truncate(size);
+      await file.close();
+      await command(['mkfs.ext4', '-q', '-F', '-m', '0', '-E', `root_owner=${uidBase}:${uidBase}`, image]);
+      changes.push(`made a ${size}-byte home image ${image}`);
+    }
+    let device = await this.loopDevice(point);
+    if (device === undefined) {
+      await command(['mount', '-o', 'loop,nosuid,nodev', image, point]);
+      device = await this.loopDevice(point);
+      changes.push(`mounted ${image} on ${point}`);
+    }
+    if (current !== undefined && size > current.size && device !== undefined) {
+      const file = await open(image, 'r+');
+      await file.truncate(size);
+      await file.close();
+      await command(['losetup', '--set-capacity', device]);
+      await command(['resize2fs', device]);
+      changes.push(`grew the home image ${image} from ${current.size} to ${size} bytes`);
+    }
+    return changes;
+  }
+
+  /** Unmounts and deletes a tenant's home; what is gone already is done. */
+  async remove(tenant: string, tenantId: string | undefined): Promise<void> {
+    const point = this.mountPoint(tenant);
+    if ((await this.loopDevice(point)) !== undefined) await command(['umount', '-l', point]);
+    await rmdir(point).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    if (tenantId !== undefined) await rm(this.image(tenantId), { force: true });
+  }
+
+  /** Deletes the image of a tenant whose name another tenant has taken since (its mount point is that one's). */
+  async removeImage(tenantId: string): Promise<void> {
+    await rm(this.image(tenantId), { force: true });
+  }
+
+  /** The loop device mounted on `point` in this mount namespace, if any. */
+  private async loopDevice(point: string): Promise<string | undefined> {
+    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+    for (const line of mountinfo.split('\n')) {
+      const fields = line.split(' ');
+      const dash = fields.indexOf('-');
+      if (fields[4] === point && dash > 0 && fields[dash + 2]?.startsWith('/dev/loop')) return fields[dash + 2];
+    }
+    return undefined;
+  }
+}
+
+function command(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${argv.join(' ')} failed: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}

@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { TenantNamespacePaths } from '../../network/src/namespaces';
+
+/** What starting a tenant's init needs (the options of native/tenant-init.c). */
+export interface TenantInitSpec {
+  binaryPath: string;
+  tenant: string;
+  paths: TenantNamespacePaths;
+  nsDir: string;
+  /** absolute cgroup directory of the init's own leaf */
+  cgroupDir: string;
+  hostname: string;
+  /** the tenant's root outside (its uid and gid base): owner of its tmpfs and home */
+  uidBase: number;
+  tmpSize: number;
+  /** the mounted home, bound to /home/tenant inside */
+  home?: string;
+  /** directories covered by an empty read-only tmpfs inside: run dir, data dir, cgroup mounts */
+  hide: string[];
+}
+
+export type NamespaceKind = 'pid' | 'mnt' | 'uts' | 'ipc' | 'cgroup' | 'net' | 'user';
+export const NAMESPACE_KINDS: readonly NamespaceKind[] = ['pid', 'mnt', 'uts', 'ipc', 'cgroup', 'net', 'user'];
+
+export interface NamespaceView {
+  kind: NamespaceKind;
+  /** the nsfs inode, as `readlink /proc/<pid>/ns/<kind>` shows it (`<kind>:[<inode>]`) */
+  inode: number;
+}
+
+/** The init as the host sees it: running (its pid holds the bound PID namespace), dead, or never started. */
+export interface TenantInitState {
+  state: 'running' | 'dead' | 'absent';
+  pid: number | null;
+  namespaces: NamespaceView[];
+}
+
+export class TenantInitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TenantInitError';
+  }
+}
+
+/**
+ * Whether the tenant's init is alive: its recorded pid must still be in the PID namespace bound under the
+ * namespace directory (compared by nsfs inode, so a recycled pid is not taken for the init), and that namespace
+ * must be the one the process is PID 1 of.
+ */
+export function readTenantInit(paths: TenantNamespacePaths): TenantInitState {
+  // A mount point whose namespace is gone is an empty file on the run dir's filesystem: not a namespace.
+  const dirDev = statSync(dirname(paths.user), { throwIfNoEntry: false })?.dev;
+  const namespaces = NAMESPACE_KINDS.flatMap((kind) => {
+    const stat = statSync(paths[kind], { throwIfNoEntry: false });
+    return stat === undefined || stat.dev === dirDev ? [] : [{ kind, inode: stat.ino }];
+  });
+  let text: string;
+  try {
+    text = readFileSync(paths.initPid, 'utf8');
+  } catch {
+    return { state: 'absent', pid: null, namespaces };
+  }
+  const pid = Number(text.trim());
+  const bound = namespaces.find((ns) => ns.kind === 'pid')?.inode;
+  const running =
+    Number.isInteger(pid) &&
+    pid > 0 &&
+    bound !== undefined &&
+    (() => {
+      try {
+        return statSync(`/proc/${pid}/ns/pid`).ino === bound && /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    })();
+  return { state: running ? 'running' : 'dead', pid: Number.isInteger(pid) ? pid : null, namespaces };
+}
+
+/**
+ * Starts the tenant's init (native/governor-tenant-init) and returns its host pid once its namespaces are
+ * bound under the namespace directory. The options go on stdin, so that its command line names the tenant
+ * only; its environment is empty. The init is detached (own session, adopted by the host's init) and outlives
+ * the governor.
+ */
+export function startTenantInit(spec: TenantInitSpec): Promise<number> {
+  const options: string[] = [
+    '--ns-dir',
+    spec.nsDir,
+    '--cgroup',
+    spec.cgroupDir,
+    '--hostname',
+    spec.hostname,
+    '--uid',
+    String(spec.uidBase),
+    '--tmp-size',
+    String(spec.tmpSize),
+    ...(spec.home === undefined ? [] : ['--home', spec.home]),
+    ...spec.hide.flatMap((dir) => ['--hide', dir]),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = execFile(spec.binaryPath, [spec.tenant], { env: {}, timeout: 30_000 }, (err, stdout, stderr) => {
+      const pid = Number(stdout.trim());
+      if (err || !Number.isInteger(pid) || pid <= 0) reject(new TenantInitError(`the tenant init did not start: ${stderr.trim() || err?.message || stdout}`));
+      else resolve(pid);
+    });
+    child.stdin?.end(options.map((option) => `${option}\0`).join(''));
+  });
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { hostScratch } from '../../support/cgroup-root';
+import { startGovernor, type TestGovernor } from '../../support/governor.harness';
+
+// A fork bomb in a tenant's workload, on a kernel with the pids controller: held at pids.max, the API stays
+// responsive meanwhile, the governor records it, and with pids.onLimit "kill" it evicts the workload.
+const host = hostScratch('forkbomb');
+let gov: TestGovernor;
+
+before(async () => {
+  gov = await startGovernor({
+    ...host.env,
+    GOVERNOR_NODE_NAME: 'guest',
+    GOVERNOR_RESYNC_INTERVAL: '2s',
+    GOVERNOR_NET_POOL: '10.237.0.0/24',
+    GOVERNOR_LOG_LEVEL: 'error',
+  });
+});
+after(async () => {
+  await gov?.close();
+  host.cleanup();
+});
+
+// Each call forks two more of itself, and a refused fork does not stop the others: the classic bomb, in sh.
+const BOMB = ['/bin/sh', '-c', 'b() { b & b & wait; }; b'];
+const tenantFile = (name: string, file: string) => readFileSync(join(host.root, 'tenants', name, file), 'utf8').trim();
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(value)}`);
+    await sleep(250);
+  }
+}
+
+async function ready(name: string, quota: object): Promise<void> {
+  const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, quota });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  await until(
+    `${name} is ready`,
+    async () => (await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root)).body,
+    (t: { status: { isolation: { init: { state: string } } | null; observedGeneration: number } }) =>
+      t.status.observedGeneration === 1 && t.status.isolation?.init.state === 'running',
+  );
+}
+
+const events = (name: string) =>
+  gov.query<{ kind: string; message: string; detail: { evicted?: boolean } }>(
+    `SELECT e.kind, e.message, e.detail FROM tenant_events e JOIN tenants t ON t.id = e.tenant_id WHERE t.name = $1 ORDER BY e.id`,
+    [name],
+  );
+
+describe('a fork bomb in a tenant', () => {
+  it('is held at pids.max 64, keeps the API under 1 s at p99, and is recorded as a tenant event', async () => {
+    await ready('bomb', { pids: { max: 64 }, cpu: { max: '1' } });
+    const started = await gov.http.post('/v1/tenants/bomb/workloads').set('Authorization', gov.root).send({ command: BOMB });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    await until(
+      'the bomb reaches pids.max',
+      async () => Number(tenantFile('bomb', 'pids.current')),
+      (n) => n >= 60,
+      60_000,
+    );
+
+    const latencies: number[] = [];
+    let highest = 0;
+    for (let i = 0; i < 40; i++) {
+      const start = process.hrtime.bigint();
+      const res = await gov.http.get('/v1/tenants/bomb').set('Authorization', gov.root);
+      latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+      assert.equal(res.status, 200);
+      highest = Math.max(highest, Number(tenantFile('bomb', 'pids.current')));
+      await sleep(100);
+    }
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.ceil(0.99 * latencies.length) - 1];
+    process.stdout.write(`# fork bomb: API p50 ${latencies[latencies.length >> 1].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, highest pids.current ${highest}\n`);
+    assert.ok(p99 < 1000, `API p99 ${p99} ms`);
+    assert.ok(highest <= 64 && highest >= 60, `held at 64: highest pids.current ${highest}`);
+    assert.equal(tenantFile('bomb', 'pids.max'), '64');
+
+    const recorded = await until(
+      'a pids event',
+      () => events('bomb'),
+      (rows) => rows.some((e) => e.kind === 'pids'),
+    );
+    const event = recorded.find((e) => e.kind === 'pids')!;
+    assert.match(event.message, new RegExp(`workload ${started.body.id as string} reached pids.max: \\d+ forks? refused$`));
+    assert.equal(event.detail.evicted, false);
+    const state = (await gov.http.get(`/v1/tenants/bomb/workloads/${started.body.id as string}`).set('Authorization', gov.root)).body.state;
+    assert.equal(state, 'running', 'policy none leaves it running');
+    await gov.http
+      .delete(`/v1/tenants/bomb/workloads/${started.body.id as string}`)
+      .query({ grace: '0s' })
+      .set('Authorization', gov.root);
+  });
+
+  it('with pids.onLimit "kill", evicts the workload and says so', async () => {
+    await ready('evicted', { pids: { max: 64, onLimit: 'kill' }, cpu: { max: '1' } });
+    const started = await gov.http.post('/v1/tenants/evicted/workloads').set('Authorization', gov.root).send({ command: BOMB });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const done = await until(
+      'the bomb is evicted',
+      async () => (await gov.http.get(`/v1/tenants/evicted/workloads/${started.body.id as string}`).set('Authorization', gov.root)).body,
+      (w: { state: string; signal: string | null }) => !['starting', 'running'].includes(w.state),
+    );
+    assert.deepEqual({ state: done.state, signal: done.signal }, { state: 'killed', signal: 'SIGKILL' });
+    const rows = await events('evicted');
+    assert.ok(
+      rows.some((e) => e.kind === 'pids' && e.detail.evicted === true && /evicted \(pids\.onLimit kill\)$/.test(e.message)),
+      JSON.stringify(rows),
+    );
+    await until(
+      'the tenant is empty again',
+      async () => Number(tenantFile('evicted', 'pids.current')),
+      (n) => n <= 2,
+      30_000,
+    );
+  });
+});
