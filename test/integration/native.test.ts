@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findLibrary, KoffiNative, NativeError, type DirFd, type ProcessExit, type SpawnRequest } from './index';
+import { findLibrary, KoffiNative, NativeError, type DirFd, type ProcessExit, type SpawnRequest } from '../../libs/native/src';
 
 const native = new KoffiNative();
 

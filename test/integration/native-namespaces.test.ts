@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KoffiNative, NativeError, monitorPath } from './index';
+import { KoffiNative, NativeError, monitorPath } from '../../libs/native/src';
 
 const native = new KoffiNative();
 const UID_BASE = 1879048192;
