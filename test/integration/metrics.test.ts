@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { hostScratch } from '../support/cgroup-root';
+import { hostCgroupFacts, hostScratch, removeCgroupTree } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // GET /metrics of a governor in role all on this host's cgroup v2 core. The hybrid tree has no cpu,
@@ -66,6 +65,7 @@ describe('GET /metrics on this host', () => {
       busy.kill('SIGKILL');
     }
     const { status, series, type } = await scrape();
+    const facts = hostCgroupFacts();
     assert.equal(status, 200);
     assert.match(type, /^text\/plain; version=0\.0\.4/);
     assert.ok(
@@ -82,12 +82,14 @@ describe('GET /metrics on this host', () => {
       assert.equal(series.get(`governor_tenant_frozen${t(name)}`), 0);
       assert.equal(series.get(`governor_tenant_workloads${t(name, ',state="running"')}`), 0);
       assert.ok(series.has(`governor_tenant_network_receive_bytes_total${t(name)}`), `link of ${name}`);
-      // No controller here: none of its series, and the reason in governor_node_controller_available.
-      for (const family of ['memory_usage_bytes', 'pids_current', 'cpu_throttled_seconds_total', 'cpu_limit_cores'])
-        assert.equal(series.has(`governor_tenant_${family}${t(name)}`), false);
+      // A missing controller: none of its series, and the reason in governor_node_controller_available.
+      const owners: Record<string, string> = { memory_usage_bytes: 'memory', pids_current: 'pids', cpu_throttled_seconds_total: 'cpu' };
+      for (const [family, controller] of Object.entries(owners))
+        if (facts.missing.includes(controller)) assert.equal(series.has(`governor_tenant_${family}${t(name)}`), false, family);
     }
     for (const controller of ['cpu', 'cpuset', 'io', 'memory', 'pids']) {
-      assert.equal(series.get(`governor_node_controller_available{controller="${controller}",node="${NODE}"}`), 0, controller);
+      const want = facts.available.includes(controller) ? 1 : 0;
+      assert.equal(series.get(`governor_node_controller_available{controller="${controller}",node="${NODE}"}`), want, controller);
     }
     assert.equal(series.get('governor_tenants{state="Ready"}'), 3);
     for (const collector of ['tenants', 'cpu', 'pressure', 'network', 'workloads', 'node'])
@@ -128,7 +130,8 @@ describe('GET /metrics on this host', () => {
   it('keeps answering when a tenant cgroup is removed by hand, and loses only that tenant series', async () => {
     const before = (await scrape()).series.get('governor_collector_errors_total{collector="tenants"}') ?? 0;
     const dir = join(host.root, 'tenants', 'gamma');
-    for (const leaf of ['attached', 'workloads', '']) rmdirSync(join(dir, leaf));
+    // The whole subtree goes, its tenant init (in the init leaf) killed with it.
+    removeCgroupTree(dir);
     const { status, series } = await scrape();
     assert.equal(status, 200);
     assert.deepEqual(named(series, 'gamma'), []);

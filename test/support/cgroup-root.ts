@@ -93,3 +93,20 @@ export function hostScratch(label: string): HostScratch {
     },
   };
 }
+
+/** The controllers Governor manages, in the order the API lists them. */
+const MANAGED = ['cpu', 'cpuset', 'io', 'memory', 'pids'];
+
+/**
+ * What this host gives a cgroup made below CGROUP2_MOUNT, so that host tests assert what they see on a
+ * hybrid host (no controller in the v2 tree) and on a full cgroup v2 host alike.
+ */
+export function hostCgroupFacts(): { mode: 'unified' | 'hybrid'; available: string[]; missing: string[] } {
+  const enabled = readFileSync(join(CGROUP2_MOUNT, 'cgroup.subtree_control'), 'utf8').trim().split(/\s+/).filter(Boolean);
+  const available = MANAGED.filter((controller) => enabled.includes(controller));
+  return {
+    mode: CGROUP2_MOUNT === '/sys/fs/cgroup' ? 'unified' : 'hybrid',
+    available,
+    missing: MANAGED.filter((controller) => !available.includes(controller)),
+  };
+}
