@@ -5,7 +5,10 @@ import { AuditService } from './audit.service';
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
-/** Prunes the ledger and the audit log hourly, past GOVERNOR_RETENTION, and Idempotency-Keys past their 24 hours. A failed pass is retried next hour. */
+/**
+ * Prunes hourly, past GOVERNOR_RETENTION: the ledger, the audit log, tenant events, ended workloads and decided quota
+ * requests (in bounded batches); and Idempotency-Keys past their 24 hours. A failed pass is retried next hour.
+ */
 @Injectable()
 export class AuditRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('retention');
@@ -29,7 +32,7 @@ export class AuditRetention implements OnApplicationBootstrap, OnApplicationShut
   async prune(): Promise<void> {
     try {
       const removed = { ...(await this.audit.prune(this.config.retentionMs)), idempotencyKeys: await this.idempotency.pruneExpired() };
-      if (removed.audit + removed.ledger + removed.idempotencyKeys > 0) this.logger.log({ removed }, 'pruned entries past retention');
+      if (Object.values(removed).some((n) => n > 0)) this.logger.log({ removed }, 'pruned entries past retention');
     } catch (err) {
       this.logger.warn({ err }, 'retention pass failed; retrying in an hour');
     }

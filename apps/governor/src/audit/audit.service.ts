@@ -23,6 +23,19 @@ export interface AuditEntryView {
   detail: Record<string, unknown>;
 }
 
+/**
+ * What retention removes, by table: the key to delete by and what makes a row old ($1 is the cutoff). Workloads
+ * and quota requests go only once they are over (ended, decided); a tenant's events, ledger and audit by age.
+ */
+const RETAINED = {
+  audit_log: { key: 'id', old: 'at < $1' },
+  quota_ledger: { key: 'id', old: 'at < $1' },
+  tenant_events: { key: 'id', old: 'at < $1' },
+  workloads: { key: 'id', old: "finished_at < $1 AND state NOT IN ('starting', 'running')" },
+  quota_requests: { key: 'id', old: "decided_at < $1 AND state <> 'pending'" },
+} as const;
+export type RetainedTable = keyof typeof RETAINED;
+
 @Injectable()
 export class AuditService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
@@ -54,14 +67,30 @@ export class AuditService {
    * Drops ledger and audit rows older than the retention. The append-only trigger lets DELETE through only
    * when governor.retention is on, and SET LOCAL scopes that to this one transaction.
    */
-  async prune(retentionMs: number): Promise<{ audit: number; ledger: number }> {
-    return this.db.transaction(async (tx) => {
-      await tx.query(`SET LOCAL governor.retention = 'on'`);
-      const cutoff = new Date(Date.now() - retentionMs);
-      const [, audit] = (await tx.query('DELETE FROM audit_log WHERE at < $1', [cutoff])) as [unknown, number];
-      const [, ledger] = (await tx.query('DELETE FROM quota_ledger WHERE at < $1', [cutoff])) as [unknown, number];
-      return { audit, ledger };
-    });
+  /**
+   * Removes what is older than the retention, in batches of `batch` rows, each in its own short transaction,
+   * so that a first pass over a year of rows neither holds one huge transaction nor locks the tables for long.
+   * The ledger and the audit log refuse DELETE outside a transaction that says it is the retention job.
+   */
+  async prune(retentionMs: number, batch = 5000): Promise<Record<RetainedTable, number>> {
+    const cutoff = new Date(Date.now() - retentionMs);
+    const removed = {} as Record<RetainedTable, number>;
+    for (const [table, { key, old }] of Object.entries(RETAINED) as [RetainedTable, (typeof RETAINED)[RetainedTable]][]) {
+      removed[table] = 0;
+      for (;;) {
+        const count = await this.db.transaction(async (tx) => {
+          await tx.query(`SET LOCAL governor.retention = 'on'`);
+          const [, n] = (await tx.query(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${old} LIMIT $2)`, [cutoff, batch])) as [
+            unknown,
+            number,
+          ];
+          return n;
+        });
+        removed[table] += count;
+        if (count < batch) break;
+      }
+    }
+    return removed;
   }
 }
 
