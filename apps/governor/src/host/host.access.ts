@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
@@ -86,6 +86,11 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (this.nativeLibrary === undefined)
       throw new HostException(HostExceptionCode.UNAVAILABLE, `the native library is unavailable: ${this.failure ?? 'not started'}`);
     return this.nativeLibrary;
+  }
+
+  /** Whether `path` is a directory on this host (a tenant's rootfs is checked at create). */
+  isDirectory(path: string): boolean {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
   }
 
   /** The driver when there is one; for the reconciler, which idles without it. */

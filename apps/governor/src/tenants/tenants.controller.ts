@@ -8,6 +8,7 @@ import { CreateTenantDto, LedgerPageDto, PatchTenantDto, TenantDto, TenantPageDt
 import { parseCreateTenant } from './tenant.request';
 import { toTenantView } from './tenant.view';
 import { etagOf, type LedgerEntryView, TenantsService } from './tenants.service';
+import { HostAccess } from '../host/host.access';
 import type { Page } from '../common/pagination';
 import { ValidationError } from '../../../../libs/domain/src/errors';
 
@@ -15,7 +16,10 @@ import { ValidationError } from '../../../../libs/domain/src/errors';
 @ApiBearerAuth()
 @Controller('v1/tenants')
 export class TenantsController {
-  constructor(private readonly tenants: TenantsService) {}
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly host: HostAccess,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a tenant' })
@@ -28,7 +32,10 @@ export class TenantsController {
     @RequestId() requestId: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TenantDto> {
-    const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
+    const tenant = await this.tenants.create(
+      parseCreateTenant(body, (path) => this.host.isDirectory(path)),
+      { principal, requestId },
+    );
     res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
     return this.tenants.view(tenant);
   }
