@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { rmdirSync } from 'node:fs';
+import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -126,7 +126,14 @@ describe('GET /metrics on this host', () => {
   it('keeps answering when a tenant cgroup is removed by hand, and loses only that tenant series', async () => {
     const before = (await scrape()).series.get('governor_collector_errors_total{collector="tenants"}') ?? 0;
     const dir = join(host.root, 'tenants', 'gamma');
-    for (const leaf of ['attached', 'workloads', '']) rmdirSync(join(dir, leaf));
+    // The tenant's init holds its own leaf: killed first, as an administrator removing the tree would.
+    writeFileSync(join(dir, 'init', 'cgroup.kill'), '1');
+    const emptied = Date.now() + 5000;
+    while (/^populated 1$/m.test(readFileSync(join(dir, 'init', 'cgroup.events'), 'utf8'))) {
+      assert.ok(Date.now() < emptied, 'the init leaf empties');
+      await sleep(20);
+    }
+    for (const leaf of ['attached', 'workloads', 'init', '']) rmdirSync(join(dir, leaf));
     const { status, series } = await scrape();
     assert.equal(status, 200);
     assert.deepEqual(named(series, 'gamma'), []);
