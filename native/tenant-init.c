@@ -7,6 +7,9 @@
  *     --cgroup DIR       the init's own leaf (ROOT/tenants/<name>/init)
  *     --hostname NAME    --uid BASE (root of the tenant outside)   --tmp-size BYTES
  *     [--home DIR]       mounted at /home/tenant, writable
+ *     [--rootfs DIR]     the tenant's root instead of the host's (an unpacked image): it must hold /proc, /sys,
+ *                        /dev, /tmp, /var/tmp, /run, /home (and /dev/shm is the host's /dev, bound); the host's
+ *                        /sys and /dev are bound in, and the host's root is detached once pivot_root is done
  *     [--hide DIR]...    covered by an empty, read-only tmpfs (run dir, data dir, cgroup mounts)
  * The options travel on stdin, not argv, so that /proc/<pid>/cmdline on the host names the tenant only.
  *
@@ -53,7 +56,7 @@
 #define MSG_MAX (PATH_MAX + 128)
 
 struct options {
-	const char *ns_dir, *cgroup, *hostname, *home, *uid, *tmp_size;
+	const char *ns_dir, *cgroup, *hostname, *home, *uid, *tmp_size, *rootfs;
 	const char *hide[HIDE_MAX];
 	size_t hides;
 	unsigned long long base, tmp_bytes;
@@ -63,6 +66,7 @@ struct options {
 enum step {
 	STEP_READY = 0,
 	STEP_PRIVATE,
+	STEP_ROOTFS,
 	STEP_DETACH,
 	STEP_READONLY,
 	STEP_SCRATCH,
@@ -76,7 +80,7 @@ enum step {
 };
 
 static const char *const step_names[] = {
-	"ready",	 "private mount propagation", "detaching namespace and hidden mounts", "read-only root",
+	"ready",	 "private mount propagation", "entering the rootfs", "detaching namespace and hidden mounts", "read-only root",
 	"/tmp, /var/tmp, /dev/shm and /run", "the home",	"hiding governor state", "mounting /proc",
 	"masking /proc and /sys", "joining the tenant's user namespace", "becoming root in it",
 	"unsharing mount, IPC and cgroup namespaces"};
@@ -113,13 +117,13 @@ static int parse(char **buf, struct options *o)
 		else
 			len += n > 0 ? (size_t)n : 0;
 	(*buf)[len] = '\0';
-	static const char *const names[] = {"--ns-dir", "--cgroup", "--hostname", "--home", "--uid", "--tmp-size"};
-	const char **values[] = {&o->ns_dir, &o->cgroup, &o->hostname, &o->home, &o->uid, &o->tmp_size};
+	static const char *const names[] = {"--ns-dir", "--cgroup", "--hostname", "--home", "--uid", "--tmp-size", "--rootfs"};
+	const char **values[] = {&o->ns_dir, &o->cgroup, &o->hostname, &o->home, &o->uid, &o->tmp_size, &o->rootfs};
 	for (size_t at = 0; at < len;) {
 		const char *name = *buf + at;
 		at += strlen(name) + 1;
-		if (at >= len + 1)
-			return -1;
+		if (at >= len)
+			return -1; /* a name without a value */
 		const char *value = *buf + at;
 		at += strlen(value) + 1;
 		if (at > len + 1)
@@ -140,7 +144,7 @@ static int parse(char **buf, struct options *o)
 	if (number(o->uid, UINT32_MAX - 65536, &o->base) < 0 || number(o->tmp_size, ~0ULL >> 1, &o->tmp_bytes) < 0 ||
 	    o->tmp_bytes == 0)
 		return -1;
-	if (o->home && o->home[0] != '/')
+	if ((o->home && o->home[0] != '/') || (o->rootfs && o->rootfs[0] != '/'))
 		return -1;
 	return o->ns_dir && o->cgroup && o->hostname && o->ns_dir[0] == '/' && o->cgroup[0] == '/' ? 0 : -1;
 }
@@ -295,7 +299,9 @@ static int make_dir(int mnt, const char *name, mode_t mode, unsigned long long b
 /*
  * One tmpfs of --tmp-size for everything a tenant may write outside its home: /tmp, /var/tmp, /dev/shm and /run
  * (with /run/lock) are directories of it, so that one limit covers them all and the pages are charged to the
- * memory cgroup of whoever writes them, a tenant process.
+ * memory cgroup of whoever writes them, a tenant process. Kernels before 6.15 refuse to clone part of a
+ * detached mount (open_tree on an fsmount fd: EINVAL), so the whole tmpfs is first attached on /tmp, its
+ * directories are bound from there, and /tmp/tmp is bound last on top of /tmp itself, covering the rest.
  */
 static int scratch(const struct options *o)
 {
@@ -305,22 +311,28 @@ static int scratch(const struct options *o)
 	static const struct {
 		const char *dir, *target;
 		mode_t mode;
-	} parts[] = {{"tmp", "/tmp", 01777}, {"vartmp", "/var/tmp", 01777}, {"shm", "/dev/shm", 01777}, {"run", "/run", 0755}};
+	} parts[] = {{"vartmp", "/var/tmp", 01777}, {"shm", "/dev/shm", 01777}, {"run", "/run", 0755}, {"tmp", "/tmp", 01777}};
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < sizeof parts / sizeof *parts; i++)
 		ret = make_dir(mnt, parts[i].dir, parts[i].mode, o->base);
 	if (ret == 0)
 		ret = make_dir(mnt, "run/lock", 01777, o->base);
+	if (ret == 0)
+		ret = place(mnt, "", "/tmp");
+	close(mnt);
 	for (size_t i = 0; ret == 0 && i < sizeof parts / sizeof *parts; i++) {
 		struct stat st;
 		if (lstat(parts[i].target, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue; /* /var/run is usually a symlink to /run */
-		ret = place(mnt, parts[i].dir, parts[i].target);
+		char source[32];
+		snprintf(source, sizeof source, "/tmp/%s", parts[i].dir);
+		if (mount(source, parts[i].target, NULL, MS_BIND, NULL) < 0)
+			ret = -errno;
+		/* /run is bound by now; a /var/run that is a directory of its own gets the same. */
+		if (ret == 0 && strcmp(parts[i].target, "/run") == 0 && lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount(source, "/var/run", NULL, MS_BIND, NULL) < 0)
+			ret = -errno;
 	}
-	struct stat st;
-	if (ret == 0 && lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode))
-		ret = place(mnt, "run", "/var/run");
-	close(mnt);
 	return ret;
 }
 
@@ -385,6 +397,27 @@ static int mask(void)
 }
 
 /*
+ * --rootfs: binds it onto itself (pivot_root needs a mount point), binds the host's /sys and /dev into it and
+ * pivots, then detaches the host's root: nothing of it is left to hide or to hold.
+ */
+static int enter_rootfs(const char *rootfs)
+{
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	static const char *const binds[] = {"sys", "dev"};
+	for (size_t i = 0; i < sizeof binds / sizeof *binds; i++) {
+		char target[PATH_MAX], source[16];
+		snprintf(target, sizeof target, "%s/%s", rootfs, binds[i]);
+		snprintf(source, sizeof source, "/%s", binds[i]);
+		if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -errno;
+	}
+	if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return -errno;
+	return 0;
+}
+
+/*
  * The tenant's view, built in mount namespace A while the init is still root in the initial user namespace, so
  * that every mount made here is locked once B is copied from A. Returns 0 or -errno, with *step set.
  */
@@ -397,6 +430,9 @@ static int build_view(const struct options *o, int *step)
 		return -errno;
 	*step = STEP_DETACH;
 	if ((ret = detach_held(o)) < 0)
+		return ret;
+	*step = STEP_ROOTFS;
+	if (o->rootfs && (ret = enter_rootfs(o->rootfs)) < 0)
 		return ret;
 	*step = STEP_READONLY;
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};

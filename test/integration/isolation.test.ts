@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -196,6 +197,62 @@ describe('tenant isolation', () => {
       .delete(`/v1/tenants/acme/workloads/${sleeper.body.id as string}`)
       .query({ grace: '0s' })
       .set('Authorization', gov.root);
+  });
+
+  it('uses a rootfs as the tenant’s root with its own hostname, and refuses a missing rootfs or a file with 400', async () => {
+    for (const rootfs of ['/no/such/image', '/etc/hostname', 'relative/dir', '/']) {
+      const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'rooted', rootfs });
+      assert.equal(res.status, 400, rootfs);
+      assert.deepEqual(
+        (res.body.errors as Array<{ path: string }>).map((e) => e.path),
+        ['rootfs'],
+      );
+    }
+    // A minimal image: a static busybox and the directories the view needs.
+    const rootfs = mkdtempSync(join(tmpdir(), 'governor-rootfs-'));
+    chmodSync(rootfs, 0o755);
+    for (const dir of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'var/tmp', 'run', 'home']) mkdirSync(join(rootfs, dir), { recursive: true });
+    copyFileSync('/usr/bin/busybox', join(rootfs, 'bin', 'busybox'));
+    chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
+    for (const applet of ['sh', 'ls', 'cat', 'hostname', 'touch']) symlinkSync('busybox', join(rootfs, 'bin', applet));
+    writeFileSync(join(rootfs, 'etc', 'marker'), 'from the image\n');
+    try {
+      const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'rooted', rootfs, hostname: 'box-1' });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.deepEqual({ rootfs: res.body.rootfs, hostname: res.body.hostname }, { rootfs, hostname: 'box-1' });
+      await until(
+        'rooted is ready',
+        () => get('rooted'),
+        (t) => t.status.isolation?.init.state === 'running',
+      );
+      const ran = await sh('rooted', 'cat /etc/marker; hostname; ls /; touch /etc/x; touch /tmp/ok && echo tmp-ok');
+      assert.deepEqual(ran.stdout.trim().split(/\s+/), [
+        'from',
+        'the',
+        'image',
+        'box-1',
+        'bin',
+        'dev',
+        'etc',
+        'home',
+        'proc',
+        'run',
+        'sys',
+        'tmp',
+        'var',
+        'tmp-ok',
+      ]);
+      assert.match(ran.stderr, /Read-only file system/);
+      assert.equal((await gov.http.patch('/v1/tenants/rooted').set('Authorization', gov.root).send({ rootfs: '/' })).status, 400, 'set at create only');
+    } finally {
+      await gov.http.delete('/v1/tenants/rooted').set('Authorization', gov.root);
+      await until(
+        'rooted is gone',
+        async () => (await gov.http.get('/v1/tenants/rooted').set('Authorization', gov.root)).status,
+        (s) => s === 404,
+      );
+      rmSync(rootfs, { recursive: true, force: true });
+    }
   });
 
   it('keeps ROOT/tenants, ROOT/monitors and the run dir from being listed by host users', () => {

@@ -17,6 +17,8 @@ export interface TenantInitSpec {
   tmpSize: number;
   /** the mounted home, bound to /home/tenant inside */
   home?: string;
+  /** the tenant's root instead of the host's */
+  rootfs?: string;
   /** directories covered by an empty read-only tmpfs inside: run dir, data dir, cgroup mounts */
   hide: string[];
 }
@@ -97,6 +99,7 @@ export function startTenantInit(spec: TenantInitSpec): Promise<number> {
     '--tmp-size',
     String(spec.tmpSize),
     ...(spec.home === undefined ? [] : ['--home', spec.home]),
+    ...(spec.rootfs === undefined ? [] : ['--rootfs', spec.rootfs]),
     ...spec.hide.flatMap((dir) => ['--hide', dir]),
   ];
   return new Promise((resolve, reject) => {

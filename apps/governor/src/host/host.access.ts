@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
 import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TenantHomes } from '../../../../libs/workloads/src/home';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
@@ -145,6 +145,11 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (this.nativeLibrary === undefined)
       throw new HostException(HostExceptionCode.UNAVAILABLE, `the native library is unavailable: ${this.failure ?? 'not started'}`);
     return this.nativeLibrary;
+  }
+
+  /** Whether `path` is a directory on this host (a tenant's rootfs is checked at create). */
+  isDirectory(path: string): boolean {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
   }
 
   /** The driver when there is one; for the reconciler, which idles without it. */

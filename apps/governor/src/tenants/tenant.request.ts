@@ -16,19 +16,36 @@ export interface TenantSpec {
 
 export interface CreateTenantInput extends Omit<TenantSpec, 'suspended'> {
   name: string;
+  rootfs: string | null;
+  hostname: string | null;
 }
 
-const CREATE_KEYS = ['name', 'displayName', 'quota', 'nodes'] as const;
+const CREATE_KEYS = ['name', 'displayName', 'quota', 'nodes', 'rootfs', 'hostname'] as const;
+const HOSTNAME = /^(?=.{1,64}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const MAX_ROOTFS = 4096;
+
+/** What parseCreateTenant asks of the host: whether a path is a directory (false when missing). */
+export type DirectoryCheck = (path: string) => boolean;
 export const PATCH_KEYS = ['displayName', 'quota', 'nodes', 'suspended'] as const;
 
-export function parseCreateTenant(body: unknown): CreateTenantInput {
+export function parseCreateTenant(body: unknown, isDirectory: DirectoryCheck): CreateTenantInput {
   const errors: FieldError[] = [];
   const record = readObject(body, '', 'a tenant', CREATE_KEYS, errors);
   if (!record) throwIfAny(errors);
   const name = readTenantName(record?.name, 'name', errors) ?? '';
   const spec = parseSpecFields({ ...record, suspended: false }, errors);
+  const rootfs = record?.rootfs === undefined || record.rootfs === null ? null : (text(record.rootfs, 'rootfs', MAX_ROOTFS, errors) ?? null);
+  if (rootfs !== null && (!rootfs.startsWith('/') || rootfs.split('/').includes('..') || rootfs === '/')) {
+    errors.push({ path: 'rootfs', message: 'must be an absolute path to a directory other than /, without ".." components' });
+  } else if (rootfs !== null && !isDirectory(rootfs)) {
+    errors.push({ path: 'rootfs', message: `must be an existing directory (an unpacked image) on this host; ${rootfs} is missing or not a directory` });
+  }
+  const hostname = record?.hostname === undefined || record.hostname === null ? null : (text(record.hostname, 'hostname', 64, errors) ?? null);
+  if (hostname !== null && !HOSTNAME.test(hostname)) {
+    errors.push({ path: 'hostname', message: 'must be a hostname: dot-separated labels of a-z, 0-9 and "-", 64 characters at most' });
+  }
   throwIfAny(errors);
-  return { name, displayName: spec.displayName, quota: spec.quota, nodes: spec.nodes };
+  return { name, displayName: spec.displayName, quota: spec.quota, nodes: spec.nodes, rootfs, hostname };
 }
 
 /** Checks the shape of a merge patch before it is applied: only the known fields, as an object. */

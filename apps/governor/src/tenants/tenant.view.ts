@@ -23,6 +23,8 @@ export function toTenantView(tenant: TenantEntity, facts: TenantFacts): TenantDt
     displayName: tenant.displayName,
     quota: parseQuota(tenant.quota, 'quota'),
     nodes: tenant.nodes,
+    rootfs: tenant.rootfs,
+    hostname: tenant.hostname ?? tenant.name,
     suspended: tenant.suspended,
     generation: tenant.generation,
     resourceVersion: tenant.resourceVersion,

@@ -8,6 +8,7 @@ import { CreateTenantDto, LedgerPageDto, PatchTenantDto, TenantDto, TenantPageDt
 import { parseCreateTenant } from './tenant.request';
 import { toTenantView } from './tenant.view';
 import { etagOf, type LedgerEntryView, TenantsService } from './tenants.service';
+import { HostAccess } from '../host/host.access';
 import type { Page } from '../common/pagination';
 import { ValidationError } from '../../../../libs/domain/src/errors';
 import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
@@ -20,6 +21,7 @@ export class TenantsController {
   constructor(
     private readonly tenants: TenantsService,
     private readonly idempotency: IdempotencyService,
+    private readonly host: HostAccess,
   ) {}
 
   @Post()
@@ -38,7 +40,10 @@ export class TenantsController {
   ): Promise<TenantDto> {
     const request = { header: idempotencyKey, principal, operation: 'tenant.create', target: '', body, status: 201 };
     return this.idempotency.run(request, res, async () => {
-      const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
+      const tenant = await this.tenants.create(
+        parseCreateTenant(body, (path) => this.host.isDirectory(path)),
+        { principal, requestId },
+      );
       res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
       return this.tenants.view(tenant);
     });

@@ -75,9 +75,16 @@ export class TenantsService {
       return await this.db.transaction(async (tx) => {
         const existing = await tx.getRepository(TenantEntity).findOneBy({ name: input.name, deletedAt: IsNull() });
         if (existing) throw conflictWith(existing);
-        const tenant = await tx
-          .getRepository(TenantEntity)
-          .save(tx.getRepository(TenantEntity).create({ name: input.name, displayName: input.displayName, quota: input.quota, nodes: input.nodes }));
+        const tenant = await tx.getRepository(TenantEntity).save(
+          tx.getRepository(TenantEntity).create({
+            name: input.name,
+            displayName: input.displayName,
+            quota: input.quota,
+            nodes: input.nodes,
+            rootfs: input.rootfs,
+            hostname: input.hostname,
+          }),
+        );
         // Identity and addresses come with the tenant, in its transaction: PostgreSQL keeps them disjoint.
         await allocateTenant(tx, tenant.id, { uid: this.config.uidPool, net: this.config.netPool }, await readSubIdRanges()).catch((err: unknown) => {
           throw err instanceof AllocationExhaustedError ? new TenantException(TenantExceptionCode.POOL_EXHAUSTED, err.message) : err;

@@ -22,6 +22,14 @@ export class TenantEntity {
   @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
   quota!: Quota;
 
+  /** a directory on each node used as the tenant's root instead of the host's; set at create only */
+  @Column({ type: 'text', nullable: true })
+  rootfs!: string | null;
+
+  /** the hostname inside (its UTS namespace); null: the tenant's name. Set at create only */
+  @Column({ type: 'text', nullable: true })
+  hostname!: string | null;
+
   /** nodes the tenant lives on; empty means every node */
   @Column({ type: 'text', array: true, default: () => "'{}'::text[]" })
   nodes!: string[];

@@ -10,6 +10,14 @@ export class CreateTenantDto {
   quota?: QuotaDto;
   @ApiPropertyOptional({ description: 'nodes the tenant lives on; empty or absent means every node', example: [] })
   nodes?: string[];
+  @ApiPropertyOptional({
+    description:
+      "a directory (an unpacked image) used as the tenant's root instead of the host's: it must hold /proc, /sys, /dev, /tmp, /var/tmp, /run and /home. 400 when missing or not a directory where the API runs. Set at create only",
+    example: '/srv/images/debian-12',
+  })
+  rootfs?: string;
+  @ApiPropertyOptional({ description: 'the hostname inside the tenant; default its name. Set at create only', example: 'acme-build' })
+  hostname?: string;
 }
 
 export class PatchTenantDto {
@@ -99,6 +107,10 @@ export class TenantDto {
   quota!: QuotaDto;
   @ApiProperty({ example: [] })
   nodes!: string[];
+  @ApiProperty({ nullable: true, type: String, description: "the tenant's root directory instead of the host's, if any" })
+  rootfs!: string | null;
+  @ApiProperty({ description: 'the hostname inside (its UTS namespace)', example: 'acme' })
+  hostname!: string;
   @ApiProperty()
   suspended!: boolean;
   @ApiProperty({ description: 'bumped by changes to what agents enforce' })
