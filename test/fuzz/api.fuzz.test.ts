@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, type ServiceProcess, startService } from '../support/service.process';
-import { creationsIn, isBeneath, isDevice, readTraces, snapshot, straceWrapper } from './file-watch';
+import { creationsOfTree, isBeneath, isDevice, readTraces, snapshot, straceWrapper } from './file-watch';
 import { type FuzzRequest, operationsOf, type Pools, requestArbitrary } from './requests';
 
 /**
@@ -179,7 +179,9 @@ it(`answers ${RUNS} generated requests over every documented route without a 5xx
           );
         }
       } catch (err) {
-        transportErrors.push(`${req.method} ${req.path}: ${(err as Error).message}`);
+        transportErrors.push(
+          `${req.method} ${req.path} ${JSON.stringify(req.headers)} ${req.body?.length ?? 0} bytes ${req.body?.subarray(0, 120).toString('utf8')}: ${(err as Error).message}`,
+        );
       }
     }
   };
@@ -198,12 +200,17 @@ it(`answers ${RUNS} generated requests over every documented route without a 5xx
   for (let i = 0; i < 200 && service.child.exitCode === null; i++) await sleep(50);
   if (service.child.exitCode === null) service.child.kill('SIGKILL');
 
-  // Besides its two trees, the governor keeps by design one lock file for its data dir and one per firewall table.
+  // Besides its two trees, the governor keeps by design one lock file for its data dir and one per
+  // firewall table, and the tenants' persistent homes under the data dir. /proc and /sys hold no names
+  // to create: an O_CREAT open there writes a kernel setting.
   const dataLock = join(dataDir, 'governor.lock');
-  const allowed = [host.root, host.runDir, dataLock, `/run/lock/governor/firewall-${host.firewallTable}.lock`];
-  const creations = readTraces(tracePrefix).flatMap((trace) => creationsIn(trace, process.cwd()));
+  const homes = join(dataDir, 'homes');
+  const allowed = [host.root, host.runDir, dataLock, homes, `/run/lock/governor/firewall-${host.firewallTable}.lock`, '/proc', '/sys'];
+  const traced = creationsOfTree(readTraces(tracePrefix), process.cwd());
+  // What a tenant's init and workloads create inside their own mount view (a private tmpfs root) is not the host's.
+  const creations = traced.filter((c) => c.hostView);
   const stray = creations.filter((c) => !allowed.some((root) => isBeneath(c.path, root)) && !isDevice(c.path));
-  const dataAfter = [...snapshot(dataDir, 5)].filter((path) => path !== dataLock);
+  const dataAfter = [...snapshot(dataDir, 5)].filter((path) => path !== dataLock && !isBeneath(path, homes));
   const newElsewhere = WATCHED.flatMap((dir) => [...snapshot(dir, dir === '/tmp' ? 2 : 1)].filter((path) => !before.get(dir)!.has(path)));
   const ours = newElsewhere.filter(
     (path) => !allowed.some((root) => isBeneath(path, root)) && creations.some((c) => isBeneath(c.path, path) || isBeneath(path, c.path)),
@@ -217,7 +224,8 @@ it(`answers ${RUNS} generated requests over every documented route without a 5xx
   process.stdout.write(
     `fuzz: ${cases.length} requests (seed ${SEED}) over ${operations.length} operations in ${seconds}s; by status: ${statusLine}\n` +
       `fuzz: ${transportErrors.length} transport errors, ${serverErrors.length} 5xx, governor ${crashed ? 'CRASHED' : 'alive'}; ` +
-      `${creations.length} names created by the governor's tree, ${stray.length} outside the cgroup root and run dir; ` +
+      `${creations.length} names created by the governor's tree on the host (${traced.length - creations.length} more inside tenants' own mount views), ` +
+      `${stray.length} outside the cgroup root, run dir, locks and homes; ` +
       `${newElsewhere.length} new entries in ${WATCHED.join(' ')} by any process on the machine, ${ours.length} of them the governor's\n`,
   );
 
@@ -231,6 +239,6 @@ it(`answers ${RUNS} generated requests over every documented route without a 5xx
     'created outside the cgroup root and the run directory',
   );
   assert.deepEqual(ours, []);
-  assert.deepEqual(dataAfter, dataBefore, 'nothing but the lock in the data dir (the admin token comes from the environment)');
+  assert.deepEqual(dataAfter, dataBefore, 'nothing but the lock and the homes in the data dir (the admin token comes from the environment)');
   assert.equal(operations.length, byOperation.size, 'every operation of the document was tried');
 });

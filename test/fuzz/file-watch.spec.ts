@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { creationsIn, isBeneath } from './file-watch';
+import { creationsIn, creationsOfTree, isBeneath } from './file-watch';
 
 describe('reading creations from an strace -y log', () => {
   it('takes O_CREAT opens by their resolved fd path, and skips plain opens', () => {
@@ -10,7 +10,7 @@ describe('reading creations from an strace -y log', () => {
       'openat2(5</sys/fs/cgroup/unified/g>, "tenants/x/cpu.max", {flags=O_WRONLY|O_CLOEXEC, resolve=RESOLVE_BENEATH}, 24) = 6</sys/fs/cgroup/unified/g/tenants/x/cpu.max>',
     ].join('\n');
     assert.deepEqual(
-      creationsIn(trace, '/').map((c) => c.path),
+      creationsIn(trace, { cwd: '/', hostView: true }).creations.map((c) => c.path),
       ['/srv/c'],
     );
   });
@@ -25,7 +25,7 @@ describe('reading creations from an strace -y log', () => {
       'symlink("/etc/shadow", "/tmp/e")        = 0',
     ].join('\n');
     assert.deepEqual(
-      creationsIn(trace, '/work').map((c) => c.path),
+      creationsIn(trace, { cwd: '/work', hostView: true }).creations.map((c) => c.path),
       ['/sys/fs/cgroup/unified/g/tenants', '/work/a', '/tmp/x/b', '/tmp/d', '/tmp/e'],
     );
   });
@@ -34,5 +34,30 @@ describe('reading creations from an strace -y log', () => {
     assert.ok(isBeneath('/run/gov/ns/x', '/run/gov'));
     assert.ok(isBeneath('/run/gov', '/run/gov'));
     assert.ok(!isBeneath('/run/governor', '/run/gov'));
+  });
+
+  it("marks what a process creates after leaving the host's mount namespace, and what its children create", () => {
+    const traces = new Map([
+      [
+        10,
+        [
+          'mkdir("/tmp/host-a", 0700) = 0',
+          'clone3({flags=CLONE_NEWNS|CLONE_NEWUSER, exit_signal=SIGCHLD}, 88) = 11',
+          'clone(child_stack=NULL, flags=SIGCHLD) = 12',
+        ].join('\n'),
+      ],
+      [11, 'mkdirat(3</>, "tmp", 01777) = 0'],
+      [12, ['chdir("/srv") = 0', 'unshare(CLONE_NEWNS) = 0', 'mkdir("inside", 0700) = 0', 'vfork() = 13'].join('\n')],
+      [13, 'mkdir("/x", 0700) = 0'],
+    ]);
+    assert.deepEqual(
+      creationsOfTree(traces, '/work').map((c) => [c.path, c.hostView]),
+      [
+        ['/tmp/host-a', true],
+        ['/tmp', false],
+        ['/srv/inside', false],
+        ['/x', false],
+      ],
+    );
   });
 });
