@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -505,6 +506,12 @@ static int monitor(const struct options *o, int ready)
 	write_all(ready, msg, strlen(msg));
 	close(ready);
 	ready = -1;
+	/* The monitor sits outside the tenant's cpu.max so that the tenant cannot starve it, but then a workload that
+	 * floods its output (a fork bomb's "cannot fork") has the monitor burn host CPU copying it. At nice 10 the
+	 * copying yields to the governor and to other tenants; a full pipe then slows the writer, which is the
+	 * tenant's own. The workload was started before this, so it keeps the priority it was given. */
+	if (pidfd >= 0)
+		(void)setpriority(PRIO_PROCESS, 0, 10);
 	while (pidfd >= 0 && info.si_pid == 0) {
 		struct pollfd fds[4] = {{pidfd, POLLIN, 0}, {out, POLLIN, 0}, {err, POLLIN, 0}, {sigfd, POLLIN, 0}};
 		if (poll(fds, 4, -1) < 0 && errno != EINTR)

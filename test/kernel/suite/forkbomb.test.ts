@@ -73,7 +73,7 @@ const events = (name: string) =>
   );
 
 describe('a fork bomb in a tenant', () => {
-  it('is held at pids.max 64, keeps the API under 1 s at p99, and is recorded as a tenant event', async () => {
+  it('is held at pids.max 64, keeps the API p99 under 1 s (or twice the quiet p99 under TCG), and is recorded as a tenant event', async () => {
     // Half a CPU of the guest's two, as a tenant is given a share: pids.max holds the count, cpu.max the CPU time.
     await ready('bomb', { pids: { max: 64 }, cpu: { max: '0.5' } });
     const quiet = await apiLatencies(20, () => undefined);
@@ -109,7 +109,10 @@ describe('a fork bomb in a tenant', () => {
       .delete(`/v1/tenants/bomb/workloads/${started.body.id as string}`)
       .query({ grace: '0s' })
       .set('Authorization', gov.root);
-    assert.ok(bombed.p99 < 1000, `API p99 ${bombed.p99} ms during the bomb`);
+    // Under TCG the guest's Node runs about 18 times slower than on a host, and its quiet p99 alone has been
+    // seen above a second on a loaded machine: the bound is 1 s or twice the quiet p99, whichever is larger.
+    const bound = Math.max(1000, 2 * quiet.p99);
+    assert.ok(bombed.p99 < bound, `API p99 ${bombed.p99} ms during the bomb (bound ${bound} ms, quiet p99 ${quiet.p99} ms)`);
   });
 
   it('with pids.onLimit "kill", evicts the workload and says so', async () => {
