@@ -37,10 +37,13 @@ tier "native (C unit tests)"
 make -s -C native test
 
 tier "unit"
-node --test --test-reporter=spec $(find dist/libs dist/apps dist/test/unit-config -name '*.spec.js' | sort)
+node --test --test-reporter=spec $(find dist/libs dist/apps dist/test/unit-config dist/test/fuzz -name '*.spec.js' | sort)
 
 tier "integration (real PostgreSQL, this host's cgroup v2 core)"
 node --test --test-reporter=spec --test-concurrency=2 $(find dist/test/integration -name '*.test.js' | sort)
+
+tier "fuzz (fast-check over every route of the OpenAPI document, a real governor under strace)"
+node --test --test-reporter=spec dist/test/fuzz/*.test.js
 
 tier "browser (Debian's chromium via playwright-core, against a real governor)"
 npm run -s build:portal

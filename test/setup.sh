@@ -27,6 +27,9 @@ need_packages iproute2 nftables socat iputils-ping util-linux make gcc strace
 # terminal, and the zsh completion script is loaded as the bash one is.
 need_packages tmux zsh
 
+# strace for the fuzz tier: it attributes every file the governor's process tree creates.
+need_packages strace
+
 # Debian's chromium for the browser tier: playwright-core drives it at /usr/bin/chromium and never downloads a browser.
 need_packages chromium
 

@@ -134,7 +134,7 @@ describe('the embedded database', () => {
       const before = serverPids(data);
       await assert.rejects(startService({ GOVERNOR_DATA_DIR: data, GOVERNOR_ROLE: 'api', GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN }), (err: Error) => {
         assert.match(err.message, /exited with 75/);
-        assert.match(err.message, new RegExp(`in use by governor pid ${first.child.pid} on `));
+        assert.match(err.message, new RegExp(`in use by pid ${first.child.pid} on `));
         assert.match(err.message, /governor\.lock is locked/);
         return true;
       });

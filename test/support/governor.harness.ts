@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
 import { createGovernorApp } from '../../apps/governor/src/app.factory';
 import { type GovernorConfig, loadConfig } from '../../apps/governor/src/config/governor.config';
+import { checkResponses, recordResponses, type SeenResponse } from './openapi-responses';
 
 /** The server the integration tier runs against; test/setup.sh makes sure it is up. */
 export const ADMIN_DATABASE_URL = process.env.GOVERNOR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -88,15 +90,27 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
     restart: async () => {
       await gov.app.close();
       gov.app = await createGovernorApp(config, databaseUrl);
+      recordResponsesOf(gov.app);
       gov.http = request(gov.app.getHttpServer());
     },
+    // Every JSON response the test saw must match the schema the served document declares for it.
     close: async () => {
+      const doc = (await gov.http.get('/docs/openapi.json')).body as Parameters<typeof checkResponses>[0];
       await sql.end();
       await gov.app.close();
       await dropDatabase(databaseUrl);
       rmSync(dataDir, { recursive: true, force: true });
+      const check = checkResponses(doc, seen);
+      if (check.mismatches.length > 0) {
+        throw new Error(
+          `${check.mismatches.length} of ${check.validated} responses disagree with /docs/openapi.json:\n  ${check.mismatches.slice(0, 10).join('\n  ')}`,
+        );
+      }
     },
   };
+  const seen: SeenResponse[] = [];
+  const recordResponsesOf = (app: INestApplication) => recordResponses(app.getHttpServer() as Server, seen);
+  recordResponsesOf(gov.app);
   gov.http = request(gov.app.getHttpServer());
   return gov;
 }

@@ -15,9 +15,11 @@ export interface ServiceProcess {
 /**
  * Starts the built service as a user would (node dist/…/main.js) and waits for its "listening on" line.
  * The environment is exactly `env` plus PATH (and NODE_OPTIONS), so no DATABASE_URL leaks in from the caller.
+ * `wrapper` runs the service under another command (e.g. strace), which then is the child.
  */
-export async function startService(env: Record<string, string>, timeoutMs = 60_000, main = MAIN): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [main], {
+export async function startService(env: Record<string, string>, timeoutMs = 60_000, main = MAIN, wrapper: string[] = []): Promise<ServiceProcess> {
+  const [command, ...args] = [...wrapper, process.execPath, main];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GOVERNOR_PORT: '0', GOVERNOR_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,9 +4,11 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { PinoLogger } from './logging/pino.logger';
 import { AppModule } from './app.module';
 import type { GovernorConfig } from './config/governor.config';
+import { quotaSchemas } from './tenants/dto/quota.schema';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA } from './common/problem';
 
 /**
  * Builds the whole service, initialised but not listening: main.ts listens, and the integration tests
@@ -18,7 +20,7 @@ export async function createGovernorApp(config: GovernorConfig, databaseUrl: str
     bufferLogs: true,
     ...(config.tls ? { httpsOptions: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are resourceVersions, set by the handlers
 
@@ -28,7 +30,22 @@ export async function createGovernorApp(config: GovernorConfig, databaseUrl: str
     .setVersion('1')
     .addBearerAuth()
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'docs/openapi.json' });
+  const document = () => {
+    const doc = SwaggerModule.createDocument(app, openapi);
+    doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...quotaSchemas(), Problem: PROBLEM_SCHEMA } };
+    // Every error of every route is problem+json, from the one filter: say so once for all of them.
+    for (const operations of Object.values(doc.paths)) {
+      for (const operation of Object.values(operations as Record<string, { responses?: Record<string, unknown> }>)) {
+        if (typeof operation !== 'object' || operation === null || operation.responses === undefined) continue;
+        operation.responses.default ??= {
+          description: 'an error: what was wrong and what is allowed',
+          content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+        };
+      }
+    }
+    return doc;
+  };
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 
   await app.init();
   return app;

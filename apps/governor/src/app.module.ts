@@ -1,12 +1,13 @@
 import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { AdminTokensModule } from './admin-tokens/admin-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { PathMiddleware } from './common/path.middleware';
+import { HttpLogMiddleware } from './logging/http-log.middleware';
+import { LoggingModule } from './logging/logging.module';
 import { ProblemFilter } from './common/problem.filter';
-import { assignRequestId } from './common/request-id';
 import { GOVERNOR_CONFIG, type GovernorConfig } from './config/governor.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
@@ -24,6 +25,7 @@ import { QuotaRequestsModule } from './quota-requests/quota-requests.module';
 import { MeModule } from './me/me.module';
 import { PortalModule } from './portal/portal.module';
 import { AuthFailures } from './auth/auth-failures';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -32,16 +34,9 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [
         { module: class ConfigModule {}, global: true, providers: [{ provide: GOVERNOR_CONFIG, useValue: config }], exports: [GOVERNOR_CONFIG] },
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            genReqId: assignRequestId,
-            // One line per request; secrets never reach the log.
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-          },
-        }),
+        LoggingModule.forRoot(config),
         DatabaseModule.forUrl(databaseUrl),
+        IdempotencyModule,
         AuditModule,
         AdminTokensModule,
         MetricsModule,
@@ -63,6 +58,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes('*');
+    consumer.apply(HttpLogMiddleware, PathMiddleware, JsonBodyMiddleware).forRoutes('*');
   }
 }

@@ -1,4 +1,4 @@
-import type { FieldError } from './errors';
+import { DomainError, type FieldError } from './errors';
 
 /**
  * A parser reads one request value. It never throws: on a bad value it appends exactly one FieldError
@@ -50,4 +50,45 @@ export function readObject(value: unknown, path: string, what: string, allowed: 
     if (!allowed.includes(key)) errors.push({ path: childPath(path, key), message: `is not a known field of ${what}; allowed: ${allowed.join(', ')}` });
   }
   return value;
+}
+
+/**
+ * How deep a JSON document may nest. A quota is four levels deep; the rest of the allowance is for
+ * mistakes that should get a clear answer. The limit keeps every recursive walk (merge patch, validators,
+ * clone) far from the stack's end: V8 parses any depth, but recursing 10,000 levels throws RangeError.
+ */
+export const JSON_MAX_DEPTH = 32;
+
+/** A JSON document nested deeper than the limit; refused before it is parsed. */
+export class JsonTooDeepError extends DomainError {
+  readonly status = 400;
+  readonly code = 'json-too-deep';
+
+  constructor(readonly maxDepth: number) {
+    super(`the JSON document is nested deeper than ${maxDepth} levels of objects and arrays, the limit`);
+  }
+}
+
+/**
+ * JSON.parse with a nesting limit, checked by one pass over the text first (no recursion), so a hostile
+ * document costs O(length) and never reaches a recursive reader. Throws SyntaxError like JSON.parse.
+ */
+export function parseJson(text: string, maxDepth = JSON_MAX_DEPTH): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) throw new JsonTooDeepError(maxDepth);
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return JSON.parse(text) as unknown;
 }

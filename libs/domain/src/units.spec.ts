@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FieldError } from './errors';
 import type { Parser } from './json';
-import { formatCores, formatDuration, parseCores, parseDuration, parseIoBytes, parseRate, parseSize } from './units';
+import { formatCores, parseCores, parseIoBytes, parseRate, parseSize } from './units';
 
 /** Runs a parser and returns what it produced and the errors it reported. */
 function run<T>(parse: Parser<T>, value: unknown): { value: T | undefined; errors: FieldError[] } {
@@ -222,48 +222,5 @@ describe('parseCores', () => {
     assert.equal(formatCores(1), '0.0001');
     assert.equal(formatCores(10_010), '1.001');
     assert.equal(formatCores(40_960_000), '4096');
-  });
-});
-
-describe('parseDuration', () => {
-  const duration = (microseconds: number, text: string) => ({ microseconds, text });
-
-  it('reads us, µs, ms and s into microseconds and the largest whole unit', () => {
-    accepts(parseDuration, '100ms', duration(100_000, '100ms'));
-    accepts(parseDuration, '1s', duration(1_000_000, '1s'));
-    accepts(parseDuration, '1000ms', duration(1_000_000, '1s'));
-    accepts(parseDuration, '1500us', duration(1500, '1500us'));
-    accepts(parseDuration, '2000us', duration(2000, '2ms'));
-    accepts(parseDuration, '250µs', duration(250, '250us'));
-    accepts(parseDuration, '250μs', duration(250, '250us'));
-    accepts(parseDuration, '1.5ms', duration(1500, '1500us'));
-    accepts(parseDuration, '0.02s', duration(20_000, '20ms'));
-    accepts(parseDuration, '0ms', duration(0, '0s'));
-  });
-
-  it('refuses fractions of a microsecond', () => {
-    for (const input of ['0.5us', '1.0005ms', '0.0000001s']) rejects(parseDuration, input, /whole number of microseconds/);
-  });
-
-  it('refuses numbers without a unit, as JSON numbers or text', () => {
-    rejects(parseDuration, 100, /a string of a number and a unit/);
-    rejects(parseDuration, '100', /needs a unit: us, ms or s/);
-  });
-
-  it('refuses other units, "max", negatives, exponents, whitespace, unicode digits and empty strings', () => {
-    for (const input of ['1m', '1h', '100MS', '1ns', 'max', 'ms']) rejects(parseDuration, input, /us \(or µs\), ms or s/);
-    rejects(parseDuration, '-1ms', /negative/);
-    rejects(parseDuration, '1e3us', /exponent/);
-    rejects(parseDuration, '100ms ', /whitespace/);
-    rejects(parseDuration, '١٠٠ms', /ASCII digits/);
-    rejects(parseDuration, '', /got an empty string/, /e\.g\. "100ms"/);
-    rejects(parseDuration, '99999999999999999s', /at most 9007199254740991us/);
-  });
-
-  it('formats microseconds in the largest whole unit', () => {
-    assert.equal(formatDuration(1500), '1500us');
-    assert.equal(formatDuration(2000), '2ms');
-    assert.equal(formatDuration(3_000_000), '3s');
-    assert.equal(formatDuration(1_500_000), '1500ms');
   });
 });

@@ -5,6 +5,17 @@ import type { Limit } from './quota.types';
 export { parseCount, parseIoOps, parsePidsMax, parseWeight, IO_OPS_MAX, PIDS_MAX, WEIGHT_MAX, WEIGHT_MIN } from './counts';
 export { formatIdList, parseCpuList, parseMemoryNodeList, CPU_LIMIT, MEMORY_NODE_LIMIT } from './cpu-list';
 export { parseDeviceId, DEVICE_MAJOR_MAX, DEVICE_MINOR_MAX } from './device';
+export {
+  describeDuration,
+  DURATION_EXPECTED,
+  type Duration,
+  type DurationRange,
+  formatDuration,
+  msRange,
+  parseDuration,
+  parseMilliseconds,
+  TIMER_MAX_MS,
+} from './duration';
 
 /**
  * The largest size or rate: 2^53-1, the largest integer a JSON number carries exactly through
@@ -139,44 +150,6 @@ export function formatCores(tenThousandths: number): string {
 /** Canonical cores ("1.5") → ten-thousandths (15000), for exact arithmetic in the cross-field rules. */
 export function coresInTenThousandths(cores: string): number {
   return Math.round(Number(cores) * CORE_SCALE);
-}
-
-const MICROSECONDS: Record<string, bigint> = { us: 1n, µs: 1n, μs: 1n, ms: 1000n, s: 1_000_000n };
-
-export const DURATION_EXPECTED = 'a duration: a string of a number and a unit, us (or µs), ms or s, that is a whole number of microseconds, e.g. "100ms"';
-
-const DURATION: Measure = {
-  expected: DURATION_EXPECTED,
-  // Both micro signs: U+00B5 (keyboard µ) and U+03BC (Greek mu) look the same and both are in use.
-  pattern: /^([0-9]+(?:\.[0-9]+)?)(us|µs|μs|ms|s)$/,
-  unitFactor: (unit) => MICROSECONDS[unit],
-  unlimited: false,
-  min: 0n,
-  max: BigInt(Number.MAX_SAFE_INTEGER),
-  fraction: 'must be a whole number of microseconds',
-  tooSmall: 'must not be negative',
-  tooLarge: `must be at most ${Number.MAX_SAFE_INTEGER}us`,
-  hint: (text) => (/^[0-9.]+$/.test(text) ? 'needs a unit: us, ms or s' : undefined),
-};
-
-/** A duration both as a number (for arithmetic) and in its canonical text (for storage and the API). */
-export interface Duration {
-  microseconds: number;
-  text: string;
-}
-
-/** A duration: `"100ms"`, `"1.5ms"`, `"1s"`, `"250us"`. Canonical text uses the largest whole unit. */
-export function parseDuration(value: unknown, path: string, errors: FieldError[]): Duration | undefined {
-  const micros = readMeasure(value, path, errors, DURATION);
-  if (micros === undefined || micros === 'max') return undefined;
-  return { microseconds: Number(micros), text: formatDuration(Number(micros)) };
-}
-
-/** 1500 → "1500us", 2000 → "2ms", 1000000 → "1s", 0 → "0s". */
-export function formatDuration(microseconds: number): string {
-  if (microseconds % 1_000_000 === 0) return `${microseconds / 1_000_000}s`;
-  if (microseconds % 1000 === 0) return `${microseconds / 1000}ms`;
-  return `${microseconds}us`;
 }
 
 function toLimit(value: bigint | 'max' | undefined): Limit | undefined {

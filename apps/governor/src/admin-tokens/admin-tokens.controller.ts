@@ -18,6 +18,10 @@ class AdminTokenDto {
   @ApiProperty({ nullable: true, type: String }) expiresAt!: string | null;
 }
 
+class AdminTokenListDto {
+  @ApiProperty({ type: [AdminTokenDto] }) items!: AdminTokenDto[];
+}
+
 class IssuedAdminTokenDto extends AdminTokenDto {
   @ApiProperty({ description: 'shown once; only its hash is stored' }) token!: string;
 }
@@ -42,7 +46,7 @@ export class AdminTokensController {
 
   @Get()
   @ApiOperation({ summary: 'List live admin tokens (never their secrets)' })
-  @ApiResponse({ status: 200, type: [AdminTokenDto] })
+  @ApiResponse({ status: 200, type: AdminTokenListDto })
   async list(): Promise<{ items: AdminTokenView[] }> {
     return { items: await this.tokens.list() };
   }

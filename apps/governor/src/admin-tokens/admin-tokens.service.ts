@@ -103,10 +103,12 @@ export class AdminTokensService {
 
   /**
    * Makes sure a root token exists. With GOVERNOR_ADMIN_TOKEN set, the root row holds its hash (and is
-   * replaced when the variable changes). Without it, a token is generated once, at first start, and
-   * returned so that the caller can show it to the operator; later starts return undefined.
+   * replaced when the variable changes). Without it, a token is generated once, at first start, handed
+   * to `keep` inside the transaction, and returned so that the caller can show it to the operator; later
+   * starts return undefined. When `keep` fails the row is not committed, so no token exists that nobody
+   * knows: the next start generates another.
    */
-  async ensureRoot(): Promise<string | undefined> {
+  async ensureRoot(keep: (token: string) => Promise<void>): Promise<string | undefined> {
     return this.db.transaction(async (tx) => {
       const repo = tx.getRepository(AdminTokenEntity);
       await tx.query('SELECT pg_advisory_xact_lock($1)', [0x726f6f74]); // "root": replicas starting together
@@ -124,6 +126,7 @@ export class AdminTokensService {
       if (live) return undefined;
       const issued = issueToken('gva');
       await repo.save(repo.create({ name: ROOT_TOKEN_NAME, lookupId: issued.lookupId, secretHash: issued.secretHash, createdBy: 'bootstrap' }));
+      await keep(issued.token);
       return issued.token;
     });
   }

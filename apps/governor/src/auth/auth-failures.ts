@@ -5,9 +5,10 @@ import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config'
 const MAX_CLIENTS = 100_000;
 
 /**
- * Failed authentications per client address in a sliding window. Once a client has used up its
- * failures, every request it makes is refused (429 with Retry-After) until its oldest failure leaves
- * the window, whatever token it presents: a guesser learns nothing more by getting one right.
+ * Failed authentications per key (a client, or the lookup id of a credential) in a sliding window. Once
+ * a key has used up its failures, its further failures answer 429 with Retry-After until its oldest
+ * failure leaves the window. The guard asks only after a credential failed: a valid one is never refused,
+ * so a flood of bad tokens from a shared address (a proxy, a NAT) cannot lock the admin out.
  */
 @Injectable()
 export class AuthFailures {
@@ -20,7 +21,7 @@ export class AuthFailures {
     this.windowMs = config.authFailures.windowMs;
   }
 
-  /** Seconds until the client may try again, or 0 when it may now. */
+  /** Seconds until the key may fail again without being refused, or 0 when it may now. */
   retryAfterSeconds(client: string, now = Date.now()): number {
     const times = this.recent(client, now);
     if (times.length < this.limit) return 0;

@@ -1,5 +1,6 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { AdminTokensService } from '../admin-tokens/admin-tokens.service';
 import { TenantKeysService } from '../tenant-keys/tenant-keys.service';
 import { TenantException } from '../tenants/tenant.exception';
@@ -7,44 +8,38 @@ import { ACCESS_KEY, type AccessLevel, type AuthenticatedRequest } from './acces
 import { AuthException, AuthExceptionCode } from './auth.exception';
 import { AuthFailures } from './auth-failures';
 import type { Principal } from './principal';
-import { bearerToken } from './token';
+import { clientAddress, clientKey, TrustedProxies } from './client-address';
+import { bearerToken, lookupIdOf } from './token';
 
 /**
  * Global guard: every route is admin-only unless it says otherwise with @Access. Admin tokens reach the
  * admin routes, tenant keys reach /v1/me only. A tenant key on another tenant's resource gets the same
  * 404 as a tenant that does not exist, so that a tenant never learns another exists; on an admin
- * collection (or its own admin resource) it gets 403. Failed authentications are counted per client.
+ * collection (or its own admin resource) it gets 403. Failed authentications are counted per client and
+ * per credential (see AuthFailures).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly proxies: TrustedProxies;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly adminTokens: AdminTokensService,
     private readonly tenantKeys: TenantKeysService,
     private readonly failures: AuthFailures,
-  ) {}
+    @Inject(GOVERNOR_CONFIG) config: GovernorConfig,
+  ) {
+    this.proxies = new TrustedProxies(config.trustedProxies);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const level = this.reflector.getAllAndOverride<AccessLevel | undefined>(ACCESS_KEY, [context.getHandler(), context.getClass()]) ?? 'admin';
     if (level === 'public') return true;
 
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const retryAfter = this.failures.retryAfterSeconds(client);
-    if (retryAfter > 0) {
-      throw new AuthException(AuthExceptionCode.RATE_LIMITED, `too many failed authentications from this client; retry in ${retryAfter}s`, {
-        'Retry-After': String(retryAfter),
-      });
-    }
     const token = bearerToken(req.headers.authorization);
     const principal = token === undefined ? undefined : await this.authenticate(token);
-    if (principal === undefined) {
-      this.failures.record(client);
-      throw new AuthException(
-        AuthExceptionCode.UNAUTHENTICATED,
-        token === undefined ? 'no bearer token: send "Authorization: Bearer <token>"' : 'the bearer token is not valid: it is unknown, revoked or expired',
-      );
-    }
+    if (principal === undefined) this.refuse(req, token);
     if (principal.kind === 'tenant' && level === 'admin') {
       const name = (req.params as Record<string, string | undefined>).name;
       if (name !== undefined && name !== principal.tenantName) throw TenantException.notFound(name);
@@ -60,7 +55,42 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
+  /**
+   * A failed authentication counts against the client and, for a token in the issued format, against its
+   * lookup id, so that guessing one credential's secret from many addresses is limited as well.
+   */
+  private refuse(req: AuthenticatedRequest, token: string | undefined): never {
+    const client = clientKey(clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.proxies));
+    const credential = token === undefined ? undefined : credentialPrefix(token);
+    const keys = [{ key: `client ${client}`, what: 'from this client' }];
+    if (credential !== undefined) keys.push({ key: `credential ${credential}`, what: `for the credential ${credential}_…` });
+    for (const { key, what } of keys) {
+      const retryAfter = this.failures.retryAfterSeconds(key);
+      if (retryAfter > 0) {
+        throw new AuthException(
+          AuthExceptionCode.RATE_LIMITED,
+          `too many failed authentications ${what}; retry in ${retryAfter}s (a valid token is always accepted)`,
+          { 'Retry-After': String(retryAfter) },
+        );
+      }
+    }
+    for (const { key } of keys) this.failures.record(key);
+    throw new AuthException(
+      AuthExceptionCode.UNAUTHENTICATED,
+      token === undefined ? 'no bearer token: send "Authorization: Bearer <token>"' : 'the bearer token is not valid: it is unknown, revoked or expired',
+    );
+  }
+
   private async authenticate(token: string): Promise<Principal | undefined> {
     return token.startsWith('gvt_') ? this.tenantKeys.authenticate(token) : this.adminTokens.authenticate(token);
   }
+}
+
+/** `gva_<lookup id>` of a token in the issued format, or undefined for any other string. */
+function credentialPrefix(token: string): string | undefined {
+  for (const prefix of ['gva', 'gvt'] as const) {
+    const lookupId = lookupIdOf(token, prefix);
+    if (lookupId !== undefined) return `${prefix}_${lookupId}`;
+  }
+  return undefined;
 }

@@ -3,6 +3,7 @@ import { CodedError, type FieldError } from '../../../../libs/domain/src/errors'
 /** Why a request failed at the HTTP layer, before any feature saw it. */
 export enum HttpExceptionCode {
   MALFORMED_JSON = 'malformed-json',
+  MALFORMED_URL = 'malformed-url',
   PAYLOAD_TOO_LARGE = 'payload-too-large',
   UNSUPPORTED_MEDIA_TYPE = 'unsupported-media-type',
   ROUTE_NOT_FOUND = 'route-not-found',
@@ -14,6 +15,7 @@ export enum HttpExceptionCode {
 
 const STATUS: Record<HttpExceptionCode, number> = {
   [HttpExceptionCode.MALFORMED_JSON]: 400,
+  [HttpExceptionCode.MALFORMED_URL]: 400,
   [HttpExceptionCode.PAYLOAD_TOO_LARGE]: 413,
   [HttpExceptionCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [HttpExceptionCode.ROUTE_NOT_FOUND]: 404,

@@ -12,6 +12,30 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** The Problem above as the OpenAPI document shows it: the default response of every operation. */
+export const PROBLEM_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'title', 'status', 'detail', 'errors'],
+  properties: {
+    type: { type: 'string', example: 'urn:governor:problem:validation' },
+    title: { type: 'string', example: 'Bad Request' },
+    status: { type: 'integer', example: 400 },
+    detail: { type: 'string', description: 'what was wrong and what is allowed' },
+    errors: {
+      type: 'array',
+      description: 'each bad field: where it is and what is allowed',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'message'],
+        properties: { path: { type: 'string', example: 'quota.memory.high' }, message: { type: 'string' } },
+      },
+    },
+    requestId: { type: 'string', description: 'the X-Request-Id of the request, also in the log line' },
+  },
+};
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       GOVERNOR_NODE_NAME: 'Node-1',
       GOVERNOR_RESYNC_INTERVAL: '5m',
       GOVERNOR_AUTH_FAILURES: '5/30s',
+      GOVERNOR_TRUSTED_PROXIES: '10.0.0.0/8',
       GOVERNOR_LOG_LEVEL: 'debug',
       GOVERNOR_RETENTION: '90d',
       GOVERNOR_WORKLOAD_LOG_RETENTION: '2d',
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
         firewallTable: 'gov_test',
         nodeName: 'node-1',
         authFailures: { limit: 5, windowMs: 30_000 },
+        trustedProxies: [{ family: 'ipv4', address: '10.0.0.0', prefix: 8 }],
         resyncIntervalMs: 300_000,
         logLevel: 'debug',
         retentionMs: 90 * 86_400_000,
@@ -86,6 +88,7 @@ describe('loadConfig', () => {
           GOVERNOR_NET_POOL: '10.0.0.1/8',
           GOVERNOR_NET6_PREFIX: 'fd00::/64',
           GOVERNOR_AUTH_FAILURES: '0/1m',
+          GOVERNOR_TRUSTED_PROXIES: '10.0.0.0/8, proxy.example',
         }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
@@ -102,6 +105,7 @@ describe('loadConfig', () => {
           'GOVERNOR_RESYNC_INTERVAL',
           'GOVERNOR_ROLE',
           'GOVERNOR_TLS_CERT',
+          'GOVERNOR_TRUSTED_PROXIES',
           'GOVERNOR_UID_POOL',
         ]);
         return true;
@@ -111,5 +115,27 @@ describe('loadConfig', () => {
 
   it('refuses a resync interval under one second', () => {
     assert.throws(() => loadConfig({ GOVERNOR_RESYNC_INTERVAL: '500ms' }), /GOVERNOR_RESYNC_INTERVAL="500ms"/);
+  });
+
+  it('bounds every duration, naming the key and the allowed range', () => {
+    for (const [env, range] of [
+      [{ GOVERNOR_RESYNC_INTERVAL: '25d' }, /GOVERNOR_RESYNC_INTERVAL="25d": .*from 1s to 2147483647ms/],
+      [{ GOVERNOR_RESYNC_INTERVAL: '2147483648ms' }, /GOVERNOR_RESYNC_INTERVAL="2147483648ms": .*longest timer/],
+      [{ GOVERNOR_RETENTION: '3651d' }, /GOVERNOR_RETENTION="3651d": .*from 1h to 3650d/],
+      [{ GOVERNOR_RETENTION: '30m' }, /GOVERNOR_RETENTION="30m": .*from 1h to 3650d/],
+      [{ GOVERNOR_WORKLOAD_LOG_RETENTION: '10s' }, /GOVERNOR_WORKLOAD_LOG_RETENTION="10s": .*from 1m to 3650d/],
+      [{ GOVERNOR_WORKLOAD_LOG_RETENTION: '99999999999999d' }, /GOVERNOR_WORKLOAD_LOG_RETENTION=.*from 1m to 3650d/],
+      [{ GOVERNOR_AUTH_FAILURES: '5/2d' }, /GOVERNOR_AUTH_FAILURES="5\/2d": .*from 1s to 1d/],
+    ] as const) {
+      assert.throws(() => loadConfig(env), range);
+    }
+  });
+
+  it('reads durations with the one parser of the domain: any of us, ms, s, m, h, d, with decimals', () => {
+    assert.equal(loadConfig({ GOVERNOR_RESYNC_INTERVAL: '2147483647ms' }).resyncIntervalMs, 2 ** 31 - 1);
+    assert.equal(loadConfig({ GOVERNOR_RESYNC_INTERVAL: '1.5m' }).resyncIntervalMs, 90_000);
+    assert.equal(loadConfig({ GOVERNOR_RETENTION: '1.5h' }).retentionMs, 5_400_000);
+    assert.deepEqual(loadConfig({ GOVERNOR_AUTH_FAILURES: '10/1.5m' }).authFailures, { limit: 10, windowMs: 90_000 });
+    assert.throws(() => loadConfig({ GOVERNOR_RESYNC_INTERVAL: '1500500us' }), /whole number of milliseconds/);
   });
 });

@@ -2,6 +2,9 @@ import { hostname } from 'node:os';
 import { DEFAULT_NET_POOL, DEFAULT_UID_POOL, type NetPool, parseNetPool, parseUidPool, type UidPool } from '../../../../libs/persistence/src/allocation';
 import { resolve } from 'node:path';
 import { parseIpv6Prefix } from '../../../../libs/network/src/ipv6';
+import { type Cidr, parseTrustedProxies } from '../auth/client-address';
+import type { FieldError } from '../../../../libs/domain/src/errors';
+import { msRange, parseMilliseconds, TIMER_MAX_MS } from '../../../../libs/domain/src/duration';
 
 export type GovernorRole = 'all' | 'api' | 'agent';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -34,6 +37,8 @@ export interface GovernorConfig {
   nodeName: string;
   /** failed authentications one client may make per window before it gets 429 (GOVERNOR_AUTH_FAILURES, "20/1m") */
   authFailures: { limit: number; windowMs: number };
+  /** GOVERNOR_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed; empty (the default) believes none */
+  trustedProxies: Cidr[];
   resyncIntervalMs: number;
   logLevel: LogLevel;
   /** how long the quota ledger and the audit log are kept */
@@ -55,7 +60,17 @@ export class ConfigError extends Error {
 const ROLES: readonly GovernorRole[] = ['all', 'api', 'agent'];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DAY_MS = 86_400_000;
+/**
+ * Every duration key and what it allows. Intervals feed setInterval, which fires every 1 ms past
+ * TIMER_MAX_MS; ages only move a cutoff in SQL, so ten years bound them instead.
+ */
+const DURATIONS = {
+  GOVERNOR_RESYNC_INTERVAL: { fallback: '30s', range: msRange(1000, TIMER_MAX_MS, 'about 24.8 days, the longest timer Node.js can set') },
+  GOVERNOR_RETENTION: { fallback: '365d', range: msRange(3_600_000, 3650 * DAY_MS) },
+  GOVERNOR_WORKLOAD_LOG_RETENTION: { fallback: '7d', range: msRange(60_000, 3650 * DAY_MS) },
+} as const;
+const AUTH_WINDOW = msRange(1000, DAY_MS);
 
 /**
  * Reads the environment into one typed object. Every bad variable is named in one error, so that an
@@ -74,12 +89,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push(`${key}=${JSON.stringify(value)}: must be one of ${allowed.join(', ')}`);
     return fallback;
   };
-  const duration = (key: string, fallback: string, minMs: number): number => {
+  const duration = (key: keyof typeof DURATIONS): number => {
+    const { fallback, range } = DURATIONS[key];
     const value = text(key) ?? fallback;
-    const ms = parseDurationMs(value);
-    if (!Number.isSafeInteger(ms) || ms < minMs) {
-      problems.push(`${key}=${JSON.stringify(value)}: must be a duration such as 30s, 5m, 1h or 90d, at least ${minMs}ms`);
-      return parseDurationMs(fallback);
+    const errors: FieldError[] = [];
+    const ms = parseMilliseconds(value, key, errors, range);
+    if (ms === undefined) {
+      problems.push(`${key}=${JSON.stringify(value)}: ${errors[0].message}`);
+      return parseMilliseconds(fallback, key, [], range)!;
     }
     return ms;
   };
@@ -146,11 +163,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const authFailuresText = text('GOVERNOR_AUTH_FAILURES') ?? '20/1m';
   const authMatch = /^(\d{1,6})\/(.+)$/.exec(authFailuresText);
-  const authFailures = { limit: Number(authMatch?.[1]), windowMs: parseDurationMs(authMatch?.[2] ?? '') };
-  if (!(authFailures.limit >= 1 && authFailures.windowMs >= 1000 && authFailures.windowMs <= 86_400_000)) {
+  const windowErrors: FieldError[] = [];
+  const authFailures = { limit: Number(authMatch?.[1]), windowMs: parseMilliseconds(authMatch?.[2], 'window', windowErrors, AUTH_WINDOW) ?? NaN };
+  if (!(authFailures.limit >= 1) || windowErrors.length > 0) {
     problems.push(
-      `GOVERNOR_AUTH_FAILURES=${JSON.stringify(authFailuresText)}: must be <count>/<window>, a count of at least 1 and a window from 1s to 1d, e.g. 20/1m`,
+      `GOVERNOR_AUTH_FAILURES=${JSON.stringify(authFailuresText)}: must be <count>/<window>, a count of at least 1 and a window from 1s to 1d, e.g. 20/1m` +
+        (windowErrors.length > 0 && authMatch ? `; the window ${windowErrors[0].message}` : ''),
     );
+  }
+
+  const trustedProxiesText = text('GOVERNOR_TRUSTED_PROXIES') ?? '';
+  let trustedProxies: Cidr[] = [];
+  try {
+    trustedProxies = parseTrustedProxies(trustedProxiesText);
+  } catch (err) {
+    problems.push(`GOVERNOR_TRUSTED_PROXIES=${JSON.stringify(trustedProxiesText)}: ${(err as Error).message}`);
   }
 
   const certFile = text('GOVERNOR_TLS_CERT');
@@ -174,21 +201,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     firewallTable,
     nodeName,
     authFailures,
-    resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL', '30s', 1000),
+    trustedProxies,
+    resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL'),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),
-    retentionMs: duration('GOVERNOR_RETENTION', '365d', 3_600_000),
-    workloadLogRetentionMs: duration('GOVERNOR_WORKLOAD_LOG_RETENTION', '7d', 60_000),
+    retentionMs: duration('GOVERNOR_RETENTION'),
+    workloadLogRetentionMs: duration('GOVERNOR_WORKLOAD_LOG_RETENTION'),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     metricsToken,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-/** "30s" → 30000; NaN for anything that is not a whole number with a unit. */
-export function parseDurationMs(value: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
-  return match ? Number(match[1]) * DURATION_UNITS[match[2]] : NaN;
 }
 
 /** The injection token under which the validated config is provided. */

@@ -1,21 +1,25 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Access, CurrentPrincipal, RequestId } from '../auth/access.decorator';
+import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
+import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
+import { IdempotencyService } from '../idempotency/idempotency.service';
 import { parseLimit } from '../common/pagination';
 import { parseCreateQuotaRequest } from '../quota-requests/quota-request.request';
 import { type QuotaRequestView, QuotaRequestsService } from '../quota-requests/quota-requests.service';
 import type { TenantEventView } from '../tenant-events/tenant-events.service';
-import type { TenantDto } from '../tenants/dto/tenant.dto';
-import { QuotaDto } from '../tenants/dto/quota.dto';
-import type { Response } from 'express';
+import { QuotaPatchDto } from '../tenants/dto/quota.dto';
+import { TenantDto } from '../tenants/dto/tenant.dto';
+import { WorkloadDto, WorkloadListDto } from '../workloads/dto/workload.dto';
+import { QuotaRequestDto, QuotaRequestListDto } from '../quota-requests/dto/quota-request.dto';
 import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
 import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
 import { type MyUsage, MeService } from './me.service';
 
 class CreateQuotaRequestDto {
-  @ApiProperty({ type: QuotaDto, description: 'a JSON merge patch of your quota (null removes a field)', example: { memory: { max: '1Gi' } } })
-  quota!: QuotaDto;
+  @ApiProperty({ type: QuotaPatchDto, description: 'a JSON merge patch of your quota (null removes a field)', example: { memory: { max: '1Gi' } } })
+  quota!: QuotaPatchDto;
   @ApiProperty({ example: 'the nightly build needs 1 GiB', description: 'at most 1000 characters' })
   reason!: string;
 }
@@ -35,10 +39,12 @@ export class MeController {
     private readonly me: MeService,
     private readonly workloads: WorkloadsService,
     private readonly requests: QuotaRequestsService,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'Your tenant: quota, status, uid range, address' })
+  @ApiResponse({ status: 200, type: TenantDto })
   async view(@CurrentPrincipal() principal: Principal): Promise<TenantDto> {
     return this.me.view(tenantOf(principal));
   }
@@ -58,17 +64,29 @@ export class MeController {
 
   @Post('workloads')
   @ApiOperation({ summary: 'Start a process in your tenant (as uid 0 inside your user namespace), under your quota' })
-  async startWorkload(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<WorkloadView> {
-    return this.workloads.start(tenantOf(principal), parseStartWorkload(body), { principal, requestId });
+  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
+  @ApiResponse({ status: 201, type: WorkloadDto })
+  async startWorkload(
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<WorkloadView> {
+    const tenant = tenantOf(principal);
+    const request = { header: idempotencyKey, principal, operation: 'workload.start', target: tenant, body, status: 201 };
+    return this.idempotency.run(request, res, () => this.workloads.start(tenant, parseStartWorkload(body), { principal, requestId }));
   }
 
   @Get('workloads')
   @ApiOperation({ summary: 'Your workloads, newest first' })
+  @ApiResponse({ status: 200, type: WorkloadListDto })
   async listWorkloads(@CurrentPrincipal() principal: Principal): Promise<{ items: WorkloadView[] }> {
     return { items: await this.workloads.list(tenantOf(principal)) };
   }
 
   @Get('workloads/:id')
+  @ApiResponse({ status: 200, type: WorkloadDto })
   async getWorkload(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<WorkloadView> {
     return this.workloads.get(tenantOf(principal), id);
   }
@@ -93,6 +111,7 @@ export class MeController {
   @Delete('workloads/:id')
   @HttpCode(202)
   @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
+  @ApiResponse({ status: 202, type: WorkloadDto })
   async stopWorkload(
     @Param('id') id: string,
     @Query('grace') grace: unknown,
@@ -104,6 +123,7 @@ export class MeController {
 
   @Get('quota-requests')
   @ApiOperation({ summary: 'Your quota requests, newest first; pending ones with the plan of approving them now' })
+  @ApiResponse({ status: 200, type: QuotaRequestListDto })
   async listRequests(@CurrentPrincipal() principal: Principal): Promise<{ items: QuotaRequestView[] }> {
     return { items: await this.requests.listForTenant(tenantOf(principal)) };
   }
@@ -111,6 +131,7 @@ export class MeController {
   @Post('quota-requests')
   @ApiOperation({ summary: 'Ask an admin for a different quota: a merge patch of your quota and a reason' })
   @ApiBody({ type: CreateQuotaRequestDto })
+  @ApiResponse({ status: 201, type: QuotaRequestDto })
   async createRequest(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<QuotaRequestView> {
     return this.requests.create(tenantOf(principal), parseCreateQuotaRequest(body), { principal, requestId });
   }
@@ -118,6 +139,7 @@ export class MeController {
   @Post('quota-requests/:id/withdraw')
   @HttpCode(200)
   @ApiOperation({ summary: 'Withdraw a pending request' })
+  @ApiResponse({ status: 200, type: QuotaRequestDto })
   async withdraw(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @RequestId() requestId: string | undefined): Promise<QuotaRequestView> {
     return this.requests.withdraw(tenantOf(principal), id, { principal, requestId });
   }

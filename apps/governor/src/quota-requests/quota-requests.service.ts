@@ -7,7 +7,7 @@ import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
 import { type TenantPlan, TenantHostService } from '../host/tenant-host.service';
-import { TenantsService } from '../tenants/tenants.service';
+import { assertAccepting, TenantsService } from '../tenants/tenants.service';
 import { QuotaRequestException, QuotaRequestExceptionCode } from './quota-request.exception';
 import type { CreateQuotaRequestInput, QuotaRequestState } from './quota-request.request';
 
@@ -48,9 +48,10 @@ export class QuotaRequestsService {
 
   async create(tenantName: string, input: CreateQuotaRequestInput, actor: Actor): Promise<QuotaRequestView> {
     // The patched quota must be valid now: a 400 names each bad field, as PATCH would.
-    await this.tenants.preview(tenantName, { quota: input.quota });
+    await this.tenants.preview(tenantName, { quota: input.quota }, 'quota requests');
     const row = await this.db.transaction(async (tx) => {
       const tenant = await lockTenant(tx, tenantName);
+      assertAccepting(tenant, 'quota requests');
       const repo = tx.getRepository(QuotaRequestEntity);
       if ((await repo.countBy({ tenantId: tenant.id, state: 'pending' })) >= MAX_PENDING_PER_TENANT) {
         throw new QuotaRequestException(

@@ -13,7 +13,8 @@ export interface ListenerBackoff {
   maxMs: number;
 }
 
-const BACKOFF: ListenerBackoff = { firstMs: 1000, maxMs: 30_000 };
+// At most 10 s: after an outage, LISTEN (and the resync that follows it) is back within seconds of PostgreSQL.
+const BACKOFF: ListenerBackoff = { firstMs: 1000, maxMs: 10_000 };
 
 /**
  * LISTEN governor_changes on a connection of its own, reconnecting with backoff. A notification is only

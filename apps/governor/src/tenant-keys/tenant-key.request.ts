@@ -1,7 +1,7 @@
 import type { FieldError } from '../../../../libs/domain/src/errors';
 import { readObject } from '../../../../libs/domain/src/json';
 import { throwIfAny } from '../common/body';
-import { parseDurationMs } from '../config/governor.config';
+import { msRange, parseMilliseconds } from '../../../../libs/domain/src/duration';
 
 export interface CreateTenantKeyInput {
   name: string;
@@ -11,6 +11,7 @@ export interface CreateTenantKeyInput {
 const NAME = /^[a-z][a-z0-9._-]{0,62}$/;
 /** Keys expire within a year at most when an expiry is given; without one they live until revoked. */
 const MAX_LIFETIME_MS = 366 * 86_400_000;
+const LIFETIME = msRange(60_000, MAX_LIFETIME_MS);
 
 /** `{name, expiresIn?: "30d"}` or `{name, expiresAt?: RFC 3339}`; one expiry at most. */
 export function parseCreateTenantKey(body: unknown, now = Date.now()): CreateTenantKeyInput {
@@ -24,12 +25,8 @@ export function parseCreateTenantKey(body: unknown, now = Date.now()): CreateTen
   if (record?.expiresIn !== undefined && record.expiresAt !== undefined) {
     errors.push({ path: 'expiresIn', message: 'give expiresIn or expiresAt, not both' });
   } else if (record?.expiresIn !== undefined) {
-    const ms = typeof record.expiresIn === 'string' ? parseDurationMs(record.expiresIn) : NaN;
-    if (!(ms >= 60_000 && ms <= MAX_LIFETIME_MS)) {
-      errors.push({ path: 'expiresIn', message: 'must be a duration from 1m to 366d with a unit of s, m, h or d, e.g. "30d"' });
-    } else {
-      expiresAt = new Date(now + ms);
-    }
+    const ms = parseMilliseconds(record.expiresIn, 'expiresIn', errors, LIFETIME);
+    if (ms !== undefined) expiresAt = new Date(now + ms);
   } else if (record?.expiresAt !== undefined) {
     const at = typeof record.expiresAt === 'string' && /^\d{4}-\d\d-\d\dT/.test(record.expiresAt) ? new Date(record.expiresAt) : undefined;
     if (at === undefined || Number.isNaN(at.getTime()) || at.getTime() <= now || at.getTime() > now + MAX_LIFETIME_MS) {

@@ -23,6 +23,10 @@ class TenantKeyDto {
   @ApiProperty({ nullable: true, type: String }) revokedAt!: string | null;
 }
 
+class TenantKeyListDto {
+  @ApiProperty({ type: [TenantKeyDto] }) items!: TenantKeyDto[];
+}
+
 class IssuedTenantKeyDto extends TenantKeyDto {
   @ApiProperty({ description: 'gvt_…, shown once; only its hash is stored. It reaches /v1/me/* and nothing else' }) key!: string;
 }
@@ -48,7 +52,7 @@ export class TenantKeysController {
 
   @Get()
   @ApiOperation({ summary: "List the tenant's keys, live, expired and revoked (never their secrets)" })
-  @ApiResponse({ status: 200, type: [TenantKeyDto] })
+  @ApiResponse({ status: 200, type: TenantKeyListDto })
   async list(@Param('name') name: string): Promise<{ items: TenantKeyView[] }> {
     return { items: await this.keys.list(name) };
   }

@@ -6,7 +6,7 @@ import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf, type Principal } from '../auth/principal';
 import { issueToken, lookupIdOf, tokenMatches } from '../auth/token';
-import { TenantsService } from '../tenants/tenants.service';
+import { assertAccepting, TenantsService } from '../tenants/tenants.service';
 import { TenantKeyException, TenantKeyExceptionCode } from './tenant-key.exception';
 import type { CreateTenantKeyInput } from './tenant-key.request';
 
@@ -48,12 +48,13 @@ export class TenantKeysService {
   }
 
   async create(tenantName: string, input: CreateTenantKeyInput, actor: Actor): Promise<TenantKeyView & { key: string }> {
-    const tenant = await this.tenants.get(tenantName);
+    const tenant = await this.tenants.getAccepting(tenantName, 'new keys');
     const issued = issueToken('gvt');
     return this.db.transaction(async (tx) => {
       const repo = tx.getRepository(TenantKeyEntity);
       // One live key per name and tenant, checked under the tenant's row lock.
-      await tx.getRepository(TenantEntity).findOne({ where: { id: tenant.id }, lock: { mode: 'pessimistic_write' } });
+      const locked = await tx.getRepository(TenantEntity).findOne({ where: { id: tenant.id }, lock: { mode: 'pessimistic_write' } });
+      if (locked) assertAccepting(locked, 'new keys');
       if (await repo.existsBy({ tenantId: tenant.id, name: input.name, revokedAt: IsNull() })) {
         throw new TenantKeyException(
           TenantKeyExceptionCode.NAME_TAKEN,

@@ -10,27 +10,38 @@ import { toTenantView } from './tenant.view';
 import { etagOf, type LedgerEntryView, TenantsService } from './tenants.service';
 import type { Page } from '../common/pagination';
 import { ValidationError } from '../../../../libs/domain/src/errors';
+import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
+import { IdempotencyService } from '../idempotency/idempotency.service';
 
 @ApiTags('tenants')
 @ApiBearerAuth()
 @Controller('v1/tenants')
 export class TenantsController {
-  constructor(private readonly tenants: TenantsService) {}
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a tenant' })
   @ApiBody({ type: CreateTenantDto })
   @ApiResponse({ status: 201, type: TenantDto })
+  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
   @ApiResponse({ status: 409, description: 'the name is taken, or a tenant of that name is still terminating' })
+  @ApiResponse({ status: 422, description: 'the Idempotency-Key was used before with a different request' })
   async create(
     @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TenantDto> {
-    const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
-    res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
-    return this.tenants.view(tenant);
+    const request = { header: idempotencyKey, principal, operation: 'tenant.create', target: '', body, status: 201 };
+    return this.idempotency.run(request, res, async () => {
+      const tenant = await this.tenants.create(parseCreateTenant(body), { principal, requestId });
+      res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
+      return this.tenants.view(tenant);
+    });
   }
 
   @Get()

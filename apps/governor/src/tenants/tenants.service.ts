@@ -111,6 +111,13 @@ export class TenantsService {
     return tenant;
   }
 
+  /** A live tenant that takes new work (`what`, e.g. "new workloads"): a Terminating one is a 409. */
+  async getAccepting(name: string, what: string): Promise<TenantEntity> {
+    const tenant = await this.get(name);
+    assertAccepting(tenant, what);
+    return tenant;
+  }
+
   /**
    * Applies a JSON merge patch under a row lock, so that concurrent patches serialise and none is lost.
    * A patch that changes nothing bumps nothing; one that changes what agents enforce bumps the generation
@@ -122,6 +129,7 @@ export class TenantsService {
     const inTransaction = <T>(work: (tx: EntityManager) => Promise<T>) => (manager ? work(manager) : this.db.transaction(work));
     return inTransaction(async (tx) => {
       const tenant = await lockLive(tx, name);
+      assertAccepting(tenant, 'changes');
       assertMatches(tenant, ifMatch);
       const current: TenantSpec = { displayName: tenant.displayName, quota: tenant.quota, nodes: tenant.nodes, suspended: tenant.suspended };
       const next = parseSpec(applyMergePatch(current, patch) as Record<string, unknown>);
@@ -148,9 +156,9 @@ export class TenantsService {
   }
 
   /** The spec a merge patch would produce, without saving it: the input of a plan. */
-  async preview(name: string, body: unknown): Promise<{ tenant: TenantEntity; next: TenantSpec }> {
+  async preview(name: string, body: unknown, what = 'changes'): Promise<{ tenant: TenantEntity; next: TenantSpec }> {
     const patch = parseTenantPatch(body);
-    const tenant = await this.get(name);
+    const tenant = await this.getAccepting(name, what);
     const current: TenantSpec = { displayName: tenant.displayName, quota: tenant.quota, nodes: tenant.nodes, suspended: tenant.suspended };
     return { tenant, next: parseSpec(applyMergePatch(current, patch) as Record<string, unknown>) };
   }
@@ -240,6 +248,19 @@ async function lockLive(tx: EntityManager, name: string): Promise<TenantEntity> 
   const tenant = await tx.getRepository(TenantEntity).findOne({ where: { name, deletedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
   if (!tenant) throw TenantException.notFound(name);
   return tenant;
+}
+
+/**
+ * Deletion marks a tenant Terminating (deletionRequestedAt) while agents tear it down. Work started then
+ * would race the teardown, and a change would bump a generation no agent will ever apply.
+ */
+export function assertAccepting(tenant: TenantEntity, what: string): void {
+  if (tenant.deletionRequestedAt === null) return;
+  throw new TenantException(
+    TenantExceptionCode.TERMINATING,
+    `tenant ${JSON.stringify(tenant.name)} is in phase Terminating (deletion requested at ${tenant.deletionRequestedAt.toISOString()}) and takes no ${what}; ` +
+      `only reads and revoking its keys are allowed until GET /v1/tenants/${tenant.name} answers 404`,
+  );
 }
 
 function conflictWith(existing: TenantEntity): TenantException {

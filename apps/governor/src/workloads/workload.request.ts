@@ -1,4 +1,4 @@
-import { type FieldError, type Quota, readQuota, ValidationError } from '../../../../libs/domain/src';
+import { type FieldError, msRange, parseMilliseconds, type Quota, readQuota } from '../../../../libs/domain/src';
 import { readObject } from '../../../../libs/domain/src/json';
 import { throwIfAny } from '../common/body';
 import { LOG_CURSOR, type LogStream } from '../../../../libs/workloads/src/logs';
@@ -96,11 +96,13 @@ export function sendLog(res: { setHeader(name: string, value: string): unknown }
   return read.text;
 }
 
+const GRACE = msRange(0, 600_000);
+
 /** `?grace=10s`: 0s to 10m, default 10s. */
 export function parseGrace(value: unknown): number {
   if (value === undefined) return 10_000;
-  const match = typeof value === 'string' ? /^(\d{1,6})(ms|s|m)$/.exec(value) : null;
-  const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'] : NaN;
-  if (!(ms >= 0 && ms <= 600_000)) throw new ValidationError([{ path: 'grace', message: 'must be a duration such as 500ms, 10s or 2m, at most 10m' }]);
-  return ms;
+  const errors: FieldError[] = [];
+  const ms = parseMilliseconds(value, 'grace', errors, GRACE);
+  throwIfAny(errors);
+  return ms!;
 }

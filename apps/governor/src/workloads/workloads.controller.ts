@@ -1,9 +1,12 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
-import type { Principal } from '../auth/principal';
-import { QuotaDto } from '../tenants/dto/quota.dto';
 import type { Response } from 'express';
+import type { Principal } from '../auth/principal';
+import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
+import { IdempotencyService } from '../idempotency/idempotency.service';
+import { QuotaDto } from '../tenants/dto/quota.dto';
+import { WorkloadDto, WorkloadListDto } from './dto/workload.dto';
 import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from './workload.request';
 import { type WorkloadView, WorkloadsService } from './workloads.service';
 
@@ -22,7 +25,10 @@ class StartWorkloadDto {
 @ApiBearerAuth()
 @Controller('v1/tenants/:name/workloads')
 export class WorkloadsController {
-  constructor(private readonly workloads: WorkloadsService) {}
+  constructor(
+    private readonly workloads: WorkloadsService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -30,23 +36,30 @@ export class WorkloadsController {
     description:
       "The process starts in the tenant's cgroup leaf and its network and user namespaces before its first instruction, as uid 0 inside (the tenant's base uid outside), under a monitor that outlives the governor. A command that cannot start gives state failed with a message.",
   })
+  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
+  @ApiResponse({ status: 201, type: WorkloadDto })
   async start(
     @Param('name') name: string,
     @Body() body: StartWorkloadDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<WorkloadView> {
-    return this.workloads.start(name, parseStartWorkload(body), { principal, requestId });
+    const request = { header: idempotencyKey, principal, operation: 'workload.start', target: name, body, status: 201 };
+    return this.idempotency.run(request, res, () => this.workloads.start(name, parseStartWorkload(body), { principal, requestId }));
   }
 
   @Get()
   @ApiOperation({ summary: "The tenant's workloads, newest first" })
+  @ApiResponse({ status: 200, type: WorkloadListDto })
   async list(@Param('name') name: string): Promise<{ items: WorkloadView[] }> {
     return { items: await this.workloads.list(name) };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One workload: state (starting, running, exited, killed, oom-killed, failed, lost), exit code, signal, message, times' })
+  @ApiResponse({ status: 200, type: WorkloadDto })
   async get(@Param('name') name: string, @Param('id') id: string): Promise<WorkloadView> {
     return this.workloads.get(name, id);
   }
@@ -73,6 +86,7 @@ export class WorkloadsController {
   @HttpCode(202)
   @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
   @ApiOperation({ summary: 'Stop it: SIGTERM, then cgroup.kill after the grace period' })
+  @ApiResponse({ status: 202, type: WorkloadDto })
   async stop(
     @Param('name') name: string,
     @Param('id') id: string,

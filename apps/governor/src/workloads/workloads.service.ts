@@ -92,7 +92,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async start(tenantName: string, input: StartWorkloadInput, actor: Actor): Promise<WorkloadView> {
-    const tenant = await this.tenants.get(tenantName);
+    const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const driver = this.host.cgroups();
     const ns = this.host.namespaces().paths(tenantName);
     if (!driver.hasTenant(tenantName) || !existsSync(ns.net) || !existsSync(ns.user)) {

@@ -1,5 +1,6 @@
 import { AdminTokenEntity } from './admin-token.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { NodeEntity } from './node.entity';
 import { QuotaRequestEntity } from './quota-request.entity';
 import { QuotaLedgerEntity } from './quota-ledger.entity';
@@ -13,6 +14,7 @@ import { WorkloadEntity } from './workload.entity';
 export {
   AdminTokenEntity,
   AuditEntryEntity,
+  IdempotencyKeyEntity,
   NodeEntity,
   QuotaLedgerEntity,
   QuotaRequestEntity,
@@ -35,4 +37,5 @@ export const ENTITIES = [
   TenantKeyEntity,
   QuotaRequestEntity,
   TenantEventEntity,
+  IdempotencyKeyEntity,
 ];

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { QuotaDto } from './quota.dto';
+import { QuotaDto, QuotaPatchDto } from './quota.dto';
 
 export class CreateTenantDto {
   @ApiProperty({ description: '2 to 32 characters: a-z, 0-9 and "-", starting with a letter, ending with a letter or digit', example: 'acme' })
@@ -15,8 +15,8 @@ export class CreateTenantDto {
 export class PatchTenantDto {
   @ApiPropertyOptional({ description: 'null removes it', example: 'Acme Corporation', nullable: true })
   displayName?: string | null;
-  @ApiPropertyOptional({ type: QuotaDto, description: 'merged into the quota (RFC 7396); null removes a field or the whole quota' })
-  quota?: QuotaDto | null;
+  @ApiPropertyOptional({ type: QuotaPatchDto, nullable: true, description: 'merged into the quota (RFC 7396); null removes a field or the whole quota' })
+  quota?: QuotaPatchDto | null;
   @ApiPropertyOptional({ nullable: true })
   nodes?: string[] | null;
   @ApiPropertyOptional({ description: 'freeze (true) or thaw (false) the whole tenant' })
