@@ -18,8 +18,10 @@ need_packages() {
 }
 
 # Host tools the namespace and network tests drive: iproute2 (ip, tc), nftables, util-linux (unshare,
-# nsenter), socat as a traffic sink, ping for the gateway check, and the C toolchain for native/.
-need_packages iproute2 nftables socat iputils-ping util-linux make gcc
+# nsenter), socat as a traffic sink, ping for the gateway check, the C toolchain for native/, and strace,
+# with which the no-op pass test counts the processes a governor starts. nftables brings libnftables1,
+# which the governor itself loads to list and apply its table without a process.
+need_packages iproute2 nftables socat iputils-ping util-linux make gcc strace
 # Tenant homes are ext4 images (mkfs.ext4, resize2fs); bubblewrap is the isolation benchmark's reference.
 need_packages e2fsprogs bubblewrap
 

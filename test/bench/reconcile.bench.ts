@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CgroupDriver } from '../../libs/cgroup/src/driver';
 import type { Quota } from '../../libs/domain/src/quota.types';
@@ -9,6 +10,9 @@ import { seconds } from './stats';
 // Reconcile of N tenants against two baselines measured in the same run: a C floor doing the bare
 // mkdir and write calls, and a loop of libcgroup's cgcreate and cgset. Runs in the kernel guest
 // (bash test/bench/run.sh), where every controller exists. Ratios, not absolute times, are the result.
+// The no-op pass also reports its native read calls (one batch a tenant), the forks in the guest while it
+// ran (none expected: the driver starts no process) and its CPU seconds; the whole governor's no-op pass,
+// network and firewall included, is test/bench/noop-pass.bench.ts on the host.
 
 const MOUNT = process.env.GOVERNOR_TEST_CGROUP2 ?? '/sys/fs/cgroup';
 const FLOOR = join(__dirname, '..', '..', '..', 'native', 'build', 'floor');
@@ -22,6 +26,12 @@ interface Row {
   coldWrites: number;
   noopSeconds: number;
   noopWrites: number;
+  /** native calls that read files (one batch a tenant) */
+  noopNativeReads: number;
+  /** forks and clones in the whole guest during the pass (/proc/stat processes): an upper bound on process starts */
+  noopForks: number;
+  /** CPU seconds of this process (user + system) during the pass */
+  noopCpuSeconds: number;
   changeSeconds: number;
   changeWrites: number;
   floorSeconds: number;
@@ -35,9 +45,19 @@ async function governor(n: number): Promise<Omit<Row, 'floorSeconds' | 'libcgrou
   try {
     const pass = async (quotaOf: (name: string) => Quota) => {
       const writes = driver.fs.writes;
+      const reads = driver.fs.batchReads;
+      const forks = forksSinceBoot();
+      const cpu = process.cpuUsage();
       const start = process.hrtime.bigint();
       for (const name of names) await driver.applyTenant(name, quotaOf(name), OPTIONS);
-      return { seconds: seconds(start), writes: driver.fs.writes - writes };
+      const used = process.cpuUsage(cpu);
+      return {
+        seconds: seconds(start),
+        writes: driver.fs.writes - writes,
+        nativeReads: driver.fs.batchReads - reads,
+        forks: forksSinceBoot() - forks,
+        cpuSeconds: (used.user + used.system) / 1e6,
+      };
     };
     const cold = await pass(() => QUOTA);
     const noop = await pass(() => QUOTA);
@@ -48,6 +68,9 @@ async function governor(n: number): Promise<Omit<Row, 'floorSeconds' | 'libcgrou
       coldWrites: cold.writes,
       noopSeconds: noop.seconds,
       noopWrites: noop.writes,
+      noopNativeReads: noop.nativeReads,
+      noopForks: noop.forks,
+      noopCpuSeconds: noop.cpuSeconds,
       changeSeconds: change.seconds,
       changeWrites: change.writes,
     };
@@ -55,6 +78,11 @@ async function governor(n: number): Promise<Omit<Row, 'floorSeconds' | 'libcgrou
     driver.close();
     removeCgroupTree(root);
   }
+}
+
+/** The "processes" line of /proc/stat: forks (and thread clones) since boot, in the whole system. */
+function forksSinceBoot(): number {
+  return Number(/^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
 }
 
 function floor(n: number): number {
@@ -111,6 +139,9 @@ async function main(): Promise<void> {
     'cold / libcgroup': r.libcgroupSeconds === null ? 'n/a' : (r.coldSeconds / r.libcgroupSeconds).toFixed(2),
     'no-op s': r.noopSeconds.toFixed(3),
     'no-op writes': r.noopWrites,
+    'no-op native reads': r.noopNativeReads,
+    'no-op forks': r.noopForks,
+    'no-op CPU s': r.noopCpuSeconds.toFixed(3),
     'one change s': r.changeSeconds.toFixed(3),
     'one change writes': r.changeWrites,
   }));

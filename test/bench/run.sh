@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: builds what the benchmarks need and runs them. Each prints one JSON line and a table.
 #  - on this host (as root; real cgroup v2 core, namespaces, veth): workload spawn, tenant network setup and
-#    the embedded database (memory, cold start, throughput);
+#    the embedded database (memory, cold start, throughput), and a whole governor's no-op pass;
 #  - in the kernel guest, where every cgroup v2 controller exists: reconcile and /metrics scrape cost.
 # The scrape benchmark runs in both: here with the core files only, in the guest with every controller's files.
 set -euo pipefail
@@ -21,5 +21,7 @@ GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/isolation.bench.js
 node dist/test/bench/network.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/metrics.bench.js
 node dist/test/bench/database.bench.js
+# The whole governor's no-op pass (process starts, writes, CPU) with real tenant networks on this host.
+GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/noop-pass.bench.js
 
 bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js && GOVERNOR_BENCH_TENANTS=100,1000 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/metrics.bench.js'

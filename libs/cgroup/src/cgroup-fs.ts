@@ -91,7 +91,7 @@ export class CgroupFs {
     for (const file of files) batchPath(dir, file);
     let results;
     try {
-      results = await this.native.readFiles(this.dir, dir === '' ? '' : dir, files);
+      results = await this.native.readFiles(this.dir, dir, files);
     } catch (err) {
       if (err instanceof NativeError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
       throw err;
