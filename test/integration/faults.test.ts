@@ -117,13 +117,17 @@ describe(`${ROUNDS} SIGKILLs of the governor while it reconciles and starts work
 
     const verify = async (round: number): Promise<void> => {
       for (const [name, model] of tenants) {
-        const deadline = Date.now() + 30_000;
+        // The governor gives a tenant's home and init up to 60 s each (mkfs and a loop mount on a loaded host).
+        const deadline = Date.now() + 90_000;
         for (;;) {
           const view = await api('GET', `/v1/tenants/${name}`);
           assert.equal(view?.status, 200, `round ${round}: ${name} is there`);
           const status = view.json.status as { observedGeneration: number; phase: string };
           if (status.observedGeneration >= Number(view.json.generation)) break;
-          assert.ok(Date.now() < deadline, `round ${round}: ${name} reconciled after the restart (${JSON.stringify(status)})`);
+          assert.ok(
+            Date.now() < deadline,
+            `round ${round}: ${name} reconciled after the restart (${JSON.stringify(status)}); the governor's log ends:\n${gov!.stdout().split('\n').slice(-30).join('\n')}\n${gov!.stderr().slice(-2000)}`,
+          );
           await sleep(100);
         }
         const freeze = readFileSync(join(host.root, 'tenants', name, 'cgroup.freeze'), 'utf8').trim();

@@ -134,7 +134,14 @@ describe('a real Prometheus scraping the governor', () => {
     // then memory.max), forks refused at pids.max, disk writes by a process attached to busy, packets into
     // busy, and a hand edit the reconciler takes back (drift).
     await workload('busy', ['/usr/bin/python3', '-c', "b = b'x' * (200 * 1024 * 1024)"]);
-    await workload('busy', ['/bin/sh', '-c', 'i=0; while [ $i -lt 40 ]; do sleep 120 & i=$((i+1)); done; wait']);
+    // Forks refused at pids.max for as long as the test runs, one try every half second, so that the "in the
+    // last minute" panels see them however long the steps below take in a loaded guest (a shell would exit at
+    // its first refused fork).
+    await workload('busy', [
+      '/usr/bin/python3',
+      '-c',
+      'import os, time\nwhile True:\n    try:\n        if os.fork() == 0:\n            time.sleep(120)\n            os._exit(0)\n    except OSError:\n        pass\n    time.sleep(0.5)',
+    ]);
     const writer = spawn('/bin/sh', ['-c', `read go; exec /bin/dd if=/dev/zero of=${disk} bs=64k count=64 oflag=direct`], {
       stdio: ['pipe', 'ignore', 'ignore'],
     });
