@@ -125,10 +125,12 @@ describe('a fork bomb in a tenant', () => {
       (w: { state: string; signal: string | null }) => !['starting', 'running'].includes(w.state),
     );
     assert.deepEqual({ state: done.state, signal: done.signal }, { state: 'killed', signal: 'SIGKILL' });
-    const rows = await events('evicted');
-    assert.ok(
-      rows.some((e) => e.kind === 'pids' && e.detail.evicted === true && /evicted \(pids\.onLimit kill\)$/.test(e.message)),
-      JSON.stringify(rows),
+    // The watcher records the event after its cgroup.kill, so the workload can be seen killed first.
+    await until(
+      'a pids event saying the workload was evicted',
+      () => events('evicted'),
+      (rows) => rows.some((e) => e.kind === 'pids' && e.detail.evicted === true && /evicted \(pids\.onLimit kill\)$/.test(e.message)),
+      30_000,
     );
     await until(
       'the tenant is empty again',
