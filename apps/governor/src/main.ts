@@ -24,18 +24,12 @@ function configOrExit(): GovernorConfig {
 async function main(): Promise<void> {
   const config = configOrExit();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  let lock: { release(): void };
-  try {
-    lock = lockInstance(
-      `the data directory ${config.dataDir}`,
-      join(config.dataDir, 'governor.lock'),
-      'Stop that governor first, or give this one another GOVERNOR_DATA_DIR.',
-    );
-  } catch (err) {
-    if (!(err instanceof InstanceLockedError)) throw err;
-    process.stderr.write(`governor: ${err.message}\n`);
-    process.exit(EX_LOCKED);
-  }
+  // A refusal (InstanceLockedError) ends the start through main().catch, with the same exit code as the host locks.
+  const lock = lockInstance(
+    `the data directory ${config.dataDir}`,
+    join(config.dataDir, 'governor.lock'),
+    'Stop that governor first, or give this one another GOVERNOR_DATA_DIR.',
+  );
   const log = pino({ level: config.logLevel, base: { context: 'startup' } });
   let embedded: EmbeddedPostgres | undefined;
   if (config.databaseUrl === undefined) {
