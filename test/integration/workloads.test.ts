@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { Client } from 'pg';
 import { join } from 'node:path';
@@ -278,5 +278,112 @@ describe('tenant namespaces and workloads', () => {
     assert.ok(!existsSync(join(host.root, 'monitors', sleeper.id)), 'the monitor cgroup is gone');
     assert.ok(!existsSync(join(runDir, 'workloads', sleeper.id)), 'the monitor state is gone');
     assert.deepEqual(await census(), before, 'as many links, mounts and namespaces as before the tenant');
+  });
+});
+
+describe('the workload supervisor (issue 12 defects 1, 2, 3 and 10)', () => {
+  const decoys: ChildProcess[] = [];
+  /** A process of the test's own, whose pid a row or a monitor.pid file is made to hold; alive until the end. */
+  const decoy = (args: string[] = ['-e', 'setTimeout(() => {}, 120000)']) => {
+    const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    decoys.push(child);
+    return child;
+  };
+  const decoyAlive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+  before(async () => {
+    await tenant('sup');
+  });
+  after(() => {
+    for (const child of decoys) child.kill('SIGKILL');
+  });
+
+  const stop = (id: string, grace: string) => gov.http.delete(`/v1/tenants/sup/workloads/${id}`).query({ grace }).set('Authorization', gov.root);
+
+  it('stops a workload through its monitor, never through the pid its row holds (the pid may have been reused)', async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    const stranger = decoy();
+    await gov.query('UPDATE workloads SET pid = $2 WHERE id = $1', [started.id, stranger.pid]);
+    assert.equal((await stop(started.id, '10s')).status, 202);
+    const done = await settled('sup', started.id);
+    assert.deepEqual({ state: done.state, signal: done.signal }, { state: 'killed', signal: 'SIGTERM' });
+    await sleep(200);
+    assert.ok(decoyAlive(stranger), `the process that got the pid was left alone: ${String(stranger.signalCode)}`);
+  });
+
+  it("refuses to stop another node's workload with 409, naming the node, and signals nothing here", async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    const stranger = decoy();
+    await gov.query(`UPDATE workloads SET node = 'elsewhere', pid = $2 WHERE id = $1`, [started.id, stranger.pid]);
+    try {
+      const res = await stop(started.id, '0s');
+      assert.equal(res.status, 409, JSON.stringify(res.body));
+      assert.match(res.body.detail, /runs on node elsewhere/);
+      assert.match(res.body.detail, new RegExp(`this governor is node ${gov.config.nodeName}`));
+      await sleep(200);
+      assert.ok(decoyAlive(stranger), 'nothing on this node was signalled');
+    } finally {
+      await gov.query('UPDATE workloads SET node = $2 WHERE id = $1', [started.id, gov.config.nodeName]);
+      await stop(started.id, '0s');
+    }
+  });
+
+  it("kills a workload that ignores SIGTERM once its grace ends, even when the governor restarted meanwhile", async () => {
+    const started = await run('sup', { command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 1; done'] });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    assert.equal((await stop(started.id, '3s')).status, 202);
+    await gov.restart();
+    await sleep(1000);
+    assert.equal((await settled('sup', started.id, () => true)).state, 'running', 'SIGTERM was ignored, and the grace is not over');
+    const done = await settled('sup', started.id);
+    assert.deepEqual({ state: done.state, signal: done.signal }, { state: 'killed', signal: 'SIGKILL' });
+  });
+
+  it('takes a workload whose monitor died for lost, even when its pid now belongs to a process named governor-monitor', async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    const pidFile = join(runDir, 'workloads', started.id, 'monitor.pid');
+    const monitor = Number(readFileSync(pidFile, 'utf8').trim());
+    const impostor = decoy(['-e', 'setTimeout(() => {}, 120000)', 'governor-monitor']);
+    process.kill(monitor, 'SIGKILL');
+    writeFileSync(pidFile, `${impostor.pid}\n`);
+    const done = await settled('sup', started.id);
+    assert.equal(done.state, 'lost', JSON.stringify(done));
+    assert.match(done.message ?? '', /monitor died/);
+  });
+
+  it('records the end of a workload once, however many reads sync it at the same time', async () => {
+    const started = await run('sup', { command: ['/bin/sh', '-c', 'sleep 1; kill -9 $$'] });
+    const deadline = Date.now() + 20_000;
+    for (let state = started.state; ['starting', 'running'].includes(state); ) {
+      assert.ok(Date.now() < deadline, 'the workload ends');
+      const reads = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          gov.http.get(i % 2 === 0 ? '/v1/tenants/sup/workloads' : `/v1/tenants/sup/workloads/${started.id}`).set('Authorization', gov.root),
+        ),
+      );
+      const one = reads[1].body as Workload;
+      state = one.state;
+    }
+    await sleep(1500);
+    const events = await gov.query<{ message: string }>(`SELECT message FROM tenant_events WHERE detail->>'workload' = $1`, [started.id]);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.match(events[0].message, /was killed by SIGKILL/);
+  });
+
+  it('removes the environment file once the workload has started, and the workload still gets its environment', async () => {
+    const started = await run('sup', { command: ['/bin/sh', '-c', 'echo "secret is $SECRET"; sleep 30'], env: { SECRET: 'hunter2' } });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    try {
+      assert.ok(!existsSync(join(runDir, 'workloads', started.id, 'env')), 'no env file is left in the state directory');
+      const deadline = Date.now() + 5000;
+      while (!(await logs('sup', started.id)).includes('secret is hunter2')) {
+        assert.ok(Date.now() < deadline, 'the workload saw SECRET');
+        await sleep(100);
+      }
+    } finally {
+      await stop(started.id, '0s');
+    }
   });
 });
