@@ -18,7 +18,7 @@ before(async () => {
   mkdirSync(runDir, { recursive: true, mode: 0o711 });
   const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0711', 'governor-test-rundir', runDir], { encoding: 'utf8' });
   assert.equal(mount.status, 0, mount.stderr);
-  gov = await startGovernor({ ...host.env, GOVERNOR_NET_POOL: '10.246.0.0/24', GOVERNOR_RESYNC_INTERVAL: '2s' });
+  gov = await startGovernor({ ...host.env, GOVERNOR_NET_POOL: '10.246.0.0/25', GOVERNOR_RESYNC_INTERVAL: '2s' });
 });
 after(async () => {
   await gov?.close();

@@ -149,3 +149,45 @@ describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no fi
     }
   });
 });
+
+describe('a stop whose grace outlives the governor that took it', () => {
+  it('kills the workload that ignores SIGTERM when the grace ends, under the governor started after a SIGKILL', async () => {
+    const graceDb = await createDatabase();
+    const env = { DATABASE_URL: graceDb, GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN, ...host.env, GOVERNOR_NET_POOL: '10.246.0.128/25', GOVERNOR_LOG_LEVEL: 'warn' };
+    try {
+      const first = await startService(env);
+      let stubborn: Workload;
+      try {
+        await api(first, '/v1/tenants', { name: 'grace' });
+        await until(
+          () => api<{ status: { observedGeneration: number } }>(first, '/v1/tenants/grace'),
+          (r) => r.body.status.observedGeneration === 1,
+          'applied',
+        );
+        stubborn = (await api<Workload>(first, '/v1/tenants/grace/workloads', { command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 1; done'] })).body;
+        assert.equal(stubborn.state, 'running');
+        const stop = await fetch(`${first.url}/v1/tenants/grace/workloads/${stubborn.id}?grace=4s`, {
+          method: 'DELETE',
+          headers: { Authorization: `Bearer ${ROOT_TOKEN}` },
+        });
+        assert.equal(stop.status, 202);
+      } finally {
+        await first.stop('SIGKILL');
+      }
+      const second = await startService(env);
+      try {
+        assert.equal((await api<Workload>(second, `/v1/tenants/grace/workloads/${stubborn.id}`)).body.state, 'running', 'SIGTERM was ignored');
+        const killed = await until(
+          () => api<Workload & { signal: string | null }>(second, `/v1/tenants/grace/workloads/${stubborn.id}`),
+          (r) => r.body.state !== 'running',
+          'the workload is killed once its grace ends',
+        );
+        assert.deepEqual({ state: killed.body.state, signal: killed.body.signal }, { state: 'killed', signal: 'SIGKILL' });
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await dropDatabase(graceDb);
+    }
+  });
+});
