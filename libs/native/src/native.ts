@@ -5,7 +5,7 @@ import koffi, { type KoffiFunc } from 'koffi';
 import { errnoName, NativeError } from './native.error';
 import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
 
-const { EACCES, EEXIST, EFBIG, EINVAL, ENOENT, ENOTDIR } = constants.errno;
+const { EACCES, EEXIST, EFBIG, EINVAL, ENOENT, ENOTDIR, ESRCH } = constants.errno;
 
 /** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
@@ -84,6 +84,8 @@ function bind(path: string) {
     makeSharedMount: fn<(dir: string) => number>('int gv_make_shared_mount(const char *dir)'),
     lockFile: fn<(path: string, mode: number) => number>('int gv_lock_file(const char *path, unsigned int mode)'),
     lockDir: fn<(path: string) => number>('int gv_lock_dir(const char *path)'),
+    lockHeld: fn<(path: string) => number>('int gv_lock_held(const char *path)'),
+    signalLockHolder: fn<(pidFile: string, sig: number) => number>('int gv_signal_lock_holder(const char *pid_file, int sig)'),
     nsReleaseInit: fn<(dir: string) => number>('int gv_ns_release_init(const char *dir)'),
     nsType: fn<(path: string) => number>('int gv_ns_type(const char *path)'),
   };
@@ -378,6 +380,20 @@ export class KoffiNative implements GovernorNative {
     if (fd < 0) throw new NativeError('lockDir', path, -fd);
     this.dirs.set(fd, path);
     return fd;
+  }
+
+  lockHeld(path: string): boolean {
+    refuseNul('lockHeld', path, [path]);
+    const ret = this.lib.lockHeld(path);
+    if (ret < 0 && -ret !== ENOENT) throw new NativeError('lockHeld', path, -ret);
+    return ret === 1;
+  }
+
+  signalLockHolder(pidFile: string, signal: number): boolean {
+    refuseNul('signalLockHolder', pidFile, [pidFile]);
+    const ret = this.lib.signalLockHolder(pidFile, signal);
+    if (ret < 0 && -ret !== ESRCH && -ret !== ENOENT) throw new NativeError('signalLockHolder', pidFile, -ret, `signal ${signal}`);
+    return ret === 0;
   }
 
   nsReleaseInit(dir: string): void {
