@@ -76,8 +76,9 @@
 #define ENV_MAX (4 << 20)
 #define OPTIONS_MAX (1 << 20)
 #define MSG_MAX (PATH_MAX + 128)
-/* Room set aside for the status file: more than any status takes ("state=failed\nmessage=" and MSG_MAX). */
-#define STATUS_ROOM (MSG_MAX + 64)
+/* Room set aside for the status file: one page of tmpfs, one block of ext4. An exit status takes 30 bytes; only a
+ * start failure with a very long path takes more, and that is written the ordinary way, while the launcher waits. */
+#define STATUS_ROOM 4096
 #define RESERVED ".status.reserved"
 
 struct options {

@@ -93,7 +93,8 @@ describe('a full run directory', () => {
   it('holds an exit status its monitor cannot write until there is room, and reports the workload still running meanwhile', async () => {
     const started = await run({ command: ['/bin/sh', '-c', 'sleep 1; exit 5'] });
     await settled(started.id, (w) => w.state === 'running');
-    // Without the space the monitor set aside at start, writing the status needs a new page: the retry path.
+    // Without the page the monitor set aside at start (it keeps the unlinked file open, and a short status frees
+    // none of its one page), writing the status needs a new page: the retry path.
     rmSync(join(runDir, 'workloads', started.id, '.status.reserved'), { force: true });
     fill();
     try {

@@ -345,7 +345,7 @@ describe('the workload supervisor (issue 12 defects 1, 2, 3 and 10)', () => {
   it('records the end of a workload once, however many reads sync it at the same time', async () => {
     const started = await run('sup', { command: ['/bin/sh', '-c', 'sleep 1; kill -9 $$'] });
     const deadline = Date.now() + 20_000;
-    for (let state = started.state; ['starting', 'running'].includes(state); ) {
+    for (let state = started.state; ['starting', 'running'].includes(state);) {
       assert.ok(Date.now() < deadline, 'the workload ends');
       const reads = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
