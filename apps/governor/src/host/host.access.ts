@@ -150,6 +150,11 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     return this.workloadMonitors;
   }
 
+  /** The monitors when this process can reach them; for reads that show what there is (a workload's namespaces). */
+  maybeMonitors(): WorkloadMonitors | undefined {
+    return this.touchesHost ? this.workloadMonitors : undefined;
+  }
+
   /** The native library, for the paths of its programs (the monitor, the tenant init). */
   native(): KoffiNative {
     this.cgroups();

@@ -103,7 +103,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private stateDir(id: string): string {
-    return this.host.monitors().stateDir(id);
+    return join(this.config.runDir, 'workloads', id);
   }
 
   async start(tenantName: string, input: StartWorkloadInput, actor: Actor): Promise<WorkloadView> {
@@ -219,6 +219,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
         `workload ${id} runs on node ${found.node}, and this governor is node ${this.config.nodeName}: a governor stops only the workloads of its own node; send the request to the governor of node ${found.node}`,
       );
     }
+    const monitors = this.host.monitors();
     const row = await this.sync(tenantName, found);
     await this.db.transaction((tx) =>
       this.audit.record(tx, {
@@ -238,7 +239,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       if (updated.length > 0) {
         row.killAt = updated[0].kill_at;
         // A monitor that is gone has nothing to forward it to: the sync then finds the workload ended or lost.
-        if (!this.host.monitors().signal(id, 'SIGTERM')) this.logger.warn({ id }, 'no live monitor to forward SIGTERM to');
+        if (!monitors.signal(id, 'SIGTERM')) this.logger.warn({ id }, 'no live monitor to forward SIGTERM to');
         // Only for promptness: the tick kills at the deadline too, and a restarted governor from the row.
         setTimeout(() => void this.killIfDue(tenantName, id), Math.max(0, row.killAt.getTime() - Date.now())).unref();
       }
@@ -477,7 +478,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       createdAt: row.createdAt.toISOString(),
       startedAt: row.startedAt?.toISOString() ?? null,
       finishedAt: row.finishedAt?.toISOString() ?? null,
-      namespaces: row.node === this.config.nodeName ? await this.host.monitors().namespaces(row.id) : [],
+      namespaces: row.node === this.config.nodeName ? ((await this.host.maybeMonitors()?.namespaces(row.id)) ?? []) : [],
     };
   }
 }
