@@ -4,6 +4,12 @@ import { TenantsModule } from '../tenants/tenants.module';
 import { WorkloadsController } from './workloads.controller';
 import { WorkloadsService } from './workloads.service';
 import { ForkWatch } from './fork-watch';
+import { RunDirWatch } from './run-dir-watch';
 
-@Module({ imports: [TenantsModule, AuditModule], controllers: [WorkloadsController], providers: [WorkloadsService, ForkWatch], exports: [WorkloadsService] })
+@Module({
+  imports: [TenantsModule, AuditModule],
+  controllers: [WorkloadsController],
+  providers: [WorkloadsService, ForkWatch, RunDirWatch],
+  exports: [WorkloadsService],
+})
 export class WorkloadsModule {}

@@ -17,6 +17,7 @@ import { HostAccess } from '../host/host.access';
 import { type CatalogWorkloads, TenantCatalog } from '../metrics/tenant-catalog';
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
 import { TenantsService } from '../tenants/tenants.service';
+import { RunDirWatch } from './run-dir-watch';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
 import { DEFAULT_WORKLOADS_MAX } from '../../../../libs/domain/src/quota';
 import type { LogQuery, StartWorkloadInput } from './workload.request';
@@ -29,11 +30,6 @@ const ACTIVE = ['starting', 'running'];
 const RECOUNT_EVERY_MS = 10_000;
 /** The reaper's sweep for cgroups of ended workloads that the sync could not remove at once. */
 const SWEEP_EVERY_MS = 60_000;
-/**
- * Below this much room the run directory counts as full: a monitor's log writes fail, and a status it could not
- * set room aside for waits in its memory (native/monitor.c). Reported once per workload and episode.
- */
-const RUN_DIR_FULL_BELOW = 1024 * 1024;
 
 export interface WorkloadView {
   id: string;
@@ -78,8 +74,6 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   private readonly syncing = new Map<string, Promise<WorkloadEntity>>();
   /** the tick under way, so that a slow one is never overlapped by the next */
   private ticking = false;
-  /** workloads told that the run directory is full in the current episode (cleared once there is room again) */
-  private readonly toldFull = new Set<string>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -88,6 +82,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     private readonly audit: AuditService,
     private readonly catalog: TenantCatalog,
     private readonly events: TenantEventsService,
+    private readonly runDir: RunDirWatch,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
@@ -433,32 +428,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       const synced = await this.sync(row.tenant.name, row);
       if (ACTIVE.includes(synced.state) && row.killAt !== null && row.killAt.getTime() <= Date.now()) await this.killIfDue(row.tenant.name, row.id);
     }
-    await this.reportFullRunDir(rows.filter((row) => ACTIVE.includes(row.state)));
-  }
-
-  /**
-   * A run directory without room drops the workloads' output, and the exit status of a workload that ends then
-   * waits in its monitor's memory (it reads as running) until it can be written. Each workload's tenant is told
-   * once per episode, and the log says when there is room again.
-   */
-  private async reportFullRunDir(active: WorkloadEntity[]): Promise<void> {
-    const monitors = this.host.monitors();
-    const free = await monitors.freeBytes().catch(() => undefined);
-    if (free === undefined) return;
-    if (free >= RUN_DIR_FULL_BELOW) {
-      if (this.toldFull.size > 0) this.logger.log({ runDir: monitors.directory, free }, 'the run directory has room again');
-      this.toldFull.clear();
-      return;
-    }
-    for (const row of active) {
-      if (this.toldFull.has(row.id)) continue;
-      this.toldFull.add(row.id);
-      const message = `workload ${row.id} (${row.command[0]}): the run directory ${monitors.directory} is full (${free} bytes free on node ${this.config.nodeName}): its output is dropped, and should it end now, its exit status waits in its monitor until there is room`;
-      this.logger.warn({ id: row.id, runDir: monitors.directory, free }, message);
-      await this.events
-        .record(row.tenantId, 'workload', message, { workload: row.id, condition: 'run-dir-full', freeBytes: free })
-        .catch((err: unknown) => this.logger.warn({ err, id: row.id }, 'could not record the run-directory-full event'));
-    }
+    await this.runDir.check(rows.filter((row) => ACTIVE.includes(row.state)));
   }
 
   private async view(tenant: string, row: WorkloadEntity): Promise<WorkloadView> {
