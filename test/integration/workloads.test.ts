@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { hostInterfaceName } from '../../libs/network/src/tenant-link';
-import { hostScratch } from '../support/cgroup-root';
+import { CGROUP2_MOUNT, hostCgroupFacts, hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // Tenants with real user and network namespaces on this host, and workloads started in them.
@@ -190,7 +190,7 @@ describe('tenant namespaces and workloads', () => {
     const done = await settled('box', started.id);
     assert.deepEqual({ state: done.state, exitCode: done.exitCode }, { state: 'exited', exitCode: 0 });
     const deadline = Date.now() + 10_000;
-    while (existsSync(join(host.root, 'tenants', 'box', 'workloads', started.id)) || existsSync(join(host.root, 'monitors', started.id))) {
+    while (existsSync(join(host.root, 'tenants', 'box', 'workloads', started.id)) || existsSync(join(host.root, 'tenants', 'box', 'monitors', started.id))) {
       assert.ok(Date.now() < deadline, 'the leaf and monitor cgroups are removed');
       await sleep(100);
     }
@@ -275,7 +275,7 @@ describe('tenant namespaces and workloads', () => {
     assert.ok(!existsSync(join(runDir, 'ns', 'doomed')));
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(runDir, 'ns', 'doomed')));
     assert.notEqual(spawnSync('ip', ['link', 'show', doomed.status.network!.hostInterface]).status, 0);
-    assert.ok(!existsSync(join(host.root, 'monitors', sleeper.id)), 'the monitor cgroup is gone');
+    assert.ok(!existsSync(join(host.root, 'tenants', 'doomed')), 'the monitor cgroup is gone with the tenant');
     assert.ok(!existsSync(join(runDir, 'workloads', sleeper.id)), 'the monitor state is gone');
     assert.deepEqual(await census(), before, 'as many links, mounts and namespaces as before the tenant');
   });
@@ -359,6 +359,29 @@ describe('the workload supervisor (issue 12 defects 1, 2, 3 and 10)', () => {
     const events = await gov.query<{ message: string }>(`SELECT message FROM tenant_events WHERE detail->>'workload' = $1`, [started.id]);
     assert.equal(events.length, 1, JSON.stringify(events));
     assert.match(events[0].message, /was killed by SIGKILL/);
+  });
+
+  it("runs each monitor in a leaf of its tenant's cgroup, counted with the tenant, and out of the OOM killer's reach", async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    const running = await settled('sup', started.id, (w) => w.state === 'running' && w.pid !== null);
+    try {
+      const monitor = Number(readFileSync(join(runDir, 'workloads', started.id, 'monitor.pid'), 'utf8').trim());
+      const leaf = `/${host.root.slice(CGROUP2_MOUNT.length + 1)}/tenants/sup/monitors/${started.id}`;
+      assert.match(readFileSync(`/proc/${monitor}/cgroup`, 'utf8'), new RegExp(`^0::${leaf}$`, 'm'));
+      assert.equal(readFileSync(`/proc/${monitor}/oom_score_adj`, 'utf8').trim(), '-1000', 'the OOM killer never picks the monitor');
+      assert.equal(readFileSync(`/proc/${running.pid}/oom_score_adj`, 'utf8').trim(), '0', 'the workload keeps the default');
+      if (hostCgroupFacts().available.includes('pids')) {
+        const current = Number(readFileSync(join(host.root, 'tenants', 'sup', 'pids.current'), 'utf8'));
+        assert.ok(current >= 3, `the init, the monitor and the workload count in the tenant's pids.current: ${current}`);
+      }
+    } finally {
+      await stop(started.id, '0s');
+    }
+    const deadline = Date.now() + 10_000;
+    while (existsSync(join(host.root, 'tenants', 'sup', 'monitors', started.id))) {
+      assert.ok(Date.now() < deadline, "the monitor's leaf is removed with the workload's");
+      await sleep(100);
+    }
   });
 
   it('removes the environment file once the workload has started, and the workload still gets its environment', async () => {
