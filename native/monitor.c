@@ -19,8 +19,10 @@
  * monitor has started the workload or recorded why it could not. Exit 0: DIR/monitor.pid is written and DIR/pid
  * or DIR/status exists. Exit 1, with a message on stderr: the monitor itself could not start (state dir, lock,
  * monitor cgroup). Exit 2: usage. The monitor, adopted by init (or the nearest subreaper), outlives the caller.
- * It starts in --monitor-cgroup (cloned there with CLONE_INTO_CGROUP; a kernel without it moves it there), so that
- * the tenant's OOM kills, pids.max and cgroup.kill never reach it, then clone3(CLONE_INTO_CGROUP)s the workload into --cgroup, whose child joins --netns, then --userns, becomes
+ * It starts in --monitor-cgroup (cloned there with CLONE_INTO_CGROUP; a kernel without it moves it there), a leaf
+ * of the tenant's cgroup next to the workload's, so that it counts in the tenant's pids and memory, while a
+ * cgroup.kill of the workload's leaf misses it and oom_score_adj -1000 keeps the OOM killer off it; then it
+ * clone3(CLONE_INTO_CGROUP)s the workload into --cgroup, whose child joins --netns, then --userns, becomes
  * uid and gid 0 there with no supplementary groups, enters --cwd and execs with stdin /dev/null and stdout and
  * stderr piped to the monitor.
  *
@@ -190,6 +192,19 @@ static int put_file(int dir, const char *name, const char *text)
 		ret = -errno;
 	if (ret < 0)
 		unlinkat(dir, tmp, 0);
+	return ret;
+}
+
+/* Writes text to /proc/self/<name>; 0 or -errno. */
+static int put_proc_self(const char *name, const char *text)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/%s", name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int ret = write_all(fd, text, strlen(text));
+	close(fd);
 	return ret;
 }
 
@@ -546,6 +561,11 @@ static int monitor(const struct options *o, int ready)
 		fail(msg, MSG_MAX, "cannot open the logs: %s", strerror(-e));
 	else if ((pidfd = spawn(o, envp, &pid, &out, &err, msg, ns_text, sizeof ns_text)) >= 0)
 		snprintf(text, sizeof text, "%d\n", pid);
+	/* The monitor's cgroup is a leaf of the tenant's (its memory and its pid count there), so the tenant's OOM
+	 * killer could pick it, and lose the exit status: -1000 puts it out of reach. Only once the workload is cloned,
+	 * so that it keeps the governor's value; before the launcher hears "ok", so that a caller sees it set. */
+	if (pidfd >= 0)
+		(void)put_proc_self("oom_score_adj", "-1000");
 	/* Before pid, so that a caller that sees pid finds it too. */
 	if (pidfd >= 0 && (e = put_file(dir, "namespaces", ns_text)) < 0)
 		fail(msg, MSG_MAX, "%s/namespaces: %s", o->state_dir, strerror(-e));
@@ -626,6 +646,10 @@ static pid_t fork_into(struct options *o)
 			return (pid_t)child;
 		}
 		errno = e;
+		/* The tenant at pids.max (EAGAIN) is an answer, not a missing feature: a fork moved in afterwards would
+		 * slip past the limit, since a move into a cgroup is not counted against pids.max. */
+		if (e != ENOSYS && e != E2BIG && e != EINVAL)
+			return -1;
 	}
 	return fork();
 }
@@ -680,7 +704,7 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(ready[0]);
 		if (setsid() < 0 || (child = fork_into(&o)) < 0) {
-			dprintf(ready[1], "setsid or fork: %s", strerror(errno));
+			dprintf(ready[1], "cannot start the monitor in %s: %s", o.monitor_cgroup, strerror(errno));
 			_exit(1);
 		}
 		_exit(child > 0 ? 0 : monitor(&o, ready[1])); /* the middle child exits: init adopts the monitor */

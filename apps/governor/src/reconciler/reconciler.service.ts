@@ -235,8 +235,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The monitors' cgroups (outside the tenant, so the tenant's removal leaves them) and state directories
-   * of a deleted tenant's workloads. The monitors exit once their workload is killed.
+   * The state directories of a deleted tenant's workloads, and monitor cgroups that an older governor left
+   * outside the tenant (the tenant's own removal takes the monitors' leaves inside it).
    */
   private async removeWorkloadRemains(driver: CgroupDriver, tenant: TenantEntity): Promise<void> {
     const workloads = await this.db.getRepository(WorkloadEntity).find({ where: { tenantId: tenant.id, node: this.config.nodeName }, select: { id: true } });

@@ -360,8 +360,9 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       ),
     );
     for (const leaf of leaves) if (!active.has(leaf.id)) await this.reap(leaf.tenant, leaf.id);
-    for (const id of monitors) {
-      if (!active.has(id)) await driver.removeMonitorCgroup(id).catch((err: unknown) => this.logger.warn({ err, id }, 'a monitor cgroup is still busy'));
+    for (const monitor of monitors) {
+      if (!active.has(monitor.id))
+        await driver.removeMonitorCgroup(monitor).catch((err: unknown) => this.logger.warn({ err, id: monitor.id }, 'a monitor cgroup is still busy'));
     }
   }
 
