@@ -77,7 +77,14 @@ describe(`${CYCLES} tenant create/delete cycles`, { timeout: 1_800_000 }, () => 
     const [{ live }] = (await sql.query<{ live: number }>('SELECT count(*)::int AS live FROM tenant_allocations WHERE released_at IS NULL')).rows;
     return {
       cgroups: dir(join(host.root, 'tenants')),
-      monitorCgroups: dir(join(host.root, 'monitors')),
+      // A monitor's leaf sits in its tenant (tenants/<name>/monitors/<id>); ROOT/monitors held them before.
+      monitorCgroups:
+        dir(join(host.root, 'monitors')) +
+        (existsSync(join(host.root, 'tenants'))
+          ? readdirSync(join(host.root, 'tenants'), { withFileTypes: true })
+              .filter((entry) => entry.isDirectory())
+              .reduce((sum, entry) => sum + dir(join(host.root, 'tenants', entry.name, 'monitors')), 0)
+          : 0),
       namespaces: dir(join(host.runDir, 'ns')),
       workloadDirs: dir(join(host.runDir, 'workloads')),
       mounts,
