@@ -73,6 +73,30 @@ const events = (name: string) =>
   );
 
 describe('a fork bomb in a tenant', () => {
+  it("counts each workload's monitor in the tenant's pids and memory (issue 11)", async () => {
+    await ready('counted', { pids: { max: 64 } });
+    const before = Number(tenantFile('counted', 'pids.current'));
+    const started = await gov.http
+      .post('/v1/tenants/counted/workloads')
+      .set('Authorization', gov.root)
+      .send({ command: ['/bin/sleep', '600'] });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id = started.body.id as string;
+    try {
+      await until(
+        'the monitor and the workload count in pids.current',
+        async () => Number(tenantFile('counted', 'pids.current')),
+        (n) => n === before + 2,
+        30_000,
+      );
+      // The controllers reach the monitors' directory (the tenant hands them to its children), not each leaf below.
+      assert.equal(tenantFile('counted', 'monitors/pids.current'), '1', 'the monitor is the one process there');
+      assert.ok(Number(tenantFile('counted', 'monitors/memory.current')) > 0, "the monitor's memory is charged to the tenant");
+    } finally {
+      await gov.http.delete(`/v1/tenants/counted/workloads/${id}`).query({ grace: '0s' }).set('Authorization', gov.root);
+    }
+  });
+
   it('is held at pids.max 64, keeps the API p99 under 1 s (or twice the quiet p99 under TCG), and is recorded as a tenant event', async () => {
     // Half a CPU of the guest's two, as a tenant is given a share: pids.max holds the count, cpu.max the CPU time.
     await ready('bomb', { pids: { max: 64 }, cpu: { max: '0.5' } });
