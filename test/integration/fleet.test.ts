@@ -3,6 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { RETENTION_JOB, AuditRetention } from '../../apps/governor/src/audit/audit.retention';
 import { AuditService } from '../../apps/governor/src/audit/audit.service';
 import { FleetLeases } from '../../apps/governor/src/leases/fleet-leases.service';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FleetAgent } from '../support/fleet-agent';
 import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
 
 const DAY = 86_400_000;
@@ -125,6 +128,150 @@ describe('fleet: API replicas and the fleet-wide jobs', () => {
     assert.equal(await holder.get(AuditRetention).prune(), undefined);
     assert.equal(await count('aged.three'), 4);
     assert.equal((await other.get(AuditRetention).prune())?.audit_log, 4);
+  });
+});
+
+interface TenantStatusBody {
+  status: { phase: string; conditions: Array<{ reason: string; message: string }>; nodes: Array<{ node: string; phase: string; ready: boolean }> };
+}
+
+/** Metric samples of a Prometheus text exposition, keyed by name and labels as written. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const series = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (match) series.set(match[1], Number(match[2]));
+  }
+  return series;
+}
+
+describe('fleet: one API and agents on hosts of their own', () => {
+  const HEARTBEAT_MS = 1000;
+  let api: TestGovernor;
+  let agents: FleetAgent[] = [];
+  const admin = (req: ReturnType<TestGovernor['http']['get']>) => req.set('Authorization', api.root);
+  const tenant = async (name: string) => (await admin(api.http.get(`/v1/tenants/${name}`)).expect(200)).body as TenantStatusBody;
+
+  before(async () => {
+    api = await startGovernor({ GOVERNOR_NET_POOL: '10.249.128.0/20', GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN });
+    const env = { GOVERNOR_NET_POOL: '10.249.128.0/20', GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s' };
+    agents = ['fleet-a', 'fleet-b'].map((node, index) => new FleetAgent({ node, index, databaseUrl: api.databaseUrl, agentToken: AGENT_TOKEN, env }));
+    await Promise.all(agents.map((agent) => agent.start()));
+  });
+  after(async () => {
+    for (const agent of agents) await agent.cleanup();
+    await api.close();
+  });
+
+  it('serves only health, metrics and the agent API in role agent, the agent API only with the agent token', async () => {
+    const [a] = agents;
+    const doc = (await (await fetch(`${a.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/agent/v1/node',
+      '/agent/v1/tenants/{name}/workloads/{id}',
+      '/agent/v1/tenants/{name}/workloads/{id}/logs',
+      '/healthz',
+      '/readyz',
+    ]);
+    assert.equal((await fetch(`${a.url}/v1/tenants`, { headers: { Authorization: api.root } })).status, 404);
+    assert.equal((await fetch(`${a.url}/agent/v1/node`, { headers: { Authorization: api.root } })).status, 401);
+    const node = await fetch(`${a.url}/agent/v1/node`, { headers: { Authorization: `Bearer ${AGENT_TOKEN}` } });
+    assert.equal(node.status, 200);
+    const body = (await node.json()) as { name: string; agentUrl: string; capacity: { cpus: number; memoryBytes: number } };
+    assert.equal(body.name, 'fleet-a');
+    assert.equal(body.agentUrl, a.url);
+    assert.ok(body.capacity.cpus > 0 && body.capacity.memoryBytes > 0);
+  });
+
+  it('lists every agent on /v1/nodes as Ready, with its capacity, agent URL and heartbeat interval', async () => {
+    const nodes = (await admin(api.http.get('/v1/nodes')).expect(200)).body as {
+      items: Array<{ name: string; role: string; status: string; agentUrl: string; heartbeatIntervalSeconds: number; capacity: { cpus: number } }>;
+    };
+    assert.deepEqual(
+      nodes.items.map((n) => [n.name, n.role, n.status, n.agentUrl, n.heartbeatIntervalSeconds]),
+      agents.map((agent) => [agent.node, 'agent', 'Ready', agent.url, 1]),
+    );
+  });
+
+  it('places each tenant on the nodes it lists, or on every node, with a status per node', async () => {
+    for (const [name, nodes] of [
+      ['only-a', ['fleet-a']],
+      ['only-b', ['fleet-b']],
+      ['everywhere', []],
+    ] as const) {
+      await admin(api.http.post('/v1/tenants'))
+        .send({ name, nodes })
+        .expect(201);
+    }
+    for (const [name, hosts] of [
+      ['only-a', ['fleet-a']],
+      ['only-b', ['fleet-b']],
+      ['everywhere', ['fleet-a', 'fleet-b']],
+    ] as const) {
+      let last: TenantStatusBody | undefined;
+      const body = await waitFor(
+        async () => {
+          last = await tenant(name);
+          return last.status.phase === 'Ready' ? last : undefined;
+        },
+        90_000,
+        `tenant ${name} Ready`,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; last seen: ${JSON.stringify(last?.status)}`);
+      });
+      assert.deepEqual(
+        body.status.nodes.map((n) => [n.node, n.phase, n.ready]),
+        hosts.map((host) => [host, 'Ready', true]),
+      );
+      for (const agent of agents)
+        assert.equal(existsSync(join(agent.scratch.root, 'tenants', name)), hosts.includes(agent.node as never), `${name} on ${agent.node}`);
+    }
+  });
+
+  it('takes an agent killed with SIGKILL for NotReady within two heartbeats, and says so on its tenants', async () => {
+    const b = agents[1];
+    await b.kill('SIGKILL');
+    const killedAt = Date.now();
+    const notReadyAfter = await waitFor(
+      async () => ((await admin(api.http.get('/v1/nodes/fleet-b'))).body.status === 'NotReady' ? Date.now() - killedAt : undefined),
+      10_000,
+      'fleet-b NotReady',
+    );
+    // Two missed heartbeats of 1 s, plus the 200 ms poll and a loaded machine's scheduling.
+    assert.ok(notReadyAfter <= 2 * HEARTBEAT_MS + 1500, `NotReady after ${notReadyAfter} ms`);
+    const everywhere = await tenant('everywhere');
+    assert.equal(everywhere.status.phase, 'Degraded');
+    assert.ok(everywhere.status.conditions.some((c) => c.reason === 'NodeNotReady' && c.message.includes('fleet-b')));
+    assert.equal((await tenant('only-b')).status.phase, 'Degraded');
+    assert.equal((await tenant('only-a')).status.phase, 'Ready');
+    const metrics = await waitFor(
+      async () => {
+        const series = await scrape(agents[0].url);
+        return series.get('governor_node_ready{node="fleet-b"}') === 0 ? series : undefined;
+      },
+      5000,
+      'governor_node_ready 0 for fleet-b',
+    );
+    assert.equal(metrics.get('governor_node_ready{node="fleet-a"}'), 1);
+  });
+
+  it('has the restarted agent Ready again without rewriting a cgroup file', async () => {
+    const b = agents[1];
+    await b.start();
+    await waitFor(async () => ((await admin(api.http.get('/v1/nodes/fleet-b'))).body.status === 'Ready' ? true : undefined), 10_000, 'fleet-b Ready');
+    // Its first full pass goes over both of its tenants.
+    const series = await waitFor(
+      async () => {
+        const seen = await scrape(b.url);
+        return (seen.get('governor_reconcile_total{result="success"}') ?? 0) >= 2 ? seen : undefined;
+      },
+      60_000,
+      'a full pass of the restarted agent',
+    );
+    assert.equal(series.get('governor_cgroup_writes_total'), 0);
+    assert.equal(series.get('governor_tenants{state="Ready",node="fleet-b"}'), 2);
+    for (const name of ['only-b', 'everywhere']) assert.equal((await tenant(name)).status.phase, 'Ready', name);
   });
 });
 
