@@ -200,9 +200,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
       ['only-b', ['fleet-b']],
       ['everywhere', []],
     ] as const) {
-      await admin(api.http.post('/v1/tenants'))
-        .send({ name, nodes })
-        .expect(201);
+      await admin(api.http.post('/v1/tenants')).send({ name, nodes }).expect(201);
     }
     for (const [name, hosts] of [
       ['only-a', ['fleet-a']],
@@ -229,7 +227,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
     }
   });
 
-  it('takes an agent killed with SIGKILL for NotReady within two heartbeats, and says so on its tenants', async () => {
+  it('takes an agent killed with SIGKILL for NotReady within two heartbeats, and says so on its tenants', async (t) => {
     const b = agents[1];
     await b.kill('SIGKILL');
     const killedAt = Date.now();
@@ -239,6 +237,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
       'fleet-b NotReady',
     );
     // Two missed heartbeats of 1 s, plus the 200 ms poll and a loaded machine's scheduling.
+    t.diagnostic(`fleet-b NotReady ${notReadyAfter} ms after SIGKILL (heartbeat interval ${HEARTBEAT_MS} ms)`);
     assert.ok(notReadyAfter <= 2 * HEARTBEAT_MS + 1500, `NotReady after ${notReadyAfter} ms`);
     const everywhere = await tenant('everywhere');
     assert.equal(everywhere.status.phase, 'Degraded');
@@ -256,10 +255,12 @@ describe('fleet: one API and agents on hosts of their own', () => {
     assert.equal(metrics.get('governor_node_ready{node="fleet-a"}'), 1);
   });
 
-  it('has the restarted agent Ready again without rewriting a cgroup file', async () => {
+  it('has the restarted agent Ready again without rewriting a cgroup file', async (t) => {
     const b = agents[1];
+    const restartedAt = Date.now();
     await b.start();
     await waitFor(async () => ((await admin(api.http.get('/v1/nodes/fleet-b'))).body.status === 'Ready' ? true : undefined), 10_000, 'fleet-b Ready');
+    t.diagnostic(`fleet-b Ready ${Date.now() - restartedAt} ms after its restart began`);
     // Its first full pass goes over both of its tenants.
     const series = await waitFor(
       async () => {
