@@ -45,8 +45,7 @@ async function until<T>(what: string, probe: () => Promise<T> | T, done: (value:
   }
 }
 
-const isReady = (t: TenantView) =>
-  t.status?.observedGeneration === t.generation && t.status.phase === 'Ready' && t.status.isolation?.init.state === 'running';
+const isReady = (t: TenantView) => t.status?.observedGeneration === t.generation && t.status.phase === 'Ready' && t.status.isolation?.init.state === 'running';
 
 async function tenant(name: string): Promise<TenantView> {
   assert.equal((await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name })).status, 201);
@@ -76,7 +75,11 @@ describe('drift corrections are counted in governor_drift_corrections_total', ()
     await tenant('rebuilt');
     const dir = join(host.root, 'tenants', 'rebuilt');
     removeCgroupTree(dir);
-    await until('rebuilt and counted', () => drift('rebuilt', 'cgroup'), (n) => n === 1);
+    await until(
+      'rebuilt and counted',
+      () => drift('rebuilt', 'cgroup'),
+      (n) => n === 1,
+    );
     assert.ok(spawnSync('test', ['-d', join(dir, 'workloads')]).status === 0, 'the tree is back');
   });
 
@@ -87,7 +90,11 @@ describe('drift corrections are counted in governor_drift_corrections_total', ()
     deleteSpoofRule(link);
     assert.equal((await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'newcomer' })).status, 201);
     await until('newcomer ready', () => get('newcomer'), isReady);
-    await until('the rule is back', () => ruleCount(link), (n) => n === rules);
+    await until(
+      'the rule is back',
+      () => ruleCount(link),
+      (n) => n === rules,
+    );
     assert.ok((await drift('walled', 'nftables')) >= 1, 'the hand edit is counted for the tenant it touched');
   });
 
@@ -97,15 +104,26 @@ describe('drift corrections are counted in governor_drift_corrections_total', ()
     await gov.app.close();
     deleteSpoofRule(link);
     await gov.restart();
-    await until('the rule is back', () => ruleCount(link), (n) => n === rules);
-    await until('counted', () => drift('walled', 'nftables'), (n) => n >= 1);
+    await until(
+      'the rule is back',
+      () => ruleCount(link),
+      (n) => n === rules,
+    );
+    await until(
+      'counted',
+      () => drift('walled', 'nftables'),
+      (n) => n >= 1,
+    );
   });
 });
 
 describe('a tenant network namespace lost while a workload runs (issue 12 #15)', () => {
   it('converges: the link is rebuilt into the new namespace, and the workload of the old ones is reported killed with an event', async () => {
     const before = await tenant('lost');
-    const started = await gov.http.post('/v1/tenants/lost/workloads').set('Authorization', gov.root).send({ command: ['/bin/sleep', '600'] });
+    const started = await gov.http
+      .post('/v1/tenants/lost/workloads')
+      .set('Authorization', gov.root)
+      .send({ command: ['/bin/sleep', '600'] });
     assert.equal(started.status, 201, JSON.stringify(started.body));
     const workload = started.body as { id: string; pid: number };
     const netns = join(host.runDir, 'ns', 'lost', 'net');

@@ -70,7 +70,10 @@ describe('a tenant deleted while this node was away, its name then taken by a ne
     gov = await startGovernor({ ...host.env, GOVERNOR_NODE_NAME: 'identity-a', GOVERNOR_NET_POOL: '10.247.0.0/24' });
     assert.equal((await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'reuse' })).status, 201);
     const old = await ready(gov, 'reuse');
-    const sleeper = await gov.http.post('/v1/tenants/reuse/workloads').set('Authorization', gov.root).send({ command: ['/bin/sleep', '600'] });
+    const sleeper = await gov.http
+      .post('/v1/tenants/reuse/workloads')
+      .set('Authorization', gov.root)
+      .send({ command: ['/bin/sleep', '600'] });
     assert.equal(sleeper.status, 201, JSON.stringify(sleeper.body));
     const oldWorkloadPid = (sleeper.body as { pid: number }).pid;
     const oldInit = old.status.isolation!.init.pid!;

@@ -173,7 +173,16 @@ describe('keeping the firewall table by content', () => {
     nft.deleteRuleOf(a.hostInterface);
     const outcome = await kept.ensure([a, b]);
     assert.equal(outcome.written, true);
-    assert.deepEqual(tenantsInDrift(outcome.drift, new Map([['alpha', a], ['beta', b]])), ['alpha']);
+    assert.deepEqual(
+      tenantsInDrift(
+        outcome.drift,
+        new Map([
+          ['alpha', a],
+          ['beta', b],
+        ]),
+      ),
+      ['alpha'],
+    );
   });
 
   it('counts a rule removed by hand before this governor started, when the table was rendered from the same tenants', async () => {
@@ -181,7 +190,16 @@ describe('keeping the firewall table by content', () => {
     await firewall(nft).ensure([a, b]);
     nft.deleteRuleOf(b.hostInterface);
     const outcome = await firewall(nft).ensure([a, b]);
-    assert.deepEqual(tenantsInDrift(outcome.drift, new Map([['alpha', a], ['beta', b]])), ['beta']);
+    assert.deepEqual(
+      tenantsInDrift(
+        outcome.drift,
+        new Map([
+          ['alpha', a],
+          ['beta', b],
+        ]),
+      ),
+      ['beta'],
+    );
   });
 
   it('counts nothing at start when the tenants changed meanwhile, since a difference is then theirs', async () => {
