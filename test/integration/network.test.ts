@@ -28,11 +28,29 @@ import {
 // makes its own with the native library. Traffic only ever goes to addresses inside it.
 const dir = join('/run', `governor-test-net-${randomBytes(4).toString('hex')}`);
 const netns = join(dir, 'net');
+/**
+ * Two /24s no address or route on this host touches yet: one for the tenant links, one for the stand-in
+ * world. A fixed pair would meet the leftovers of a run that was killed before its clean-up, and a route to
+ * a stale link would then take the test's traffic.
+ */
+function freeSubnets(): [string, string] {
+  const used =
+    execFileSync('ip', ['-4', '-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }) + execFileSync('ip', ['-4', '-o', 'address'], { encoding: 'utf8' });
+  const free = (octet: number) => !used.includes(`10.254.${octet}.`);
+  for (let tries = 0; tries < 200; tries++) {
+    const octet = 100 + 2 * Math.floor(Math.random() * 70);
+    if (free(octet) && free(octet + 1)) return [`10.254.${octet}`, `10.254.${octet + 1}`];
+  }
+  throw new Error('no two free /24s in 10.254.100.0-10.254.239.0');
+}
+const [NET, WORLD] = freeSubnets();
+/** The address of NET.<last> embedded in the test's IPv6 /96, as the service derives it. */
+const inV6 = (last: number) => `fd00:6776::afe:${(Number(NET.split('.')[2]) * 256 + last).toString(16)}`;
 const link = (n: number, netnsPath: string): TenantLinkSpec => ({
   hostInterface: hostInterfaceName(`${randomBytes(5).toString('hex')}-0000-0000-0000-000000000000`),
   netnsPath,
-  hostAddress: `10.254.77.${2 * n}`,
-  tenantAddress: `10.254.77.${2 * n + 1}`,
+  hostAddress: `${NET}.${2 * n}`,
+  tenantAddress: `${NET}.${2 * n + 1}`,
   prefix: 31,
   ingress: undefined,
   egress: undefined,
@@ -198,16 +216,16 @@ describe('a tenant link', () => {
   it('drops packets from a tenant that do not carry its own address', async () => {
     await ensureLink(spec);
     await firewall.ensure(fw(spec, other));
-    await run(inNetns(spec.netnsPath, ['ip', 'address', 'add', '10.254.77.250/32', 'dev', 'eth0']));
+    await run(inNetns(spec.netnsPath, ['ip', 'address', 'add', `${NET}.250/32`, 'dev', 'eth0']));
     try {
       assert.equal((await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', spec.hostAddress]))).code, 0);
       assert.notEqual(
-        (await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', '-I', '10.254.77.250', spec.hostAddress]))).code,
+        (await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', '-I', `${NET}.250`, spec.hostAddress]))).code,
         0,
         'a spoofed source is dropped',
       );
     } finally {
-      await run(inNetns(spec.netnsPath, ['ip', 'address', 'del', '10.254.77.250/32', 'dev', 'eth0']));
+      await run(inNetns(spec.netnsPath, ['ip', 'address', 'del', `${NET}.250/32`, 'dev', 'eth0']));
     }
   });
 
@@ -264,9 +282,9 @@ describe('IPv6 on tenant links', () => {
   });
 
   it('when configured, gives both ends addresses inside the /96 and a default route, then changes nothing', async () => {
-    assert.deepEqual(spec6.ipv6, { hostAddress: 'fd00:6776::afe:4d00', tenantAddress: 'fd00:6776::afe:4d01', prefix: 127 });
+    assert.deepEqual(spec6.ipv6, { hostAddress: inV6(0), tenantAddress: inV6(1), prefix: 127 });
     const changes = await ensureLink(spec6);
-    assert.ok(changes.includes(`address fd00:6776::afe:4d01/127 on eth0`), changes.join('\n'));
+    assert.ok(changes.includes(`address ${inV6(1)}/127 on eth0`), changes.join('\n'));
     assert.deepEqual(await ensureLink(spec6), [], 'a second pass changes nothing');
     const global = execFileSync(...splitCommand(inNetns(netns, ['ip', '-o', '-6', 'address', 'show', 'scope', 'global'])), { encoding: 'utf8' });
     assert.deepEqual(
@@ -274,9 +292,9 @@ describe('IPv6 on tenant links', () => {
         .trim()
         .split('\n')
         .map((line) => line.split(/\s+/).slice(1, 4).join(' ')),
-      ['eth0 inet6 fd00:6776::afe:4d01/127'],
+      [`eth0 inet6 ${inV6(1)}/127`],
     );
-    assert.match(execFileSync(...splitCommand(inNetns(netns, ['ip', '-6', 'route', 'show', 'default'])), { encoding: 'utf8' }), /via fd00:6776::afe:4d00/);
+    assert.match(execFileSync(...splitCommand(inNetns(netns, ['ip', '-6', 'route', 'show', 'default'])), { encoding: 'utf8' }), new RegExp(`via ${inV6(0)}`));
   });
 
   it('lets IPv6 through the firewall as IPv4: the gateway echo and host connections, not host services nor spoofed sources', async () => {
@@ -322,14 +340,14 @@ describe('the outside', () => {
     writeFileSync(world, '');
     execFileSync('unshare', [`--net=${world}`, 'true']);
     await must(inNetns(world, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', worldLink, 'netns', '1']));
-    await must(['ip', 'address', 'add', '10.254.78.1/30', 'dev', worldLink]);
+    await must(['ip', 'address', 'add', `${WORLD}.1/30`, 'dev', worldLink]);
     await must(['ip', 'link', 'set', worldLink, 'up']);
-    await must(inNetns(world, ['ip', 'address', 'add', '10.254.78.2/30', 'dev', 'eth0']));
+    await must(inNetns(world, ['ip', 'address', 'add', `${WORLD}.2/30`, 'dev', 'eth0']));
     await must(inNetns(world, ['ip', 'link', 'set', 'eth0', 'up']));
-    await must(inNetns(world, ['ip', 'route', 'add', '10.254.77.0/24', 'via', '10.254.78.1']));
+    await must(inNetns(world, ['ip', 'route', 'add', `${NET}.0/24`, 'via', `${WORLD}.1`]));
     await ensureLink(spec);
     await ensureLink(other);
-    stopWorld = await listenIn(world, '10.254.78.2', 7200);
+    stopWorld = await listenIn(world, `${WORLD}.2`, 7200);
     stopOther = await listenIn(other.netnsPath, other.tenantAddress, 7201);
     stopTenant = await listenIn(netns, spec.tenantAddress, 7202);
   });
@@ -345,7 +363,7 @@ describe('the outside', () => {
   it('is closed by default, even with forwarding on', async () => {
     await must(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
     await firewall.ensure(fw(spec, other));
-    assert.equal(await replyFrom(netns, '10.254.78.2', 7200), undefined);
+    assert.equal(await replyFrom(netns, `${WORLD}.2`, 7200), undefined);
     assert.deepEqual(await ensureForwarding(fw(spec, other)), [], 'nothing asks for forwarding');
   });
 
@@ -355,12 +373,12 @@ describe('the outside', () => {
     assert.equal((await firewall.ensure(opted(spec, other))).written, false, 'a second pass writes nothing');
     assert.deepEqual(await ensureForwarding(opted(spec, other)), ['net.ipv4.ip_forward=1']);
     assert.deepEqual(await ensureForwarding(opted(spec, other)), []);
-    assert.equal(await replyFrom(netns, '10.254.78.2', 7200), '10.254.78.1', 'the world sees the host, not the tenant');
+    assert.equal(await replyFrom(netns, `${WORLD}.2`, 7200), `${WORLD}.1`, 'the world sees the host, not the tenant');
   });
 
   it('still keeps the tenant that did not opt in inside, and both tenants apart', async () => {
     await firewall.ensure(opted(spec, other));
-    assert.equal(await replyFrom(other.netnsPath, '10.254.78.2', 7200), undefined, 'a tenant without the opt-in does not get out');
+    assert.equal(await replyFrom(other.netnsPath, `${WORLD}.2`, 7200), undefined, 'a tenant without the opt-in does not get out');
     assert.equal(await replyFrom(netns, other.tenantAddress, 7201), undefined, 'the opt-in does not open other tenants');
     assert.equal(await tcpFrom(spec, spec.hostAddress, 7202), false, 'nor the host');
   });

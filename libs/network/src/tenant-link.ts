@@ -72,8 +72,9 @@ export interface LinkResult {
  * Brings the veth pair, its addresses, routes and loopback to the spec, reading each first. Returns what
  * it had to change. Everything is read over netlink and /proc/sys (two native calls, no process), so a
  * link in sync costs no process; only a change runs `ip` or `sysctl`. The pair is created from inside the
- * tenant's namespace with the host end sent to pid 1's namespace, because `ip` can name a namespace by
- * pid but not by a bind-mounted file.
+ * tenant's namespace with the host end sent to this process's namespace (by pid: `ip` can name a
+ * namespace by pid but not by a bind-mounted file). Not pid 1's: a governor run in a network namespace of
+ * its own (an agent under `ip netns exec`, a container) keeps its host ends beside it.
  */
 export async function ensureLink(spec: TenantLinkSpec, observer: NetworkObserver = networkObserver()): Promise<string[]> {
   return (await ensureLinkObserved(spec, observer)).changes;
@@ -99,7 +100,7 @@ export async function ensureLinkObserved(spec: TenantLinkSpec, observer: Network
   if (host === undefined) {
     // A half-gone pair (the tenant end left behind) is removed first.
     await run(inside(['ip', 'link', 'del', TENANT_INTERFACE]));
-    await must(inside(['ip', 'link', 'add', TENANT_INTERFACE, 'type', 'veth', 'peer', 'name', spec.hostInterface, 'netns', '1']));
+    await must(inside(['ip', 'link', 'add', TENANT_INTERFACE, 'type', 'veth', 'peer', 'name', spec.hostInterface, 'netns', String(process.pid)]));
     changes.push(`created veth ${spec.hostInterface} <-> ${TENANT_INTERFACE}`);
     host = await hostLink();
     tenant = await tenantView();
