@@ -9,6 +9,8 @@ cd "$(dirname "$0")/../.."
 command -v cgcreate >/dev/null || { [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cgroup-tools >&2; }
 # bubblewrap: the reference the isolation benchmark starts /bin/true with, every namespace made per start.
 command -v bwrap >/dev/null || { [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >&2; }
+# crun: the isolation benchmark's second reference, in the kernel guest (the guest shares this host's root).
+command -v crun >/dev/null || { [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends crun >&2; }
 make -s -C native all bench
 npx tsc -p tsconfig.json
 
@@ -24,4 +26,4 @@ node dist/test/bench/database.bench.js
 # The whole governor's no-op pass (process starts, writes, CPU) with real tenant networks on this host.
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/noop-pass.bench.js
 
-bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js && GOVERNOR_BENCH_TENANTS=100,1000 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/metrics.bench.js'
+bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js && GOVERNOR_BENCH_TENANTS=100,1000 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/metrics.bench.js && GOVERNOR_BENCH_CRUN=1 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/isolation.bench.js'

@@ -175,8 +175,9 @@ describe(`${CYCLES} tenant create/delete cycles`, { timeout: 1_800_000 }, () => 
       for (let attempt = 0; ; attempt += 1) {
         const started = await api('POST', `/v1/tenants/${name}/workloads`, { command: ['/bin/sleep', '30'] });
         if (started.status === 201) break;
-        // The tenant's namespaces are made by the reconciler just after the create: wait for them.
-        assert.ok(attempt < 100 && started.status === 409, JSON.stringify(started.json));
+        // The tenant's namespaces are made by the reconciler just after the create: wait for them (a minute,
+        // as for the deletion below: sixteen clients at once on a loaded two-core host take a while).
+        assert.ok(attempt < 1200 && started.status === 409, JSON.stringify(started.json));
         await sleep(50);
       }
     }

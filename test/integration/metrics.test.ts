@@ -91,7 +91,7 @@ describe('GET /metrics on this host', () => {
       const want = facts.available.includes(controller) ? 1 : 0;
       assert.equal(series.get(`governor_node_controller_available{controller="${controller}",node="${NODE}"}`), want, controller);
     }
-    assert.equal(series.get('governor_tenants{state="Ready"}'), 3);
+    assert.equal(series.get(`governor_tenants{state="Ready",node="${NODE}"}`), 3);
     for (const collector of ['tenants', 'cpu', 'pressure', 'network', 'workloads', 'node'])
       assert.equal(series.get(`governor_collector_success{collector="${collector}"}`), 1);
     const age = series.get(`governor_node_heartbeat_age_seconds{node="${NODE}"}`);

@@ -116,3 +116,37 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
   gov.http = request(gov.app.getHttpServer());
   return gov;
 }
+
+export interface TestReplica {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  config: GovernorConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * Another governor on the database of `gov` (a second API replica, or an in-process agent), with a data dir
+ * of its own. Closing it leaves the database to `gov`.
+ */
+export async function startReplica(gov: TestGovernor, env: Record<string, string> = {}): Promise<TestReplica> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'governor-it-'));
+  const config = loadConfig({
+    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_LOG_LEVEL: 'silent',
+    GOVERNOR_ROLE: 'api',
+    GOVERNOR_METRICS_PUBLIC: 'true',
+    DATABASE_URL: gov.databaseUrl,
+    ...env,
+  });
+  const app = await createGovernorApp(config, gov.databaseUrl);
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    config,
+    close: async () => {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

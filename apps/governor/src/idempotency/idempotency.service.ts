@@ -1,3 +1,4 @@
+import type { Fence } from '../leases/fleet-leases.service';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
@@ -98,8 +99,11 @@ export class IdempotencyService {
   }
 
   /** Forgets keys past their 24 hours; the retention job calls it. */
-  async pruneExpired(): Promise<number> {
-    const result = await this.db.getRepository(IdempotencyKeyEntity).delete({ expiresAt: LessThan(new Date()) });
-    return result.affected ?? 0;
+  async pruneExpired(fence: Fence): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      await fence(tx);
+      const result = await tx.getRepository(IdempotencyKeyEntity).delete({ expiresAt: LessThan(new Date()) });
+      return result.affected ?? 0;
+    });
   }
 }

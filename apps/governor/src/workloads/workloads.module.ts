@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { TenantsModule } from '../tenants/tenants.module';
-import { WorkloadsController } from './workloads.controller';
 import { WorkloadsService } from './workloads.service';
 import { ForkWatch } from './fork-watch';
 
-@Module({ imports: [TenantsModule, AuditModule], controllers: [WorkloadsController], providers: [WorkloadsService, ForkWatch], exports: [WorkloadsService] })
+@Module({ imports: [TenantsModule, AuditModule], providers: [WorkloadsService, ForkWatch], exports: [WorkloadsService] })
 export class WorkloadsModule {}
