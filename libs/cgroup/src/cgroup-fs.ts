@@ -162,6 +162,23 @@ export class CgroupFs {
     for (const listener of this.listeners) listener(this.absolute(rel), value);
   }
 
+  /**
+   * An extended attribute of a directory below ROOT: its value, '' when the directory has none by that
+   * name, undefined when the directory does not exist.
+   */
+  attribute(rel: string, name: string): string | undefined {
+    try {
+      return this.native.getXattr(this.dir, rel, name) ?? '';
+    } catch (err) {
+      if (err instanceof NativeError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+      throw err;
+    }
+  }
+
+  setAttribute(rel: string, name: string, value: string): void {
+    this.native.setXattr(this.dir, rel, name, value);
+  }
+
   /** mkdir that treats an existing directory as done. */
   ensureDir(rel: string): boolean {
     try {

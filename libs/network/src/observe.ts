@@ -15,12 +15,15 @@ export interface LinkQdisc {
 
 /** One link as the kernel reports it. */
 export interface LinkView {
+  index: number;
   name: string;
   up: boolean;
   addresses: LinkAddress[];
   qdiscs: LinkQdisc[];
   /** net.ipv6.conf.<link>.disable_ipv6; undefined when the kernel has no IPv6 */
   ipv6Disabled: boolean | undefined;
+  /** a veth's other end: its index, and the id of its namespace as this one names it (-1: this namespace) */
+  peer?: { index: number; nsid: number };
 }
 
 /** The links asked for in one namespace, and its default routes (inside a tenant's namespace only). */
@@ -40,9 +43,12 @@ export function parseNetworkView(text: string): NetworkView {
     if (kind === 'disable_ipv6' && rest.length === 2) switches.set(rest[0] as string, rest[1] === '1');
     else if (kind === 'link' && rest.length === 3) {
       const [index, name, state] = rest as [string, string, string];
-      const link = links.get(name) ?? { name, up: state === 'up', addresses: [], qdiscs: [], ipv6Disabled: switches.get(name) };
+      const link = links.get(name) ?? { index: Number(index), name, up: state === 'up', addresses: [], qdiscs: [], ipv6Disabled: switches.get(name) };
       links.set(name, link);
       byIndex.set(index, link);
+    } else if (kind === 'peer' && rest.length === 3) {
+      const link = byIndex.get(rest[0] as string);
+      if (link) link.peer = { index: Number(rest[1]), nsid: Number(rest[2]) };
     } else if (kind === 'addr' && rest.length === 3) {
       const [index, family, cidr] = rest as [string, string, string];
       const [local, prefix] = cidr.split('/');
@@ -68,5 +74,10 @@ export class NetworkObserver {
 
   async observe(netnsPath: string | undefined, links: readonly string[]): Promise<NetworkView> {
     return parseNetworkView(await this.native.observeNetwork(netnsPath, links));
+  }
+
+  /** The id this namespace gives a tenant's (by its file), as a peer's nsid names it; -1 for none. */
+  nsid(netnsPath: string): number {
+    return this.native.netNsid(netnsPath);
   }
 }
