@@ -94,11 +94,22 @@ async function replyFrom(netnsPath: string, address: string, port: number): Prom
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
+/**
+ * Waits until a socket listens on `port` inside the namespace: a socat started a moment ago may not have bound
+ * yet on a loaded host, and a connection made before would be refused for the wrong reason.
+ */
+async function listening(netnsPath: string, port: number): Promise<void> {
+  for (const started = Date.now(); Date.now() - started < 10_000; await sleep(20)) {
+    if ((await run(inNetns(netnsPath, ['ss', '-Hltn', `sport = :${port}`]))).stdout.trim() !== '') return;
+  }
+  throw new Error(`nothing listens on port ${port} in ${netnsPath} after 10 s`);
+}
+
 /** A TCP server inside a namespace that answers each client with its peer address; stopped by the returned function. */
 async function listenIn(netnsPath: string, address: string, port: number): Promise<() => void> {
   const listen = address.includes(':') ? `TCP6-LISTEN:${port},bind=[${address}]` : `TCP4-LISTEN:${port},bind=${address}`;
   const server = spawn('nsenter', [`--net=${netnsPath}`, '--', 'socat', `${listen},reuseaddr,fork`, 'SYSTEM:echo $SOCAT_PEERADDR']);
-  await sleep(300);
+  await listening(netnsPath, port);
   return () => server.kill();
 }
 
@@ -117,7 +128,7 @@ async function sendInto(bytes: number, port: number): Promise<number> {
   const sink = spawn('nsenter', [`--net=${netns}`, '--', 'socat', '-u', `TCP-LISTEN:${port},bind=${spec.tenantAddress},reuseaddr`, 'OPEN:/dev/null']);
   const drained = new Promise((resolve) => sink.once('exit', resolve));
   try {
-    await sleep(300);
+    await listening(netns, port);
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {
       const socket = connect({ host: spec.tenantAddress, port }, () => socket.end(Buffer.alloc(bytes)));
@@ -199,7 +210,7 @@ describe('a tenant link', () => {
       'OPEN:/dev/null',
     ]);
     try {
-      await sleep(300);
+      await listening(other.netnsPath, 7101);
       assert.equal(await tcpFrom(spec, spec.hostAddress, 7100), true, 'without the firewall the host service is reachable');
       assert.equal((await firewall.ensure(fw(spec, other))).written, true);
       assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'a second pass writes nothing');
