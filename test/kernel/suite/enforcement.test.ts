@@ -63,7 +63,7 @@ function gated(script: string): { child: ChildProcess; go(): void; exit: Promise
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, go: () => child.stdin!.end('go\n'), exit };
+  return { child, go: () => child.stdin.end('go\n'), exit };
 }
 
 async function attach(name: string, pid: number | undefined): Promise<void> {

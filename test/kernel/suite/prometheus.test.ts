@@ -147,7 +147,7 @@ describe('a real Prometheus scraping the governor', () => {
     });
     children.push(writer);
     assert.equal((await gov.http.post('/v1/tenants/busy/processes').set('Authorization', gov.root).send({ pid: writer.pid })).status, 201);
-    writer.stdin!.end('go\n');
+    writer.stdin.end('go\n');
     spawnSync('ping', ['-c', '5', '-i', '0.2', '-W', '2', busy.status.network.address]);
     writeFileSync(join(host.root, 'tenants/busy/cpu.weight'), '300');
 
