@@ -35,7 +35,8 @@ export class NodeCollector implements Collector {
     return true;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  // Nothing here reads a file: the capabilities and heartbeats are already in memory.
+  collect(run: CollectorRun): Promise<void> {
     const capabilities = run.host?.capabilities;
     if (capabilities !== undefined) {
       if (this.controllerLabels.size === 0) this.controllerLabels = new Map(CONTROLLERS.map((controller) => [controller, { controller, node: run.node }]));
@@ -46,5 +47,6 @@ export class NodeCollector implements Collector {
     }
     const ages = run.series(this.heartbeatAge);
     for (const beat of this.heartbeats.list()) ages.push({ value: Math.max(0, (run.now - beat.heartbeatAt) / 1000), sharedLabels: beat.labels });
+    return Promise.resolve();
   }
 }
