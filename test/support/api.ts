@@ -7,6 +7,7 @@ export type { Problem } from '../../apps/governor/src/common/problem';
 export type { WorkloadDto as Workload } from '../../apps/governor/src/workloads/dto/workload.dto';
 import type { TenantKeyView } from '../../apps/governor/src/tenant-keys/tenant-keys.service';
 export type { AdminTokenView as AdminToken } from '../../apps/governor/src/admin-tokens/admin-tokens.service';
+export type { AuditEntryView as AuditEntry } from '../../apps/governor/src/audit/audit.service';
 export type { NodeView } from '../../apps/governor/src/nodes/nodes.service';
 export type { TenantEventView as TenantEvent } from '../../apps/governor/src/tenant-events/tenant-events.service';
 export type { LedgerEntryView as LedgerEntry } from '../../apps/governor/src/tenants/tenants.service';
