@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuditService } from '../../apps/governor/src/audit/audit.service';
+import type { Reply, Tenant } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 const DAY = 86_400_000;
@@ -16,9 +17,9 @@ describe('retention', () => {
 
   before(async () => {
     gov = await startGovernor({ GOVERNOR_RETENTION: '30d' });
-    const created = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'aged' });
+    const created: Reply<Tenant> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'aged' });
     assert.equal(created.status, 201);
-    tenantId = created.body.id as string;
+    tenantId = created.body.id;
   });
   after(() => gov.close());
 

@@ -6,7 +6,7 @@ import type { QuotaRequest as PortalQuotaRequest } from '../../apps/portal/src/a
 export type { Problem } from '../../apps/governor/src/common/problem';
 export type { WorkloadDto as Workload } from '../../apps/governor/src/workloads/dto/workload.dto';
 import type { TenantKeyView } from '../../apps/governor/src/tenant-keys/tenant-keys.service';
-export type { AdminTokenView as AdminToken } from '../../apps/governor/src/admin-tokens/admin-tokens.service';
+import type { AdminTokenView } from '../../apps/governor/src/admin-tokens/admin-tokens.service';
 export type { AuditEntryView as AuditEntry } from '../../apps/governor/src/audit/audit.service';
 export type { NodeView } from '../../apps/governor/src/nodes/nodes.service';
 export type { TenantEventView as TenantEvent } from '../../apps/governor/src/tenant-events/tenant-events.service';
@@ -23,8 +23,18 @@ export type QuotaRequest = Omit<PortalQuotaRequest, 'quota' | 'plan'> & {
 };
 
 export type TenantKey = TenantKeyView;
+export type AdminToken = AdminTokenView;
 /** A key as issued: the only time its secret is shown. */
 export type IssuedKey = TenantKeyView & { key: string };
+
+/** An admin token as issued: the only time its secret is shown. */
+export type IssuedAdminToken = AdminTokenView & { token: string };
+
+/** GET /readyz: each check and its outcome. */
+export interface Readiness {
+  status: string;
+  checks: Record<string, string>;
+}
 
 export interface Items<T> {
   items: T[];
