@@ -36,6 +36,9 @@ export interface Readiness {
   checks: Record<string, string>;
 }
 
+/** What applying a quota would write on each node (POST /v1/tenants/{name}/plan, a quota request's plan). */
+export type Plan = NonNullable<QuotaRequest['plan']>;
+
 export interface Items<T> {
   items: T[];
 }
