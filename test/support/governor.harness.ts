@@ -93,7 +93,7 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
       await gov.app.close();
       gov.app = await createGovernorApp(config, databaseUrl);
       recordResponsesOf(gov.app);
-      gov.http = request(gov.app.getHttpServer());
+      gov.http = request(gov.app.getHttpServer() as Server);
     },
     // Every JSON response the test saw must match the schema the served document declares for it.
     close: async () => {
@@ -113,6 +113,6 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
   const seen: SeenResponse[] = [];
   const recordResponsesOf = (app: INestApplication) => recordResponses(app.getHttpServer() as Server, seen);
   recordResponsesOf(gov.app);
-  gov.http = request(gov.app.getHttpServer());
+  gov.http = request(gov.app.getHttpServer() as Server);
   return gov;
 }

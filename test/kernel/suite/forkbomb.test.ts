@@ -1,9 +1,9 @@
-import { bodyOf, type Reply, type Tenant, type Workload } from '../../support/api';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { bodyOf, type Reply, type Tenant, type Workload } from '../../support/api';
 import { hostScratch } from '../../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../../support/governor.harness';
 
