@@ -91,7 +91,7 @@ function reaped(native: KoffiNative, pidfd: number): Promise<ProcessExit> {
         resolve(exit);
       } catch (err) {
         done();
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     };
     process.on('SIGCHLD', check);

@@ -129,7 +129,7 @@ export function monitorPath(from: string = __dirname): string {
 
 /** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
 function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
-  return new Promise((resolve, reject) => f.async(...args, (err: unknown, result: number) => (err ? reject(err) : resolve(result))));
+  return new Promise((resolve, reject) => f.async(...args, (err: Error | null, result: number) => (err ? reject(err) : resolve(result))));
 }
 
 /** koffi cuts a string at its first NUL: "cgroup\0/../x" would reach C as "cgroup". */
@@ -138,7 +138,8 @@ function refuseNul(op: string, path: string, values: string[]): void {
 }
 
 function spawnError(request: SpawnRequest, step: number, errno: number): NativeError {
-  switch (step) {
+  // gv_spawn reports the step it failed at; a step without a case below still gets its number in the message.
+  switch (step as Step) {
     case Step.Cgroup:
       return new NativeError('spawn', request.cgroupDir, errno, 'cannot open the cgroup directory');
     case Step.Clone:

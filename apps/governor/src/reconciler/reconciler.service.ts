@@ -274,7 +274,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       const tenants = [...this.firewall.values()];
       // A hand edit of the table is drift like a hand edit of a cgroup file, counted per tenant it touched.
       this.nftables ??= new TenantFirewall(this.config.firewallTable);
-      const outcome = await this.nftables.ensure(tenants);
+      const outcome = this.nftables.ensure(tenants);
       if (outcome.written) this.logger.log({ tenants: tenants.length, drift: outcome.drift }, 'firewall table replaced');
       for (const tenant of tenantsInDrift(outcome.drift, this.firewall)) this.metrics.driftCorrections.inc({ tenant, file: 'nftables' });
       for (const change of await ensureForwarding(tenants)) this.logger.warn({ change }, 'turned on IP forwarding for tenants that may reach the outside');
