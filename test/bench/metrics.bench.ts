@@ -51,7 +51,7 @@ async function measure(n: number): Promise<Row> {
       catalog.setTenant({ name, id: String(i), hostInterface: `gv${i.toString(16).padStart(10, '0')}`, phase: 'Ready' });
     }
     const heartbeats = new NodeHeartbeats();
-    heartbeats.set([{ name: 'bench', heartbeatAt: new Date() }]);
+    heartbeats.set([{ name: 'bench', heartbeatAt: new Date(), heartbeatIntervalMs: 10_000 }]);
     const files: Array<[string, string]> = [];
     let recording = true;
     const fs = {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuditService } from '../../apps/governor/src/audit/audit.service';
+import { RETENTION_JOB } from '../../apps/governor/src/audit/audit.retention';
+import { FleetLeases } from '../../apps/governor/src/leases/fleet-leases.service';
+import type { Reply, Tenant } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 const DAY = 86_400_000;
@@ -16,9 +19,9 @@ describe('retention', () => {
 
   before(async () => {
     gov = await startGovernor({ GOVERNOR_RETENTION: '30d' });
-    const created = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'aged' });
+    const created: Reply<Tenant> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'aged' });
     assert.equal(created.status, 201);
-    tenantId = created.body.id as string;
+    tenantId = created.body.id;
   });
   after(() => gov.close());
 
@@ -53,7 +56,7 @@ describe('retention', () => {
     );
     const auditBefore = await count('audit_log');
 
-    const removed = await gov.app.get(AuditService).prune(30 * DAY, 10);
+    const removed = await pruneUnderLease(gov, 10);
     assert.deepEqual(removed, { audit_log: 25, quota_ledger: 1, tenant_events: 25, workloads: 25, quota_requests: 0 });
     assert.equal(await count('audit_log'), auditBefore - 25, 'the audit rows of this test run are kept');
     assert.equal(await count('tenant_events'), 1, 'the young event stays');
@@ -76,7 +79,7 @@ describe('retention', () => {
     await insert('rejected', new Date(Date.now() - 40 * DAY));
     await insert('approved', new Date());
     await insert('pending', null);
-    const removed = await gov.app.get(AuditService).prune(30 * DAY, 1);
+    const removed = await pruneUnderLease(gov, 1);
     assert.equal(removed.quota_requests, 2);
     assert.deepEqual(
       (await gov.query<{ state: string }>('SELECT state FROM quota_requests ORDER BY state')).map((row) => row.state),
@@ -84,3 +87,10 @@ describe('retention', () => {
     );
   });
 });
+
+/** One retention pass in batches of `batch`, under the fleet lease as the hourly job runs it. */
+async function pruneUnderLease(gov: TestGovernor, batch: number): Promise<Record<string, number>> {
+  const removed = await gov.app.get(FleetLeases).run(RETENTION_JOB, (fence) => gov.app.get(AuditService).prune(30 * DAY, fence, batch));
+  assert.ok(removed, 'this lone governor holds the retention lease');
+  return removed;
+}

@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import type { Reply, Tenant, Workload } from '../support/api';
 import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -25,10 +26,8 @@ after(async () => {
   host.cleanup();
 });
 
-type Workload = { id: string; state: string; exitCode: number | null; message: string | null };
-
 async function run(body: object): Promise<Workload> {
-  const res = await gov.http.post('/v1/tenants/full/workloads').set('Authorization', gov.root).send(body);
+  const res: Reply<Workload> = await gov.http.post('/v1/tenants/full/workloads').set('Authorization', gov.root).send(body);
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body;
 }
@@ -36,7 +35,7 @@ async function run(body: object): Promise<Workload> {
 async function settled(id: string, until = (w: Workload) => !['starting', 'running'].includes(w.state), ms = 20_000): Promise<Workload> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/full/workloads/${id}`).set('Authorization', gov.root);
+    const res: Reply<Workload> = await gov.http.get(`/v1/tenants/full/workloads/${id}`).set('Authorization', gov.root);
     if (until(res.body)) return res.body;
     assert.ok(Date.now() < deadline, JSON.stringify(res.body));
     await sleep(100);
@@ -68,7 +67,7 @@ describe('a full run directory', () => {
     await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'full' });
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const res = await gov.http.get('/v1/tenants/full').set('Authorization', gov.root);
+      const res: Reply<Tenant> = await gov.http.get('/v1/tenants/full').set('Authorization', gov.root);
       if (res.body.status?.observedGeneration === 1) break;
       assert.ok(Date.now() < deadline, JSON.stringify(res.body.status));
       await sleep(100);

@@ -93,7 +93,7 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
       await gov.app.close();
       gov.app = await createGovernorApp(config, databaseUrl);
       recordResponsesOf(gov.app);
-      gov.http = request(gov.app.getHttpServer());
+      gov.http = request(gov.app.getHttpServer() as Server);
     },
     // Every JSON response the test saw must match the schema the served document declares for it.
     close: async () => {
@@ -113,6 +113,40 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
   const seen: SeenResponse[] = [];
   const recordResponsesOf = (app: INestApplication) => recordResponses(app.getHttpServer() as Server, seen);
   recordResponsesOf(gov.app);
-  gov.http = request(gov.app.getHttpServer());
+  gov.http = request(gov.app.getHttpServer() as Server);
   return gov;
+}
+
+export interface TestReplica {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  config: GovernorConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * Another governor on the database of `gov` (a second API replica, or an in-process agent), with a data dir
+ * of its own. Closing it leaves the database to `gov`.
+ */
+export async function startReplica(gov: TestGovernor, env: Record<string, string> = {}): Promise<TestReplica> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'governor-it-'));
+  const config = loadConfig({
+    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_LOG_LEVEL: 'silent',
+    GOVERNOR_ROLE: 'api',
+    GOVERNOR_METRICS_PUBLIC: 'true',
+    DATABASE_URL: gov.databaseUrl,
+    ...env,
+  });
+  const app = await createGovernorApp(config, gov.databaseUrl);
+  return {
+    app,
+    http: request(app.getHttpServer() as Server),
+    config,
+    close: async () => {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -13,19 +13,15 @@ import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { TenantsModule } from './tenants/tenants.module';
-import { HostApiModule } from './host/host-api.module';
 import { HostModule } from './host/host.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
-import { ReconcilerModule } from './reconciler/reconciler.module';
-import { WorkloadsModule } from './workloads/workloads.module';
 import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
 import { TenantEventsModule } from './tenant-events/tenant-events.module';
-import { QuotaRequestsModule } from './quota-requests/quota-requests.module';
-import { MeModule } from './me/me.module';
-import { PortalModule } from './portal/portal.module';
 import { AuthFailures } from './auth/auth-failures';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { LeasesModule } from './leases/leases.module';
+import { roleModules } from './roles/role.modules';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -37,20 +33,17 @@ export class AppModule implements NestModule {
         LoggingModule.forRoot(config),
         DatabaseModule.forUrl(databaseUrl),
         IdempotencyModule,
+        LeasesModule,
+        // What every role needs: the auth guard's token services, fleet-wide jobs (audit retention), metrics, nodes.
         AuditModule,
         AdminTokensModule,
+        TenantKeysModule,
         MetricsModule,
         HostModule,
         NodesModule,
         TenantsModule,
-        HostApiModule,
-        ReconcilerModule,
-        WorkloadsModule,
-        TenantKeysModule,
         TenantEventsModule,
-        QuotaRequestsModule,
-        MeModule,
-        PortalModule,
+        ...roleModules(config),
       ],
       controllers: [HealthController],
       providers: [HealthService, AuthFailures, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],

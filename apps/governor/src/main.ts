@@ -6,6 +6,7 @@ import pino from 'pino';
 import { EmbeddedPostgres, LegacyPgliteError, waitForDatabase } from '../../../libs/persistence/src';
 import { InstanceLockedError, lockInstance } from './instance/instance-lock';
 import { serveWhileWaiting } from './instance/waiting-server';
+import { NodesService } from './nodes/nodes.service';
 
 const EX_CONFIG = 78;
 /** EX_TEMPFAIL: another governor holds this one's data directory */
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', (signal) => void stop(signal));
 
   await app.listen(config.port, config.host);
+  // An agent registers where its agent API answers only now that it listens (port 0 picks one).
+  if (config.role !== 'api' && config.agentToken !== undefined) await app.get(NodesService).advertise(await app.getUrl());
   const where = embedded ? `embedded PostgreSQL in ${embedded.dataDir} (socket ${embedded.socketDir})` : 'PostgreSQL at DATABASE_URL';
   process.stderr.write(`governor (${config.role}) listening on ${await app.getUrl()}; database: ${where}\n`);
 }

@@ -1,12 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { IdempotencyService } from '../idempotency/idempotency.service';
+import { FleetLeases } from '../leases/fleet-leases.service';
 import { AuditService } from './audit.service';
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
+/** The lease under which one instance of the fleet prunes. */
+export const RETENTION_JOB = 'retention';
+
 /**
- * Prunes hourly, past GOVERNOR_RETENTION: the ledger, the audit log, tenant events, ended workloads and decided quota
+ * Prunes hourly, on the one instance of the fleet that holds the retention lease, past GOVERNOR_RETENTION: the ledger, the audit log, tenant events, ended workloads and decided quota
  * requests (in bounded batches); and Idempotency-Keys past their 24 hours. A failed pass is retried next hour.
  */
 @Injectable()
@@ -17,6 +21,7 @@ export class AuditRetention implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly audit: AuditService,
     private readonly idempotency: IdempotencyService,
+    private readonly leases: FleetLeases,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
@@ -29,12 +34,18 @@ export class AuditRetention implements OnApplicationBootstrap, OnApplicationShut
     clearInterval(this.timer);
   }
 
-  async prune(): Promise<void> {
+  /** One pass; undefined when another instance holds the lease (or took it over during the pass). */
+  async prune(): Promise<Record<string, number> | undefined> {
     try {
-      const removed = { ...(await this.audit.prune(this.config.retentionMs)), idempotencyKeys: await this.idempotency.pruneExpired() };
-      if (Object.values(removed).some((n) => n > 0)) this.logger.log({ removed }, 'pruned entries past retention');
+      const removed = await this.leases.run(RETENTION_JOB, async (fence) => ({
+        ...(await this.audit.prune(this.config.retentionMs, fence)),
+        idempotencyKeys: await this.idempotency.pruneExpired(fence),
+      }));
+      if (removed && Object.values(removed).some((n) => n > 0)) this.logger.log({ removed }, 'pruned entries past retention');
+      return removed;
     } catch (err) {
       this.logger.warn({ err }, 'retention pass failed; retrying in an hour');
+      return undefined;
     }
   }
 }

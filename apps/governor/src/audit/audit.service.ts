@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, LessThan } from 'typeorm';
 import { AuditEntryEntity } from '../../../../libs/persistence/src/entities';
 import { actorOf, type Principal } from '../auth/principal';
+import type { Fence } from '../leases/fleet-leases.service';
 import { decodeCursor, type Page, toPage } from '../common/pagination';
 
 export interface AuditRecord {
@@ -64,26 +65,25 @@ export class AuditService {
   }
 
   /**
-   * Drops ledger and audit rows older than the retention. The append-only trigger lets DELETE through only
-   * when governor.retention is on, and SET LOCAL scopes that to this one transaction.
-   */
-  /**
    * Removes what is older than the retention, in batches of `batch` rows, each in its own short transaction,
    * so that a first pass over a year of rows neither holds one huge transaction nor locks the tables for long.
-   * The ledger and the audit log refuse DELETE outside a transaction that says it is the retention job.
+   * The ledger and the audit log refuse DELETE outside a transaction that says it is the retention job (SET
+   * LOCAL scopes that to the one transaction). Each batch first checks the fleet lease's `fence`, so that an
+   * instance deposed mid-pass deletes nothing more.
    */
-  async prune(retentionMs: number, batch = 5000): Promise<Record<RetainedTable, number>> {
+  async prune(retentionMs: number, fence: Fence, batch = 5000): Promise<Record<RetainedTable, number>> {
     const cutoff = new Date(Date.now() - retentionMs);
     const removed = {} as Record<RetainedTable, number>;
     for (const [table, { key, old }] of Object.entries(RETAINED) as [RetainedTable, (typeof RETAINED)[RetainedTable]][]) {
       removed[table] = 0;
       for (;;) {
         const count = await this.db.transaction(async (tx) => {
+          await fence(tx);
           await tx.query(`SET LOCAL governor.retention = 'on'`);
-          const [, n] = (await tx.query(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${old} LIMIT $2)`, [cutoff, batch])) as [
-            unknown,
-            number,
-          ];
+          const [, n] = await tx.query<[unknown, number]>(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${old} LIMIT $2)`, [
+            cutoff,
+            batch,
+          ]);
           return n;
         });
         removed[table] += count;

@@ -3,8 +3,11 @@ import type { Request } from 'express';
 import { requestIdOf } from '../common/request-id';
 import type { Principal } from './principal';
 
-/** Who may call a route. Routes without the decorator are admin-only, so a forgotten decorator fails closed. */
-export type AccessLevel = 'public' | 'admin' | 'tenant';
+/**
+ * Who may call a route. Routes without the decorator are admin-only, so a forgotten decorator fails closed.
+ * `agent` routes (the internal agent API) take only GOVERNOR_AGENT_TOKEN.
+ */
+export type AccessLevel = 'public' | 'admin' | 'tenant' | 'agent';
 export const ACCESS_KEY = 'governor:access';
 export const Access = (level: AccessLevel) => SetMetadata(ACCESS_KEY, level);
 

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
@@ -21,6 +22,7 @@ import { bearerToken, lookupIdOf } from './token';
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly proxies: TrustedProxies;
+  private readonly agentToken: Buffer | undefined;
 
   constructor(
     private readonly reflector: Reflector,
@@ -30,6 +32,7 @@ export class AuthGuard implements CanActivate {
     @Inject(GOVERNOR_CONFIG) config: GovernorConfig,
   ) {
     this.proxies = new TrustedProxies(config.trustedProxies);
+    this.agentToken = config.agentToken === undefined ? undefined : Buffer.from(config.agentToken);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,6 +41,10 @@ export class AuthGuard implements CanActivate {
 
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = bearerToken(req.headers.authorization);
+    if (level === 'agent') {
+      if (token === undefined || !this.isAgentToken(token)) this.refuse(req, token, 'the agent API takes only GOVERNOR_AGENT_TOKEN');
+      return true;
+    }
     const principal = token === undefined ? undefined : await this.authenticate(token);
     if (principal === undefined) this.refuse(req, token);
     if (principal.kind === 'tenant' && level === 'admin') {
@@ -59,7 +66,7 @@ export class AuthGuard implements CanActivate {
    * A failed authentication counts against the client and, for a token in the issued format, against its
    * lookup id, so that guessing one credential's secret from many addresses is limited as well.
    */
-  private refuse(req: AuthenticatedRequest, token: string | undefined): never {
+  private refuse(req: AuthenticatedRequest, token: string | undefined, expected?: string): never {
     const client = clientKey(clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.proxies));
     const credential = token === undefined ? undefined : credentialPrefix(token);
     const keys = [{ key: `client ${client}`, what: 'from this client' }];
@@ -77,8 +84,14 @@ export class AuthGuard implements CanActivate {
     for (const { key } of keys) this.failures.record(key);
     throw new AuthException(
       AuthExceptionCode.UNAUTHENTICATED,
-      token === undefined ? 'no bearer token: send "Authorization: Bearer <token>"' : 'the bearer token is not valid: it is unknown, revoked or expired',
+      (token === undefined ? 'no bearer token: send "Authorization: Bearer <token>"' : 'the bearer token is not valid: it is unknown, revoked or expired') +
+        (expected === undefined ? '' : `; ${expected}`),
     );
+  }
+
+  private isAgentToken(token: string): boolean {
+    const given = Buffer.from(token);
+    return this.agentToken !== undefined && given.length === this.agentToken.length && timingSafeEqual(given, this.agentToken);
   }
 
   private async authenticate(token: string): Promise<Principal | undefined> {

@@ -14,6 +14,9 @@ describe('loadConfig', () => {
     assert.equal(config.cgroupRoot, undefined);
     assert.equal(config.runDir, '/run/governor');
     assert.equal(config.resyncIntervalMs, 30_000);
+    assert.equal(config.heartbeatIntervalMs, 10_000);
+    assert.equal(config.agentToken, undefined);
+    assert.equal(config.agentUrl, undefined);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.tls, undefined);
     assert.ok(config.nodeName.length > 0);
@@ -43,6 +46,9 @@ describe('loadConfig', () => {
       GOVERNOR_TLS_CERT: '/etc/c.pem',
       GOVERNOR_TLS_KEY: '/etc/k.pem',
       GOVERNOR_METRICS_TOKEN: 'a-long-metrics-token',
+      GOVERNOR_HEARTBEAT_INTERVAL: '3s',
+      GOVERNOR_AGENT_TOKEN: 'a-long-agent-token',
+      GOVERNOR_AGENT_URL: 'https://node-1.example:8443/',
     });
     assert.deepEqual(
       { ...config },
@@ -63,6 +69,9 @@ describe('loadConfig', () => {
         authFailures: { limit: 5, windowMs: 30_000 },
         trustedProxies: [{ family: 'ipv4', address: '10.0.0.0', prefix: 8 }],
         resyncIntervalMs: 300_000,
+        heartbeatIntervalMs: 3000,
+        agentToken: 'a-long-agent-token',
+        agentUrl: 'https://node-1.example:8443',
         logLevel: 'debug',
         retentionMs: 90 * 86_400_000,
         workloadLogRetentionMs: 2 * 86_400_000,
@@ -90,6 +99,9 @@ describe('loadConfig', () => {
           GOVERNOR_NET6_PREFIX: 'fd00::/64',
           GOVERNOR_AUTH_FAILURES: '0/1m',
           GOVERNOR_TRUSTED_PROXIES: '10.0.0.0/8, proxy.example',
+          GOVERNOR_HEARTBEAT_INTERVAL: '10m',
+          GOVERNOR_AGENT_TOKEN: 'short',
+          GOVERNOR_AGENT_URL: 'node-1:8080',
         }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
@@ -97,8 +109,11 @@ describe('loadConfig', () => {
         assert.deepEqual(keys.sort(), [
           'DATABASE_URL',
           'GOVERNOR_ADMIN_TOKEN',
+          'GOVERNOR_AGENT_TOKEN',
+          'GOVERNOR_AGENT_URL',
           'GOVERNOR_AUTH_FAILURES',
           'GOVERNOR_CGROUP_ROOT',
+          'GOVERNOR_HEARTBEAT_INTERVAL',
           'GOVERNOR_NET6_PREFIX',
           'GOVERNOR_NET_POOL',
           'GOVERNOR_NODE_NAME',
@@ -112,6 +127,19 @@ describe('loadConfig', () => {
         return true;
       },
     );
+  });
+
+  it('requires an agent token in role agent, and no other role', () => {
+    assert.throws(() => loadConfig({ GOVERNOR_ROLE: 'agent' }), /GOVERNOR_AGENT_TOKEN: required in role agent/);
+    assert.equal(loadConfig({ GOVERNOR_ROLE: 'api' }).agentToken, undefined);
+    assert.equal(loadConfig({ GOVERNOR_ROLE: 'agent', GOVERNOR_AGENT_TOKEN: 'sixteen-chars-ok' }).role, 'agent');
+  });
+
+  it('bounds the heartbeat interval from 1s to 5m, and refuses an agent URL with a path', () => {
+    assert.throws(() => loadConfig({ GOVERNOR_HEARTBEAT_INTERVAL: '500ms' }), /GOVERNOR_HEARTBEAT_INTERVAL="500ms": .*from 1s to 5m/);
+    assert.throws(() => loadConfig({ GOVERNOR_HEARTBEAT_INTERVAL: '6m' }), /GOVERNOR_HEARTBEAT_INTERVAL="6m": .*from 1s to 5m/);
+    assert.throws(() => loadConfig({ GOVERNOR_AGENT_URL: 'http://node-1:8080/agent' }), /GOVERNOR_AGENT_URL=.*no path/);
+    assert.throws(() => loadConfig({ GOVERNOR_AGENT_URL: 'ftp://node-1' }), /GOVERNOR_AGENT_URL=/);
   });
 
   it('refuses a resync interval under one second', () => {

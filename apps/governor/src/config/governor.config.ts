@@ -40,6 +40,15 @@ export interface GovernorConfig {
   /** GOVERNOR_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed; empty (the default) believes none */
   trustedProxies: Cidr[];
   resyncIntervalMs: number;
+  /** how often an agent writes its heartbeat (GOVERNOR_HEARTBEAT_INTERVAL, 10s); older than two of them, the node is NotReady */
+  heartbeatIntervalMs: number;
+  /**
+   * GOVERNOR_AGENT_TOKEN: the bearer token of the internal agent API, shared by the API replicas and the agents.
+   * Required in role agent; in role all the agent API is served only when it is set.
+   */
+  agentToken: string | undefined;
+  /** GOVERNOR_AGENT_URL: where API replicas reach this agent's API; unset, the address it listens on is registered */
+  agentUrl: string | undefined;
   logLevel: LogLevel;
   /** how long the quota ledger and the audit log are kept */
   retentionMs: number;
@@ -72,6 +81,7 @@ const DAY_MS = 86_400_000;
  */
 const DURATIONS = {
   GOVERNOR_RESYNC_INTERVAL: { fallback: '30s', range: msRange(1000, TIMER_MAX_MS, 'about 24.8 days, the longest timer Node.js can set') },
+  GOVERNOR_HEARTBEAT_INTERVAL: { fallback: '10s', range: msRange(1000, 300_000) },
   GOVERNOR_RETENTION: { fallback: '365d', range: msRange(3_600_000, 3650 * DAY_MS) },
   GOVERNOR_WORKLOAD_LOG_RETENTION: { fallback: '7d', range: msRange(60_000, 3650 * DAY_MS) },
 } as const;
@@ -189,6 +199,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push(`GOVERNOR_TRUSTED_PROXIES=${JSON.stringify(trustedProxiesText)}: ${(err as Error).message}`);
   }
 
+  const role = oneOf('GOVERNOR_ROLE', ROLES, 'all');
+  const agentToken = text('GOVERNOR_AGENT_TOKEN');
+  if (agentToken !== undefined && (agentToken.length < 16 || /\s/.test(agentToken))) {
+    problems.push('GOVERNOR_AGENT_TOKEN: must be at least 16 characters without blanks, the same on every API replica and agent');
+  } else if (agentToken === undefined && role === 'agent') {
+    problems.push('GOVERNOR_AGENT_TOKEN: required in role agent (the API replicas call its agent API with it); at least 16 characters without blanks');
+  }
+  const agentUrl = text('GOVERNOR_AGENT_URL');
+  if (agentUrl !== undefined && !isHttpUrl(agentUrl)) {
+    problems.push(
+      `GOVERNOR_AGENT_URL=${JSON.stringify(agentUrl)}: must be an http:// or https:// URL with a host and no path, e.g. https://node-1.example:8080`,
+    );
+  }
+
   const certFile = text('GOVERNOR_TLS_CERT');
   const keyFile = text('GOVERNOR_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -196,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
 
   const config: GovernorConfig = {
-    role: oneOf('GOVERNOR_ROLE', ROLES, 'all'),
+    role,
     host: text('GOVERNOR_HOST') ?? '127.0.0.1',
     port,
     adminToken,
@@ -212,6 +236,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     authFailures,
     trustedProxies,
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL'),
+    heartbeatIntervalMs: duration('GOVERNOR_HEARTBEAT_INTERVAL'),
+    agentToken,
+    agentUrl: agentUrl?.replace(/\/$/, ''),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),
     retentionMs: duration('GOVERNOR_RETENTION'),
     workloadLogRetentionMs: duration('GOVERNOR_WORKLOAD_LOG_RETENTION'),
@@ -221,6 +248,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
 }
 
 /** The injection token under which the validated config is provided. */

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { TenantsModule } from '../tenants/tenants.module';
-import { TenantHostController } from './tenant-host.controller';
 import { TenantHostService } from './tenant-host.service';
 
-@Module({ imports: [TenantsModule, AuditModule], controllers: [TenantHostController], providers: [TenantHostService], exports: [TenantHostService] })
+@Module({ imports: [TenantsModule, AuditModule], providers: [TenantHostService], exports: [TenantHostService] })
 export class HostApiModule {}

@@ -1,3 +1,4 @@
+import type { Fence } from '../leases/fleet-leases.service';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
@@ -45,10 +46,10 @@ export class IdempotencyService {
 
     // An expired key is as good as none: drop it so the claim below can succeed.
     await repo.delete({ scope, key, expiresAt: LessThan(new Date()) });
-    const claimed = (await this.db.query(
+    const claimed = await this.db.query<unknown[]>(
       `INSERT INTO idempotency_keys (scope, key, request_hash, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key`,
       [scope, key, requestHash, new Date(Date.now() + IDEMPOTENCY_TTL_MS)],
-    )) as unknown[];
+    );
     if (claimed.length === 0) return this.replay<T>(scope, key, requestHash, res);
     let result: T;
     try {
@@ -98,8 +99,11 @@ export class IdempotencyService {
   }
 
   /** Forgets keys past their 24 hours; the retention job calls it. */
-  async pruneExpired(): Promise<number> {
-    const result = await this.db.getRepository(IdempotencyKeyEntity).delete({ expiresAt: LessThan(new Date()) });
-    return result.affected ?? 0;
+  async pruneExpired(fence: Fence): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      await fence(tx);
+      const result = await tx.getRepository(IdempotencyKeyEntity).delete({ expiresAt: LessThan(new Date()) });
+      return result.affected ?? 0;
+    });
   }
 }

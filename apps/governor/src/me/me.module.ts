@@ -4,12 +4,11 @@ import { QuotaRequestsModule } from '../quota-requests/quota-requests.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsageHistoryModule } from '../usage-history/usage-history.module';
 import { WorkloadsModule } from '../workloads/workloads.module';
-import { MeController } from './me.controller';
 import { MeService } from './me.service';
 
 @Module({
   imports: [TenantsModule, HostApiModule, WorkloadsModule, QuotaRequestsModule, UsageHistoryModule],
-  controllers: [MeController],
   providers: [MeService],
+  exports: [MeService],
 })
 export class MeModule {}

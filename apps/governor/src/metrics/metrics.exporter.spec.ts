@@ -113,10 +113,7 @@ function setup(caps: HostCapabilities | undefined, tenants: Record<string, strin
     host: () => host,
     node: 'node-a',
     driftCorrections: drift,
-    readNetdev: async () => {
-      if (netdev.text instanceof Error) throw netdev.text;
-      return netdev.text;
-    },
+    readNetdev: () => (netdev.text instanceof Error ? Promise.reject(netdev.text) : Promise.resolve(netdev.text)),
     clock: () => Date.parse('2025-01-01T00:00:10Z'),
     onReadError: (collector, path) => readErrors.push(`${collector} ${path}`),
   });
@@ -178,7 +175,7 @@ describe('the exporter on the 6.1 guest', () => {
       [`governor_tenant_pressure_seconds_total${t('acme', ',resource="cpu",kind="full"')}`]: 16.848624,
       [`governor_tenant_frozen${t('acme')}`]: 0,
       [`governor_tenant_workloads${t('acme', ',state="running"')}`]: 0,
-      'governor_tenants{state="Ready"}': 1,
+      'governor_tenants{state="Ready",node="node-a"}': 1,
       'governor_node_controller_available{controller="memory",node="node-a"}': 1,
     };
     for (const [key, value] of Object.entries(expected)) assert.equal(series.get(key), value, key);
@@ -246,12 +243,14 @@ describe('older kernels and missing controllers', () => {
   it('exports only the governor self-metrics and heartbeat ages without a host (role api)', async () => {
     const { registry, heartbeats } = setup(undefined);
     heartbeats.set([
-      { name: 'node-b', heartbeatAt: new Date('2025-01-01T00:00:00Z') },
-      { name: 'node-a', heartbeatAt: new Date('2025-01-01T00:00:07.5Z') },
+      { name: 'node-b', heartbeatAt: new Date('2025-01-01T00:00:00Z'), heartbeatIntervalMs: 4000 },
+      { name: 'node-a', heartbeatAt: new Date('2025-01-01T00:00:07.5Z'), heartbeatIntervalMs: 10_000 },
     ]);
     const { series } = await scrape(registry);
     assert.equal(series.get('governor_node_heartbeat_age_seconds{node="node-b"}'), 10);
     assert.equal(series.get('governor_node_heartbeat_age_seconds{node="node-a"}'), 2.5);
+    assert.equal(series.get('governor_node_ready{node="node-b"}'), 0, 'NotReady: 10 s is more than two of its 4 s heartbeats');
+    assert.equal(series.get('governor_node_ready{node="node-a"}'), 1);
     assert.deepEqual(
       [...series.keys()].filter((key) => key.startsWith('governor_collector_success')),
       ['governor_collector_success{collector="node"}'],
@@ -346,7 +345,7 @@ describe('failures cost their own series only', () => {
     assert.equal(series.get(`governor_tenant_cpu_usage_seconds_total${t('fine')}`), 16.711371);
     assert.equal(series.get(`governor_tenant_memory_events_total${t('fine', ',event="oom_kill"')}`), 4);
     assert.equal(series.get('governor_collector_errors_total{collector="tenants"}'), 1);
-    assert.equal(series.get('governor_tenants{state="Ready"}'), 2, 'it is still a tenant of this node');
+    assert.equal(series.get('governor_tenants{state="Ready",node="node-a"}'), 2, 'it is still a tenant of this node');
     for (const collector of ['tenants', 'cpu', 'memory', 'pids', 'io', 'pressure'])
       assert.equal(series.get(`governor_collector_success{collector="${collector}"}`), 1);
     assert.equal((await scrape(registry)).series.get('governor_collector_errors_total{collector="tenants"}'), 2, 'a counter, growing by scrape');
@@ -358,7 +357,7 @@ describe('failures cost their own series only', () => {
     rmSync(join(root, 'tenants/leaving'), { recursive: true });
     const { series } = await scrape(registry);
     assert.equal(series.get('governor_collector_errors_total{collector="tenants"}'), 0);
-    assert.equal(series.get('governor_tenants{state="Terminating"}'), 1);
+    assert.equal(series.get('governor_tenants{state="Terminating",node="node-a"}'), 1);
   });
 
   it('loses only the series of a file that cannot be read or parsed', async () => {

@@ -6,6 +6,8 @@ export interface NodeHeartbeat {
   node: string;
   /** milliseconds since the epoch */
   heartbeatAt: number;
+  /** the node's own heartbeat interval: two of them without a heartbeat and it is NotReady */
+  intervalMs: number;
   /** {node}, kept for as long as the node is listed */
   labels: LabelSet;
 }
@@ -20,10 +22,15 @@ export interface NodeHeartbeat {
 export class NodeHeartbeats {
   private beats: readonly NodeHeartbeat[] = [];
 
-  set(rows: ReadonlyArray<{ name: string; heartbeatAt: Date }>): void {
+  set(rows: ReadonlyArray<{ name: string; heartbeatAt: Date; heartbeatIntervalMs: number }>): void {
     const known = new Map(this.beats.map((beat) => [beat.node, beat.labels]));
     this.beats = rows
-      .map((row) => ({ node: row.name, heartbeatAt: row.heartbeatAt.getTime(), labels: known.get(row.name) ?? { node: row.name } }))
+      .map((row) => ({
+        node: row.name,
+        heartbeatAt: row.heartbeatAt.getTime(),
+        intervalMs: row.heartbeatIntervalMs,
+        labels: known.get(row.name) ?? { node: row.name },
+      }))
       .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
 

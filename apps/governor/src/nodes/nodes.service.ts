@@ -1,4 +1,4 @@
-import { release } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, MoreThan } from 'typeorm';
@@ -8,9 +8,9 @@ import { DomainError } from '../../../../libs/domain/src/errors';
 import { HostAccess } from '../host/host.access';
 import { NodeHeartbeats } from '../metrics/node-heartbeats';
 
-const HEARTBEAT_MS = 10_000;
-/** A node whose heartbeat is older than this is taken as gone (deletion no longer waits for it). */
-export const NODE_STALE_MS = 5 * 60_000;
+import { isReady, NODE_STALE_MS, type NodeReadiness, readinessOf } from './node-readiness';
+
+export { NODE_STALE_MS } from './node-readiness';
 
 export class NodeNotFound extends DomainError {
   readonly status = 404;
@@ -24,8 +24,16 @@ export interface NodeView {
   cgroup: { mode: string; mount: string; root: string };
   controllers: { available: string[]; missing: string[] };
   features: Record<string, boolean>;
+  /** CPUs online and memory (MemTotal) of the host */
+  capacity: { cpus: number; memoryBytes: number };
+  /** where API replicas reach its agent API; null when it serves none */
+  agentUrl: string | null;
   registeredAt: string;
   heartbeatAt: string;
+  heartbeatIntervalSeconds: number;
+  /** Ready while its heartbeat is at most two of its intervals old, NotReady after */
+  status: 'Ready' | 'NotReady';
+  /** heartbeat within the last 5 minutes: a node not alive is taken as gone (deletion does not wait for it) */
   alive: boolean;
 }
 
@@ -33,6 +41,8 @@ export interface NodeView {
 export class NodesService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('nodes');
   private timer: NodeJS.Timeout | undefined;
+  /** the agent API's address once this process listens (GOVERNOR_AGENT_URL wins); null while it serves none */
+  private agentUrl: string | null = null;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -45,12 +55,21 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
     // An api replica registers no node, but it keeps the heartbeat list for governor_node_heartbeat_age_seconds.
     const tick = this.host.touchesHost ? () => this.heartbeat() : () => this.loadHeartbeats();
     await tick();
-    this.timer = setInterval(() => void tick(), HEARTBEAT_MS);
+    this.timer = setInterval(() => void tick(), this.config.heartbeatIntervalMs);
     this.timer.unref();
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.timer);
+  }
+
+  /**
+   * Says where this node's agent API answers (GOVERNOR_AGENT_URL when set, else `listening`, the address the
+   * process listens on) and writes it at once rather than at the next heartbeat.
+   */
+  async advertise(listening: string): Promise<void> {
+    this.agentUrl = this.config.agentUrl ?? listening;
+    if (this.host.touchesHost) await this.heartbeat();
   }
 
   /** Registers this node, with what its kernel offers, and keeps its heartbeat fresh. */
@@ -67,6 +86,10 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
         controllersAvailable: caps?.available ?? [],
         controllersMissing: caps?.missing ?? ['cpu', 'cpuset', 'io', 'memory', 'pids'],
         features: { ...(caps?.features ?? {}) },
+        capacityCpus: cpus().length,
+        capacityMemoryBytes: totalmem(),
+        agentUrl: this.agentUrl,
+        heartbeatIntervalMs: this.config.heartbeatIntervalMs,
         heartbeatAt: new Date(),
       });
     } catch (err) {
@@ -78,14 +101,21 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
   /** Every node's heartbeat into memory, where the metrics scrape reads it without a query. */
   async loadHeartbeats(): Promise<void> {
     try {
-      this.heartbeats.set(await this.db.getRepository(NodeEntity).find({ select: { name: true, heartbeatAt: true } }));
+      this.heartbeats.set(await this.db.getRepository(NodeEntity).find({ select: { name: true, heartbeatAt: true, heartbeatIntervalMs: true } }));
     } catch {
       // The database is away: keep the last list, whose ages keep growing (the heartbeat warning says why).
     }
   }
 
   async list(): Promise<NodeView[]> {
-    return (await this.db.getRepository(NodeEntity).find({ order: { name: 'ASC' } })).map(view);
+    return (await this.db.getRepository(NodeEntity).find({ order: { name: 'ASC' } })).map((node) => view(node));
+  }
+
+  /** Every registered node and whether it is Ready, for placement and the tenant view. */
+  async fleet(): Promise<NodeReadiness[]> {
+    const now = Date.now();
+    const rows = await this.db.getRepository(NodeEntity).find({ select: { name: true, heartbeatAt: true, heartbeatIntervalMs: true }, order: { name: 'ASC' } });
+    return rows.map((row) => readinessOf(row, now));
   }
 
   async get(name: string): Promise<NodeView> {
@@ -103,7 +133,7 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 }
 
-function view(node: NodeEntity): NodeView {
+function view(node: NodeEntity, now = Date.now()): NodeView {
   return {
     name: node.name,
     role: node.role,
@@ -111,8 +141,12 @@ function view(node: NodeEntity): NodeView {
     cgroup: { mode: node.cgroupMode, mount: node.cgroupMount, root: node.cgroupRoot },
     controllers: { available: node.controllersAvailable, missing: node.controllersMissing },
     features: node.features,
+    capacity: { cpus: node.capacityCpus, memoryBytes: node.capacityMemoryBytes },
+    agentUrl: node.agentUrl,
     registeredAt: node.registeredAt.toISOString(),
     heartbeatAt: node.heartbeatAt.toISOString(),
-    alive: Date.now() - node.heartbeatAt.getTime() < NODE_STALE_MS,
+    heartbeatIntervalSeconds: node.heartbeatIntervalMs / 1000,
+    status: isReady(node.heartbeatAt, node.heartbeatIntervalMs, now) ? 'Ready' : 'NotReady',
+    alive: now - node.heartbeatAt.getTime() < NODE_STALE_MS,
   };
 }

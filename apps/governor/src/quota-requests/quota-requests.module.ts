@@ -2,12 +2,10 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { HostApiModule } from '../host/host-api.module';
 import { TenantsModule } from '../tenants/tenants.module';
-import { QuotaRequestsController } from './quota-requests.controller';
 import { QuotaRequestsService } from './quota-requests.service';
 
 @Module({
   imports: [TenantsModule, AuditModule, HostApiModule],
-  controllers: [QuotaRequestsController],
   providers: [QuotaRequestsService],
   exports: [QuotaRequestsService],
 })

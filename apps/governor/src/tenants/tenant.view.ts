@@ -5,10 +5,13 @@ import { hostInterfaceName } from '../../../../libs/network/src/tenant-link';
 import type { TenantAllocation } from '../../../../libs/persistence/src/allocation';
 import type { TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import type { ConditionDto, TenantDto, TenantStatusDto } from './dto/tenant.dto';
+import { type NodeReadiness, targetNodes } from '../nodes/node-readiness';
 
 /** The API form of a tenant. The stored quota is re-canonicalised because jsonb does not keep key order. */
 export interface TenantFacts {
   statuses?: TenantStatusEntity[];
+  /** every registered node and whether it is Ready: the tenant's placement is judged against it */
+  fleet?: NodeReadiness[];
   allocation?: TenantAllocation;
   /** GOVERNOR_RUN_DIR, where the namespaces are kept */
   runDir: string;
@@ -34,11 +37,36 @@ export function toTenantView(tenant: TenantEntity, facts: TenantFacts): TenantDt
   };
 }
 
-/** One status across nodes: the oldest observed generation, the worst phase, every condition. */
-function statusOf(tenant: TenantEntity, { statuses = [], allocation, runDir, net6Prefix }: TenantFacts): TenantStatusDto {
+/**
+ * One status across the nodes the tenant is placed on (those it lists, or every node that is not gone): the
+ * oldest observed generation, the worst phase, every condition. Ready only when every target node is Ready
+ * and has applied the current generation; a NotReady node or one with no agent says so in a condition.
+ */
+function statusOf(tenant: TenantEntity, { statuses: all = [], fleet = [], allocation, runDir, net6Prefix }: TenantFacts): TenantStatusDto {
   const ipv6 = allocation && tenantIpv6(net6Prefix, allocation);
-  const observedGeneration = statuses.length === 0 ? 0 : Math.min(...statuses.map((s) => s.observedGeneration));
-  const conditions: ConditionDto[] = statuses.flatMap((s) => s.conditions.map((c) => (statuses.length > 1 ? { ...c, message: `${s.node}: ${c.message}` } : c)));
+  const targets = targetNodes(tenant.nodes, fleet);
+  // A status left by a node the tenant no longer lives on is that node's to remove; it does not make the phase.
+  const statuses = all.filter((s) => targets.includes(s.node) || tenant.deletionRequestedAt !== null);
+  const observedGeneration = targets.length === 0 ? 0 : Math.min(...targets.map((node) => statuses.find((s) => s.node === node)?.observedGeneration ?? 0));
+  const conditions: ConditionDto[] = statuses.flatMap((s) => s.conditions.map((c) => (targets.length > 1 ? { ...c, message: `${s.node}: ${c.message}` } : c)));
+  const unknown = targets.filter((node) => !fleet.some((n) => n.name === node));
+  const notReady = fleet.filter((n) => targets.includes(n.name) && !n.ready);
+  for (const node of unknown) {
+    conditions.push({
+      type: 'NodeReady',
+      status: 'False',
+      reason: 'NodeUnknown',
+      message: `node ${node} has no agent registered; the tenant is not applied there`,
+    });
+  }
+  for (const node of notReady) {
+    conditions.push({
+      type: 'NodeReady',
+      status: 'False',
+      reason: 'NodeNotReady',
+      message: `node ${node.name} is NotReady (last heartbeat ${node.heartbeatAt.toISOString()}): what its agent last applied is not known to hold`,
+    });
+  }
   let phase: string;
   if (tenant.deletionRequestedAt !== null) {
     phase = 'Terminating';
@@ -48,14 +76,14 @@ function statusOf(tenant: TenantEntity, { statuses = [], allocation, runDir, net
       reason: 'DeletionRequested',
       message: `deletion requested at ${tenant.deletionRequestedAt.toISOString()}`,
     });
-  } else if (statuses.length === 0) {
+  } else if (statuses.length === 0 && unknown.length === targets.length) {
     phase = 'Pending';
     conditions.push({ type: 'Reconciled', status: 'False', reason: 'NoAgent', message: 'no agent has applied this tenant yet' });
   } else if (statuses.some((s) => s.phase === 'Error')) {
     phase = 'Error';
-  } else if (observedGeneration < tenant.generation) {
+  } else if (observedGeneration < tenant.generation || unknown.length > 0) {
     phase = 'Pending';
-  } else if (statuses.some((s) => s.phase === 'Degraded')) {
+  } else if (statuses.some((s) => s.phase === 'Degraded') || notReady.length > 0) {
     phase = 'Degraded';
   } else {
     phase = tenant.suspended ? 'Suspended' : 'Ready';
@@ -64,8 +92,9 @@ function statusOf(tenant: TenantEntity, { statuses = [], allocation, runDir, net
     observedGeneration,
     phase,
     conditions,
-    nodes: statuses.map((s) => ({
+    nodes: all.map((s) => ({
       node: s.node,
+      ready: fleet.find((n) => n.name === s.node)?.ready ?? false,
       observedGeneration: s.observedGeneration,
       phase: s.phase,
       conditions: s.conditions,

@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { NodesModule } from '../nodes/nodes.module';
-import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
 
 @Module({
   imports: [AuditModule, NodesModule],
-  controllers: [TenantsController],
   providers: [TenantsService],
   exports: [TenantsService],
 })

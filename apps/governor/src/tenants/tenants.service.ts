@@ -56,7 +56,14 @@ export class TenantsService {
   async facts(tenantIds: string[]): Promise<(tenantId: string) => TenantFacts> {
     const statuses = await this.statuses(tenantIds);
     const allocations = await allocationsOf(this.db.manager, tenantIds);
-    return (id) => ({ statuses: statuses.get(id), allocation: allocations.get(id), runDir: this.config.runDir, net6Prefix: this.config.net6Prefix });
+    const fleet = await this.nodes.fleet();
+    return (id) => ({
+      statuses: statuses.get(id),
+      fleet,
+      allocation: allocations.get(id),
+      runDir: this.config.runDir,
+      net6Prefix: this.config.net6Prefix,
+    });
   }
 
   /** Each node's status of these tenants, keyed by tenant id. */

@@ -227,10 +227,10 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     );
     if (ACTIVE.includes(row.state)) {
       // An earlier stop's deadline stands when it is sooner.
-      const [updated] = (await this.db.query(
+      const [updated] = await this.db.query<[Array<{ kill_at: Date }>, number]>(
         `UPDATE workloads SET kill_at = LEAST(COALESCE(kill_at, $2), $2) WHERE id = $1 AND state IN ('starting', 'running') RETURNING kill_at`,
         [id, new Date(Date.now() + graceMs)],
-      )) as [Array<{ kill_at: Date }>, number];
+      );
       if (updated.length > 0) {
         row.killAt = updated[0].kill_at;
         // A monitor that is gone has nothing to forward it to: the sync then finds the workload ended or lost.

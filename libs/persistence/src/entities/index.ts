@@ -1,5 +1,6 @@
 import { AdminTokenEntity } from './admin-token.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { FleetLeaseEntity } from './fleet-lease.entity';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { NodeEntity } from './node.entity';
 import { QuotaRequestEntity } from './quota-request.entity';
@@ -15,6 +16,7 @@ import { WorkloadEntity } from './workload.entity';
 export {
   AdminTokenEntity,
   AuditEntryEntity,
+  FleetLeaseEntity,
   IdempotencyKeyEntity,
   NodeEntity,
   QuotaLedgerEntity,
@@ -39,4 +41,5 @@ export const ENTITIES = [
   QuotaRequestEntity,
   TenantEventEntity,
   IdempotencyKeyEntity,
+  FleetLeaseEntity,
 ];

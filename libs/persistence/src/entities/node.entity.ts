@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { bigintAsNumber } from './bigint.transformer';
 
 /** A host with an agent: what its kernel offers, and when it last said it was alive. */
 @Entity({ name: 'nodes' })
@@ -30,6 +31,21 @@ export class NodeEntity {
 
   @Column({ type: 'jsonb' })
   features!: Record<string, boolean>;
+
+  /** CPUs the agent's host has online, and its memory in bytes (MemTotal): what placement may count on */
+  @Column({ name: 'capacity_cpus', type: 'integer', default: 0 })
+  capacityCpus!: number;
+
+  @Column({ name: 'capacity_memory_bytes', type: 'bigint', default: 0, transformer: bigintAsNumber })
+  capacityMemoryBytes!: number;
+
+  /** where the API reaches this node's agent API (GOVERNOR_AGENT_URL, or the address it listens on); null for a node that serves none */
+  @Column({ name: 'agent_url', type: 'text', nullable: true })
+  agentUrl!: string | null;
+
+  /** the node's own GOVERNOR_HEARTBEAT_INTERVAL: a heartbeat older than two of them makes the node NotReady */
+  @Column({ name: 'heartbeat_interval_ms', type: 'integer', default: 10000 })
+  heartbeatIntervalMs!: number;
 
   @CreateDateColumn({ name: 'registered_at', type: 'timestamptz' })
   registeredAt!: Date;

@@ -2,6 +2,7 @@ import { CONTROLLERS } from '../../../../../libs/cgroup/src/target';
 import type { Collector, CollectorRun, FamilyFactory } from '../collector';
 import type { LabelSet, MetricFamily } from '../metric-family';
 import type { NodeHeartbeats } from '../node-heartbeats';
+import { isReady } from '../../nodes/node-readiness';
 
 /**
  * This node's cgroup controllers, and every node's heartbeat age. It runs in every role: an api replica
@@ -12,6 +13,7 @@ export class NodeCollector implements Collector {
   readonly families: readonly MetricFamily[];
   private readonly controllers: MetricFamily;
   private readonly heartbeatAge: MetricFamily;
+  private readonly ready: MetricFamily;
   private controllerLabels: ReadonlyMap<string, LabelSet> = new Map();
 
   constructor(
@@ -25,17 +27,23 @@ export class NodeCollector implements Collector {
     );
     this.heartbeatAge = family(
       'governor_node_heartbeat_age_seconds',
-      'Seconds since each node last wrote its heartbeat to the nodes table, as this process last read it (every 10s)',
+      'Seconds since each node last wrote its heartbeat to the nodes table, as this process last read it (every heartbeat interval)',
       'gauge',
     );
-    this.families = [this.controllers, this.heartbeatAge];
+    this.ready = family(
+      'governor_node_ready',
+      'Whether each node is Ready: 1 while its last heartbeat is at most two of its heartbeat intervals old, 0 (NotReady) after',
+      'gauge',
+    );
+    this.families = [this.controllers, this.heartbeatAge, this.ready];
   }
 
   enabled(): boolean {
     return true;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  // Nothing here reads a file: the capabilities and heartbeats are already in memory.
+  collect(run: CollectorRun): Promise<void> {
     const capabilities = run.host?.capabilities;
     if (capabilities !== undefined) {
       if (this.controllerLabels.size === 0) this.controllerLabels = new Map(CONTROLLERS.map((controller) => [controller, { controller, node: run.node }]));
@@ -45,6 +53,11 @@ export class NodeCollector implements Collector {
       }
     }
     const ages = run.series(this.heartbeatAge);
-    for (const beat of this.heartbeats.list()) ages.push({ value: Math.max(0, (run.now - beat.heartbeatAt) / 1000), sharedLabels: beat.labels });
+    const ready = run.series(this.ready);
+    for (const beat of this.heartbeats.list()) {
+      ages.push({ value: Math.max(0, (run.now - beat.heartbeatAt) / 1000), sharedLabels: beat.labels });
+      ready.push({ value: isReady(new Date(beat.heartbeatAt), beat.intervalMs, run.now) ? 1 : 0, sharedLabels: beat.labels });
+    }
+    return Promise.resolve();
   }
 }

@@ -15,10 +15,14 @@ export class TenantsCollector implements Collector {
   readonly families: readonly MetricFamily[];
   private readonly tenants: MetricFamily;
   private readonly frozen: MetricFamily;
-  private readonly phaseLabels = new Map<string, LabelSet>(PHASES.map((state) => [state, { state }]));
+  private readonly phaseLabels = new Map<string, LabelSet>();
 
   constructor(family: FamilyFactory) {
-    this.tenants = family('governor_tenants', 'Tenants this node enforces, by the phase the reconciler last recorded', 'gauge');
+    this.tenants = family(
+      'governor_tenants',
+      "Tenants this node enforces, by the phase its reconciler last recorded here; the node label keeps each agent's series apart, so a tenant placed on two nodes is one series on each",
+      'gauge',
+    );
     this.frozen = family('governor_tenant_frozen', 'Whether the tenant cgroup is frozen (suspended): 1 frozen, 0 thawed; cgroup.events frozen', 'gauge');
     this.families = [this.tenants, this.frozen];
   }
@@ -31,7 +35,7 @@ export class TenantsCollector implements Collector {
     const counts = new Map<string, number>(PHASES.map((phase) => [phase, 0]));
     for (const tenant of run.tenants) counts.set(tenant.phase, (counts.get(tenant.phase) ?? 0) + 1);
     const tenants = run.series(this.tenants);
-    for (const [state, count] of counts) tenants.push({ value: count, sharedLabels: this.phaseLabel(state) });
+    for (const [state, count] of counts) tenants.push({ value: count, sharedLabels: this.phaseLabel(state, run.node) });
 
     const frozen = run.series(this.frozen);
     await run.eachTenant(async (tenant) => {
@@ -48,10 +52,10 @@ export class TenantsCollector implements Collector {
     });
   }
 
-  private phaseLabel(state: string): LabelSet {
+  private phaseLabel(state: string, node: string): LabelSet {
     let labels = this.phaseLabels.get(state);
     if (labels === undefined) {
-      labels = { state };
+      labels = { state, node };
       this.phaseLabels.set(state, labels);
     }
     return labels;

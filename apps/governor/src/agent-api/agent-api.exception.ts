@@ -1,0 +1,15 @@
+import { CodedError } from '../../../../libs/domain/src/errors';
+
+export enum AgentApiExceptionCode {
+  NOT_ON_THIS_NODE = 'workload-not-on-this-node',
+}
+
+const STATUS: Record<AgentApiExceptionCode, number> = {
+  [AgentApiExceptionCode.NOT_ON_THIS_NODE]: 404,
+};
+
+export class AgentApiException extends CodedError<AgentApiExceptionCode> {
+  constructor(code: AgentApiExceptionCode, message: string) {
+    super(code, STATUS, message);
+  }
+}

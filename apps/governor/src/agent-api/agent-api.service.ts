@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { type NodeView, NodesService } from '../nodes/nodes.service';
+import type { LogQuery } from '../workloads/workload.request';
+import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
+import { AgentApiException, AgentApiExceptionCode } from './agent-api.exception';
+
+/** What the agent API answers: this agent's node, and the workloads whose monitors run on it. */
+@Injectable()
+export class AgentApiService {
+  constructor(
+    private readonly nodes: NodesService,
+    private readonly workloads: WorkloadsService,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+  ) {}
+
+  /** This node's row, as its last heartbeat wrote it. */
+  async node(): Promise<NodeView> {
+    return this.nodes.get(this.config.nodeName);
+  }
+
+  /** A workload of this node; one of another node is that node's agent's to answer for. */
+  async workload(tenant: string, id: string): Promise<WorkloadView> {
+    const view = await this.workloads.get(tenant, id);
+    if (view.node !== this.config.nodeName) {
+      throw new AgentApiException(
+        AgentApiExceptionCode.NOT_ON_THIS_NODE,
+        `workload ${id} of tenant ${tenant} runs on node ${view.node}, not on ${this.config.nodeName}: ask that node's agent (its agentUrl on GET /v1/nodes/${view.node})`,
+      );
+    }
+    return view;
+  }
+
+  async logs(tenant: string, id: string, query: LogQuery): Promise<{ text: string; cursor?: string }> {
+    await this.workload(tenant, id);
+    return this.workloads.logs(tenant, id, query);
+  }
+}
