@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './governor.config';
+import { CONFIG_KEYS, ConfigError, loadConfig } from './governor.config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -153,6 +153,18 @@ describe('loadConfig', () => {
     for (const bad of ['0.5', 'yes', 'cpus=2,cpus=3', 'disk=2', 'memory=', '-1']) {
       assert.throws(() => loadConfig({ GOVERNOR_OVERCOMMIT: bad }), /GOVERNOR_OVERCOMMIT=.*must be false, true, a ratio of at least 1/, bad);
     }
+  });
+
+  it('reads exactly the variables CONFIG_KEYS lists', () => {
+    const read = new Set<string>();
+    const env = new Proxy({} as NodeJS.ProcessEnv, {
+      get: (_target, key) => {
+        if (typeof key === 'string') read.add(key);
+        return undefined;
+      },
+    });
+    loadConfig(env, '/srv/governor');
+    assert.deepEqual([...read].sort(), [...CONFIG_KEYS].sort());
   });
 
   it('refuses a resync interval under one second', () => {

@@ -77,6 +77,37 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every environment variable loadConfig reads; deployment files (env examples, docker-compose) set no other. */
+export const CONFIG_KEYS = [
+  'DATABASE_URL',
+  'GOVERNOR_ADMIN_TOKEN',
+  'GOVERNOR_AGENT_TOKEN',
+  'GOVERNOR_AGENT_URL',
+  'GOVERNOR_AUTH_FAILURES',
+  'GOVERNOR_CGROUP_ROOT',
+  'GOVERNOR_DATA_DIR',
+  'GOVERNOR_FIREWALL_TABLE',
+  'GOVERNOR_HEARTBEAT_INTERVAL',
+  'GOVERNOR_HOST',
+  'GOVERNOR_LOG_LEVEL',
+  'GOVERNOR_METRICS_PUBLIC',
+  'GOVERNOR_METRICS_TOKEN',
+  'GOVERNOR_NET6_PREFIX',
+  'GOVERNOR_NET_POOL',
+  'GOVERNOR_NODE_NAME',
+  'GOVERNOR_OVERCOMMIT',
+  'GOVERNOR_PORT',
+  'GOVERNOR_RESYNC_INTERVAL',
+  'GOVERNOR_RETENTION',
+  'GOVERNOR_ROLE',
+  'GOVERNOR_RUN_DIR',
+  'GOVERNOR_TLS_CERT',
+  'GOVERNOR_TLS_KEY',
+  'GOVERNOR_TRUSTED_PROXIES',
+  'GOVERNOR_UID_POOL',
+  'GOVERNOR_WORKLOAD_LOG_RETENTION',
+] as const;
+
 const ROLES: readonly GovernorRole[] = ['all', 'api', 'agent'];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
