@@ -22,6 +22,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* glibc 2.36 has no wrappers for openat2 (437), clone3 (435), pidfd_open (434) or pidfd_send_signal
@@ -162,6 +163,34 @@ int gv_rmdir_beneath(int dirfd, const char *rel)
 		return parent;
 	int ret = unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 	close(parent);
+	return ret;
+}
+
+int gv_xattr_get_beneath(int dirfd, const char *rel, const char *name, unsigned char *buf, size_t cap, size_t *len)
+{
+	if (!rel || !name || !len || (!buf && cap > 0))
+		return -EINVAL;
+	*len = 0;
+	int fd = open_beneath(dirfd, rel, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	ssize_t n = fgetxattr(fd, name, buf, cap);
+	int ret = n < 0 ? -errno : 0;
+	close(fd);
+	if (ret == 0)
+		*len = (size_t)n;
+	return ret;
+}
+
+int gv_xattr_set_beneath(int dirfd, const char *rel, const char *name, const unsigned char *value, size_t len)
+{
+	if (!rel || !name || (!value && len > 0))
+		return -EINVAL;
+	int fd = open_beneath(dirfd, rel, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	int ret = fsetxattr(fd, name, value, len, 0) < 0 ? -errno : 0;
+	close(fd);
 	return ret;
 }
 

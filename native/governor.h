@@ -41,6 +41,15 @@ GV_API int gv_write_beneath(int dirfd, const char *rel, const unsigned char *buf
 GV_API int gv_mkdir_beneath(int dirfd, const char *rel, unsigned int mode);
 GV_API int gv_rmdir_beneath(int dirfd, const char *rel);
 
+/*
+ * The extended attribute `name` of the directory `rel` beneath `dirfd` (fgetxattr / fsetxattr on it, opened
+ * O_RDONLY | O_DIRECTORY). Get stores the value's length in *len; -ENODATA when the directory has no such
+ * attribute, -ERANGE when it holds more than `cap` bytes. Set replaces any value. cgroup2 keeps trusted.*
+ * attributes on its directories (systemd's trusted.invocation_id), for as long as the directory lives.
+ */
+GV_API int gv_xattr_get_beneath(int dirfd, const char *rel, const char *name, unsigned char *buf, size_t cap, size_t *len);
+GV_API int gv_xattr_set_beneath(int dirfd, const char *rel, const char *name, const unsigned char *value, size_t len);
+
 /* The step of gv_spawn that failed, stored in *failed_step whenever it returns -errno. */
 enum gv_spawn_step {
 	GV_STEP_NONE = 0,

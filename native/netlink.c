@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -205,11 +206,66 @@ static void each_link(const struct nlmsghdr *h, struct out *out, const void *ctx
 	const struct ifinfomsg *ifi = (const void *)((const char *)h + NLMSG_HDRLEN);
 	*(int *)(uintptr_t)ctx = ifi->ifi_index;
 	size_t len;
+	int peer = 0, peer_nsid = -1;
 	for (const struct rtattr *a = attrs_of(h, sizeof *ifi, &len); attr_ok(a, len); a = attr_next(a, &len)) {
 		if (a->rta_type == IFLA_IFNAME)
 			emit(out, "link %d %.*s %s\n", ifi->ifi_index, (int)strnlen(attr_data(a), attr_payload(a)),
 			     (const char *)attr_data(a), (ifi->ifi_flags & IFF_UP) ? "up" : "down");
+		else if (a->rta_type == IFLA_LINK && attr_payload(a) >= sizeof(int))
+			memcpy(&peer, attr_data(a), sizeof peer);
+		else if (a->rta_type == IFLA_LINK_NETNSID && attr_payload(a) >= sizeof(int))
+			memcpy(&peer_nsid, attr_data(a), sizeof peer_nsid);
 	}
+	/* A veth's other end: its index, in the namespace the id names (-1: this one). */
+	if (peer != 0)
+		emit(out, "peer %d %d %d\n", ifi->ifi_index, peer, peer_nsid);
+}
+
+static void each_nsid(const struct nlmsghdr *h, struct out *out, const void *ctx)
+{
+	(void)out;
+	if (h->nlmsg_type != RTM_NEWNSID)
+		return;
+	size_t len;
+	for (const struct rtattr *a = attrs_of(h, sizeof(struct rtgenmsg), &len); attr_ok(a, len); a = attr_next(a, &len)) {
+		if (a->rta_type == NETNSA_NSID && attr_payload(a) >= sizeof(int))
+			memcpy((int *)(uintptr_t)ctx, attr_data(a), sizeof(int));
+	}
+}
+
+int gv_net_nsid(const char *netns_path, int *nsid)
+{
+	if (!netns_path || !*netns_path || !nsid)
+		return -EINVAL;
+	*nsid = -1;
+	int ns = open(netns_path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return -errno;
+	int sock = open_socket();
+	if (sock < 0) {
+		close(ns);
+		return sock;
+	}
+	struct {
+		struct rtgenmsg gen;
+		unsigned char pad[3];
+		struct rtattr attr;
+		uint32_t fd;
+	} body;
+	memset(&body, 0, sizeof body);
+	body.gen.rtgen_family = AF_UNSPEC;
+	body.attr.rta_len = (unsigned short)(sizeof body.attr + sizeof body.fd);
+	body.attr.rta_type = NETNSA_FD;
+	body.fd = (uint32_t)ns;
+	struct out none = {.buf = NULL, .cap = 0, .used = 0, .full = 0};
+	int found = -1;
+	int ret = talk(sock, RTM_GETNSID, 0, &body, sizeof body, NULL, &none, each_nsid, &found);
+	close(sock);
+	close(ns);
+	if (ret < 0)
+		return ret;
+	*nsid = found;
+	return 0;
 }
 
 static void each_address(const struct nlmsghdr *h, struct out *out, const void *ctx)

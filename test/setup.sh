@@ -22,8 +22,9 @@ need_packages() {
 # with which the no-op pass test counts the processes a governor starts. nftables brings libnftables1,
 # which the governor itself loads to list and apply its table without a process.
 need_packages iproute2 nftables socat iputils-ping util-linux make gcc strace
-# Tenant homes are ext4 images (mkfs.ext4, resize2fs); bubblewrap is the isolation benchmark's reference.
-need_packages e2fsprogs bubblewrap
+# Tenant homes are ext4 images (mkfs.ext4, resize2fs); bubblewrap is the isolation benchmark's reference;
+# a static busybox is the whole of the minimal image the rootfs test gives a tenant.
+need_packages e2fsprogs bubblewrap busybox-static
 
 # tmux and zsh for govctl's integration test: `govctl top` and Ctrl-C of `govctl run` are driven in a real
 # terminal, and the zsh completion script is loaded as the bash one is.

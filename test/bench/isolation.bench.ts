@@ -32,6 +32,8 @@ const WARMUP = 10;
 const GAP_MS = 50;
 const TENANT = 'bench';
 const UID_BASE = 0x7000_0000;
+/** The owner written beside the bench tenant's namespaces (any id: the bench tenant is not in a database). */
+const BENCH_TENANT_ID = '00000000-0000-4000-8000-0000000be7c4';
 const CRUN = process.env.GOVERNOR_BENCH_CRUN === '1';
 const CRUN_UID_BASE = 0x7100_0000;
 const BWRAP = ['--unshare-all', '--uid', '0', '--gid', '0', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true'];
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
     await driver.applyTenant(TENANT, {}, { force: false, reclaimTimeoutMs: 0, suspended: false });
     const namespaces = new TenantNamespaces(native, scratch.runDir);
     namespaces.prepare();
-    namespaces.ensure(TENANT, UID_BASE);
+    namespaces.ensure(TENANT, { tenantId: BENCH_TENANT_ID, uidBase: UID_BASE });
     await startTenantInit({
       binaryPath: native.tenantInitPath(),
       tenant: TENANT,

@@ -42,6 +42,8 @@ const COMMAND = '/bin/true';
 const TENANT = 'bench';
 /** the first range of the default uid pool (allocation-pools.ts); the mapping is private to this tenant's namespace */
 const UID_BASE = 0x7000_0000;
+/** The owner written beside the bench tenant's namespaces (any id: the bench tenant is not in a database). */
+const BENCH_TENANT_ID = '00000000-0000-4000-8000-0000000be7c4';
 
 interface Samples {
   plain: { started: number[]; exited: number[] };
@@ -89,7 +91,7 @@ function reaped(native: KoffiNative, pidfd: number): Promise<ProcessExit> {
         resolve(exit);
       } catch (err) {
         done();
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     };
     process.on('SIGCHLD', check);
@@ -286,7 +288,7 @@ async function main(): Promise<void> {
     await driver.applyTenant(TENANT, {}, { force: false, reclaimTimeoutMs: 0, suspended: false });
     const namespaces = new TenantNamespaces(native, scratch.runDir);
     namespaces.prepare();
-    namespaces.ensure(TENANT, UID_BASE);
+    namespaces.ensure(TENANT, { tenantId: BENCH_TENANT_ID, uidBase: UID_BASE });
     const { leaf } = await driver.prepareWorkload(TENANT, 'clone3', {});
     const context: MonitorContext = { driver, namespaces, runDir: scratch.runDir, bootId: await currentBootId() };
     backToBack = await series(context, native, leaf, 'b', SPAWNS, WARMUP, 0);

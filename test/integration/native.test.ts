@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,15 @@ describe('files beneath a directory fd', () => {
   after(() => {
     native.close(dir);
     rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('keeps a trusted extended attribute on a directory beneath it, and has none by another name', () => {
+    assert.equal(native.getXattr(dir, 'sub', 'trusted.governor.tenant'), undefined);
+    native.setXattr(dir, 'sub', 'trusted.governor.tenant', 'owner-1');
+    native.setXattr(dir, 'sub', 'trusted.governor.tenant', 'owner-2');
+    assert.equal(native.getXattr(dir, 'sub', 'trusted.governor.tenant'), 'owner-2');
+    throwsNative(() => native.getXattr(dir, 'missing', 'trusted.governor.tenant'), 'ENOENT', 'getXattr');
+    throwsNative(() => native.setXattr(dir, '../x', 'trusted.governor.tenant', 'x'), 'EXDEV', 'setXattr');
   });
 
   it('refuses to open a missing directory (ENOENT) or a file (ENOTDIR)', () => {
@@ -275,5 +285,31 @@ describe('spawn into a cgroup v2 test directory', () => {
   it('writes and reads back a cgroup control file', async () => {
     await native.writeFile(root, `${name}/cgroup.max.descendants`, '1', { nonblock: true });
     assert.equal(await native.readFile(root, `${name}/cgroup.max.descendants`), '1\n');
+  });
+});
+
+describe('the id this network namespace gives another', () => {
+  const ns = join('/run', `governor-test-nsid-${randomBytes(4).toString('hex')}`);
+  const hostEnd = `gvnsid${randomBytes(3).toString('hex')}`;
+  before(() => {
+    writeFileSync(ns, '');
+    execFileSync('unshare', [`--net=${ns}`, 'true']);
+  });
+  after(() => {
+    spawnSync('ip', ['link', 'del', hostEnd]);
+    spawnSync('umount', [ns]);
+    rmSync(ns, { force: true });
+  });
+
+  it('is -1 until a link leads there, then the nsid the host end names as its peer', async () => {
+    assert.equal(native.netNsid(ns), -1);
+    execFileSync('nsenter', [`--net=${ns}`, 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', hostEnd, 'netns', String(process.pid)]);
+    const peer = /^peer \d+ (\d+) (-?\d+)$/m.exec(await native.observeNetwork(undefined, [hostEnd]));
+    assert.ok(peer, 'the host end has a peer line');
+    const eth0 = /^link (\d+) eth0 /m.exec(await native.observeNetwork(ns, ['eth0']));
+    assert.equal(peer[1], eth0?.[1], 'the peer index is eth0’s');
+    assert.notEqual(Number(peer[2]), -1);
+    assert.equal(native.netNsid(ns), Number(peer[2]));
+    throwsNative(() => native.netNsid(join(ns, 'missing')), 'ENOTDIR', 'netNsid');
   });
 });

@@ -24,7 +24,7 @@ async function api<T>(service: ServiceProcess, path: string, body?: object): Pro
   return { status: res.status, body: (await res.json()) as T };
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+async function until<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const value = await probe();
@@ -109,7 +109,7 @@ describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no fi
       host.cleanup();
       // The kernel destroys an unmounted network namespace, and the veth in it, a moment later.
       await until(
-        async () => spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
+        () => spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
         (code) => code !== 0,
         'the link goes with the netns',
       );
@@ -124,7 +124,7 @@ describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no fi
         assert.equal(lost.body.state, 'lost');
         assert.match(lost.body.message, /rebooted|cleared/);
         await until(
-          async () => ({
+          () => ({
             link: spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
             ns: existsSync(join(host.runDir, 'ns', 'boot', 'net')),
             firewall: spawnSync('nft', ['list', 'table', 'inet', host.firewallTable]).status,

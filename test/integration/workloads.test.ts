@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { Client } from 'pg';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { hostInterfaceName } from '../../libs/network/src/tenant-link';
+import type { Reply } from '../support/api';
 import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -41,7 +43,7 @@ async function tenant(name: string): Promise<Tenant> {
   await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name });
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
     if (res.body.status?.observedGeneration === 1) return res.body;
     assert.ok(Date.now() < deadline, JSON.stringify(res.body));
     await sleep(100);
@@ -49,7 +51,7 @@ async function tenant(name: string): Promise<Tenant> {
 }
 
 async function run(name: string, body: object): Promise<Workload> {
-  const res = await gov.http.post(`/v1/tenants/${name}/workloads`).set('Authorization', gov.root).send(body);
+  const res: Reply<Workload> = await gov.http.post(`/v1/tenants/${name}/workloads`).set('Authorization', gov.root).send(body);
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body;
 }
@@ -57,7 +59,7 @@ async function run(name: string, body: object): Promise<Workload> {
 async function settled(name: string, id: string, until = (w: Workload) => !['starting', 'running'].includes(w.state)): Promise<Workload> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}/workloads/${id}`).set('Authorization', gov.root);
+    const res: Reply<Workload> = await gov.http.get(`/v1/tenants/${name}/workloads/${id}`).set('Authorization', gov.root);
     if (until(res.body)) return res.body;
     assert.ok(Date.now() < deadline, JSON.stringify(res.body));
     await sleep(100);
@@ -201,7 +203,7 @@ describe('tenant namespaces and workloads', () => {
   it('keeps the governor API and PostgreSQL out of reach of a tenant, even when they listen on every address', async () => {
     const gateway = box.status.network!.gateway;
     await gov.app.listen(0, '0.0.0.0');
-    const apiPort = (gov.app.getHttpServer().address() as AddressInfo).port;
+    const apiPort = ((gov.app.getHttpServer() as Server).address() as AddressInfo).port;
     // PostgreSQL here listens on 127.0.0.1 only: a proxy on the gateway address stands for a server that
     // was configured with listen_addresses = '*'.
     const pgPort = 15_000 + Math.floor(Math.random() * 1000);

@@ -32,7 +32,7 @@ function batchPath(dir: string, name: string): string {
   const parts = name.split('/');
   const file = parts.pop() ?? '';
   if (parts.length > 1 || parts.some((part) => !/^[a-z][a-z0-9-]{0,31}$/.test(part))) throw new CgroupPathError('the batch file name', name);
-  return fileIn(parts.length === 0 ? dir : dir === '' ? (parts[0] as string) : `${dir}/${parts[0]}`, file);
+  return fileIn(parts.length === 0 ? dir : dir === '' ? parts[0] : `${dir}/${parts[0]}`, file);
 }
 
 /**
@@ -117,7 +117,7 @@ export class CgroupFs {
     for (const write of plan) batchPath(dir, write.name);
     // memory.max and memory.high can block in reclaim; O_NONBLOCK means nothing to the other cgroup files.
     const results = await this.native.writeFiles(this.dir, dir, plan, { nonblock: true }).catch((err: unknown) => {
-      const first = plan[0] as FileWrite;
+      const first = plan[0];
       throw new CgroupWriteError(this.absolute(batchPath(dir, first.name)), first.value, err instanceof NativeError ? err.code : 'EIO', err);
     });
     for (const result of results) {
@@ -160,6 +160,23 @@ export class CgroupFs {
     }
     this.writes += 1;
     for (const listener of this.listeners) listener(this.absolute(rel), value);
+  }
+
+  /**
+   * An extended attribute of a directory below ROOT: its value, '' when the directory has none by that
+   * name, undefined when the directory does not exist.
+   */
+  attribute(rel: string, name: string): string | undefined {
+    try {
+      return this.native.getXattr(this.dir, rel, name) ?? '';
+    } catch (err) {
+      if (err instanceof NativeError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+      throw err;
+    }
+  }
+
+  setAttribute(rel: string, name: string, value: string): void {
+    this.native.setXattr(this.dir, rel, name, value);
   }
 
   /** mkdir that treats an existing directory as done. */

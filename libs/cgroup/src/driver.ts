@@ -28,6 +28,25 @@ const WORKLOADS_CONTROL = 'workloads/cgroup.subtree_control';
 const ATTACHED_TYPE = 'attached/cgroup.type';
 const TENANT_FILES = ['cgroup.subtree_control', 'cgroup.freeze', 'cgroup.events', WORKLOADS_CONTROL, ATTACHED_TYPE];
 const KILL_TIMEOUT_MS = 10_000;
+/**
+ * The tenant id a tenant cgroup was made for, kept on the directory itself (it lives and dies with it, as
+ * systemd's trusted.invocation_id does): a cgroup left by a deleted tenant of the same name is not reused.
+ * trusted.*, so only the host's root can set it.
+ */
+export const OWNER_ATTRIBUTE = 'trusted.governor.tenant';
+
+export interface TenantApplyOptions extends ApplyOptions {
+  suspended: boolean;
+  /** the tenant's id: a cgroup of another id is torn down and made again; one without an id is adopted */
+  owner?: string;
+}
+
+export interface TenantApplyResult extends ApplyResult {
+  /** the cgroup directories this pass had to make (the tenant's, attached/, workloads/) */
+  created: string[];
+  /** the id of another tenant whose cgroup of the same name was torn down first */
+  replaced?: string;
+}
 
 /**
  * Governor's cgroup subtree on this host: creates ROOT, enables controllers top-down, and applies,
@@ -80,16 +99,28 @@ export class CgroupDriver {
    * Creates the tenant's cgroups if needed, brings its files to the quota, and freezes or thaws it.
    * cgroup.freeze is desired state like any limit: a hand thaw of a suspended tenant is drift.
    */
-  async applyTenant(name: string, quota: Quota, options: ApplyOptions & { suspended: boolean }): Promise<ApplyResult> {
+  async applyTenant(name: string, quota: Quota, options: TenantApplyOptions): Promise<TenantApplyResult> {
     const dir = tenantDir(name);
     const files = [...quotaFiles(this.capabilities), ...TENANT_FILES];
+    let replaced: string | undefined;
+    if (options.owner !== undefined) {
+      const owner = this.fs.attribute(dir, OWNER_ATTRIBUTE);
+      if (owner !== undefined && owner !== '' && owner !== options.owner) {
+        // Another tenant's, deleted while this node was away: its processes and limits are not this one's.
+        await this.removeTenant(name);
+        replaced = owner;
+      } else if (owner === '') {
+        // Made before cgroups carried their owner (or by hand): adopted.
+        this.fs.setAttribute(dir, OWNER_ATTRIBUTE, options.owner);
+      }
+    }
     // One batch tells whether the cgroups exist, which controllers they hand down, and every limit and
     // the freeze state: a tenant in sync costs this one native call and nothing else.
     let snapshot = await this.fs.readMany(dir, files);
+    const created: string[] = [];
     if (snapshot === undefined || snapshot.get(WORKLOADS_CONTROL) === undefined || snapshot.get(ATTACHED_TYPE) === undefined) {
-      this.fs.ensureDir(dir);
-      this.fs.ensureDir(attachedDir(name));
-      this.fs.ensureDir(workloadsDir(name));
+      for (const rel of [dir, attachedDir(name), workloadsDir(name)]) if (this.fs.ensureDir(rel)) created.push(this.fs.absolute(rel));
+      if (options.owner !== undefined && created[0] === this.fs.absolute(dir)) this.fs.setAttribute(dir, OWNER_ATTRIBUTE, options.owner);
       snapshot = (await this.fs.readMany(dir, files)) ?? new Map<string, string | undefined>();
     }
     await enableControllers(this.fs, dir, this.capabilities.available, snapshot.get('cgroup.subtree_control'));
@@ -109,7 +140,7 @@ export class CgroupDriver {
         message: `cgroup.events did not report frozen ${options.suspended ? 1 : 0} within ${FREEZE_TIMEOUT_MS}ms (tasks in D state?)`,
       });
     }
-    return result;
+    return { ...result, created, ...(replaced !== undefined && { replaced }) };
   }
 
   /** What applyTenant would write, without writing; a tenant with no cgroup yet is planned from defaults. */
@@ -165,6 +196,15 @@ export class CgroupDriver {
     }
     this.fs.ensureDir(dir);
     return this.fs.absolute(dir);
+  }
+
+  /** The processes in the tenant init's leaf (an init still running, or what is left of one). */
+  initProcesses(tenant: string): number[] {
+    const text = this.fs.readSync(initDir(tenant), 'cgroup.procs') ?? '';
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(Number);
   }
 
   /** cgroup.kill on the tenant init's leaf: the init, and with it every process of its PID namespace. */

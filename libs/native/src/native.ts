@@ -5,7 +5,7 @@ import koffi, { type KoffiFunc } from 'koffi';
 import { errnoName, NativeError } from './native.error';
 import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
 
-const { EACCES, EEXIST, EFBIG, EINVAL, ENOENT, ENOTDIR } = constants.errno;
+const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR } = constants.errno;
 
 /** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
@@ -51,6 +51,13 @@ function bind(path: string) {
     pageSize: fn<() => number>('long gv_page_size(void)'),
     netObserve: fn<(netnsPath: string | null, ifnames: string[], count: number, buf: Buffer, cap: number, used: [number]) => number>(
       'int gv_net_observe(const char *netns_path, const char **ifnames, size_t count, uint8_t *buf, size_t cap, _Out_ size_t *used)',
+    ),
+    netNsid: fn<(netnsPath: string, nsid: [number]) => number>('int gv_net_nsid(const char *netns_path, _Out_ int *nsid)'),
+    xattrGet: fn<(dirfd: number, rel: string, name: string, buf: Buffer, cap: number, len: [number]) => number>(
+      'int gv_xattr_get_beneath(int dirfd, const char *rel, const char *name, uint8_t *buf, size_t cap, _Out_ size_t *len)',
+    ),
+    xattrSet: fn<(dirfd: number, rel: string, name: string, value: Buffer, len: number) => number>(
+      'int gv_xattr_set_beneath(int dirfd, const char *rel, const char *name, const uint8_t *value, size_t len)',
     ),
     mkdir: fn<(dirfd: number, rel: string, mode: number) => number>('int gv_mkdir_beneath(int dirfd, const char *rel, unsigned int mode)'),
     rmdir: fn<(dirfd: number, rel: string) => number>('int gv_rmdir_beneath(int dirfd, const char *rel)'),
@@ -122,7 +129,7 @@ export function monitorPath(from: string = __dirname): string {
 
 /** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
 function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
-  return new Promise((resolve, reject) => f.async(...args, (err: unknown, result: number) => (err ? reject(err) : resolve(result))));
+  return new Promise((resolve, reject) => f.async(...args, (err: Error | null, result: number) => (err ? reject(err) : resolve(result))));
 }
 
 /** koffi cuts a string at its first NUL: "cgroup\0/../x" would reach C as "cgroup". */
@@ -131,7 +138,8 @@ function refuseNul(op: string, path: string, values: string[]): void {
 }
 
 function spawnError(request: SpawnRequest, step: number, errno: number): NativeError {
-  switch (step) {
+  // gv_spawn reports the step it failed at; a step without a case below still gets its number in the message.
+  switch (step as Step) {
     case Step.Cgroup:
       return new NativeError('spawn', request.cgroupDir, errno, 'cannot open the cgroup directory');
     case Step.Clone:
@@ -281,6 +289,31 @@ export class KoffiNative implements GovernorNative {
       if (ret < 0) throw new NativeError('observeNetwork', where, -ret, `links ${ifnames.join(', ')}`);
       return buf.toString('utf8', 0, used[0]);
     }
+  }
+
+  netNsid(netnsPath: string): number {
+    refuseNul('netNsid', netnsPath, [netnsPath]);
+    const nsid: [number] = [-1];
+    const ret = this.lib.netNsid(netnsPath, nsid);
+    if (ret < 0) throw new NativeError('netNsid', netnsPath, -ret);
+    return nsid[0];
+  }
+
+  getXattr(dir: DirFd, rel: string, name: string): string | undefined {
+    refuseNul('getXattr', rel, [rel, name]);
+    const buf = Buffer.allocUnsafe(256);
+    const len: [number] = [0];
+    const ret = this.lib.xattrGet(dir, rel, name, buf, buf.length, len);
+    if (ret === -ENODATA) return undefined;
+    if (ret < 0) throw new NativeError('getXattr', this.where(dir, rel), -ret, name);
+    return buf.toString('utf8', 0, len[0]);
+  }
+
+  setXattr(dir: DirFd, rel: string, name: string, value: string): void {
+    refuseNul('setXattr', rel, [rel, name, value]);
+    const buf = Buffer.from(value, 'utf8');
+    const ret = this.lib.xattrSet(dir, rel, name, buf, buf.length);
+    if (ret < 0) throw new NativeError('setXattr', this.where(dir, rel), -ret, name);
   }
 
   pageSize(): number {

@@ -94,6 +94,15 @@ export interface GovernorNative {
    * JavaScript. Runs on a worker thread.
    */
   observeNetwork(netnsPath: string | undefined, ifnames: readonly string[]): Promise<string>;
+  /**
+   * The id the caller's network namespace gives the namespace of the file `netnsPath`, as observeNetwork's
+   * peer lines name it; -1 when it has given none (no link here leads into that namespace).
+   */
+  netNsid(netnsPath: string): number;
+  /** An extended attribute of the directory `rel` beneath `dir`; undefined when it has none by that name. */
+  getXattr(dir: DirFd, rel: string, name: string): string | undefined;
+  /** Sets (or replaces) an extended attribute of the directory `rel` beneath `dir`. */
+  setXattr(dir: DirFd, rel: string, name: string, value: string): void;
   /** The system's page size (sysconf), the unit of the kernel's memory limits. */
   pageSize(): number;
 

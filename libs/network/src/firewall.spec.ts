@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { diffListing, ensureForwarding, normaliseListing, renderFirewall, tenantsInDrift, type FirewallTenant } from './firewall';
+import { diffListing, ensureForwarding, normaliseListing, renderFirewall, TenantFirewall, tenantsInDrift, type FirewallTenant } from './firewall';
+import type { Nftables } from './nftables';
 
 const a: FirewallTenant = { hostInterface: 'gv0000000001', hostAddress: '10.200.0.0', tenantAddress: '10.200.0.1', outside: false };
 const b: FirewallTenant = {
@@ -125,5 +126,86 @@ describe('comparing the firewall by content', () => {
     assert.deepEqual(tenantsInDrift(['{"rule":{"expr":[{"match":{"right":"gv0000000002"}}]}}'], tenants), ['beta']);
     assert.deepEqual(tenantsInDrift(['table inet gov is missing'], tenants), ['alpha', 'beta']);
     assert.deepEqual(tenantsInDrift([], tenants), []);
+  });
+});
+
+/**
+ * The kernel's side of libnftables for TenantFirewall: a table applied as one transaction, listed as JSON
+ * (one entry a rule line, without the comment, as nft's JSON leaves it out) and as text (with it).
+ */
+class FakeNftables implements Pick<Nftables, 'run' | 'listTable'> {
+  text: string | undefined;
+  entries: unknown[] | undefined;
+
+  run(commands: string): string {
+    if (commands.startsWith('list table')) {
+      if (this.text === undefined) throw new Error('No such file or directory');
+      return this.text;
+    }
+    this.text = commands.split('\n').slice(2).join('\n');
+    this.entries = this.text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('comment'))
+      // As nft's JSON names a link: a string of its own.
+      .map((line) => ({ rule: { expr: line.replace(/"/g, '').split(' ') } }));
+    return '';
+  }
+
+  listTable(): unknown[] | undefined {
+    return this.entries && [...this.entries];
+  }
+
+  /** A hand edit: the first rule that names the link goes. */
+  deleteRuleOf(hostInterface: string): void {
+    const at = this.entries!.findIndex((entry) => JSON.stringify(entry).includes(hostInterface));
+    this.entries!.splice(at, 1);
+  }
+}
+
+describe('keeping the firewall table by content', () => {
+  const firewall = (nft: FakeNftables) => new TenantFirewall('gov', nft as unknown as Nftables);
+
+  it('counts a rule removed by hand even when the same pass adds a tenant to the table', () => {
+    const nft = new FakeNftables();
+    const kept = firewall(nft);
+    assert.deepEqual(kept.ensure([a]), { written: true, drift: [] });
+    nft.deleteRuleOf(a.hostInterface);
+    const outcome = kept.ensure([a, b]);
+    assert.equal(outcome.written, true);
+    assert.deepEqual(
+      tenantsInDrift(
+        outcome.drift,
+        new Map([
+          ['alpha', a],
+          ['beta', b],
+        ]),
+      ),
+      ['alpha'],
+    );
+  });
+
+  it('counts a rule removed by hand before this governor started, when the table was rendered from the same tenants', () => {
+    const nft = new FakeNftables();
+    firewall(nft).ensure([a, b]);
+    nft.deleteRuleOf(b.hostInterface);
+    const outcome = firewall(nft).ensure([a, b]);
+    assert.deepEqual(
+      tenantsInDrift(
+        outcome.drift,
+        new Map([
+          ['alpha', a],
+          ['beta', b],
+        ]),
+      ),
+      ['beta'],
+    );
+  });
+
+  it('counts nothing at start when the tenants changed meanwhile, since a difference is then theirs', () => {
+    const nft = new FakeNftables();
+    firewall(nft).ensure([a]);
+    assert.deepEqual(firewall(nft).ensure([a, b]), { written: true, drift: [] });
+    assert.deepEqual(firewall(new FakeNftables()).ensure([a]), { written: true, drift: [] });
   });
 });

@@ -77,6 +77,11 @@ export function renderFirewall(tenants: readonly FirewallTenant[], table = FIREW
   return `table inet ${table} {\n  comment "${fingerprint(body)}"\n${body}\n}\n`;
 }
 
+/** The fingerprint in a table's comment, as rendered or as `nft list table` prints it. */
+function fingerprintIn(text: string): string | undefined {
+  return /comment "(governor:[0-9a-f]+)"/.exec(text)?.[1];
+}
+
 function fingerprint(body: string): string {
   return `governor:${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
 }
@@ -165,7 +170,7 @@ export class TenantFirewall {
     private readonly nft: Nftables = new Nftables(),
   ) {}
 
-  async ensure(tenants: readonly FirewallTenant[]): Promise<FirewallOutcome> {
+  ensure(tenants: readonly FirewallTenant[]): FirewallOutcome {
     const rendered = renderFirewall(tenants, this.table);
     if (this.applied?.rendered === rendered) {
       const listed = this.nft.listTable(this.table);
@@ -174,7 +179,19 @@ export class TenantFirewall {
       this.replace(rendered);
       return { written: true, drift };
     }
+    // The table changes (a tenant came or went, or this governor has just started). A hand edit made since
+    // the last apply is still drift: the table as it stands is compared with what was applied last, or, for a
+    // governor that applied nothing yet, with this rendering once applied, when the table's fingerprint says
+    // it was rendered from the same tenants (otherwise a difference cannot be told from the tenants' change).
+    const before = this.nft.listTable(this.table);
+    const prior = this.applied;
+    // nft's JSON leaves the table's comment out; its text has it.
+    const sameTenants = prior === undefined && before !== undefined && fingerprintIn(this.nft.run(`list table inet ${this.table}`)) === fingerprintIn(rendered);
     this.replace(rendered);
+    if (prior !== undefined) {
+      return { written: true, drift: before === undefined ? [`table inet ${this.table} is missing`] : diffListing(prior.listing, normaliseListing(before)) };
+    }
+    if (before !== undefined && sameTenants) return { written: true, drift: diffListing(this.applied!.listing, normaliseListing(before)) };
     return { written: true, drift: [] };
   }
 

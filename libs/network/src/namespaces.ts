@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
 
@@ -27,6 +27,17 @@ export interface TenantNamespacePaths {
 }
 
 export const ID_RANGE_SIZE = 65536;
+
+/** Whose namespaces a directory holds: written beside them when they are made, checked before they are reused. */
+export interface NamespaceOwner {
+  tenantId: string;
+  uidBase: number;
+}
+
+/** What ensure did: nothing, made them, or made them after tearing down another tenant's of the same name. */
+export type NamespaceOutcome = 'kept' | 'created' | 'replaced';
+
+const OWNER_FILE = 'owner';
 
 /**
  * Each tenant's user and network namespaces, kept as bind mounts under <run dir>/ns/<tenant>/{user,net}
@@ -76,19 +87,32 @@ export class TenantNamespaces {
 
   /**
    * Makes sure both namespaces exist, mapping 0..65535 inside to [uidBase, uidBase + 65536) outside (gids
-   * alike). A lost bind mount (after a reboot /run is empty) is rebuilt; returns whether it created them.
+   * alike), and that they are this tenant's: the directory is keyed by name, so namespaces left by a deleted
+   * tenant of the same name (deleted while this node was away) carry another owner, and are torn down and
+   * made again rather than handed over with their uid map. A lost bind mount (after a reboot /run is empty)
+   * is rebuilt. Namespaces without an owner file (made before there was one) are adopted.
    */
-  ensure(tenant: string, uidBase: number): boolean {
+  ensure(tenant: string, owner: NamespaceOwner): NamespaceOutcome {
     const dir = this.dir(tenant);
-    if (this.kernel.nsCheck(dir)) return false;
-    this.kernel.nsDestroy(dir); // whatever half is left
+    const file = join(dir, OWNER_FILE);
+    let outcome: NamespaceOutcome = 'created';
+    if (this.kernel.nsCheck(dir)) {
+      const recorded = readOwner(file);
+      if (recorded === undefined) writeOwner(file, owner);
+      if (recorded === undefined || (recorded.tenantId === owner.tenantId && recorded.uidBase === owner.uidBase)) return 'kept';
+      outcome = 'replaced';
+    }
+    this.remove(tenant); // whatever half is left, or another tenant's
     mkdirSync(dir, { recursive: true, mode: 0o711 });
-    this.kernel.nsCreate(dir, uidBase, ID_RANGE_SIZE, uidBase, ID_RANGE_SIZE);
-    return true;
+    this.kernel.nsCreate(dir, owner.uidBase, ID_RANGE_SIZE, owner.uidBase, ID_RANGE_SIZE);
+    writeOwner(file, owner);
+    return outcome;
   }
 
   remove(tenant: string): void {
-    this.kernel.nsDestroy(this.dir(tenant));
+    const dir = this.dir(tenant);
+    rmSync(join(dir, OWNER_FILE), { force: true });
+    this.kernel.nsDestroy(dir);
   }
 
   /** Tenants with a namespace directory on this host. */
@@ -101,4 +125,20 @@ export class TenantNamespaces {
       return [];
     }
   }
+}
+
+function readOwner(file: string): NamespaceOwner | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [tenantId, uidBase] = text.trim().split(' ');
+  return { tenantId: tenantId ?? '', uidBase: Number(uidBase) };
+}
+
+function writeOwner(file: string, owner: NamespaceOwner): void {
+  writeFileSync(`${file}.tmp`, `${owner.tenantId} ${owner.uidBase}\n`, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
 }

@@ -39,6 +39,22 @@ const has = (link: LinkView | undefined, address: string, prefix: number, family
   link?.addresses.some((a) => a.family === family && a.local === address && a.prefix === prefix) ?? false;
 const isUp = (link: LinkView | undefined) => link?.up ?? false;
 
+/**
+ * Whether the host end and the tenant's eth0 are the two ends of one veth: the host end's other end is in
+ * the tenant's namespace (by the id the host's namespace gives it) and has eth0's index, and eth0's other
+ * end has the host end's index.
+ */
+export function pairedWith(host: LinkView, eth0: LinkView | undefined, tenantNsid: number): boolean {
+  return (
+    eth0 !== undefined &&
+    host.peer !== undefined &&
+    tenantNsid !== -1 &&
+    host.peer.nsid === tenantNsid &&
+    host.peer.index === eth0.index &&
+    eth0.peer?.index === host.index
+  );
+}
+
 let defaultObserver: NetworkObserver | undefined;
 /** The native library's netlink reader, made on first use. */
 export function networkObserver(): NetworkObserver {
@@ -69,13 +85,25 @@ export async function ensureLinkObserved(spec: TenantLinkSpec, observer: Network
   const inside = (command: string[]) => inNetns(spec.netnsPath, command);
   const hostLink = async () => (await observer.observe(undefined, [spec.hostInterface])).links.get(spec.hostInterface);
 
+  const tenantView = () => observer.observe(spec.netnsPath, ['lo', TENANT_INTERFACE]);
+
+  // The host end is read first: listing it makes the kernel name its other end's namespace, if it has not.
   let host = await hostLink();
+  let tenant = await tenantView();
+  if (host !== undefined && !pairedWith(host, tenant.links.get(TENANT_INTERFACE), observer.nsid(spec.netnsPath))) {
+    // The host end leads into another namespace: an old one, lost from the run directory and made again,
+    // that a process still keeps alive. Deleting it deletes its other end there too.
+    await must(['ip', 'link', 'del', spec.hostInterface]);
+    changes.push(`removed ${spec.hostInterface}: its other end was not ${TENANT_INTERFACE} of ${spec.netnsPath}`);
+    host = undefined;
+  }
   if (host === undefined) {
     // A half-gone pair (the tenant end left behind) is removed first.
     await run(inside(['ip', 'link', 'del', TENANT_INTERFACE]));
     await must(inside(['ip', 'link', 'add', TENANT_INTERFACE, 'type', 'veth', 'peer', 'name', spec.hostInterface, 'netns', String(process.pid)]));
     changes.push(`created veth ${spec.hostInterface} <-> ${TENANT_INTERFACE}`);
     host = await hostLink();
+    tenant = await tenantView();
   }
   // The host end's switch is this namespace's /proc/sys: written directly, no process.
   if (host !== undefined && host.ipv6Disabled !== undefined && host.ipv6Disabled !== (spec.ipv6 === undefined)) {
@@ -91,7 +119,6 @@ export async function ensureLinkObserved(spec: TenantLinkSpec, observer: Network
     changes.push(`${spec.hostInterface} up`);
   }
 
-  const tenant = await observer.observe(spec.netnsPath, ['lo', TENANT_INTERFACE]);
   if (!isUp(tenant.links.get('lo'))) {
     await must(inside(['ip', 'link', 'set', 'lo', 'up']));
     changes.push('lo up');

@@ -1,6 +1,6 @@
 import type { NetworkQuota } from '../../domain/src/quota.types';
 import type { FirewallTenant } from './firewall';
-import type { TenantNamespaces } from './namespaces';
+import type { NamespaceOutcome, TenantNamespaces } from './namespaces';
 import { ensureShaping } from './shaping';
 import { ensureLinkObserved, hostInterfaceName, removeLink, type TenantLinkIpv6 } from './tenant-link';
 
@@ -16,6 +16,8 @@ export interface TenantAddressing {
 
 export interface TenantNetworkResult {
   changes: string[];
+  /** whether the user and network namespaces were there, made, or made after another tenant's were removed */
+  namespaces: NamespaceOutcome;
   firewall: FirewallTenant;
 }
 
@@ -32,7 +34,9 @@ export async function applyTenantNetwork(
   network: NetworkQuota | undefined,
 ): Promise<TenantNetworkResult> {
   const changes: string[] = [];
-  if (namespaces.ensure(tenant, addressing.uidBase)) changes.push(`created user and network namespaces under ${namespaces.dir(tenant)}`);
+  const made = namespaces.ensure(tenant, { tenantId, uidBase: addressing.uidBase });
+  if (made === 'created') changes.push(`created user and network namespaces under ${namespaces.dir(tenant)}`);
+  if (made === 'replaced') changes.push(`replaced another tenant's user and network namespaces under ${namespaces.dir(tenant)}`);
   const hostInterface = hostInterfaceName(tenantId);
   const link = await ensureLinkObserved({
     hostInterface,
@@ -49,6 +53,7 @@ export async function applyTenantNetwork(
   changes.push(...(await ensureShaping(hostInterface, network?.ingress, network?.egress, link.changes.length === 0 ? link.host : undefined)));
   return {
     changes,
+    namespaces: made,
     firewall: {
       hostInterface,
       hostAddress: addressing.hostAddress,

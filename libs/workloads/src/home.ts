@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /**
  * Tenants' persistent homes: one ext4 image per tenant under <data dir>/homes/<tenant id>.img, loop-mounted on
@@ -45,6 +45,14 @@ export class TenantHomes {
       changes.push(`made a ${size}-byte home image ${image}`);
     }
     let device = await this.loopDevice(point);
+    // The mount point is keyed by name: a home still mounted there from a deleted tenant of the same name
+    // (deleted while this node was away) is that tenant's image, not this one's.
+    const backing = device === undefined ? undefined : await backingFile(device);
+    if (device !== undefined && backing !== undefined && backing !== image) {
+      await command(['umount', '-l', point]);
+      changes.push(`unmounted ${backing}, another tenant's home, from ${point}`);
+      device = undefined;
+    }
     if (device === undefined) {
       await command(['mount', '-o', 'loop,nosuid,nodev', image, point]);
       device = await this.loopDevice(point);
@@ -84,6 +92,15 @@ export class TenantHomes {
       const dash = fields.indexOf('-');
       if (fields[4] === point && dash > 0 && fields[dash + 2]?.startsWith('/dev/loop')) return fields[dash + 2];
     }
+    return undefined;
+  }
+}
+
+/** The file behind a loop device, from sysfs; " (deleted)" marks one whose file was removed since. */
+async function backingFile(device: string): Promise<string | undefined> {
+  try {
+    return (await readFile(`/sys/block/${basename(device)}/loop/backing_file`, 'utf8')).trim().replace(/ \(deleted\)$/, '');
+  } catch {
     return undefined;
   }
 }

@@ -18,7 +18,16 @@ import { TenantIsolation } from './tenant-isolation';
 import type { TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
 import { allocationOf, quarantinedTenants, quarantineTenant, releaseIfTornDown } from '../../../../libs/persistence/src/allocation';
 import { degraded } from '../../../../libs/cgroup/src/condition';
-import { applyTenantNetwork, ensureForwarding, removeTenantNetwork, TenantFirewall, tenantsInDrift, type FirewallTenant } from '../../../../libs/network/src';
+import {
+  applyTenantNetwork,
+  ensureForwarding,
+  hostInterfaceName,
+  removeLink,
+  removeTenantNetwork,
+  TenantFirewall,
+  tenantsInDrift,
+  type FirewallTenant,
+} from '../../../../libs/network/src';
 import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
 
 /** How long a lowered memory.high may take to bring usage under a new memory.max. */
@@ -175,12 +184,20 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       force: tenant.forceGeneration === tenant.generation,
       reclaimTimeoutMs: RECLAIM_TIMEOUT_MS,
       suspended: tenant.suspended,
+      owner: tenant.id,
     });
+    if (result.replaced !== undefined)
+      this.logger.warn({ tenant: tenant.name, tenantId: tenant.id, previous: result.replaced }, 'tore down the cgroup of a deleted tenant of the same name');
     // A change to a generation already applied here was made behind Governor's back: drift.
     if (previous?.observedGeneration === tenant.generation && previous.phase !== 'Error') {
       for (const change of result.changes) {
         this.metrics.driftCorrections.inc({ tenant: tenant.name, file: basename(change.file) });
         this.logger.warn({ tenant: tenant.name, ...change }, 'corrected drift');
+      }
+      // A tenant cgroup removed behind Governor's back and made again is one correction, whatever it held.
+      if (result.created.length > 0) {
+        this.metrics.driftCorrections.inc({ tenant: tenant.name, file: 'cgroup' });
+        this.logger.warn({ tenant: tenant.name, created: result.created }, 'corrected drift: made the tenant cgroup again');
       }
     }
     const conditions: Condition[] = result.conditions;
@@ -257,7 +274,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       const tenants = [...this.firewall.values()];
       // A hand edit of the table is drift like a hand edit of a cgroup file, counted per tenant it touched.
       this.nftables ??= new TenantFirewall(this.config.firewallTable);
-      const outcome = await this.nftables.ensure(tenants);
+      const outcome = this.nftables.ensure(tenants);
       if (outcome.written) this.logger.log({ tenants: tenants.length, drift: outcome.drift }, 'firewall table replaced');
       for (const tenant of tenantsInDrift(outcome.drift, this.firewall)) this.metrics.driftCorrections.inc({ tenant, file: 'nftables' });
       for (const change of await ensureForwarding(tenants)) this.logger.warn({ change }, 'turned on IP forwarding for tenants that may reach the outside');
@@ -302,7 +319,10 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       const row = await statuses.findOneBy({ tenantId, node: this.config.nodeName });
       if (row && row.phase !== 'Deleted') {
         if (await this.db.getRepository(TenantEntity).existsBy({ name, deletedAt: IsNull() })) {
+          // The name is the new tenant's now (its cgroup and namespaces were checked by owner and rebuilt):
+          // only what is keyed by the old tenant's id is left, its home image and its link.
           await this.host.homes().removeImage(tenantId);
+          await removeLink(hostInterfaceName(tenantId));
         } else {
           if (driver.hasTenant(name)) await driver.removeTenant(name);
           await this.removeNetwork(name, tenantId);

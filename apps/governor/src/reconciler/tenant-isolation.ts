@@ -50,8 +50,11 @@ export class TenantIsolation {
     }
     const before = readTenantInit(paths);
     if (before.state === 'running') return { changes, conditions, status: this.statusOf(before, restarts, restartedAt) };
+    const driver = this.host.cgroups();
+    // An init whose namespace files are gone (lost from the run directory, or replaced with the user and
+    // network namespaces) may still run in the old namespaces, with workloads: its leaf tells.
+    const stranded = before.state === 'absent' ? driver.initProcesses(tenant.name) : [];
     try {
-      const driver = this.host.cgroups();
       namespaces.releaseInit(tenant.name);
       const cgroupDir = await driver.freshInitCgroup(tenant.name);
       const pid = await startTenantInit({
@@ -74,6 +77,12 @@ export class TenantIsolation {
         const message = `the tenant init (pid ${before.pid}) was gone; started a new one (pid ${pid}) with fresh PID, mount, UTS, IPC and cgroup namespaces: the workloads that ran in the old ones were killed with it`;
         this.logger.warn({ tenant: tenant.name, old: before.pid, pid }, message);
         await this.events.record(tenant.id, 'init', message, { oldPid: before.pid, pid, restarts });
+      } else if (stranded.length > 0) {
+        restarts += 1;
+        restartedAt = new Date().toISOString();
+        const message = `the tenant's namespace files under ${namespaces.dir(tenant.name)} were lost while its init (pid ${stranded.join(', ')}) ran: that init was stopped and a new one started (pid ${pid}) with fresh namespaces; the workloads that ran in the old ones were killed with it`;
+        this.logger.warn({ tenant: tenant.name, old: stranded, pid }, message);
+        await this.events.record(tenant.id, 'init', message, { oldPid: stranded[0] ?? null, pid, restarts });
       }
     } catch (err) {
       conditions.push(degraded('InitFailed', `the tenant init could not start: ${err instanceof Error ? err.message : String(err)}`));
