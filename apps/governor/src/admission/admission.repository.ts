@@ -26,12 +26,12 @@ export class AdmissionRepository {
 
   /** Every live tenant but `exceptId` that holds a guarantee, with its nodes. Terminating tenants still hold theirs. */
   async placements(tx: EntityManager, exceptId: string | null): Promise<Placement[]> {
-    const rows = (await tx.query(
+    const rows = await tx.query<Array<{ nodes: string[]; quota: Quota }>>(
       `SELECT nodes, quota FROM tenants
         WHERE deleted_at IS NULL AND id IS DISTINCT FROM $1::uuid
           AND (quota->'memory' ? 'min' OR quota->'cpuset' ? 'cpus')`,
       [exceptId],
-    )) as Array<{ nodes: string[]; quota: Quota }>;
+    );
     return rows.map((row) => ({ nodes: row.nodes, quota: row.quota }));
   }
 }

@@ -157,12 +157,15 @@ describe('loadConfig', () => {
 
   it('reads exactly the variables CONFIG_KEYS lists', () => {
     const read = new Set<string>();
-    const env = new Proxy({} as NodeJS.ProcessEnv, {
-      get: (_target, key) => {
-        if (typeof key === 'string') read.add(key);
-        return undefined;
+    const env: NodeJS.ProcessEnv = new Proxy(
+      {},
+      {
+        get: (_target, key) => {
+          if (typeof key === 'string') read.add(key);
+          return undefined;
+        },
       },
-    });
+    );
     loadConfig(env, '/srv/governor');
     assert.deepEqual([...read].sort(), [...CONFIG_KEYS].sort());
   });
