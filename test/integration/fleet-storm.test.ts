@@ -312,12 +312,18 @@ describe('fleet: a storm of changes over two agents, with PostgreSQL restarted m
     assert.ok(existsSync(tenantDir('storm-b', tenant.name)));
     const res = await call('PATCH', `/v1/tenants/${tenant.name}`, { nodes: ['storm-a'] });
     assert.equal(res.status, 200, JSON.stringify(res.json));
-    // The cgroup goes first, then the link, then the namespaces: wait for all three.
+    // The cgroup goes first, then the link, the namespaces and last its status row there: wait for all four.
     const linkOnB = () => spawnSync('ip', ['-n', agentOf('storm-b').netns, 'link', 'show', hostInterface], { encoding: 'utf8' }).status === 0;
     const nsOnB = () => existsSync(join(agentOf('storm-b').scratch.runDir, 'ns', tenant.name));
     const removedAt = Date.now();
     for (;;) {
-      const left = [existsSync(tenantDir('storm-b', tenant.name)) && 'cgroup', linkOnB() && `link ${hostInterface}`, nsOnB() && 'namespaces'].filter(Boolean);
+      const statusOnB = (await view(tenant.name)).status.nodes.some((status) => status.node === 'storm-b');
+      const left = [
+        existsSync(tenantDir('storm-b', tenant.name)) && 'cgroup',
+        linkOnB() && `link ${hostInterface}`,
+        nsOnB() && 'namespaces',
+        statusOnB && 'status',
+      ].filter(Boolean);
       if (left.length === 0) break;
       assert.ok(Date.now() - removedAt < 60_000, `${tenant.name} still has on storm-b: ${left.join(', ')}`);
       await sleep(200);
