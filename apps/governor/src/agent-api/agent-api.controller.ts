@@ -1,10 +1,11 @@
-import { Controller, Get, Header, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Access } from '../auth/access.decorator';
 import type { NodeView } from '../nodes/nodes.service';
 import { WorkloadDto } from '../workloads/dto/workload.dto';
-import { LOG_AFTER_DESCRIPTION, parseLogQuery, sendLog } from '../workloads/workload.request';
+import { ACTING_PRINCIPAL_HEADER } from '../workloads/workload-proxy';
+import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
 import type { WorkloadView } from '../workloads/workloads.service';
 import { AgentApiService } from './agent-api.service';
 
@@ -23,6 +24,37 @@ export class AgentApiController {
   @ApiOperation({ summary: "This agent's node, as it registered it: kernel, cgroup mode, controllers, features, capacity, agent URL, heartbeat" })
   async node(): Promise<NodeView> {
     return this.agent.node();
+  }
+
+  @Post('tenants/:name/workloads')
+  @ApiOperation({ summary: 'Start a workload of the tenant on this node, for the principal an API replica names' })
+  @ApiHeader({ name: ACTING_PRINCIPAL_HEADER, required: true, description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log' })
+  @ApiResponse({ status: 201, type: WorkloadDto })
+  async start(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers(ACTING_PRINCIPAL_HEADER) acting: string | undefined,
+    @Headers('x-request-id') requestId: string | undefined,
+  ): Promise<WorkloadView> {
+    const principal = this.agent.actingPrincipal(acting);
+    return this.agent.start(name, parseStartWorkload(body), { principal, requestId });
+  }
+
+  @Delete('tenants/:name/workloads/:id')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Stop a workload of this node, for the principal an API replica names' })
+  @ApiHeader({ name: ACTING_PRINCIPAL_HEADER, required: true, description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log' })
+  @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
+  @ApiResponse({ status: 202, type: WorkloadDto })
+  async stop(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Query('grace') grace: unknown,
+    @Headers(ACTING_PRINCIPAL_HEADER) acting: string | undefined,
+    @Headers('x-request-id') requestId: string | undefined,
+  ): Promise<WorkloadView> {
+    const principal = this.agent.actingPrincipal(acting);
+    return this.agent.stop(name, id, parseGrace(grace), { principal, requestId });
   }
 
   @Get('tenants/:name/workloads/:id')

@@ -1,13 +1,16 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import type { Principal } from '../auth/principal';
+import { ValidationError } from '../../../../libs/domain/src/errors';
 import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { QuotaDto } from '../tenants/dto/quota.dto';
 import { WorkloadDto, WorkloadListDto } from './dto/workload.dto';
 import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from './workload.request';
+import { WorkloadProxy } from './workload-proxy';
 import { type WorkloadView, WorkloadsService } from './workloads.service';
 
 class StartWorkloadDto {
@@ -19,6 +22,22 @@ class StartWorkloadDto {
   cwd?: string;
   @ApiPropertyOptional({ type: QuotaDto, description: 'limits of this workload inside the tenant cap (network limits are per tenant)' })
   quota?: QuotaDto;
+  @ApiPropertyOptional({
+    example: 'node-a',
+    description:
+      "role api: the node to run it on, one of the tenant's nodes and Ready; without it the API picks the tenant's Ready node with the most memory not yet guaranteed (capacity minus the memory.min of its starting and running workloads). Role all runs it on its own node and refuses another.",
+  })
+  node?: string;
+}
+
+/** A role-all (or agent) governor runs workloads on its own node only: `node`, if given, must name it. */
+function ownNodeOnly(body: unknown, nodeName: string): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('node' in body)) return body;
+  const { node, ...rest } = body as Record<string, unknown>;
+  if (node !== nodeName) {
+    throw new ValidationError([{ path: 'node', message: `this governor runs workloads on its own node ${nodeName} only; got ${JSON.stringify(node)}` }]);
+  }
+  return rest;
 }
 
 @ApiTags('workloads')
@@ -28,7 +47,14 @@ export class WorkloadsController {
   constructor(
     private readonly workloads: WorkloadsService,
     private readonly idempotency: IdempotencyService,
+    private readonly proxy: WorkloadProxy,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
+
+  /** Role api holds no host: it forwards to the owning node's agent. Role all acts on its own host. */
+  private get proxied(): boolean {
+    return this.config.role === 'api';
+  }
 
   @Post()
   @ApiOperation({
@@ -47,21 +73,25 @@ export class WorkloadsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<WorkloadView> {
     const request = { header: idempotencyKey, principal, operation: 'workload.start', target: name, body, status: 201 };
-    return this.idempotency.run(request, res, () => this.workloads.start(name, parseStartWorkload(body), { principal, requestId }));
+    return this.idempotency.run(request, res, () =>
+      this.proxied
+        ? this.proxy.start(name, body, principal, requestId)
+        : this.workloads.start(name, parseStartWorkload(ownNodeOnly(body, this.config.nodeName)), { principal, requestId }),
+    );
   }
 
   @Get()
   @ApiOperation({ summary: "The tenant's workloads, newest first" })
   @ApiResponse({ status: 200, type: WorkloadListDto })
   async list(@Param('name') name: string): Promise<{ items: WorkloadView[] }> {
-    return { items: await this.workloads.list(name) };
+    return { items: await (this.proxied ? this.proxy.list(name) : this.workloads.list(name)) };
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One workload: state (starting, running, exited, killed, oom-killed, failed, lost), exit code, signal, message, times' })
+  @ApiOperation({ summary: 'One workload: state (starting, running, exited, killed, oom-killed, failed, lost; unknown while its node is NotReady), exit code, signal, message, times' })
   @ApiResponse({ status: 200, type: WorkloadDto })
   async get(@Param('name') name: string, @Param('id') id: string): Promise<WorkloadView> {
-    return this.workloads.get(name, id);
+    return this.proxied ? this.proxy.get(name, id) : this.workloads.get(name, id);
   }
 
   @Get(':id/logs')
@@ -77,9 +107,12 @@ export class WorkloadsController {
     @Query('stream') stream: unknown,
     @Query('tail') tail: unknown,
     @Query('after') after: unknown,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    return sendLog(res, await this.workloads.logs(name, id, parseLogQuery(stream, tail, after)));
+    const query = parseLogQuery(stream, tail, after);
+    if (this.proxied) return sendLog(res, await this.proxy.logs(name, id, new URL(req.originalUrl, 'http://x').searchParams));
+    return sendLog(res, await this.workloads.logs(name, id, query));
   }
 
   @Delete(':id')
@@ -91,7 +124,8 @@ export class WorkloadsController {
       "SIGTERM goes through the workload's monitor, which holds a pidfd of it. The end of the grace period is kept in the database, so a governor restarted meanwhile still kills the workload then.",
   })
   @ApiResponse({ status: 202, type: WorkloadDto })
-  @ApiResponse({ status: 409, description: 'the workload runs on another node; only the governor of that node can stop it' })
+  @ApiResponse({ status: 409, description: 'role all: the workload runs on another node; only the governor of that node can stop it' })
+  @ApiResponse({ status: 503, description: "role api: the owning node's agent cannot be reached (the problem names the node)" })
   async stop(
     @Param('name') name: string,
     @Param('id') id: string,
@@ -99,6 +133,9 @@ export class WorkloadsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
   ): Promise<WorkloadView> {
-    return this.workloads.stop(name, id, parseGrace(grace), { principal, requestId });
+    const graceMs = parseGrace(grace);
+    return this.proxied
+      ? this.proxy.stop(name, id, typeof grace === 'string' ? grace : undefined, principal, requestId)
+      : this.workloads.stop(name, id, graceMs, { principal, requestId });
   }
 }
