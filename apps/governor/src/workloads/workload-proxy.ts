@@ -150,7 +150,8 @@ export class WorkloadProxy {
       throw new WorkloadException(WorkloadExceptionCode.TENANT_NOT_READY, `tenant ${tenantName} has no Ready node with an agent API to start a workload on`);
     }
     const promised = await this.db.query<Array<{ node: string; bytes: string }>>(
-      `SELECT node, COALESCE(SUM((quota->'memory'->>'min')::bigint), 0) AS bytes FROM workloads WHERE state IN ('starting', 'running') GROUP BY node`,
+      `SELECT node, COALESCE(SUM(CASE WHEN jsonb_typeof(quota->'memory'->'min') = 'number' THEN (quota->'memory'->>'min')::numeric END), 0) AS bytes
+         FROM workloads WHERE state IN ('starting', 'running') GROUP BY node`,
     );
     const guaranteed = new Map(promised.map((row) => [row.node, Number(row.bytes)]));
     const headroom = (n: AgentNode) => n.capacityMemoryBytes - (guaranteed.get(n.name) ?? 0);

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bodyOf, type NodeView, type Problem, type Workload } from '../support/api';
+import { FleetAgent } from '../support/fleet-agent';
+import { startGovernor, type TestGovernor } from '../support/governor.harness';
+
+const AGENT_TOKEN = 'fleet-workloads-agent-token-0123456789';
+const NET_POOL = '10.253.128.0/20';
+
+/** Polls `probe` until it gives something other than undefined, or fails after `timeoutMs`. */
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('fleet: workloads through the API, run by the owning agent', () => {
+  let api: TestGovernor;
+  let agents: FleetAgent[] = [];
+  const admin = <T extends { set(name: string, value: string): T }>(req: T): T => req.set('Authorization', api.root);
+  const leaf = (agent: FleetAgent, tenant: string, id: string) => join(agent.scratch.root, 'tenants', tenant, 'workloads', id);
+
+  before(async () => {
+    api = await startGovernor({ GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN });
+    const env = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s' };
+    agents = ['wl-a', 'wl-b'].map(
+      (node, index) => new FleetAgent({ node, index: 20 + index, linkNet: '10.253', databaseUrl: api.databaseUrl, agentToken: AGENT_TOKEN, env }),
+    );
+    await Promise.all(agents.map((agent) => agent.start()));
+    await admin(api.http.post('/v1/tenants')).send({ name: 'jobs', nodes: [] }).expect(201);
+    await waitFor(
+      async () => {
+        const body = (await admin(api.http.get('/v1/tenants/jobs')).expect(200)).body as { status: { phase: string; nodes: unknown[] } };
+        return body.status.phase === 'Ready' && body.status.nodes.length === 2 ? true : undefined;
+      },
+      90_000,
+      'tenant jobs Ready on both nodes',
+    );
+  });
+  after(async () => {
+    for (const agent of agents) await agent.cleanup();
+    await api.close();
+  });
+
+  const get = async (id: string) => bodyOf<Workload>(await admin(api.http.get(`/v1/tenants/jobs/workloads/${id}`)).expect(200));
+
+  it('starts a workload on the node asked for, in that agent’s cgroup root, and serves its logs and stop through the API', async () => {
+    const [a, b] = agents;
+    const started = bodyOf<Workload>(
+      await admin(api.http.post('/v1/tenants/jobs/workloads'))
+        .send({ node: 'wl-b', command: ['/bin/sh', '-c', 'echo hello from $(cat /proc/sys/kernel/hostname 2>/dev/null || echo b); exec sleep 300'] })
+        .expect(201),
+    );
+    assert.equal(started.node, 'wl-b');
+    const running = await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running');
+    assert.ok(running);
+    // Its leaf is under wl-b's root, with a process in it, and nothing of it under wl-a's.
+    assert.ok(readFileSync(join(leaf(b, 'jobs', started.id), 'cgroup.procs'), 'utf8').trim().length > 0);
+    assert.equal(existsSync(leaf(a, 'jobs', started.id)), false);
+
+    const logs = await waitFor(
+      async () => {
+        const res = await admin(api.http.get(`/v1/tenants/jobs/workloads/${started.id}/logs?stream=stdout`)).expect(200);
+        return res.text.includes('hello from') ? res : undefined;
+      },
+      10_000,
+      'its output through the API',
+    );
+    assert.match(String(logs.headers['content-type']), /^text\/plain/);
+    assert.ok(typeof logs.headers['log-cursor'] === 'string', 'a single-stream read answers its cursor');
+
+    const listed = (await admin(api.http.get('/v1/tenants/jobs/workloads')).expect(200)).body as { items: Workload[] };
+    assert.deepEqual(
+      listed.items.map((w) => [w.id, w.node, w.state]),
+      [[started.id, 'wl-b', 'running']],
+    );
+
+    const stopping = bodyOf<Workload>(await admin(api.http.delete(`/v1/tenants/jobs/workloads/${started.id}?grace=1s`)).expect(202));
+    assert.equal(stopping.node, 'wl-b');
+    const ended = await waitFor(
+      async () => {
+        const w = await get(started.id);
+        return w.state === 'killed' ? w : undefined;
+      },
+      20_000,
+      'the workload killed',
+    );
+    assert.equal(ended.signal, 'SIGTERM');
+    const [audit] = await api.query<{ actor: string }>(`SELECT actor FROM audit_log WHERE action = 'workload.stop' AND target = $1`, [
+      `tenants/jobs/workloads/${started.id}`,
+    ]);
+    assert.match(audit.actor, /^admin:/, 'the agent records the principal the API acted for');
+  });
+
+  it('picks the Ready node with the most memory headroom when no node is asked for, and says which', async () => {
+    const res = await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ command: ['/bin/sleep', '300'] }).expect(201);
+    const started = bodyOf<Workload>(res);
+    // Both agents share this machine's memory and nothing has memory.min: the tie goes to the first name.
+    assert.equal(started.node, 'wl-a');
+    await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running');
+    assert.ok(existsSync(leaf(agents[0], 'jobs', started.id)));
+    const refused = await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ node: 'nowhere', command: ['/bin/true'] }).expect(400);
+    assert.equal(bodyOf<Problem>(refused).errors[0].path, 'node');
+  });
+
+  it('passes an agent’s 4xx through, and reports a workload of a killed agent as unknown and its stop as 503 naming the node', async () => {
+    // The agent refuses a bad command with its own 400; the API answers the same.
+    const bad = await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ node: 'wl-b', command: ['sleep', '1'] }).expect(400);
+    assert.equal(bodyOf<Problem>(bad).errors[0].path, 'command[0]');
+
+    const started = bodyOf<Workload>(
+      await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ node: 'wl-b', command: ['/bin/sleep', '300'] }).expect(201),
+    );
+    await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running');
+    const b = agents[1];
+    await b.kill('SIGKILL');
+    await waitFor(
+      async () => (bodyOf<NodeView>(await admin(api.http.get('/v1/nodes/wl-b'))).status === 'NotReady' ? true : undefined),
+      10_000,
+      'wl-b NotReady',
+    );
+    const seen = await get(started.id);
+    assert.equal(seen.state, 'unknown');
+    assert.match(String(seen.message), /wl-b/);
+    const listed = (await admin(api.http.get('/v1/tenants/jobs/workloads')).expect(200)).body as { items: Workload[] };
+    assert.equal(listed.items.find((w) => w.id === started.id)?.state, 'unknown');
+    const stop = await admin(api.http.delete(`/v1/tenants/jobs/workloads/${started.id}`)).expect(503);
+    assert.match(bodyOf<Problem>(stop).detail, /wl-b/);
+    const logs = await admin(api.http.get(`/v1/tenants/jobs/workloads/${started.id}/logs`)).expect(503);
+    assert.match(String(logs.headers['content-type']), /problem\+json/);
+
+    // Back again: the workload (its monitor outlived the agent) is running, read from its agent.
+    await b.start();
+    await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running again');
+  });
+});
