@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bodyOf, type NodeView, type Problem, type Workload } from '../support/api';
+import { bodyOf, type IssuedKey, type NodeView, type Problem, type Workload } from '../support/api';
 import { FleetAgent } from '../support/fleet-agent';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -99,23 +99,57 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
   });
 
   it('picks the Ready node with the most memory headroom when no node is asked for, and says which', async () => {
-    const res = await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ command: ['/bin/sleep', '300'] }).expect(201);
+    const res = await admin(api.http.post('/v1/tenants/jobs/workloads'))
+      .send({ command: ['/bin/sleep', '300'] })
+      .expect(201);
     const started = bodyOf<Workload>(res);
     // Both agents share this machine's memory and nothing has memory.min: the tie goes to the first name.
     assert.equal(started.node, 'wl-a');
     await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running');
     assert.ok(existsSync(leaf(agents[0], 'jobs', started.id)));
-    const refused = await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ node: 'nowhere', command: ['/bin/true'] }).expect(400);
+    const refused = await admin(api.http.post('/v1/tenants/jobs/workloads'))
+      .send({ node: 'nowhere', command: ['/bin/true'] })
+      .expect(400);
     assert.equal(bodyOf<Problem>(refused).errors[0].path, 'node');
   });
 
+  it('serves a tenant key’s /v1/me/workloads through the agents too, audited as that key', async () => {
+    const key = bodyOf<IssuedKey>(await admin(api.http.post('/v1/tenants/jobs/keys')).send({ name: 'ci' }).expect(201));
+    const asTenant = <T extends { set(name: string, value: string): T }>(req: T): T => req.set('Authorization', `Bearer ${key.key}`);
+    const started = bodyOf<Workload>(
+      await asTenant(api.http.post('/v1/me/workloads'))
+        .send({ node: 'wl-b', command: ['/bin/sh', '-c', 'echo mine; exec sleep 300'] })
+        .expect(201),
+    );
+    assert.equal(started.node, 'wl-b');
+    await waitFor(
+      async () => ((await asTenant(api.http.get(`/v1/me/workloads/${started.id}/logs`)).expect(200)).text.includes('mine') ? true : undefined),
+      10_000,
+      'its output through /v1/me',
+    );
+    await asTenant(api.http.delete(`/v1/me/workloads/${started.id}?grace=0s`)).expect(202);
+    const [audit] = await api.query<{ actor: string }>(`SELECT actor FROM audit_log WHERE action = 'workload.start' AND target = $1`, [
+      `tenants/jobs/workloads/${started.id}`,
+    ]);
+    assert.equal(audit.actor, `tenant:jobs/${key.id}`);
+  });
+
   it('passes an agent’s 4xx through, and reports a workload of a killed agent as unknown and its stop as 503 naming the node', async () => {
-    // The agent refuses a bad command with its own 400; the API answers the same.
-    const bad = await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ node: 'wl-b', command: ['sleep', '1'] }).expect(400);
-    assert.equal(bodyOf<Problem>(bad).errors[0].path, 'command[0]');
+    // wl-a runs one workload of jobs (the test before last): at workloads.max 1 its agent refuses a second with
+    // its own 409, which the API answers as it is.
+    await admin(api.http.patch('/v1/tenants/jobs'))
+      .send({ quota: { workloads: { max: 1 } } })
+      .expect(200);
+    const refused = await admin(api.http.post('/v1/tenants/jobs/workloads'))
+      .send({ node: 'wl-a', command: ['/bin/sleep', '1'] })
+      .expect(409);
+    assert.equal(bodyOf<Problem>(refused).type, 'urn:governor:problem:workload-too-many');
+    assert.match(bodyOf<Problem>(refused).detail, /on node wl-a/);
 
     const started = bodyOf<Workload>(
-      await admin(api.http.post('/v1/tenants/jobs/workloads')).send({ node: 'wl-b', command: ['/bin/sleep', '300'] }).expect(201),
+      await admin(api.http.post('/v1/tenants/jobs/workloads'))
+        .send({ node: 'wl-b', command: ['/bin/sleep', '300'] })
+        .expect(201),
     );
     await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running');
     const b = agents[1];

@@ -28,7 +28,11 @@ export class AgentApiController {
 
   @Post('tenants/:name/workloads')
   @ApiOperation({ summary: 'Start a workload of the tenant on this node, for the principal an API replica names' })
-  @ApiHeader({ name: ACTING_PRINCIPAL_HEADER, required: true, description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log' })
+  @ApiHeader({
+    name: ACTING_PRINCIPAL_HEADER,
+    required: true,
+    description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log',
+  })
   @ApiResponse({ status: 201, type: WorkloadDto })
   async start(
     @Param('name') name: string,
@@ -43,7 +47,11 @@ export class AgentApiController {
   @Delete('tenants/:name/workloads/:id')
   @HttpCode(202)
   @ApiOperation({ summary: 'Stop a workload of this node, for the principal an API replica names' })
-  @ApiHeader({ name: ACTING_PRINCIPAL_HEADER, required: true, description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log' })
+  @ApiHeader({
+    name: ACTING_PRINCIPAL_HEADER,
+    required: true,
+    description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log',
+  })
   @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
   @ApiResponse({ status: 202, type: WorkloadDto })
   async stop(

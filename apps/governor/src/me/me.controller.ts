@@ -13,8 +13,9 @@ import { QuotaPatchDto } from '../tenants/dto/quota.dto';
 import { TenantDto } from '../tenants/dto/tenant.dto';
 import { WorkloadDto, WorkloadListDto } from '../workloads/dto/workload.dto';
 import { QuotaRequestDto, QuotaRequestListDto } from '../quota-requests/dto/quota-request.dto';
-import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
-import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
+import { LOG_AFTER_DESCRIPTION, sendLog } from '../workloads/workload.request';
+import { WorkloadRouter } from '../workloads/workload-router';
+import type { WorkloadView } from '../workloads/workloads.service';
 import { type MyUsage, MeService } from './me.service';
 
 class CreateQuotaRequestDto {
@@ -37,7 +38,7 @@ const tenantOf = (principal: Principal): string => {
 export class MeController {
   constructor(
     private readonly me: MeService,
-    private readonly workloads: WorkloadsService,
+    private readonly workloads: WorkloadRouter,
     private readonly requests: QuotaRequestsService,
     private readonly idempotency: IdempotencyService,
   ) {}
@@ -75,7 +76,7 @@ export class MeController {
   ): Promise<WorkloadView> {
     const tenant = tenantOf(principal);
     const request = { header: idempotencyKey, principal, operation: 'workload.start', target: tenant, body, status: 201 };
-    return this.idempotency.run(request, res, () => this.workloads.start(tenant, parseStartWorkload(body), { principal, requestId }));
+    return this.idempotency.run(request, res, () => this.workloads.start(tenant, body, { principal, requestId }));
   }
 
   @Get('workloads')
@@ -105,7 +106,7 @@ export class MeController {
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    return sendLog(res, await this.workloads.logs(tenantOf(principal), id, parseLogQuery(stream, tail, after)));
+    return sendLog(res, await this.workloads.logs(tenantOf(principal), id, stream, tail, after));
   }
 
   @Delete('workloads/:id')
@@ -118,7 +119,7 @@ export class MeController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
   ): Promise<WorkloadView> {
-    return this.workloads.stop(tenantOf(principal), id, parseGrace(grace), { principal, requestId });
+    return this.workloads.stop(tenantOf(principal), id, grace, { principal, requestId });
   }
 
   @Get('quota-requests')

@@ -3,11 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DomainError, ValidationError, type FieldError } from '../../../../libs/domain/src/errors';
 import { NodeEntity } from '../../../../libs/persistence/src/entities';
+import type { Actor } from '../admin-tokens/admin-tokens.service';
 import type { Principal } from '../auth/principal';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { targetNodes, readinessOf } from '../nodes/node-readiness';
 import { TenantsService } from '../tenants/tenants.service';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
+import type { StartWorkloadInput } from './workload.request';
 import { type WorkloadView, WorkloadsService } from './workloads.service';
 
 /** The header in which an API replica names, to the agent, the principal it acts for (trusted only with the agent token). */
@@ -26,9 +28,8 @@ export function decodePrincipal(header: string | undefined): Principal | undefin
   if (header === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const text = (key: string) => typeof value[key] === 'string' && (value[key] as string).length > 0;
-    if (value.kind === 'admin' && text('tokenId') && text('name'))
-      return { kind: 'admin', tokenId: value.tokenId as string, name: value.name as string };
+    const text = (key: string) => typeof value[key] === 'string' && value[key].length > 0;
+    if (value.kind === 'admin' && text('tokenId') && text('name')) return { kind: 'admin', tokenId: value.tokenId as string, name: value.name as string };
     if (value.kind === 'tenant' && text('keyId') && text('tenantId') && text('tenantName'))
       return { kind: 'tenant', keyId: value.keyId as string, tenantId: value.tenantId as string, tenantName: value.tenantName as string };
   } catch {
@@ -75,10 +76,9 @@ export class WorkloadProxy {
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
-  async start(tenantName: string, body: unknown, principal: Principal, requestId: string | undefined): Promise<WorkloadView> {
-    const { node: asked, ...rest } = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  async start(tenantName: string, asked: unknown, input: StartWorkloadInput, actor: Actor): Promise<WorkloadView> {
     const node = await this.place(tenantName, asked);
-    return this.call<WorkloadView>(node, 'POST', `tenants/${encodeURIComponent(tenantName)}/workloads`, principal, requestId, rest);
+    return this.call<WorkloadView>(node, 'POST', `tenants/${encodeURIComponent(tenantName)}/workloads`, actor, input);
   }
 
   async list(tenantName: string): Promise<WorkloadView[]> {
@@ -102,16 +102,19 @@ export class WorkloadProxy {
     return { text: await res.text(), ...(cursor === null ? {} : { cursor }) };
   }
 
-  async stop(tenantName: string, id: string, grace: string | undefined, principal: Principal, requestId: string | undefined): Promise<WorkloadView> {
+  async stop(tenantName: string, id: string, graceMs: number, actor: Actor): Promise<WorkloadView> {
     const node = await this.owner(tenantName, id);
-    const query = grace === undefined ? '' : `?grace=${encodeURIComponent(grace)}`;
-    return this.call<WorkloadView>(node, 'DELETE', `tenants/${encodeURIComponent(tenantName)}/workloads/${encodeURIComponent(id)}${query}`, principal, requestId);
+    return this.call<WorkloadView>(node, 'DELETE', `tenants/${encodeURIComponent(tenantName)}/workloads/${encodeURIComponent(id)}?grace=${graceMs}ms`, actor);
   }
 
   /** A workload on a NotReady node reads `unknown` while it was last seen starting or running: its agent cannot say. */
   private withNodeState(view: WorkloadView, node: AgentNode | undefined): WorkloadView {
     if (ACTIVE.includes(view.state) && (node === undefined || !node.ready)) {
-      return { ...view, state: 'unknown', message: `node ${view.node} is NotReady: the workload was last seen ${view.state}; its state is known again once the node is back` };
+      return {
+        ...view,
+        state: 'unknown',
+        message: `node ${view.node} is NotReady: the workload was last seen ${view.state}; its state is known again once the node is back`,
+      };
     }
     return view;
   }
@@ -140,7 +143,12 @@ export class WorkloadProxy {
     if (typeof asked === 'string') {
       const node = nodes.get(asked);
       if (node === undefined || !eligible.has(asked)) {
-        throw new ValidationError([{ path: 'node', message: `tenant ${tenantName} is not placed on a node ${JSON.stringify(asked)} with an agent API; its nodes: ${[...eligible].join(', ') || 'none'}` }]);
+        throw new ValidationError([
+          {
+            path: 'node',
+            message: `tenant ${tenantName} is not placed on a node ${JSON.stringify(asked)} with an agent API; its nodes: ${[...eligible].join(', ') || 'none'}`,
+          },
+        ]);
       }
       if (!node.ready) throw new AgentUnavailable(`node ${asked} is NotReady: its agent cannot start a workload now`);
       return node;
@@ -165,22 +173,26 @@ export class WorkloadProxy {
     return new Map(
       rows
         .filter((row) => row.role !== 'api')
-        .map((row) => [row.name, { name: row.name, agentUrl: row.agentUrl, ready: readinessOf(row, now).ready, capacityMemoryBytes: Number(row.capacityMemoryBytes) }]),
+        .map((row) => [
+          row.name,
+          { name: row.name, agentUrl: row.agentUrl, ready: readinessOf(row, now).ready, capacityMemoryBytes: Number(row.capacityMemoryBytes) },
+        ]),
     );
   }
 
-  private async call<T>(node: AgentNode, method: string, path: string, principal?: Principal, requestId?: string, body?: unknown): Promise<T> {
-    const res = await this.fetch(node, method, path, principal, requestId, body);
+  private async call<T>(node: AgentNode, method: string, path: string, actor?: Actor, body?: unknown): Promise<T> {
+    const res = await this.fetch(node, method, path, actor, body);
     return (await res.json()) as T;
   }
 
   /** One request to a node's agent API: an error answer of the agent becomes an AgentAnswered, no answer a 503 naming the node. */
-  private async fetch(node: AgentNode, method: string, path: string, principal?: Principal, requestId?: string, body?: unknown): Promise<Response> {
+  private async fetch(node: AgentNode, method: string, path: string, actor?: Actor, body?: unknown): Promise<Response> {
     if (node.agentUrl === null) throw new AgentUnavailable(`node ${node.name} serves no agent API (it has no agent URL)`);
-    if (this.config.agentToken === undefined) throw new AgentUnavailable(`this API replica has no GOVERNOR_AGENT_TOKEN to call the agent of node ${node.name} with`);
+    if (this.config.agentToken === undefined)
+      throw new AgentUnavailable(`this API replica has no GOVERNOR_AGENT_TOKEN to call the agent of node ${node.name} with`);
     const headers: Record<string, string> = { authorization: `Bearer ${this.config.agentToken}` };
-    if (principal !== undefined) headers[ACTING_PRINCIPAL_HEADER] = encodePrincipal(principal);
-    if (requestId !== undefined) headers['x-request-id'] = requestId;
+    if (actor !== undefined) headers[ACTING_PRINCIPAL_HEADER] = encodePrincipal(actor.principal);
+    if (actor?.requestId !== undefined) headers['x-request-id'] = actor.requestId;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {

@@ -1,17 +1,15 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
-import type { Request, Response } from 'express';
-import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
-import { ValidationError } from '../../../../libs/domain/src/errors';
 import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { QuotaDto } from '../tenants/dto/quota.dto';
 import { WorkloadDto, WorkloadListDto } from './dto/workload.dto';
-import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from './workload.request';
-import { WorkloadProxy } from './workload-proxy';
-import { type WorkloadView, WorkloadsService } from './workloads.service';
+import { WorkloadRouter } from './workload-router';
+import { LOG_AFTER_DESCRIPTION, sendLog } from './workload.request';
+import type { WorkloadView } from './workloads.service';
 
 class StartWorkloadDto {
   @ApiProperty({ example: ['/bin/sh', '-c', 'echo hello; sleep 30'], description: 'an absolute path (no PATH search), then its arguments' })
@@ -25,19 +23,9 @@ class StartWorkloadDto {
   @ApiPropertyOptional({
     example: 'node-a',
     description:
-      "role api: the node to run it on, one of the tenant's nodes and Ready; without it the API picks the tenant's Ready node with the most memory not yet guaranteed (capacity minus the memory.min of its starting and running workloads). Role all runs it on its own node and refuses another.",
+      "the node to run it on: in role api one of the tenant's nodes, Ready; without it the API picks the tenant's Ready node with the most memory not yet guaranteed (its MemTotal minus the memory.min of the workloads starting or running there), the name breaking a tie. In role all only this governor's own node.",
   })
   node?: string;
-}
-
-/** A role-all (or agent) governor runs workloads on its own node only: `node`, if given, must name it. */
-function ownNodeOnly(body: unknown, nodeName: string): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('node' in body)) return body;
-  const { node, ...rest } = body as Record<string, unknown>;
-  if (node !== nodeName) {
-    throw new ValidationError([{ path: 'node', message: `this governor runs workloads on its own node ${nodeName} only; got ${JSON.stringify(node)}` }]);
-  }
-  return rest;
 }
 
 @ApiTags('workloads')
@@ -45,22 +33,15 @@ function ownNodeOnly(body: unknown, nodeName: string): unknown {
 @Controller('v1/tenants/:name/workloads')
 export class WorkloadsController {
   constructor(
-    private readonly workloads: WorkloadsService,
+    private readonly workloads: WorkloadRouter,
     private readonly idempotency: IdempotencyService,
-    private readonly proxy: WorkloadProxy,
-    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
-
-  /** Role api holds no host: it forwards to the owning node's agent. Role all acts on its own host. */
-  private get proxied(): boolean {
-    return this.config.role === 'api';
-  }
 
   @Post()
   @ApiOperation({
     summary: 'Start a process in the tenant',
     description:
-      "The process starts in the tenant's cgroup leaf and its network and user namespaces before its first instruction, as uid 0 inside (the tenant's base uid outside), under a monitor that outlives the governor. A command that cannot start gives state failed with a message.",
+      "The process starts in the tenant's cgroup leaf and its network and user namespaces before its first instruction, as uid 0 inside (the tenant's base uid outside), under a monitor that outlives the governor. A command that cannot start gives state failed with a message. In role api the request goes to the agent of the node it runs on (`node` in the answer); an agent that cannot be reached gives 503 naming the node, and an agent's 4xx is answered as it is.",
   })
   @ApiHeader(IDEMPOTENCY_KEY_HEADER)
   @ApiResponse({ status: 201, type: WorkloadDto })
@@ -73,25 +54,24 @@ export class WorkloadsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<WorkloadView> {
     const request = { header: idempotencyKey, principal, operation: 'workload.start', target: name, body, status: 201 };
-    return this.idempotency.run(request, res, () =>
-      this.proxied
-        ? this.proxy.start(name, body, principal, requestId)
-        : this.workloads.start(name, parseStartWorkload(ownNodeOnly(body, this.config.nodeName)), { principal, requestId }),
-    );
+    return this.idempotency.run(request, res, () => this.workloads.start(name, body, { principal, requestId }));
   }
 
   @Get()
   @ApiOperation({ summary: "The tenant's workloads, newest first" })
   @ApiResponse({ status: 200, type: WorkloadListDto })
   async list(@Param('name') name: string): Promise<{ items: WorkloadView[] }> {
-    return { items: await (this.proxied ? this.proxy.list(name) : this.workloads.list(name)) };
+    return { items: await this.workloads.list(name) };
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One workload: state (starting, running, exited, killed, oom-killed, failed, lost; unknown while its node is NotReady), exit code, signal, message, times' })
+  @ApiOperation({
+    summary:
+      'One workload: state (starting, running, exited, killed, oom-killed, failed, lost; unknown while its node is NotReady), exit code, signal, message, times',
+  })
   @ApiResponse({ status: 200, type: WorkloadDto })
   async get(@Param('name') name: string, @Param('id') id: string): Promise<WorkloadView> {
-    return this.proxied ? this.proxy.get(name, id) : this.workloads.get(name, id);
+    return this.workloads.get(name, id);
   }
 
   @Get(':id/logs')
@@ -107,12 +87,9 @@ export class WorkloadsController {
     @Query('stream') stream: unknown,
     @Query('tail') tail: unknown,
     @Query('after') after: unknown,
-    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    const query = parseLogQuery(stream, tail, after);
-    if (this.proxied) return sendLog(res, await this.proxy.logs(name, id, new URL(req.originalUrl, 'http://x').searchParams));
-    return sendLog(res, await this.workloads.logs(name, id, query));
+    return sendLog(res, await this.workloads.logs(name, id, stream, tail, after));
   }
 
   @Delete(':id')
@@ -133,9 +110,6 @@ export class WorkloadsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
   ): Promise<WorkloadView> {
-    const graceMs = parseGrace(grace);
-    return this.proxied
-      ? this.proxy.stop(name, id, typeof grace === 'string' ? grace : undefined, principal, requestId)
-      : this.workloads.stop(name, id, graceMs, { principal, requestId });
+    return this.workloads.stop(name, id, grace, { principal, requestId });
   }
 }
