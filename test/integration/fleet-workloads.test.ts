@@ -128,6 +128,12 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
       'its output through /v1/me',
     );
     await asTenant(api.http.delete(`/v1/me/workloads/${started.id}?grace=0s`)).expect(202);
+    // A stop is asynchronous: wait for the end, so that the next test's workloads.max 1 counts nothing of it.
+    await waitFor(
+      async () => (bodyOf<Workload>(await asTenant(api.http.get(`/v1/me/workloads/${started.id}`)).expect(200)).state === 'killed' ? true : undefined),
+      20_000,
+      'the tenant key’s workload killed',
+    );
     const [audit] = await api.query<{ actor: string }>(`SELECT actor FROM audit_log WHERE action = 'workload.start' AND target = $1`, [
       `tenants/jobs/workloads/${started.id}`,
     ]);
