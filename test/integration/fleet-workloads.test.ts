@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bodyOf, type IssuedKey, type NodeView, type Problem, type Workload } from '../support/api';
 import { FleetAgent } from '../support/fleet-agent';
-import { startGovernor, type TestGovernor } from '../support/governor.harness';
+import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
 
 const AGENT_TOKEN = 'fleet-workloads-agent-token-0123456789';
 const NET_POOL = '10.253.128.0/20';
@@ -178,5 +180,81 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     // Back again: the workload (its monitor outlived the agent) is running, read from its agent.
     await b.start();
     await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running again');
+  });
+});
+
+describe('fleet: workloads through the API to an agent that serves https, verified against GOVERNOR_AGENT_CA', () => {
+  let dir: string;
+  let api: TestGovernor;
+  let plain: TestReplica;
+  let agent: FleetAgent;
+  const ADDRESS = '10.253.22.2';
+
+  /** A CA, and a certificate of the agent's address signed by it. */
+  function makeCertificates(): void {
+    const run = (args: string[]) => {
+      const done = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+      if (done.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${done.stderr}`);
+    };
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=governor test CA']);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'agent.key', '-out', 'agent.csr', '-subj', '/CN=wl-tls']);
+    writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=IP:${ADDRESS}\n`);
+    run(['x509', '-req', '-in', 'agent.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'agent.pem', '-days', '1', '-extfile', 'ext.cnf']);
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'governor-agent-ca-'));
+    makeCertificates();
+    const common = { GOVERNOR_NET_POOL: '10.253.144.0/20', GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN };
+    api = await startGovernor({ ...common, GOVERNOR_AGENT_CA: join(dir, 'ca.pem') });
+    plain = await startReplica(api, common);
+    agent = new FleetAgent({
+      node: 'wl-tls',
+      index: 22,
+      linkNet: '10.253',
+      databaseUrl: api.databaseUrl,
+      agentToken: AGENT_TOKEN,
+      env: { ...common, GOVERNOR_RESYNC_INTERVAL: '2s', GOVERNOR_TLS_CERT: join(dir, 'agent.pem'), GOVERNOR_TLS_KEY: join(dir, 'agent.key') },
+    });
+    await agent.start();
+  });
+  after(async () => {
+    await agent.cleanup();
+    await plain.close();
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to boot with a GOVERNOR_AGENT_CA that is not a certificate', async () => {
+    await assert.rejects(startReplica(api, { GOVERNOR_AGENT_TOKEN: AGENT_TOKEN, GOVERNOR_AGENT_CA: join(dir, 'ext.cnf') }), /GOVERNOR_AGENT_CA=/);
+  });
+
+  it('starts a workload over https with the CA, and a replica without it answers 503 naming the node', async () => {
+    assert.match(agent.url, /^https:/);
+    await api.http
+      .post('/v1/tenants')
+      .set('Authorization', api.root)
+      .send({ name: 'sealed', nodes: ['wl-tls'] })
+      .expect(201);
+    await waitFor(
+      async () =>
+        ((await api.http.get('/v1/tenants/sealed').set('Authorization', api.root)).body as { status: { phase: string } }).status.phase === 'Ready'
+          ? true
+          : undefined,
+      90_000,
+      'tenant sealed Ready',
+    );
+    const started = bodyOf<Workload>(
+      await api.http
+        .post('/v1/tenants/sealed/workloads')
+        .set('Authorization', api.root)
+        .send({ command: ['/bin/sleep', '300'] })
+        .expect(201),
+    );
+    assert.equal(started.node, 'wl-tls');
+    assert.ok(existsSync(join(agent.scratch.root, 'tenants', 'sealed', 'workloads', started.id)));
+    const refused = await plain.http.get(`/v1/tenants/sealed/workloads/${started.id}/logs`).set('Authorization', api.root).expect(503);
+    assert.match(bodyOf<Problem>(refused).detail, /wl-tls/);
+    await api.http.delete(`/v1/tenants/sealed/workloads/${started.id}?grace=0s`).set('Authorization', api.root).expect(202);
   });
 });

@@ -1,4 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DomainError, ValidationError, type FieldError } from '../../../../libs/domain/src/errors';
@@ -68,13 +71,30 @@ interface AgentNode {
  * state of its workloads each second; a workload whose node is NotReady reads as `unknown` until the node is back.
  */
 @Injectable()
-export class WorkloadProxy {
+export class WorkloadProxy implements OnModuleInit {
+  /** GOVERNOR_AGENT_CA's certificates (PEM), when set: https agents are verified against them only */
+  private agentCa: string | undefined;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly tenants: TenantsService,
     private readonly workloads: WorkloadsService,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
+
+  /** GOVERNOR_AGENT_CA is read and checked at boot, so that a wrong file stops the API at once rather than at the first workload request. */
+  onModuleInit(): void {
+    const file = this.config.agentCaFile;
+    if (file === undefined || this.config.role !== 'api') return;
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+      new X509Certificate(pem);
+    } catch (err) {
+      throw new Error(`GOVERNOR_AGENT_CA=${file}: not a readable PEM certificate (${err instanceof Error ? err.message : String(err)})`);
+    }
+    this.agentCa = pem;
+  }
 
   async start(tenantName: string, asked: unknown, input: StartWorkloadInput, actor: Actor): Promise<WorkloadView> {
     const node = await this.place(tenantName, asked);
@@ -196,12 +216,12 @@ export class WorkloadProxy {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(`${node.agentUrl.replace(/\/$/, '')}/agent/v1/${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(AGENT_TIMEOUT_MS),
-      });
+      const url = `${node.agentUrl.replace(/\/$/, '')}/agent/v1/${path}`;
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      res =
+        this.agentCa !== undefined && url.startsWith('https:')
+          ? await httpsWithCa(url, method, headers, payload, this.agentCa)
+          : await fetch(url, { method, headers, body: payload, signal: AbortSignal.timeout(AGENT_TIMEOUT_MS) });
     } catch (err) {
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
       throw new AgentUnavailable(`the agent of node ${node.name} (${node.agentUrl}) could not be reached: ${cause}; retry once the node is Ready`);
@@ -219,4 +239,23 @@ export class WorkloadProxy {
     const code = typeof problem.type === 'string' ? problem.type.replace(/^urn:governor:problem:/, '') : `http-${res.status}`;
     throw new AgentAnswered(res.status, code, detail, Array.isArray(problem.errors) ? (problem.errors as FieldError[]) : []);
   }
+}
+
+/** One https request verified against `ca` only (the global fetch takes no CA), answered as a fetch Response. */
+function httpsWithCa(url: string, method: string, headers: Record<string, string>, body: string | undefined, ca: string): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, ca, timeout: AGENT_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') answer.set(name, value);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 502, headers: answer }));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${AGENT_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
