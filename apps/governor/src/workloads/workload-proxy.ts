@@ -91,7 +91,7 @@ export class WorkloadProxy implements OnModuleInit {
       pem = readFileSync(file, 'utf8');
       new X509Certificate(pem);
     } catch (err) {
-      throw new Error(`GOVERNOR_AGENT_CA=${file}: not a readable PEM certificate (${err instanceof Error ? err.message : String(err)})`);
+      throw new Error(`GOVERNOR_AGENT_CA=${file}: not a readable PEM certificate (${err instanceof Error ? err.message : String(err)})`, { cause: err });
     }
     this.agentCa = pem;
   }
