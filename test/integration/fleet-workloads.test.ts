@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +142,68 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     assert.equal(audit.actor, `tenant:jobs/${key.id}`);
   });
 
+  it('serves usage, plan and process attach in role api through the agents of the tenant’s nodes', async () => {
+    const usage = (await admin(api.http.get('/v1/tenants/jobs/usage')).expect(200)).body as {
+      node: string;
+      memory: unknown;
+      nodes: Array<{ node: string; usage?: { memory: unknown }; error?: unknown }>;
+    };
+    assert.equal(usage.node, 'wl-a');
+    assert.ok(usage.memory !== undefined, 'the top level keeps the single-host shape');
+    assert.deepEqual(
+      usage.nodes.map((n) => [n.node, n.usage !== undefined]),
+      [
+        ['wl-a', true],
+        ['wl-b', true],
+      ],
+    );
+
+    const plan = (
+      await admin(api.http.post('/v1/tenants/jobs/plan'))
+        .send({ quota: { memory: { max: '300Mi' } } })
+        .expect(200)
+    ).body as {
+      admission: { admitted: boolean };
+      nodes: Array<{ node: string; writes: Array<{ file: string; to?: unknown; after?: unknown }> }>;
+    };
+    assert.deepEqual(
+      plan.nodes.map((n) => n.node),
+      ['wl-a', 'wl-b'],
+    );
+    // Each node's agent planned against its own cgroup root: writes to memory.max where the controller is there,
+    // a warning naming that root where it is not.
+    plan.nodes.forEach((node, index) => {
+      const said = JSON.stringify(node);
+      assert.ok(said.includes('memory.max') || said.includes(`fl${20 + index}-`), `${node.node} planned on its own root: ${said}`);
+    });
+    assert.equal(plan.admission.admitted, true);
+    await admin(api.http.post('/v1/tenants/jobs/plan'))
+      .send({ quota: { memory: { max: 'lots' } } })
+      .expect(400);
+
+    const sleeper = spawn('/bin/sleep', ['300'], { stdio: 'ignore' });
+    try {
+      const missing = await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: sleeper.pid }).expect(400);
+      assert.equal(bodyOf<Problem>(missing).errors[0].path, 'node');
+      assert.match(bodyOf<Problem>(missing).errors[0].message, /wl-a, wl-b/);
+      const attached = (await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: sleeper.pid, node: 'wl-a' }).expect(201)).body as {
+        pid: number;
+        node: string;
+        cgroup: string;
+      };
+      assert.equal(attached.node, 'wl-a');
+      assert.ok(
+        readFileSync(join(agents[0].scratch.root, 'tenants', 'jobs', 'attached', 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .includes(String(sleeper.pid)),
+      );
+      const [audit] = await api.query<{ actor: string }>(`SELECT actor FROM audit_log WHERE action = 'tenant.attach' ORDER BY at DESC LIMIT 1`);
+      assert.match(audit.actor, /^admin:/);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
   it('passes an agent’s 4xx through, and reports a workload of a killed agent as unknown and its stop as 503 naming the node', async () => {
     // wl-a runs one workload of jobs (the test before last): at workloads.max 1 its agent refuses a second with
     // its own 409, which the API answers as it is.
@@ -176,6 +238,27 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     assert.match(bodyOf<Problem>(stop).detail, /wl-b/);
     const logs = await admin(api.http.get(`/v1/tenants/jobs/workloads/${started.id}/logs`)).expect(503);
     assert.match(String(logs.headers['content-type']), /problem\+json/);
+
+    // Usage and plan still answer from wl-a, and name wl-b as the node that could not; an attach there is 503.
+    const usage = (await admin(api.http.get('/v1/tenants/jobs/usage')).expect(200)).body as {
+      node: string;
+      nodes: Array<{ node: string; error?: { status: number; detail: string } }>;
+    };
+    assert.equal(usage.node, 'wl-a');
+    assert.equal(usage.nodes.find((n) => n.node === 'wl-b')?.error?.status, 503);
+    assert.match(String(usage.nodes.find((n) => n.node === 'wl-b')?.error?.detail), /wl-b/);
+    const plan = (
+      await admin(api.http.post('/v1/tenants/jobs/plan'))
+        .send({ quota: { pids: { max: 300 } } })
+        .expect(200)
+    ).body as {
+      nodes: Array<{ node: string; unavailable?: boolean; warnings: string[] }>;
+    };
+    const down = plan.nodes.find((n) => n.node === 'wl-b');
+    assert.equal(down?.unavailable, true);
+    assert.match(down!.warnings.join(' '), /wl-b/);
+    const attach = await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: process.pid, node: 'wl-b' }).expect(503);
+    assert.match(bodyOf<Problem>(attach).detail, /wl-b/);
 
     // Back again: the workload (its monitor outlived the agent) is running, read from its agent.
     await b.start();

@@ -8,6 +8,9 @@ import { ACTING_PRINCIPAL_HEADER } from '../workloads/workload-proxy';
 import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
 import type { WorkloadView } from '../workloads/workloads.service';
 import { AgentApiService } from './agent-api.service';
+import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
+import { parsePid } from '../host/tenant-host.controller';
+import { type TenantPlan, TenantHostService } from '../host/tenant-host.service';
 
 /**
  * The internal agent API: what API replicas ask of the agent that owns a host. Every route needs the shared
@@ -18,7 +21,41 @@ import { AgentApiService } from './agent-api.service';
 @Access('agent')
 @Controller('agent/v1')
 export class AgentApiController {
-  constructor(private readonly agent: AgentApiService) {}
+  constructor(
+    private readonly agent: AgentApiService,
+    private readonly host: TenantHostService,
+  ) {}
+
+  @Get('tenants/:name/usage')
+  @ApiOperation({ summary: "Live usage of the tenant's cgroup on this node" })
+  async usage(@Param('name') name: string): Promise<TenantUsage> {
+    return (await this.host.usage(name)).usage;
+  }
+
+  @Post('tenants/:name/plan')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Dry run of a merge patch on this node: the files and values it would write, and warnings' })
+  async plan(@Param('name') name: string, @Body() body: unknown): Promise<TenantPlan> {
+    return this.host.plan(name, body);
+  }
+
+  @Post('tenants/:name/processes')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Attach a process of this node to the tenant, for the principal an API replica names' })
+  @ApiHeader({
+    name: ACTING_PRINCIPAL_HEADER,
+    required: true,
+    description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log',
+  })
+  async attach(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers(ACTING_PRINCIPAL_HEADER) acting: string | undefined,
+    @Headers('x-request-id') requestId: string | undefined,
+  ): Promise<{ pid: number; cgroup: string }> {
+    const principal = this.agent.actingPrincipal(acting);
+    return this.host.attach(name, parsePid(body), { principal, requestId });
+  }
 
   @Get('node')
   @ApiOperation({ summary: "This agent's node, as it registered it: kernel, cgroup mode, controllers, features, capacity, agent URL, heartbeat" })

@@ -119,7 +119,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (!this.touchesHost) {
       throw new HostException(
         HostExceptionCode.NOT_IN_ROLE,
-        `this governor runs as role api; this host endpoint is served by role all (only workloads are forwarded to agents so far)`,
+        `this governor runs as role api, which holds no host: this host endpoint is served by roles all and agent`,
       );
     }
     if (this.driver === undefined)

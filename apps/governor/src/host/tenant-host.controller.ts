@@ -6,18 +6,20 @@ import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
 import type { Principal } from '../auth/principal';
 import { throwIfAny } from '../common/body';
 import { PatchTenantDto } from '../tenants/dto/tenant.dto';
-import { type TenantPlan, TenantHostService } from './tenant-host.service';
-import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
+import type { TenantPlan } from './tenant-host.service';
+import { type RoutedUsage, TenantHostRouter } from './tenant-host.router';
 
 class AttachProcessDto {
   @ApiProperty({ example: 4242, description: 'an existing process; not 1, the governor or a kernel thread' }) pid!: number;
+  @ApiProperty({ required: false, example: 'node-a', description: 'the node the PID is on: required in role api, where a PID means nothing without its host' })
+  node?: string;
 }
 
 @ApiTags('tenants')
 @ApiBearerAuth()
 @Controller('v1/tenants/:name')
 export class TenantHostController {
-  constructor(private readonly host: TenantHostService) {}
+  constructor(private readonly host: TenantHostRouter) {}
 
   @Post('plan')
   @HttpCode(200)
@@ -28,9 +30,13 @@ export class TenantHostController {
   }
 
   @Get('usage')
-  @ApiOperation({ summary: 'Live usage from the tenant cgroup: CPU, throttling, memory and its events, pids, io per device, PSI' })
-  async usage(@Param('name') name: string): Promise<TenantUsage> {
-    return (await this.host.usage(name)).usage;
+  @ApiOperation({
+    summary: 'Live usage from the tenant cgroup: CPU, throttling, memory and its events, pids, io per device, PSI',
+    description:
+      'With the node it was read on (`node`). In role api each of the tenant’s nodes is asked through its agent: `nodes` holds each node’s usage or why its agent did not answer, and the top level is the first node that answered (503 naming the nodes when none does).',
+  })
+  async usage(@Param('name') name: string): Promise<RoutedUsage> {
+    return this.host.usage(name);
   }
 
   @Post('processes')
@@ -46,12 +52,12 @@ export class TenantHostController {
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
-  ): Promise<{ pid: number; cgroup: string }> {
-    return this.host.attach(name, parsePid(body), { principal, requestId });
+  ): Promise<{ pid: number; cgroup: string; node: string }> {
+    return this.host.attach(name, body, parsePid, { principal, requestId });
   }
 }
 
-function parsePid(body: unknown): number {
+export function parsePid(body: unknown): number {
   const errors: FieldError[] = [];
   const record = readObject(body, '', 'an attach request', ['pid'], errors);
   const pid = record?.pid;

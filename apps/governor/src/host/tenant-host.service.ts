@@ -19,6 +19,8 @@ export interface NodePlan {
   node: string;
   writes: FileChange[];
   warnings: string[];
+  /** role api: the node's agent did not answer (NotReady, unreachable); its warning says why */
+  unavailable?: boolean;
 }
 
 export interface TenantPlan {

@@ -127,6 +127,55 @@ export class WorkloadProxy implements OnModuleInit {
     return this.call<WorkloadView>(node, 'DELETE', `tenants/${encodeURIComponent(tenantName)}/workloads/${encodeURIComponent(id)}?grace=${graceMs}ms`, actor);
   }
 
+  /**
+   * A host request of a tenant (usage, plan) sent to the agent of each of its nodes, in name order: what each
+   * answered, or why it could not (NotReady, unreachable, an error), so that one node down does not hide the others.
+   */
+  async fanOut<T>(
+    tenantName: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<Array<{ node: string; answer: T } | { node: string; error: AgentAnswered | AgentUnavailable }>> {
+    const tenant = await this.tenants.get(tenantName);
+    const nodes = await this.agentNodes();
+    const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
+    const names = targetNodes(tenant.nodes, fleet).sort((a, b) => a.localeCompare(b));
+    const suffix = `tenants/${encodeURIComponent(tenantName)}/${path}`;
+    return Promise.all(
+      names.map(async (name) => {
+        const node = nodes.get(name);
+        try {
+          if (node === undefined) throw new AgentUnavailable(`node ${name} is not registered or serves no agent API`);
+          if (!node.ready) throw new AgentUnavailable(`node ${name} is NotReady: its agent cannot answer now`);
+          return { node: name, answer: await this.call<T>(node, method, suffix, undefined, body) };
+        } catch (err) {
+          if (err instanceof AgentAnswered || err instanceof AgentUnavailable) return { node: name, error: err };
+          throw err;
+        }
+      }),
+    );
+  }
+
+  /** A host request of a tenant sent to one of its nodes' agent (an attach: a PID means something on one host only). */
+  async toNode<T>(tenantName: string, asked: unknown, method: string, path: string, actor: Actor, body?: unknown): Promise<T> {
+    const tenant = await this.tenants.get(tenantName);
+    const nodes = await this.agentNodes();
+    const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
+    const eligible = targetNodes(tenant.nodes, fleet).filter((name) => nodes.has(name));
+    const node = typeof asked === 'string' ? nodes.get(asked) : undefined;
+    if (node === undefined || !eligible.includes(node.name)) {
+      throw new ValidationError([
+        {
+          path: 'node',
+          message: `${asked === undefined ? 'is required in role api (a PID is local to one host)' : `tenant ${tenantName} is not placed on a node ${JSON.stringify(asked)} with an agent API`}; its nodes: ${eligible.join(', ') || 'none'}`,
+        },
+      ]);
+    }
+    if (!node.ready) throw new AgentUnavailable(`node ${node.name} is NotReady: its agent cannot answer now`);
+    return this.call<T>(node, method, `tenants/${encodeURIComponent(tenantName)}/${path}`, actor, body);
+  }
+
   /** A workload on a NotReady node reads `unknown` while it was last seen starting or running: its agent cannot say. */
   private withNodeState(view: WorkloadView, node: AgentNode | undefined): WorkloadView {
     if (ACTIVE.includes(view.state) && (node === undefined || !node.ready)) {

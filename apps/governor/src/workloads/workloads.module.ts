@@ -10,6 +10,6 @@ import { RunDirWatch } from './run-dir-watch';
 @Module({
   imports: [TenantsModule, AuditModule],
   providers: [WorkloadsService, WorkloadProxy, WorkloadRouter, ForkWatch, RunDirWatch],
-  exports: [WorkloadsService, WorkloadRouter],
+  exports: [WorkloadsService, WorkloadRouter, WorkloadProxy],
 })
 export class WorkloadsModule {}
