@@ -181,6 +181,25 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
       .send({ quota: { memory: { max: 'lots' } } })
       .expect(400);
 
+    // A quota request's plan is the same merged plan.
+    const key = bodyOf<IssuedKey>(await admin(api.http.post('/v1/tenants/jobs/keys')).send({ name: 'planner' }).expect(201));
+    const request = (
+      await api.http
+        .post('/v1/me/quota-requests')
+        .set('Authorization', `Bearer ${key.key}`)
+        .send({ quota: { memory: { max: '300Mi' } }, reason: 'more room' })
+        .expect(201)
+    ).body as { plan?: { nodes: Array<{ node: string }> }; planError?: string };
+    assert.deepEqual(
+      request.plan?.nodes.map((n) => n.node),
+      ['wl-a', 'wl-b'],
+      String(request.planError),
+    );
+    await api.http
+      .post(`/v1/me/quota-requests/${(request as unknown as { id: string }).id}/withdraw`)
+      .set('Authorization', `Bearer ${key.key}`)
+      .expect(200);
+
     const sleeper = spawn('/bin/sleep', ['300'], { stdio: 'ignore' });
     try {
       const missing = await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: sleeper.pid }).expect(400);
@@ -256,7 +275,7 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     };
     const down = plan.nodes.find((n) => n.node === 'wl-b');
     assert.equal(down?.unavailable, true);
-    assert.match(down!.warnings.join(' '), /wl-b/);
+    assert.match((down?.warnings ?? []).join(' '), /wl-b/);
     const attach = await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: process.pid, node: 'wl-b' }).expect(503);
     assert.match(bodyOf<Problem>(attach).detail, /wl-b/);
 

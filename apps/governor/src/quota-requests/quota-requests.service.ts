@@ -6,7 +6,8 @@ import { QuotaRequestEntity, TenantEntity } from '../../../../libs/persistence/s
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
 import { actorOf } from '../auth/principal';
-import { type TenantPlan, TenantHostService } from '../host/tenant-host.service';
+import type { TenantPlan } from '../host/tenant-host.service';
+import { TenantHostRouter } from '../host/tenant-host.router';
 import { assertAccepting, TenantsService } from '../tenants/tenants.service';
 import { QuotaRequestException, QuotaRequestExceptionCode } from './quota-request.exception';
 import type { CreateQuotaRequestInput, QuotaRequestState } from './quota-request.request';
@@ -42,7 +43,7 @@ export class QuotaRequestsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly tenants: TenantsService,
-    private readonly host: TenantHostService,
+    private readonly host: TenantHostRouter,
     private readonly audit: AuditService,
   ) {}
 

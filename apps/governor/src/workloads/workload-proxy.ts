@@ -162,7 +162,9 @@ export class WorkloadProxy implements OnModuleInit {
     const tenant = await this.tenants.get(tenantName);
     const nodes = await this.agentNodes();
     const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
-    const eligible = targetNodes(tenant.nodes, fleet).filter((name) => nodes.has(name));
+    const eligible = targetNodes(tenant.nodes, fleet)
+      .filter((name) => nodes.has(name))
+      .sort((a, b) => a.localeCompare(b));
     const node = typeof asked === 'string' ? nodes.get(asked) : undefined;
     if (node === undefined || !eligible.includes(node.name)) {
       throw new ValidationError([
