@@ -119,7 +119,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (!this.touchesHost) {
       throw new HostException(
         HostExceptionCode.NOT_IN_ROLE,
-        `this governor runs as role api, which holds no host: this host endpoint is served by roles all and agent`,
+        `this governor runs as role api, which holds no host: this endpoint reads the local host and is served by role all`,
       );
     }
     if (this.driver === undefined)
