@@ -7,20 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { bodyOf, type IssuedKey, type NodeView, type Problem, type Workload } from '../support/api';
 import { FleetAgent } from '../support/fleet-agent';
 import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
+import { waitFor } from '../support/wait';
 
 const AGENT_TOKEN = 'fleet-workloads-agent-token-0123456789';
 const NET_POOL = '10.253.128.0/20';
-
-/** Polls `probe` until it gives something other than undefined, or fails after `timeoutMs`. */
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('fleet: workloads through the API, run by the owning agent', () => {
   let api: TestGovernor;

@@ -1,16 +1,17 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Access } from '../auth/access.decorator';
 import type { NodeView } from '../nodes/nodes.service';
 import { WorkloadDto } from '../workloads/dto/workload.dto';
 import { ACTING_PRINCIPAL_HEADER } from '../workloads/workload-proxy';
-import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
+import { parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
 import type { WorkloadView } from '../workloads/workloads.service';
 import { AgentApiService } from './agent-api.service';
 import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
 import { parsePid } from '../host/tenant-host.controller';
 import { type TenantPlan, TenantHostService } from '../host/tenant-host.service';
+import { WorkloadLogRoute } from '../workloads/workload-log.decorator';
 
 /**
  * The internal agent API: what API replicas ask of the agent that owns a host. Every route needs the shared
@@ -110,11 +111,7 @@ export class AgentApiController {
   }
 
   @Get('tenants/:name/workloads/:id/logs')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiProduces('text/plain')
-  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
-  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
+  @WorkloadLogRoute()
   @ApiOperation({ summary: "A workload's output, read from this node's run directory" })
   async logs(
     @Param('name') name: string,

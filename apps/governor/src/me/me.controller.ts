@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Access, CurrentPrincipal, RequestId } from '../auth/access.decorator';
 import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
@@ -13,10 +13,11 @@ import { QuotaPatchDto } from '../tenants/dto/quota.dto';
 import { TenantDto } from '../tenants/dto/tenant.dto';
 import { WorkloadDto, WorkloadListDto } from '../workloads/dto/workload.dto';
 import { QuotaRequestDto, QuotaRequestListDto } from '../quota-requests/dto/quota-request.dto';
-import { LOG_AFTER_DESCRIPTION, sendLog } from '../workloads/workload.request';
+import { sendLog } from '../workloads/workload.request';
 import { WorkloadRouter } from '../workloads/workload-router';
 import type { WorkloadView } from '../workloads/workloads.service';
 import { type MyUsage, MeService } from './me.service';
+import { WorkloadLogRoute } from '../workloads/workload-log.decorator';
 
 class CreateQuotaRequestDto {
   @ApiProperty({ type: QuotaPatchDto, description: 'a JSON merge patch of your quota (null removes a field)', example: { memory: { max: '1Gi' } } })
@@ -93,11 +94,7 @@ export class MeController {
   }
 
   @Get('workloads/:id/logs')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiProduces('text/plain')
-  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
-  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
+  @WorkloadLogRoute()
   async logs(
     @Param('id') id: string,
     @Query('stream') stream: unknown,

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
 import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
@@ -8,8 +8,9 @@ import { IdempotencyService } from '../idempotency/idempotency.service';
 import { QuotaDto } from '../tenants/dto/quota.dto';
 import { WorkloadDto, WorkloadListDto } from './dto/workload.dto';
 import { WorkloadRouter } from './workload-router';
-import { LOG_AFTER_DESCRIPTION, sendLog } from './workload.request';
+import { sendLog } from './workload.request';
 import type { WorkloadView } from './workloads.service';
+import { WorkloadLogRoute } from './workload-log.decorator';
 
 class StartWorkloadDto {
   @ApiProperty({ example: ['/bin/sh', '-c', 'echo hello; sleep 30'], description: 'an absolute path (no PATH search), then its arguments' })
@@ -75,11 +76,7 @@ export class WorkloadsController {
   }
 
   @Get(':id/logs')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiProduces('text/plain')
-  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
-  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
+  @WorkloadLogRoute()
   @ApiOperation({ summary: 'The last lines of its output (logs are rotated by size; at most 1 MiB is read), or what followed a cursor' })
   async logs(
     @Param('name') name: string,
