@@ -268,6 +268,17 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     assert.match((down?.warnings ?? []).join(' '), /wl-b/);
     const attach = await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: process.pid, node: 'wl-b' }).expect(503);
     assert.match(bodyOf<Problem>(attach).detail, /wl-b/);
+    // A tenant placed on wl-b only: no node answers, so usage and plan are 503 naming it.
+    await admin(api.http.post('/v1/tenants'))
+      .send({ name: 'solo', nodes: ['wl-b'] })
+      .expect(201);
+    const none = await admin(api.http.get('/v1/tenants/solo/usage')).expect(503);
+    assert.equal(bodyOf<Problem>(none).type, 'urn:governor:problem:agent-unavailable');
+    assert.match(bodyOf<Problem>(none).detail, /node wl-b is NotReady/);
+    const noPlan = await admin(api.http.post('/v1/tenants/solo/plan'))
+      .send({ quota: { memory: { max: '300Mi' } } })
+      .expect(503);
+    assert.match(bodyOf<Problem>(noPlan).detail, /wl-b/);
 
     // Back again: the workload (its monitor outlived the agent) is running, read from its agent.
     await b.start();
