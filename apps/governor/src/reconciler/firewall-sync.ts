@@ -80,10 +80,12 @@ export class FirewallSync {
   sync(): Promise<void> {
     if (this.queued) return this.queued;
     if (!this.running) return this.start();
-    const after = this.running.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.start();
-    });
+    const after = this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.start();
+      });
     this.queued = after;
     return after;
   }

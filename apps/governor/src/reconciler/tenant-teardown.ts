@@ -78,7 +78,8 @@ export class TenantTeardown {
         await this.repository.markTornDown(tenantId, this.config.nodeName);
         this.logger.log({ tenant: name, tenantId }, 'confirmed the teardown of a quarantined tenant on this node');
       }
-      if (await this.repository.releaseIfTornDown(tenantId)) this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
+      if (await this.repository.releaseIfTornDown(tenantId))
+        this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
     }
   }
 }
