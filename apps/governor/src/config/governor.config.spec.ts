@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     assert.equal(config.runDir, '/run/governor');
     assert.equal(config.resyncIntervalMs, 30_000);
     assert.equal(config.heartbeatIntervalMs, 10_000);
-    assert.equal(config.reconcileWorkers, Math.min(256, availableParallelism() * 4));
+    assert.equal(config.reconcileWorkers, Math.min(64, availableParallelism() * 4));
     assert.equal(config.agentToken, undefined);
     assert.equal(config.agentUrl, undefined);
     assert.equal(config.logLevel, 'info');
@@ -146,12 +146,12 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ GOVERNOR_AGENT_URL: 'ftp://node-1' }), /GOVERNOR_AGENT_URL=/);
   });
 
-  it('bounds the reconcile workers from 1 to 256, naming the key', () => {
-    for (const bad of ['0', '257', '-1', '2.5', 'many', '1e2']) {
-      assert.throws(() => loadConfig({ GOVERNOR_RECONCILE_WORKERS: bad }), /GOVERNOR_RECONCILE_WORKERS=.*from 1 to 256/);
+  it('bounds the reconcile workers from 1 to 128, naming the key', () => {
+    for (const bad of ['0', '129', '-1', '2.5', 'many', '1e2']) {
+      assert.throws(() => loadConfig({ GOVERNOR_RECONCILE_WORKERS: bad }), /GOVERNOR_RECONCILE_WORKERS=.*from 1 to 128/);
     }
     assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '1' }).reconcileWorkers, 1);
-    assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '256' }).reconcileWorkers, 256);
+    assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '128' }).reconcileWorkers, 128);
   });
 
   it('refuses a resync interval under one second', () => {

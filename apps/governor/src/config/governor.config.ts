@@ -41,8 +41,8 @@ export interface GovernorConfig {
   trustedProxies: Cidr[];
   resyncIntervalMs: number;
   /**
-   * GOVERNOR_RECONCILE_WORKERS: how many tenants are reconciled at once (1 to 256; default the number of
-   * CPUs × 4, since most of a tenant's reconcile waits on the kernel, not on a CPU)
+   * GOVERNOR_RECONCILE_WORKERS: how many tenants are reconciled at once (1 to 128; default the number of
+   * CPUs × 4, at most 64, since most of a tenant's reconcile waits on the kernel, not on a CPU)
    */
   reconcileWorkers: number;
   /** how often an agent writes its heartbeat (GOVERNOR_HEARTBEAT_INTERVAL, 10s); older than two of them, the node is NotReady */
@@ -91,8 +91,13 @@ const DURATIONS = {
   GOVERNOR_WORKLOAD_LOG_RETENTION: { fallback: '7d', range: msRange(60_000, 3650 * DAY_MS) },
 } as const;
 const AUTH_WINDOW = msRange(1000, DAY_MS);
-/** Past a few hundred, more workers only contend for the same two or three cores and PostgreSQL connections. */
-const MAX_RECONCILE_WORKERS = 256;
+/**
+ * Each worker has at most one native call in flight, and koffi queues at most 256 async calls in all (its
+ * max_async_calls): 128 workers leave the rest to the metrics reads and the workload supervisor. The default
+ * stops at 64: past that, workers only contend for the same cores and PostgreSQL connections.
+ */
+const MAX_RECONCILE_WORKERS = 128;
+const DEFAULT_RECONCILE_WORKERS_CAP = 64;
 
 /**
  * Reads the environment into one typed object. Every bad variable is named in one error, so that an
@@ -179,11 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
 
   const workersText = text('GOVERNOR_RECONCILE_WORKERS');
-  const defaultWorkers = Math.min(MAX_RECONCILE_WORKERS, availableParallelism() * 4);
+  const defaultWorkers = Math.min(DEFAULT_RECONCILE_WORKERS_CAP, availableParallelism() * 4);
   let reconcileWorkers = workersText === undefined ? defaultWorkers : Number(workersText);
   if (!/^\d{1,3}$/.test(workersText ?? '1') || !(reconcileWorkers >= 1 && reconcileWorkers <= MAX_RECONCILE_WORKERS)) {
     problems.push(
-      `GOVERNOR_RECONCILE_WORKERS=${JSON.stringify(workersText)}: must be a whole number from 1 to ${MAX_RECONCILE_WORKERS} (unset: the number of CPUs × 4, ${defaultWorkers} here)`,
+      `GOVERNOR_RECONCILE_WORKERS=${JSON.stringify(workersText)}: must be a whole number from 1 to ${MAX_RECONCILE_WORKERS} (unset: the number of CPUs × 4, at most 64: ${defaultWorkers} here)`,
     );
     reconcileWorkers = defaultWorkers;
   }

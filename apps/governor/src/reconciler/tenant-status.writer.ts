@@ -6,6 +6,9 @@ import { TenantCatalog } from '../metrics/tenant-catalog';
 import { FirewallSync } from './firewall-sync';
 import { ReconcilerRepository } from './reconciler.repository';
 
+/** The part of the repository the writer uses, so that a unit test hands it a typed fake. */
+export type TenantStatusStore = Pick<ReconcilerRepository, 'status' | 'saveStatus' | 'deleteStatus'>;
+
 /**
  * Writes a tenant's status on this node, and keeps the metrics catalog (what a scrape knows of the tenant)
  * in step with it.
@@ -13,7 +16,7 @@ import { ReconcilerRepository } from './reconciler.repository';
 @Injectable()
 export class TenantStatusWriter {
   constructor(
-    private readonly repository: ReconcilerRepository,
+    @Inject(ReconcilerRepository) private readonly repository: TenantStatusStore,
     private readonly catalog: TenantCatalog,
     private readonly firewall: FirewallSync,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
