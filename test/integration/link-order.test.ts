@@ -132,6 +132,12 @@ describe('a tenant link never goes up before the firewall covers it', () => {
     rebuild.start();
     const second = await startService(env);
     try {
+      // The statuses say Ready from before the reboot: the links themselves tell when the rebuild is done.
+      const deadline = Date.now() + 240_000;
+      while (![...interfaces.values()].every((link) => rebuild.seenUp.has(link))) {
+        assert.ok(Date.now() < deadline, `rebuilt after the reboot: ${rebuild.seenUp.size} of ${TENANTS} links up`);
+        await sleep(500);
+      }
       await allReady(second, names, 'rebuilt after the reboot');
     } finally {
       await second.stop();
