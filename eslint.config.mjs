@@ -4,10 +4,37 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'var/**', 'test-output/**', 'native/**', 'apps/portal/dist/**'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        // Each file is checked with the tsconfig.json nearest to it: the root one for apps/, libs/ and test/,
+        // apps/portal's for the browser code. The Vite config is in no project, so it gets a default one.
+        projectService: { allowDefaultProject: ['apps/portal/vite.config.mts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
   {
     files: ['**/*.ts'],
     rules: {
+      // node:test's describe/it/before/after return promises that the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach', 'suite'],
+              package: 'node:test',
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       // No consistent-type-imports: with emitDecoratorMetadata, a constructor parameter's class must stay a

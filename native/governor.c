@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -733,4 +734,51 @@ int gv_lock_dir(const char *path)
 	if (!path)
 		return -EINVAL;
 	return lock_fd(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+}
+
+int gv_lock_held(const char *path)
+{
+	if (!path)
+		return -EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	int held = flock(fd, LOCK_SH | LOCK_NB) < 0 ? (errno == EWOULDBLOCK ? 1 : -errno) : 0;
+	close(fd); /* drops the shared lock, if this took it */
+	return held;
+}
+
+/* The pid at the start of the lock file open at fd, or -1. */
+static int lock_file_pid(int fd)
+{
+	char text[32];
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	char *end;
+	errno = 0;
+	long pid = strtol(text, &end, 10);
+	return errno == 0 && end != text && (*end == '\n' || *end == '\0') && pid > 0 && pid <= INT_MAX ? (int)pid : -1;
+}
+
+int gv_signal_lock_holder(const char *pid_file, int sig)
+{
+	if (!pid_file || sig < 0 || sig > 64)
+		return -EINVAL;
+	int fd = open(pid_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	int pid = lock_file_pid(fd), ret = -ESRCH;
+	int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (pid > 0 && pidfd < 0)
+		ret = -errno;
+	/* Held now, by the process that wrote `pid`: that process was alive when the pidfd was opened, so the pidfd
+	 * is it, and not whatever got its pid after it died. */
+	else if (pidfd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK && lock_file_pid(fd) == pid)
+		ret = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+	if (pidfd >= 0)
+		close(pidfd);
+	close(fd);
+	return ret;
 }

@@ -173,4 +173,20 @@ GV_API int gv_lock_file(const char *path, unsigned int mode);
  * opened O_RDONLY | O_DIRECTORY | O_CLOEXEC, with an exclusive flock taken without waiting, or -errno. */
 GV_API int gv_lock_dir(const char *path);
 
+/*
+ * Whether a process holds a flock(2) on the existing file `path` (the other side of gv_lock_file, and of the
+ * monitor's monitor.pid): 1 when it is held, 0 when nobody holds it (the shared lock this takes to find out is
+ * dropped at once), or -errno (-ENOENT when there is no such file). A dead holder holds nothing, and a recycled
+ * pid holds nothing either, which is why liveness is judged by the lock, never by a pid or a command line.
+ */
+GV_API int gv_lock_held(const char *path);
+
+/*
+ * Sends `sig` to the process whose pid the lock file `pid_file` holds ("PID\n", written by the process that
+ * locks it), through a pidfd, and only while that process still holds the lock: the pidfd is opened first, then
+ * the lock and the pid are checked, so a pid recycled after its holder died is never signalled. Returns 0, -ESRCH
+ * when nobody holds the lock (or the file names another pid than the holder wrote), or -errno.
+ */
+GV_API int gv_signal_lock_holder(const char *pid_file, int sig);
+
 #endif

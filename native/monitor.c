@@ -19,15 +19,18 @@
  * monitor has started the workload or recorded why it could not. Exit 0: DIR/monitor.pid is written and DIR/pid
  * or DIR/status exists. Exit 1, with a message on stderr: the monitor itself could not start (state dir, lock,
  * monitor cgroup). Exit 2: usage. The monitor, adopted by init (or the nearest subreaper), outlives the caller.
- * It starts in --monitor-cgroup (cloned there with CLONE_INTO_CGROUP; a kernel without it moves it there), so that
- * the tenant's OOM kills, pids.max and cgroup.kill never reach it, then clone3(CLONE_INTO_CGROUP)s the workload into --cgroup, whose child joins --netns, then --userns, becomes
+ * It starts in --monitor-cgroup (cloned there with CLONE_INTO_CGROUP; a kernel without it moves it there), a leaf
+ * of the tenant's cgroup next to the workload's, so that it counts in the tenant's pids and memory, while a
+ * cgroup.kill of the workload's leaf misses it and oom_score_adj -1000 keeps the OOM killer off it; then it
+ * clone3(CLONE_INTO_CGROUP)s the workload into --cgroup, whose child joins --netns, then --userns, becomes
  * uid and gid 0 there with no supplementary groups, enters --cwd and execs with stdin /dev/null and stdout and
  * stderr piped to the monitor.
  *
  * Environment: the workload gets exactly the NUL-separated NAME=value entries of --env-file (the format of
  * /proc/<pid>/environ; none without it), never the monitor's own environment, which the caller should leave
  * empty: the monitor runs as root, and ld.so and glibc would honour a tenant's LD_PRELOAD, LD_LIBRARY_PATH,
- * GCONV_PATH or MALLOC_* there.
+ * GCONV_PATH or MALLOC_* there. The monitor removes --env-file once it has read it: its values can be secrets,
+ * and nothing needs them on disk once they are in memory.
  *
  * DIR, which the caller creates, holds (each written atomically, tmp file + rename, unless noted):
  *   monitor.pid  the monitor's pid; it keeps an exclusive flock(2) on it while it lives, so a second monitor
@@ -35,7 +38,12 @@
  *   boot_id      /proc/sys/kernel/random/boot_id at start (status missing + boot id changed = lost);
  *   pid          the workload's host pid, once execve has succeeded;
  *   status       once it has ended: "state=exited\ncode=N\n" or "state=killed\nsignal=N\n"; when it could
- *                not start: "state=failed\nmessage=TEXT\n" (e.g. "command not found: /x");
+ *                not start: "state=failed\nmessage=TEXT\n" (e.g. "command not found: /x"). Its room is set aside
+ *                at start (.status.reserved, one block, overwritten in place and renamed to status), so that a
+ *                run directory that fills up while the workload runs still gets its exit status. Should even
+ *                that fail with ENOSPC or EDQUOT, the monitor keeps the status in memory and retries with
+ *                backoff (50 ms doubling to 2 s) for as long as it takes, holding its lock: the workload then
+ *                still reads as running, never as lost;
  *   stdout.log, stderr.log  appended; one that holds --log-max-bytes N is renamed to .log.1, .log.1 to .log.2
  *                ... up to .log.K, the oldest dropped: at most (K + 1) * N bytes each. Unwritable output
  *                (ENOSPC) is dropped, never left in the pipe to block the workload.
@@ -70,6 +78,10 @@
 #define ENV_MAX (4 << 20)
 #define OPTIONS_MAX (1 << 20)
 #define MSG_MAX (PATH_MAX + 128)
+/* Room set aside for the status file: one page of tmpfs, one block of ext4. An exit status takes 30 bytes; only a
+ * start failure with a very long path takes more, and that is written the ordinary way, while the launcher waits. */
+#define STATUS_ROOM 4096
+#define RESERVED ".status.reserved"
 
 struct options {
 	const char *state_dir, *cgroup, *monitor_cgroup, *netns, *userns, *cwd, *env_file, *log_max, *log_files;
@@ -180,6 +192,61 @@ static int put_file(int dir, const char *name, const char *text)
 		ret = -errno;
 	if (ret < 0)
 		unlinkat(dir, tmp, 0);
+	return ret;
+}
+
+/* Writes text to /proc/self/<name>; 0 or -errno. */
+static int put_proc_self(const char *name, const char *text)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/%s", name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int ret = write_all(fd, text, strlen(text));
+	close(fd);
+	return ret;
+}
+
+/* Sets aside STATUS_ROOM bytes for the status (DIR/.status.reserved), so that it can be written on a full disk. */
+static int reserve_status(int dir)
+{
+	static const char blank[STATUS_ROOM] = {0};
+	int fd = openat(dir, RESERVED, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int ret = write_all(fd, blank, sizeof blank);
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		close(fd);
+		unlinkat(dir, RESERVED, 0);
+		return ret;
+	}
+	return fd;
+}
+
+/* Writes DIR/status: into the room set aside at start when there is one (no new block is needed, so a full disk
+ * does not stop it), else as put_file does. *reserved is closed once it has become the status. */
+static int put_status(int dir, int *reserved, const char *text)
+{
+	size_t len = strlen(text);
+	if (*reserved >= 0 && len <= STATUS_ROOM && pwrite(*reserved, text, len, 0) == (ssize_t)len &&
+	    ftruncate(*reserved, (off_t)len) == 0 && fsync(*reserved) == 0 && renameat(dir, RESERVED, dir, "status") == 0) {
+		close(*reserved);
+		*reserved = -1;
+		return 0;
+	}
+	return put_file(dir, "status", text);
+}
+
+/* put_status until it succeeds, as long as it fails for want of room: the status waits in memory meanwhile. */
+static int record_status(int dir, int *reserved, const char *text)
+{
+	int ret;
+	for (int wait_ms = 50; (ret = put_status(dir, reserved, text)) == -ENOSPC || ret == -EDQUOT;
+	     wait_ms = wait_ms < 1000 ? wait_ms * 2 : 2000)
+		poll(NULL, 0, wait_ms);
 	return ret;
 }
 
@@ -423,7 +490,7 @@ static int spawn(const struct options *o, char **envp, int *pid, int *out, int *
 }
 
 /* Becomes the monitor: stdio on /dev/null, signals, the lock on monitor.pid, the monitor cgroup, boot_id. */
-static int setup(const struct options *o, int *dir, int *lock, int *sigfd, char *msg)
+static int setup(const struct options *o, int *dir, int *lock, int *sigfd, int *reserved, char *msg)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || chdir("/") < 0)
@@ -468,6 +535,9 @@ boot:;
 	text[n > 0 ? n : 0] = '\0';
 	if (e != 0 || (e = -put_file(*dir, "boot_id", text)) != 0)
 		return fail(msg, MSG_MAX, "boot_id: %s", strerror(e));
+	if ((*reserved = reserve_status(*dir)) < 0)
+		return fail(msg, MSG_MAX, "%s/%s: cannot set aside room for the exit status: %s", o->state_dir, RESERVED,
+			    strerror(-*reserved));
 	return 0;
 }
 
@@ -475,20 +545,27 @@ boot:;
 static int monitor(const struct options *o, int ready)
 {
 	char msg[MSG_MAX] = "", text[MSG_MAX + 32], ns_text[512] = "";
-	int dir = -1, lock = -1, sigfd = -1, out = -1, err = -1, pidfd = -1, pid = 0, ret = 1, e;
+	int dir = -1, lock = -1, sigfd = -1, reserved = -1, out = -1, err = -1, pidfd = -1, pid = 0, ret = 1, e;
 	char *env_data = NULL, **envp = NULL;
 	struct log logs[2] = {{-1, -1, "stdout.log", 0, o->max, o->keep}, {-1, -1, "stderr.log", 0, o->max, o->keep}};
 	siginfo_t info;
 	memset(&info, 0, sizeof info); /* WNOHANG leaves si_pid at 0 while the workload runs */
-	if (setup(o, &dir, &lock, &sigfd, msg) < 0)
+	if (setup(o, &dir, &lock, &sigfd, &reserved, msg) < 0)
 		goto done;
 	logs[0].dir = logs[1].dir = dir;
 	if ((e = read_env(o->env_file, &env_data, &envp)) < 0)
 		fail(msg, MSG_MAX, "cannot read %s: %s", o->env_file, strerror(-e));
+	else if (o->env_file && unlink(o->env_file) < 0 && errno != ENOENT)
+		fail(msg, MSG_MAX, "cannot remove %s: %s", o->env_file, strerror(errno));
 	else if ((e = log_open(&logs[0], 0)) < 0 || (e = log_open(&logs[1], 0)) < 0)
 		fail(msg, MSG_MAX, "cannot open the logs: %s", strerror(-e));
 	else if ((pidfd = spawn(o, envp, &pid, &out, &err, msg, ns_text, sizeof ns_text)) >= 0)
 		snprintf(text, sizeof text, "%d\n", pid);
+	/* The monitor's cgroup is a leaf of the tenant's (its memory and its pid count there), so the tenant's OOM
+	 * killer could pick it, and lose the exit status: -1000 puts it out of reach. Only once the workload is cloned,
+	 * so that it keeps the governor's value; before the launcher hears "ok", so that a caller sees it set. */
+	if (pidfd >= 0)
+		(void)put_proc_self("oom_score_adj", "-1000");
 	/* Before pid, so that a caller that sees pid finds it too. */
 	if (pidfd >= 0 && (e = put_file(dir, "namespaces", ns_text)) < 0)
 		fail(msg, MSG_MAX, "%s/namespaces: %s", o->state_dir, strerror(-e));
@@ -497,7 +574,7 @@ static int monitor(const struct options *o, int ready)
 			*c = *c == '\n' ? ' ' : *c;
 		snprintf(text, sizeof text, "state=failed\nmessage=%s\n", msg);
 	}
-	if ((e = put_file(dir, pidfd < 0 ? "status" : "pid", text)) < 0) {
+	if ((e = pidfd < 0 ? put_status(dir, &reserved, text) : put_file(dir, "pid", text)) < 0) {
 		fail(msg, MSG_MAX, "%s/%s: %s", o->state_dir, pidfd < 0 ? "status" : "pid", strerror(-e));
 		goto done; /* a workload whose pid cannot be recorded is killed below */
 	}
@@ -530,7 +607,7 @@ static int monitor(const struct options *o, int ready)
 	if (info.si_pid != 0) {
 		snprintf(text, sizeof text, info.si_code == CLD_EXITED ? "state=exited\ncode=%d\n" : "state=killed\nsignal=%d\n",
 			 info.si_status);
-		ret = put_file(dir, "status", text) < 0;
+		ret = record_status(dir, &reserved, text) < 0;
 	}
 done:
 	if (ready >= 0)
@@ -539,7 +616,9 @@ done:
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED);
 	}
-	close_all((int[]){ready, logs[0].fd, logs[1].fd, out, err, pidfd, sigfd, lock, dir}, 9);
+	if (reserved >= 0)
+		unlinkat(dir, RESERVED, 0);
+	close_all((int[]){ready, logs[0].fd, logs[1].fd, out, err, pidfd, sigfd, reserved, lock, dir}, 10);
 	free(envp);
 	free(env_data);
 	return ret;
@@ -567,6 +646,10 @@ static pid_t fork_into(struct options *o)
 			return (pid_t)child;
 		}
 		errno = e;
+		/* The tenant at pids.max (EAGAIN) is an answer, not a missing feature: a fork moved in afterwards would
+		 * slip past the limit, since a move into a cgroup is not counted against pids.max. */
+		if (e != ENOSYS && e != E2BIG && e != EINVAL)
+			return -1;
 	}
 	return fork();
 }
@@ -621,7 +704,7 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(ready[0]);
 		if (setsid() < 0 || (child = fork_into(&o)) < 0) {
-			dprintf(ready[1], "setsid or fork: %s", strerror(errno));
+			dprintf(ready[1], "cannot start the monitor in %s: %s", o.monitor_cgroup, strerror(errno));
 			_exit(1);
 		}
 		_exit(child > 0 ? 0 : monitor(&o, ready[1])); /* the middle child exits: init adopts the monitor */

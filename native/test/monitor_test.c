@@ -232,6 +232,7 @@ static void test_exits(void)
 	EXPECT_STR("stdout.log holds stdout", read_text(in(state, "stdout.log"), out, sizeof out) >= 0 ? out : "", "out\n");
 	EXPECT_STR("stderr.log holds stderr", read_text(in(state, "stderr.log"), out, sizeof out) >= 0 ? out : "", "err\n");
 	EXPECT_TRUE("no temporary file is left", file_size(in(state, ".status.tmp")) < 0 && file_size(in(state, ".pid.tmp")) < 0);
+	EXPECT("... and the room set aside for the status became the status", file_size(in(state, ".status.reserved")), -1);
 
 	const char *const exit4[] = {"/bin/sh", "-c", "echo again; exit 4", NULL};
 	EXPECT("a second run in the same state dir starts", launch(state, &def, exit4), 0);
@@ -276,6 +277,7 @@ static void test_exits(void)
 	run_to_end("env", &with_env, printenv, out, sizeof out);
 	EXPECT_STR("the workload gets exactly the env file, not the monitor's environment", out,
 		   "GV_A=1\nGV_B=two words\nand a line\nPATH=/bin\n");
+	EXPECT("... and the env file, which may hold secrets, is removed once read", file_size(env_file), -1);
 	run_to_end("no-env", &def, printenv, out, sizeof out);
 	EXPECT_STR("... and an empty environment without one", out, "");
 	const char *const fds[] = {"/bin/ls", "/proc/self/fd", NULL};
@@ -336,9 +338,18 @@ static void test_lifecycle(void)
 	EXPECT("a second monitor on the same state dir is refused", launch(state, &def, sleeper), 1);
 	read_text(in(run, "launcher.err"), text, sizeof text);
 	EXPECT_TRUE("... because another monitor holds monitor.pid", strstr(text, "another monitor holds it") != NULL);
-	EXPECT("SIGTERM to the monitor", kill(mpid, SIGTERM), 0);
+	EXPECT("gv_lock_held sees the monitor hold monitor.pid", gv_lock_held(in(state, "monitor.pid")), 1);
+	EXPECT("SIGTERM to the monitor through gv_signal_lock_holder", gv_signal_lock_holder(in(state, "monitor.pid"), SIGTERM), 0);
 	EXPECT_STR("... reaches the workload", finish(state), "state=killed\nsignal=15\n");
 	EXPECT("monitor.pid is unlocked once it has gone", flock(lock, LOCK_SH | LOCK_NB), 0);
+	flock(lock, LOCK_UN);
+	EXPECT("gv_lock_held then says nobody holds it", gv_lock_held(in(state, "monitor.pid")), 0);
+	snprintf(text, sizeof text, "%d\n", getpid()); /* a live process, as a recycled pid would be */
+	int pidfile = open(in(state, "monitor.pid"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+	EXPECT("fixture: monitor.pid names a live process that holds no lock",
+	       pidfile >= 0 && write(pidfile, text, strlen(text)) == (ssize_t)strlen(text) ? close(pidfile) : -1, 0);
+	EXPECT("gv_signal_lock_holder signals no pid that does not hold the lock", gv_signal_lock_holder(in(state, "monitor.pid"), SIGTERM), -ESRCH);
+	EXPECT("gv_lock_held of a missing file is -ENOENT", gv_lock_held(in(state, "no-such-lock")), -ENOENT);
 	close(lock);
 
 	/* The launching "governor" leads a process group, which is killed whole while the workload runs. */

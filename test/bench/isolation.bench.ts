@@ -138,7 +138,7 @@ async function governor(context: Context, id: string, samples: Samples): Promise
     });
     const running = millis(start);
     const exited = Number((await Promise.race([status, sleep(10_000).then(() => Promise.reject(new Error(`${id}: no status`)))])) - start) / 1e6;
-    const final = await readMonitorStatus(stateDir, context.bootId);
+    const final = await readMonitorStatus(stateDir, context.bootId, (path) => new KoffiNative().lockHeld(path));
     if (final.state !== 'exited' || final.code !== 0) throw new Error(`workload ${id}: ${JSON.stringify(final)}`);
     samples.governorRunning.push(running);
     samples.governorExited.push(exited);

@@ -52,8 +52,8 @@ interface Way {
   name: string;
   /** namespace bind mounts a tenant has: Governor user and net, the floor net */
   nsfsPerTenant: number;
-  create(i: number): Promise<void>;
-  remove(i: number): Promise<void>;
+  create: (i: number) => Promise<void>;
+  remove: (i: number) => Promise<void>;
 }
 
 function governorWay(namespaces: TenantNamespaces): Way {

@@ -135,7 +135,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     await new Promise((resolve) => strace.once('exit', resolve));
     const tracedPasses = ((await metric(service.url, success)) - tenantPassesBefore) / tenants;
     // Only the execve that succeeded: execvp tries each PATH entry in turn, and each miss is an execve too.
-    const execs = [...readFileSync(join(dir, 'execve'), 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => (m[1] as string).split('/').pop());
+    const execs = [...readFileSync(join(dir, 'execve'), 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => m[1].split('/').pop());
     rmSync(dir, { recursive: true, force: true });
     const latency = await changeLatency(service, scratch.root, tenants);
     const byProgram = Object.entries(execs.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p as string]: (acc[p as string] ?? 0) + 1 }), {}))

@@ -91,7 +91,7 @@ function reaped(native: KoffiNative, pidfd: number): Promise<ProcessExit> {
         resolve(exit);
       } catch (err) {
         done();
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     };
     process.on('SIGCHLD', check);
@@ -167,7 +167,7 @@ async function monitored(context: MonitorContext, id: string, samples: Samples['
     });
     const running = millis(start);
     const exited = Number((await status.at) - start) / 1e6;
-    const final = await readMonitorStatus(stateDir, context.bootId);
+    const final = await readMonitorStatus(stateDir, context.bootId, (path) => new KoffiNative().lockHeld(path));
     if (final.state !== 'exited' || final.code !== 0) throw new Error(`workload ${id}: ${JSON.stringify(final)}`);
     samples.prepared.push(prepared);
     samples.running.push(running);

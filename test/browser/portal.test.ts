@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { bodyOf, type IssuedKey, type Reply, type Tenant } from '../support/api';
 import { CGROUP2_MOUNT, hostScratch } from '../support/cgroup-root';
 import { ROOT_TOKEN, startGovernor, type TestGovernor } from '../support/governor.harness';
 import { accessibilityGaps, launchChromium, REPO_ROOT, screenshot, SCREENSHOTS, signIn, until, watchProblems } from './browser';
@@ -29,17 +31,17 @@ let tenantProblems: string[];
 before(async () => {
   gov = await startGovernor({ ...host.env, GOVERNOR_NET_POOL: '10.234.0.0/24', GOVERNOR_RESYNC_INTERVAL: '2s' });
   await gov.app.listen(0, '127.0.0.1');
-  origin = `http://127.0.0.1:${(gov.app.getHttpServer().address() as AddressInfo).port}`;
+  origin = `http://127.0.0.1:${((gov.app.getHttpServer() as Server).address() as AddressInfo).port}`;
   const created = await gov.http
     .post('/v1/tenants')
     .set('Authorization', gov.root)
     .send({ name: 'shop', displayName: DISPLAY_NAME, quota: { cpu: { max: '0.5' }, memory: { max: '256Mi' }, pids: { max: 64 } } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const issued = await gov.http.post('/v1/tenants/shop/keys').set('Authorization', gov.root).send({ name: 'portal' });
+  const issued: Reply<IssuedKey> = await gov.http.post('/v1/tenants/shop/keys').set('Authorization', gov.root).send({ name: 'portal' });
   assert.equal(issued.status, 201, JSON.stringify(issued.body));
   key = issued.body.key;
   for (const deadline = Date.now() + 20_000; ; await sleep(100)) {
-    const phase = (await gov.http.get('/v1/tenants/shop').set('Authorization', gov.root)).body.status?.phase;
+    const phase = bodyOf<Tenant>(await gov.http.get('/v1/tenants/shop').set('Authorization', gov.root)).status.phase;
     if (phase === 'Ready' || phase === 'Degraded') break;
     assert.ok(Date.now() < deadline, `tenant shop is ${phase}`);
   }

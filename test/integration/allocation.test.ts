@@ -128,9 +128,10 @@ describe('allocation on PostgreSQL', () => {
 
   let seq = 0;
   const tenants = async (n: number): Promise<string[]> => {
-    const rows = (await db.query(`INSERT INTO tenants (name) SELECT 't' || ($1::int + i) FROM generate_series(1, $2::int) i RETURNING id`, [seq, n])) as Array<{
-      id: string;
-    }>;
+    const rows = await db.query<Array<{ id: string }>>(
+      `INSERT INTO tenants (name) SELECT 't' || ($1::int + i) FROM generate_series(1, $2::int) i RETURNING id`,
+      [seq, n],
+    );
     seq += n;
     return rows.map((row) => row.id);
   };
@@ -156,10 +157,10 @@ describe('allocation on PostgreSQL', () => {
     assert.ok(results.every((r) => r.uidRange.size === BLOCK));
     assert.deepEqual(new Set(results.map((r) => r.netBlock)), new Set(ids.map((_, i) => `10.200.0.${2 * i}/31`)));
     // And PostgreSQL agrees: no two live rows overlap.
-    const [overlaps] = (await db.query(
+    const [overlaps] = await db.query<Array<{ n: number }>>(
       `SELECT count(*)::int AS n FROM tenant_allocations a JOIN tenant_allocations b ON a.tenant_id < b.tenant_id
         WHERE a.released_at IS NULL AND b.released_at IS NULL AND (a.uid_range && b.uid_range OR a.net_block && b.net_block)`,
-    )) as Array<{ n: number }>;
+    );
     assert.equal(overlaps.n, 0);
     const stored = await allocationsOf(db.manager, ids);
     ids.forEach((id, i) => assert.deepEqual(stored.get(id)?.uidRange, results[i].uidRange));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { IssuedAdminToken, Reply } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 interface Sent {
@@ -89,8 +90,8 @@ describe('the auth failure limit behind a trusted proxy', () => {
   });
 
   it('limits failures per credential prefix across addresses, and still lets the real credential in', async () => {
-    const issued = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'guessed' });
-    const token: string = issued.body.token;
+    const issued: Reply<IssuedAdminToken> = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'guessed' });
+    const token = issued.body.token;
     const wrongSecret = (i: number) => `${token.slice(0, -2)}${i}${token.endsWith('A') ? 'B' : 'A'}`;
     for (let i = 0; i < 3; i++) assert.equal((await send(server, { forwardedFor: `192.0.2.${10 + i}`, token: wrongSecret(i) })).status, 401);
     assert.equal((await send(server, { forwardedFor: '192.0.2.50', token: wrongSecret(7) })).status, 429);

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import {
+  bodyOf,
+  type AdminToken,
+  type AuditEntry,
+  type IssuedAdminToken,
+  type Items,
+  type LedgerEntry,
+  type Problem,
+  type Readiness,
+  type Reply,
+} from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 let gov: TestGovernor;
@@ -10,12 +21,18 @@ after(async () => {
   await gov?.close();
 });
 
+/** The parts of the OpenAPI document this test reads. */
+interface OpenApiDocument {
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, { properties: Record<string, { example?: unknown }> }> };
+}
+
 describe('authentication', () => {
   it('answers 401 problem+json without a token, with a bad token and with a malformed header', async () => {
     for (const header of [undefined, 'Bearer wrong-token-wrong-token', 'Basic cm9vdDpyb290', `Bearer gva_AAAAAAAAAAAA_${'A'.repeat(43)}`]) {
       const req = gov.http.get('/v1/tenants');
       if (header) req.set('Authorization', header);
-      const res = await req;
+      const res: Reply<Problem> = await req;
       assert.equal(res.status, 401, String(header));
       assert.match(res.headers['content-type'], /^application\/problem\+json/);
       assert.match(res.body.detail, /token/);
@@ -24,17 +41,17 @@ describe('authentication', () => {
 
   it('leaves /healthz and /readyz open', async () => {
     assert.deepEqual((await gov.http.get('/healthz')).body, { status: 'ok' });
-    const ready = await gov.http.get('/readyz');
+    const ready: Reply<Readiness> = await gov.http.get('/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.checks.database, 'ok');
   });
 
   it('serves the OpenAPI document with the tenant routes and examples', async () => {
-    const doc = await gov.http.get('/docs/openapi.json');
+    const doc: Reply<OpenApiDocument> = await gov.http.get('/docs/openapi.json');
     assert.equal(doc.status, 200);
     assert.ok(doc.body.paths['/v1/tenants']);
-    assert.ok(doc.body.paths['/v1/tenants/{name}'].patch);
-    assert.equal(doc.body.components.schemas.MemoryQuotaDto.properties.max.example, '512Mi');
+    assert.ok(doc.body.paths['/v1/tenants/{name}']?.patch);
+    assert.equal(doc.body.components.schemas.MemoryQuotaDto?.properties.max?.example, '512Mi');
     const ui = await gov.http.get('/docs/');
     assert.equal(ui.status, 200);
     assert.match(ui.text, /swagger/i);
@@ -49,14 +66,14 @@ describe('authentication', () => {
 
 describe('named admin tokens', () => {
   it('issues a token once, lists it without the secret, and records it as the actor', async () => {
-    const issued = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'deployer' });
+    const issued: Reply<IssuedAdminToken> = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'deployer' });
     assert.equal(issued.status, 201);
     assert.match(issued.body.token, /^gva_[A-Za-z0-9_-]{12}_[A-Za-z0-9_-]{43}$/);
     assert.equal(issued.body.createdBy, 'root');
 
-    const list = await gov.http.get('/v1/admin-tokens').set('Authorization', gov.root);
+    const list: Reply<Items<AdminToken>> = await gov.http.get('/v1/admin-tokens').set('Authorization', gov.root);
     assert.deepEqual(
-      list.body.items.map((t: { name: string }) => t.name),
+      list.body.items.map((t) => t.name),
       ['deployer', 'root'],
     );
     assert.ok(!JSON.stringify(list.body).includes(issued.body.token.slice(-43)), 'no secret in the list');
@@ -68,14 +85,14 @@ describe('named admin tokens', () => {
       .set('Authorization', `Bearer ${issued.body.token}`)
       .send({ name: 'by-deployer', quota: { pids: { max: 1 } } });
     assert.equal(created.status, 201);
-    const history = await gov.http.get('/v1/tenants/by-deployer/history').set('Authorization', gov.root);
+    const history: Reply<Items<LedgerEntry>> = await gov.http.get('/v1/tenants/by-deployer/history').set('Authorization', gov.root);
     assert.equal(history.body.items[0].actor, 'admin:deployer');
-    const audit = await gov.http.get('/v1/audit').query({ target: 'tenants/by-deployer' }).set('Authorization', gov.root);
+    const audit: Reply<Items<AuditEntry>> = await gov.http.get('/v1/audit').query({ target: 'tenants/by-deployer' }).set('Authorization', gov.root);
     assert.equal(audit.body.items[0].actor, 'admin:deployer');
   });
 
   it('stops accepting a revoked token', async () => {
-    const issued = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'short-lived' });
+    const issued: Reply<IssuedAdminToken> = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'short-lived' });
     const auth = `Bearer ${issued.body.token}`;
     assert.equal((await gov.http.get('/v1/tenants').set('Authorization', auth)).status, 200);
     assert.equal((await gov.http.delete(`/v1/admin-tokens/${issued.body.id}`).set('Authorization', gov.root)).status, 204);
@@ -84,8 +101,8 @@ describe('named admin tokens', () => {
   });
 
   it('rejects a token whose secret differs in one character', async () => {
-    const issued = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'tamper' });
-    const token: string = issued.body.token;
+    const issued: Reply<IssuedAdminToken> = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'tamper' });
+    const token = issued.body.token;
     const tampered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
     assert.equal((await gov.http.get('/v1/tenants').set('Authorization', `Bearer ${tampered}`)).status, 401);
   });
@@ -95,18 +112,21 @@ describe('named admin tokens', () => {
     assert.equal((await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'twice' })).status, 409);
     const reserved = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'root' });
     assert.equal(reserved.status, 400);
-    const root = (await gov.http.get('/v1/admin-tokens').set('Authorization', gov.root)).body.items.find((t: { name: string }) => t.name === 'root');
-    assert.equal((await gov.http.delete(`/v1/admin-tokens/${root.id}`).set('Authorization', gov.root)).status, 409);
+    const root = bodyOf<Items<AdminToken>>(await gov.http.get('/v1/admin-tokens').set('Authorization', gov.root)).items.find((t) => t.name === 'root');
+    assert.equal((await gov.http.delete(`/v1/admin-tokens/${root?.id}`).set('Authorization', gov.root)).status, 409);
   });
 
   it('refuses an expiry in the past', async () => {
-    const res = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'expired', expiresAt: '2001-01-01T00:00:00Z' });
+    const res: Reply<Problem> = await gov.http
+      .post('/v1/admin-tokens')
+      .set('Authorization', gov.root)
+      .send({ name: 'expired', expiresAt: '2001-01-01T00:00:00Z' });
     assert.equal(res.status, 400);
     assert.equal(res.body.errors[0].path, 'expiresAt');
   });
 
   it('stops accepting a token once it has expired', async () => {
-    const issued = await gov.http
+    const issued: Reply<IssuedAdminToken> = await gov.http
       .post('/v1/admin-tokens')
       .set('Authorization', gov.root)
       .send({ name: 'expiring', expiresAt: new Date(Date.now() + 60_000).toISOString() });

@@ -64,7 +64,7 @@ function deleteSpoofRule(hostInterface: string): void {
   const listing = nft('-a', 'list', 'chain', 'inet', host.firewallTable, 'input').stdout;
   const line = listing.split('\n').find((l) => l.includes(`"${hostInterface}"`) && / handle \d+$/.test(l));
   assert.ok(line, listing);
-  const handle = / handle (\d+)$/.exec(line)![1]!;
+  const handle = / handle (\d+)$/.exec(line)![1];
   const deleted = nft('delete', 'rule', 'inet', host.firewallTable, 'input', 'handle', handle);
   assert.equal(deleted.status, 0, deleted.stderr);
 }

@@ -127,7 +127,7 @@ describe('the embedded database', () => {
         assert.equal(got.synchronous_commit, 'on');
         assert.equal(got.listen_addresses, '');
         assert.ok(Number(got.server_version_num) >= 180000, `PostgreSQL 18: ${got.server_version_num}`);
-        const exclusion = await client.query("SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'x'");
+        const exclusion = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'x'");
         assert.ok(exclusion.rows[0].n >= 2, 'the EXCLUDE constraints exist (btree_gist)');
       } finally {
         await client.end();

@@ -5,6 +5,7 @@ import { AuditService } from '../../apps/governor/src/audit/audit.service';
 import { FleetLeases } from '../../apps/governor/src/leases/fleet-leases.service';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { bodyOf, type NodeView, type Problem, type Tenant } from '../support/api';
 import { FleetAgent } from '../support/fleet-agent';
 import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
 
@@ -40,7 +41,7 @@ describe('fleet: API replicas and the fleet-wide jobs', () => {
     );
     const res = await gov.http.get('/agent/v1/node').set('Authorization', `Bearer ${AGENT_TOKEN}`);
     assert.equal(res.status, 404);
-    assert.equal(res.body.type, 'urn:governor:problem:route-not-found');
+    assert.equal(bodyOf<Problem>(res).type, 'urn:governor:problem:route-not-found');
   });
 
   it('makes two API replicas interchangeable: what one writes, the other reads', async () => {
@@ -50,15 +51,15 @@ describe('fleet: API replicas and the fleet-wide jobs', () => {
       .send({ name: 'both-sides', quota: { pids: { max: 64 } } })
       .expect(201);
     const read = await replica.http.get('/v1/tenants/both-sides').set('Authorization', gov.root).expect(200);
-    assert.equal(read.body.quota.pids.max, 64);
+    assert.equal(bodyOf<Tenant>(read).quota.pids?.max, 64);
     const patched = await replica.http
       .patch('/v1/tenants/both-sides')
       .set('Authorization', gov.root)
-      .set('If-Match', read.headers.etag as string)
+      .set('If-Match', String(read.headers.etag))
       .send({ quota: { pids: { max: 128 } } })
       .expect(200);
     const again = await gov.http.get('/v1/tenants/both-sides').set('Authorization', gov.root).expect(200);
-    assert.equal(again.body.quota.pids.max, 128);
+    assert.equal(bodyOf<Tenant>(again).quota.pids?.max, 128);
     assert.equal(again.headers.etag, patched.headers.etag);
   });
 
@@ -232,7 +233,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
     await b.kill('SIGKILL');
     const killedAt = Date.now();
     const notReadyAfter = await waitFor(
-      async () => ((await admin(api.http.get('/v1/nodes/fleet-b'))).body.status === 'NotReady' ? Date.now() - killedAt : undefined),
+      async () => (bodyOf<NodeView>(await admin(api.http.get('/v1/nodes/fleet-b'))).status === 'NotReady' ? Date.now() - killedAt : undefined),
       10_000,
       'fleet-b NotReady',
     );
@@ -259,19 +260,23 @@ describe('fleet: one API and agents on hosts of their own', () => {
     const b = agents[1];
     const restartedAt = Date.now();
     await b.start();
-    await waitFor(async () => ((await admin(api.http.get('/v1/nodes/fleet-b'))).body.status === 'Ready' ? true : undefined), 10_000, 'fleet-b Ready');
+    await waitFor(
+      async () => (bodyOf<NodeView>(await admin(api.http.get('/v1/nodes/fleet-b'))).status === 'Ready' ? true : undefined),
+      10_000,
+      'fleet-b Ready',
+    );
     t.diagnostic(`fleet-b Ready ${Date.now() - restartedAt} ms after its restart began`);
-    // Its first full pass goes over both of its tenants.
+    // Its first full pass goes over both of its tenants; the tenant gauge follows the status rows it wrote.
     const series = await waitFor(
       async () => {
         const seen = await scrape(b.url);
-        return (seen.get('governor_reconcile_total{result="success"}') ?? 0) >= 2 ? seen : undefined;
+        const passed = (seen.get('governor_reconcile_total{result="success"}') ?? 0) >= 2;
+        return passed && seen.get('governor_tenants{state="Ready",node="fleet-b"}') === 2 ? seen : undefined;
       },
       60_000,
-      'a full pass of the restarted agent',
+      'a full pass of the restarted agent with both of its tenants Ready',
     );
     assert.equal(series.get('governor_cgroup_writes_total'), 0);
-    assert.equal(series.get('governor_tenants{state="Ready",node="fleet-b"}'), 2);
     for (const name of ['only-b', 'everywhere']) assert.equal((await tenant(name)).status.phase, 'Ready', name);
   });
 });

@@ -4,6 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import type { NodeView, Plan, Problem, Readiness, Reply, Tenant } from '../support/api';
 import { hostCgroupFacts, hostScratch } from '../support/cgroup-root';
 import { setDatabaseReachable, startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -28,12 +29,10 @@ after(async () => {
   host.cleanup();
 });
 
-type Tenant = { status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[]; cgroupPath: string | null } };
-
 async function waitFor(name: string, until: (tenant: Tenant) => boolean, timeoutMs = 15_000): Promise<Tenant> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
     if (res.status === 200 && until(res.body)) return res.body;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${name}: ${JSON.stringify(res.body)}`);
     await sleep(100);
@@ -50,7 +49,7 @@ const events = (dir: string) => readFileSync(join(dir, 'cgroup.events'), 'utf8')
 
 describe('the cgroup subtree on this host', () => {
   it('registers the node with its kernel, cgroup mode and missing controllers', async () => {
-    const res = await gov.http.get('/v1/nodes/host-a').set('Authorization', gov.root);
+    const res: Reply<NodeView> = await gov.http.get('/v1/nodes/host-a').set('Authorization', gov.root);
     assert.equal(res.status, 200);
     const facts = hostCgroupFacts();
     assert.equal(res.body.cgroup.mode, facts.mode);
@@ -59,7 +58,7 @@ describe('the cgroup subtree on this host', () => {
     assert.equal(res.body.features.kill, true);
     assert.equal(res.body.alive, true);
     assert.equal(statSync(root).mode & 0o777, 0o711, 'host users cannot list tenant names');
-    const ready = await gov.http.get('/readyz');
+    const ready: Reply<Readiness> = await gov.http.get('/readyz');
     assert.equal(ready.body.checks.cgroupRoot, 'ok');
   });
 
@@ -92,7 +91,7 @@ describe('the cgroup subtree on this host', () => {
     assert.match(cgroup, new RegExp(`^0::/${root.split('/').pop()}/tenants/acme/attached$`, 'm'));
 
     const refused = async (pid: unknown, status: number, pattern: RegExp) => {
-      const r = await gov.http.post('/v1/tenants/acme/processes').set('Authorization', gov.root).send({ pid });
+      const r: Reply<Problem> = await gov.http.post('/v1/tenants/acme/processes').set('Authorization', gov.root).send({ pid });
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.match(r.body.detail, pattern);
     };
@@ -130,15 +129,15 @@ describe('the cgroup subtree on this host', () => {
   });
 
   it('plans a change without writing, naming what this host cannot enforce', async () => {
-    const res = await gov.http
+    const res: Reply<Plan> = await gov.http
       .post('/v1/tenants/acme/plan')
       .set('Authorization', gov.root)
       .send({ quota: { cpu: { max: '0.5' } } });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.nodes[0].node, 'host-a');
     assert.deepEqual(res.body.nodes[0].writes, []);
-    assert.ok(res.body.nodes[0].warnings.some((w: string) => w.includes('cpu limits not enforced')));
-    const tenant = await gov.http.get('/v1/tenants/acme').set('Authorization', gov.root);
+    assert.ok(res.body.nodes[0].warnings.some((w) => w.includes('cpu limits not enforced')));
+    const tenant: Reply<Tenant> = await gov.http.get('/v1/tenants/acme').set('Authorization', gov.root);
     assert.equal(tenant.body.quota.cpu, undefined, 'a plan changes nothing');
   });
 
@@ -157,7 +156,7 @@ describe('the cgroup subtree on this host', () => {
     await waitFor('steady', (t) => t.status.observedGeneration === 1);
     await setDatabaseReachable(gov.databaseUrl, false);
     try {
-      const res = await gov.http.get('/v1/tenants/steady').set('Authorization', gov.root);
+      const res: Reply<Problem> = await gov.http.get('/v1/tenants/steady').set('Authorization', gov.root);
       assert.equal(res.status, 503, JSON.stringify(res.body));
       assert.match(res.body.detail, /database is unavailable/);
       assert.equal((await gov.http.get('/readyz')).status, 503);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { deflateSync, gzipSync } from 'node:zlib';
 import type { AddressInfo, Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { Problem, Reply } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 let gov: TestGovernor;
@@ -27,7 +28,7 @@ describe('NUL in a path or a query', () => {
       ['get', '/v1/nodes/x%00'],
       ['get', '/v1/audit?target=%00'],
     ] as const) {
-      const res = await gov.http[method](path).set('Authorization', gov.root);
+      const res: Reply<Problem> = await gov.http[method](path).set('Authorization', gov.root);
       assert.equal(res.status, 400, `${method} ${path}: ${res.text}`);
       isProblem(res);
       assert.match(res.body.detail, /NUL/);
@@ -37,7 +38,7 @@ describe('NUL in a path or a query', () => {
 
 describe('deeply nested JSON', () => {
   it('answers 400 with the limit for a merge patch nested 10,000 levels deep', async () => {
-    const res = await gov.http
+    const res: Reply<Problem> = await gov.http
       .patch('/v1/tenants/edge')
       .set('Authorization', gov.root)
       .set('Content-Type', 'application/merge-patch+json')
@@ -48,7 +49,7 @@ describe('deeply nested JSON', () => {
   });
 
   it('answers 400 for deep arrays on any JSON route, and accepts ordinary depth', async () => {
-    const deep = await gov.http
+    const deep: Reply<Problem> = await gov.http
       .post('/v1/tenants')
       .set('Authorization', gov.root)
       .set('Content-Type', 'application/json')

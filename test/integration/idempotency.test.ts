@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { AuditRetention } from '../../apps/governor/src/audit/audit.retention';
+import { bodyOf, type AuditEntry, type IssuedAdminToken, type Items, type Problem, type Reply, type Tenant, type Workload } from '../support/api';
 import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -32,12 +33,12 @@ describe('Idempotency-Key on tenant creation', () => {
     assert.equal(retry.headers.etag, first.headers.etag);
     assert.equal(retry.headers.location, '/v1/tenants/idem-acme');
     assert.equal(retry.headers['idempotent-replayed'], 'true');
-    const audit = await gov.http.get('/v1/audit').query({ target: 'tenants/idem-acme' }).set('Authorization', gov.root);
-    assert.equal(audit.body.items.filter((e: { action: string }) => e.action === 'tenant.create').length, 1);
+    const audit: Reply<Items<AuditEntry>> = await gov.http.get('/v1/audit').query({ target: 'tenants/idem-acme' }).set('Authorization', gov.root);
+    assert.equal(audit.body.items.filter((e) => e.action === 'tenant.create').length, 1);
   });
 
   it('refuses the same key with another body, saying why', async () => {
-    const other = await createTenant('create-acme-1', { name: 'idem-other' });
+    const other: Reply<Problem> = await createTenant('create-acme-1', { name: 'idem-other' });
     assert.equal(other.status, 422, other.text);
     assert.match(other.headers['content-type'], /^application\/problem\+json/);
     assert.match(other.body.detail, /Idempotency-Key "create-acme-1" was first used with a different request/);
@@ -45,14 +46,14 @@ describe('Idempotency-Key on tenant creation', () => {
   });
 
   it('keeps keys apart per caller, and without a key behaves as before', async () => {
-    const issued = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'other-admin' });
+    const issued: Reply<IssuedAdminToken> = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'other-admin' });
     const theirs = await createTenant('create-acme-1', { name: 'idem-theirs' }, `Bearer ${issued.body.token}`);
     assert.equal(theirs.status, 201, theirs.text);
     assert.equal((await createTenant(undefined, { name: 'idem-acme' })).status, 409);
   });
 
   it('lets one of two concurrent requests with one key create, never both', async () => {
-    const results = await Promise.all([1, 2, 3].map(() => createTenant('race-1', { name: 'idem-race' })));
+    const results: Reply<Problem>[] = await Promise.all([1, 2, 3].map(() => createTenant('race-1', { name: 'idem-race' })));
     const statuses = results.map((r) => r.status).sort();
     assert.ok(
       statuses.every((s) => s === 201 || s === 409),
@@ -66,7 +67,7 @@ describe('Idempotency-Key on tenant creation', () => {
 
   it('refuses a key that is empty, too long or not printable', async () => {
     for (const key of ['', 'x'.repeat(256), 'tab\there']) {
-      const res = await createTenant(key, { name: 'idem-bad-key' });
+      const res: Reply<Problem> = await createTenant(key, { name: 'idem-bad-key' });
       assert.equal(res.status, 400, `${JSON.stringify(key)}: ${res.text}`);
       assert.equal(res.body.errors[0].path, 'Idempotency-Key');
     }
@@ -87,7 +88,7 @@ describe('Idempotency-Key on workload creation', () => {
   before(async () => {
     await createTenant(undefined, { name: 'idem-box' }).expect(201);
     const deadline = Date.now() + 20_000;
-    while ((await gov.http.get('/v1/tenants/idem-box').set('Authorization', gov.root)).body.status?.observedGeneration !== 1) {
+    while (bodyOf<Tenant>(await gov.http.get('/v1/tenants/idem-box').set('Authorization', gov.root)).status.observedGeneration !== 1) {
       assert.ok(Date.now() < deadline, 'the tenant is set up');
       await sleep(100);
     }
@@ -97,13 +98,13 @@ describe('Idempotency-Key on workload creation', () => {
     gov.http.post('/v1/tenants/idem-box/workloads').set('Authorization', gov.root).set('Idempotency-Key', key).send({ command });
 
   it('starts one workload for a retried POST and answers the retry with the first response', async () => {
-    const first = await start('run-1', ['/bin/sleep', '30']);
+    const first: Reply<Workload> = await start('run-1', ['/bin/sleep', '30']);
     assert.equal(first.status, 201, first.text);
-    const retry = await start('run-1', ['/bin/sleep', '30']);
+    const retry: Reply<Workload> = await start('run-1', ['/bin/sleep', '30']);
     assert.equal(retry.status, 201, retry.text);
     assert.equal(retry.body.id, first.body.id);
     assert.deepEqual(retry.body, first.body);
-    const list = await gov.http.get('/v1/tenants/idem-box/workloads').set('Authorization', gov.root);
+    const list: Reply<Items<Workload>> = await gov.http.get('/v1/tenants/idem-box/workloads').set('Authorization', gov.root);
     assert.equal(list.body.items.length, 1);
     const other = await start('run-1', ['/bin/sleep', '31']);
     assert.equal(other.status, 422, other.text);

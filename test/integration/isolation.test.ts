@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { bodyOf, type Problem, type Reply, type Workload } from '../support/api';
 import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -27,6 +28,8 @@ interface Isolation {
 }
 interface Tenant {
   id: string;
+  rootfs: string | null;
+  hostname: string;
   status: { phase: string; observedGeneration: number; uidRange: { start: number } | null; isolation: Isolation | null; conditions: unknown[] };
 }
 interface Ran {
@@ -62,23 +65,18 @@ async function tenant(name: string, quota: object = {}): Promise<Tenant> {
 
 /** Runs `script` with /bin/sh in a tenant's workload and returns its end and its output. */
 async function sh(name: string, script: string): Promise<Ran> {
-  const res = await gov.http
+  const res: Reply<Workload> = await gov.http
     .post(`/v1/tenants/${name}/workloads`)
     .set('Authorization', gov.root)
     .send({ command: ['/bin/sh', '-c', script] });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const done = await until(
-    `workload ${res.body.id as string} ends`,
-    async () => (await gov.http.get(`/v1/tenants/${name}/workloads/${res.body.id as string}`).set('Authorization', gov.root)).body,
+    `workload ${res.body.id} ends`,
+    async () => bodyOf<Omit<Ran, 'stdout' | 'stderr'>>(await gov.http.get(`/v1/tenants/${name}/workloads/${res.body.id}`).set('Authorization', gov.root)),
     (w: Omit<Ran, 'stdout' | 'stderr'>) => !['starting', 'running'].includes(w.state),
   );
   const log = async (stream: string) =>
-    (
-      await gov.http
-        .get(`/v1/tenants/${name}/workloads/${res.body.id as string}/logs`)
-        .query({ stream })
-        .set('Authorization', gov.root)
-    ).text;
+    (await gov.http.get(`/v1/tenants/${name}/workloads/${res.body.id}/logs`).query({ stream }).set('Authorization', gov.root)).text;
   return { ...done, stdout: await log('stdout'), stderr: await log('stderr') };
 }
 
@@ -181,30 +179,27 @@ describe('tenant isolation', () => {
     assert.equal(lines[lines.length - 2], '0', 'no monitor is visible');
     assert.ok(Number(lines[lines.length - 1]) <= 6, `only a handful of pids in /proc: ${lines[lines.length - 1]}`);
     // From the host side, a monitor's command line names its workload and nothing else.
-    const sleeper = await gov.http
+    const sleeper: Reply<Workload> = await gov.http
       .post('/v1/tenants/acme/workloads')
       .set('Authorization', gov.root)
       .send({ command: ['/bin/sleep', '30'] });
     const monitorPid = Number(
       await until(
         'the monitor pid',
-        async () => readFileSync(join(host.runDir, 'workloads', sleeper.body.id as string, 'monitor.pid'), 'utf8').trim(),
+        () => Promise.resolve(readFileSync(join(host.runDir, 'workloads', sleeper.body.id, 'monitor.pid'), 'utf8').trim()),
         Boolean,
       ),
     );
     assert.deepEqual(readFileSync(`/proc/${monitorPid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1), [sleeper.body.id]);
-    await gov.http
-      .delete(`/v1/tenants/acme/workloads/${sleeper.body.id as string}`)
-      .query({ grace: '0s' })
-      .set('Authorization', gov.root);
+    await gov.http.delete(`/v1/tenants/acme/workloads/${sleeper.body.id}`).query({ grace: '0s' }).set('Authorization', gov.root);
   });
 
   it('uses a rootfs as the tenant’s root with its own hostname, and refuses a missing rootfs or a file with 400', async () => {
     for (const rootfs of ['/no/such/image', '/etc/hostname', 'relative/dir', '/']) {
-      const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'rooted', rootfs });
+      const res: Reply<Problem> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'rooted', rootfs });
       assert.equal(res.status, 400, rootfs);
       assert.deepEqual(
-        (res.body.errors as Array<{ path: string }>).map((e) => e.path),
+        res.body.errors.map((e) => e.path),
         ['rootfs'],
       );
     }
@@ -217,7 +212,7 @@ describe('tenant isolation', () => {
     for (const applet of ['sh', 'ls', 'cat', 'hostname', 'touch']) symlinkSync('busybox', join(rootfs, 'bin', applet));
     writeFileSync(join(rootfs, 'etc', 'marker'), 'from the image\n');
     try {
-      const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'rooted', rootfs, hostname: 'box-1' });
+      const res: Reply<Tenant> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'rooted', rootfs, hostname: 'box-1' });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.deepEqual({ rootfs: res.body.rootfs, hostname: res.body.hostname }, { rootfs, hostname: 'box-1' });
       await until(
@@ -273,9 +268,9 @@ describe('tenant isolation', () => {
         .send({ command: ['/bin/sleep', '30'] });
     const [a, b] = await Promise.all([start(), start()]);
     assert.deepEqual([a.status, b.status], [201, 201]);
-    const third = await start();
+    const third: Reply<Problem> = await start();
     assert.equal(third.status, 409, JSON.stringify(third.body));
-    assert.match(third.body.detail as string, /runs 2 workloads .*quota workloads\.max 2/);
+    assert.match(third.body.detail, /runs 2 workloads .*quota workloads\.max 2/);
     assert.equal(
       (
         await gov.http

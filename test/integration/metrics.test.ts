@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import type { Problem, Reply, Tenant } from '../support/api';
 import { hostCgroupFacts, hostScratch, removeCgroupTree } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -28,7 +29,7 @@ after(async () => {
 async function ready(name: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
     if (res.body.status?.observedGeneration === 1 && res.body.status.phase === 'Ready') return;
     assert.ok(Date.now() < deadline, JSON.stringify(res.body));
     await sleep(100);
@@ -157,7 +158,7 @@ describe('GET /metrics with GOVERNOR_METRICS_TOKEN, in role api', () => {
       const res = await scrape(api.http, authorization);
       assert.equal(res.status, 401, String(authorization));
       assert.match(res.type, /^application\/problem\+json/);
-      assert.equal(JSON.parse(res.text).status, 401);
+      assert.equal((JSON.parse(res.text) as Problem).status, 401);
     }
     const { status, series } = await scrape(api.http, `Bearer ${TOKEN}`);
     assert.equal(status, 200);

@@ -76,7 +76,7 @@ function trace(pid: number, out: string): ChildProcess {
 /** The programs the traced processes executed, by basename. */
 function executed(out: string): string[] {
   // Only the execve that succeeded: execvp tries each PATH entry in turn, and each miss is an execve too.
-  return [...readFileSync(out, 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => (m[1] as string).split('/').pop() as string);
+  return [...readFileSync(out, 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => m[1].split('/').pop() as string);
 }
 
 async function passesWhileTraced(ms: number, during?: () => Promise<void>): Promise<{ programs: string[]; writes: number }> {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { AuditService } from '../../apps/governor/src/audit/audit.service';
 import { RETENTION_JOB } from '../../apps/governor/src/audit/audit.retention';
 import { FleetLeases } from '../../apps/governor/src/leases/fleet-leases.service';
+import type { Reply, Tenant } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 const DAY = 86_400_000;
@@ -18,9 +19,9 @@ describe('retention', () => {
 
   before(async () => {
     gov = await startGovernor({ GOVERNOR_RETENTION: '30d' });
-    const created = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'aged' });
+    const created: Reply<Tenant> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'aged' });
     assert.equal(created.status, 201);
-    tenantId = created.body.id as string;
+    tenantId = created.body.id;
   });
   after(() => gov.close());
 

@@ -2,6 +2,20 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { hostScratch } from '../support/cgroup-root';
+import {
+  bodyOf,
+  type IssuedKey,
+  type Items,
+  type LedgerEntry,
+  type Problem,
+  type QuotaRequest,
+  type Reply,
+  type Tenant,
+  type TenantEvent,
+  type TenantKey,
+  type Usage,
+  type Workload,
+} from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // Tenant self-service: keys, the /v1/me API, quota requests and who may call what, on a governor in
@@ -28,7 +42,7 @@ before(async () => {
       ).status,
       201,
     );
-    const issued = await gov.http.post(`/v1/tenants/${name}/keys`).set('Authorization', gov.root).send({ name: 'portal', expiresIn: '30d' });
+    const issued: Reply<IssuedKey> = await gov.http.post(`/v1/tenants/${name}/keys`).set('Authorization', gov.root).send({ name: 'portal', expiresIn: '30d' });
     assert.equal(issued.status, 201, JSON.stringify(issued.body));
     keys[name] = issued.body.key;
   }
@@ -45,7 +59,7 @@ const as = (key: string) => `Bearer ${key}`;
 async function ready(name: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
     if (res.body.status?.phase === 'Ready' || res.body.status?.phase === 'Degraded') return;
     assert.ok(Date.now() < deadline, JSON.stringify(res.body.status));
     await sleep(100);
@@ -55,18 +69,18 @@ async function ready(name: string): Promise<void> {
 describe('tenant keys', () => {
   it('shows a key once, lists keys without secrets, and lets it reach /v1/me as its tenant', async () => {
     assert.match(keys.alpha, /^gvt_[A-Za-z0-9_-]{12}_[A-Za-z0-9_-]{43}$/);
-    const list = await gov.http.get('/v1/tenants/alpha/keys').set('Authorization', gov.root);
+    const list: Reply<Items<TenantKey & { key?: string }>> = await gov.http.get('/v1/tenants/alpha/keys').set('Authorization', gov.root);
     assert.equal(list.status, 200);
     assert.equal(list.body.items.length, 1);
     assert.equal(list.body.items[0].key, undefined);
     assert.ok(keys.alpha.startsWith(list.body.items[0].prefix));
     assert.ok(!JSON.stringify(list.body).includes(keys.alpha.slice(-43)), 'no secret in the list');
-    const me = await gov.http.get('/v1/me').set('Authorization', as(keys.alpha));
+    const me: Reply<Tenant> = await gov.http.get('/v1/me').set('Authorization', as(keys.alpha));
     assert.equal(me.status, 200);
     assert.equal(me.body.name, 'alpha');
     assert.deepEqual(me.body.quota, { pids: { max: 100 } });
-    assert.match(me.body.status.network.address, /^10\.235\.0\.\d+$/);
-    assert.equal(me.body.status.uidRange.size, 65536);
+    assert.match(me.body.status.network?.address ?? '', /^10\.235\.0\.\d+$/);
+    assert.equal(me.body.status.uidRange?.size, 65536);
     const stored = await gov.query<{ secret_hash: Buffer }>('SELECT secret_hash FROM tenant_keys');
     assert.ok(
       stored.every((row) => row.secret_hash.length === 32 && !row.secret_hash.toString('latin1').includes('gvt_')),
@@ -76,7 +90,7 @@ describe('tenant keys', () => {
 
   it('stops a key at once when it is revoked, when it expires, and when its tenant is deleted', async () => {
     await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'brief' }).expect(201);
-    const issue = async (name: string) => (await gov.http.post('/v1/tenants/brief/keys').set('Authorization', gov.root).send({ name })).body;
+    const issue = async (name: string) => bodyOf<IssuedKey>(await gov.http.post('/v1/tenants/brief/keys').set('Authorization', gov.root).send({ name }));
     const revoked = await issue('revoked');
     const expiring = await issue('expiring');
     const orphaned = await issue('orphaned');
@@ -88,7 +102,7 @@ describe('tenant keys', () => {
 
     await gov.query(`UPDATE tenant_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [expiring.id]);
     assert.equal((await gov.http.get('/v1/me').set('Authorization', as(expiring.key))).status, 401);
-    const listed = (await gov.http.get('/v1/tenants/brief/keys').set('Authorization', gov.root)).body.items as Array<{ id: string; revokedAt: string | null }>;
+    const listed = bodyOf<Items<TenantKey>>(await gov.http.get('/v1/tenants/brief/keys').set('Authorization', gov.root)).items;
     assert.ok(listed.find((k) => k.id === revoked.id)?.revokedAt, 'a revoked key is listed as revoked');
 
     assert.equal((await gov.http.delete('/v1/tenants/brief').set('Authorization', gov.root)).status, 202);
@@ -100,10 +114,10 @@ describe('tenant keys', () => {
   });
 
   it('refuses bad key requests with what is allowed', async () => {
-    const res = await gov.http.post('/v1/tenants/alpha/keys').set('Authorization', gov.root).send({ name: 'Bad Name', expiresIn: '2y' });
+    const res: Reply<Problem> = await gov.http.post('/v1/tenants/alpha/keys').set('Authorization', gov.root).send({ name: 'Bad Name', expiresIn: '2y' });
     assert.equal(res.status, 400);
-    assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path).sort(), ['expiresIn', 'name']);
-    assert.match(res.body.errors.find((e: { path: string }) => e.path === 'expiresIn').message, /1m to 366d/);
+    assert.deepEqual(res.body.errors.map((e) => e.path).sort(), ['expiresIn', 'name']);
+    assert.match(res.body.errors.find((e) => e.path === 'expiresIn')?.message ?? '', /1m to 366d/);
     const taken = await gov.http.post('/v1/tenants/alpha/keys').set('Authorization', gov.root).send({ name: 'portal' });
     assert.equal(taken.status, 409);
   });
@@ -166,9 +180,9 @@ describe('who may call what', () => {
   });
 
   it('answers a tenant on another tenant exactly as on a tenant that does not exist', async () => {
-    const other = await gov.http.get('/v1/tenants/beta/workloads').set('Authorization', as(keys.alpha));
-    const none = await gov.http.get('/v1/tenants/nope/workloads').set('Authorization', as(keys.alpha));
-    const adminNone = await gov.http.get('/v1/tenants/beta2/workloads').set('Authorization', gov.root);
+    const other: Reply<Problem> = await gov.http.get('/v1/tenants/beta/workloads').set('Authorization', as(keys.alpha));
+    const none: Reply<Problem> = await gov.http.get('/v1/tenants/nope/workloads').set('Authorization', as(keys.alpha));
+    const adminNone: Reply<Problem> = await gov.http.get('/v1/tenants/beta2/workloads').set('Authorization', gov.root);
     assert.equal(other.status, 404);
     assert.equal(other.body.detail, 'no tenant is named "beta"');
     assert.deepEqual({ ...other.body, requestId: 0, detail: 0 }, { ...none.body, requestId: 0, detail: 0 });
@@ -176,7 +190,7 @@ describe('who may call what', () => {
   });
 
   it("keeps a tenant's workloads and requests out of another tenant's reach", async () => {
-    const started = await gov.http
+    const started: Reply<Workload> = await gov.http
       .post('/v1/me/workloads')
       .set('Authorization', as(keys.alpha))
       .send({ command: ['/bin/sleep', '30'] });
@@ -184,8 +198,8 @@ describe('who may call what', () => {
     assert.equal((await gov.http.get(`/v1/me/workloads/${started.body.id}`).set('Authorization', as(keys.beta))).status, 404);
     assert.equal((await gov.http.delete(`/v1/me/workloads/${started.body.id}`).set('Authorization', as(keys.beta))).status, 404);
     assert.equal((await gov.http.get(`/v1/me/workloads/${started.body.id}/logs`).set('Authorization', as(keys.beta))).status, 404);
-    const mine = await gov.http.get('/v1/me/workloads').set('Authorization', as(keys.beta));
-    assert.ok(!mine.body.items.some((w: { id: string }) => w.id === started.body.id));
+    const mine: Reply<Items<Workload>> = await gov.http.get('/v1/me/workloads').set('Authorization', as(keys.beta));
+    assert.ok(!mine.body.items.some((w) => w.id === started.body.id));
     await gov.http.delete(`/v1/me/workloads/${started.body.id}`).query({ grace: '0s' }).set('Authorization', as(keys.alpha)).expect(202);
   });
 });
@@ -194,25 +208,25 @@ describe('quota requests', () => {
   const ask = (key: string, body: object) => gov.http.post('/v1/me/quota-requests').set('Authorization', as(key)).send(body);
 
   it('goes from the tenant to the admin and back: plan, approve, new quota, ledger and audit', async () => {
-    const made = await ask(keys.alpha, { quota: { memory: { max: '512Mi' } }, reason: 'the build needs more' });
+    const made: Reply<QuotaRequest> = await ask(keys.alpha, { quota: { memory: { max: '512Mi' } }, reason: 'the build needs more' });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     assert.equal(made.body.state, 'pending');
     assert.deepEqual(made.body.quota, { memory: { max: 512 * 1024 * 1024 } }, 'the patch in canonical form');
-    assert.equal(made.body.plan.nodes[0].node, gov.config.nodeName);
-    assert.equal(made.body.plan.quota.memory.max, 512 * 1024 * 1024);
+    assert.equal(made.body.plan?.nodes[0].node, gov.config.nodeName);
+    assert.equal(made.body.plan?.quota.memory?.max, 512 * 1024 * 1024);
 
-    const pending = await gov.http.get('/v1/quota-requests').query({ state: 'pending' }).set('Authorization', gov.root);
-    const listed = pending.body.items.find((r: { id: string }) => r.id === made.body.id);
-    assert.equal(listed.tenant, 'alpha');
-    assert.ok(Array.isArray(listed.plan.nodes[0].writes));
+    const pending: Reply<Items<QuotaRequest>> = await gov.http.get('/v1/quota-requests').query({ state: 'pending' }).set('Authorization', gov.root);
+    const listed = pending.body.items.find((r) => r.id === made.body.id);
+    assert.equal(listed?.tenant, 'alpha');
+    assert.ok(Array.isArray(listed?.plan?.nodes[0].writes));
 
-    const approved = await gov.http.post(`/v1/quota-requests/${made.body.id}/approve`).set('Authorization', gov.root).send({});
+    const approved: Reply<QuotaRequest> = await gov.http.post(`/v1/quota-requests/${made.body.id}/approve`).set('Authorization', gov.root).send({});
     assert.equal(approved.status, 200, JSON.stringify(approved.body));
     assert.deepEqual([approved.body.state, approved.body.decidedBy], ['approved', 'admin:root']);
-    const me = await gov.http.get('/v1/me').set('Authorization', as(keys.alpha));
+    const me: Reply<Tenant> = await gov.http.get('/v1/me').set('Authorization', as(keys.alpha));
     assert.deepEqual(me.body.quota, { memory: { max: 512 * 1024 * 1024 }, pids: { max: 100 } });
 
-    const history = await gov.http.get('/v1/tenants/alpha/history').set('Authorization', gov.root);
+    const history: Reply<Items<LedgerEntry>> = await gov.http.get('/v1/tenants/alpha/history').set('Authorization', gov.root);
     assert.equal(history.body.items[0].actor, 'admin:root');
     const audit = await gov.query<{ action: string; actor: string }>(`SELECT action, actor FROM audit_log WHERE target LIKE $1 ORDER BY id`, [
       `tenants/alpha/quota-requests/${made.body.id}`,
@@ -223,47 +237,50 @@ describe('quota requests', () => {
     );
     assert.match(audit[0].actor, /^tenant:alpha\//);
     assert.equal((await gov.http.post(`/v1/quota-requests/${made.body.id}/approve`).set('Authorization', gov.root).send({})).status, 409);
-    const events = await gov.http.get('/v1/me/events').set('Authorization', as(keys.alpha));
+    const events: Reply<Items<TenantEvent>> = await gov.http.get('/v1/me/events').set('Authorization', as(keys.alpha));
     // Newest first; a workload of an earlier test that ended meanwhile may be newer, so look for the change.
-    const change = (events.body.items as { kind: string; message: string }[]).find((e) => e.kind === 'quota-change');
+    const change = events.body.items.find((e) => e.kind === 'quota-change');
     assert.ok(change, JSON.stringify(events.body.items));
     assert.match(change.message, /admin:root/);
   });
 
   it('lets an admin reject with a reason, and a tenant withdraw its own pending request only', async () => {
-    const first = (await ask(keys.beta, { quota: { pids: { max: 1000 } }, reason: 'fork bomb testing' })).body;
+    const first = bodyOf<QuotaRequest>(await ask(keys.beta, { quota: { pids: { max: 1000 } }, reason: 'fork bomb testing' }));
     assert.equal(
       (await gov.http.post(`/v1/quota-requests/${first.id}/reject`).set('Authorization', gov.root).send({})).status,
       400,
       'a rejection needs a reason',
     );
-    const rejected = await gov.http.post(`/v1/quota-requests/${first.id}/reject`).set('Authorization', gov.root).send({ reason: 'not on a shared host' });
+    const rejected: Reply<QuotaRequest> = await gov.http
+      .post(`/v1/quota-requests/${first.id}/reject`)
+      .set('Authorization', gov.root)
+      .send({ reason: 'not on a shared host' });
     assert.deepEqual([rejected.status, rejected.body.state, rejected.body.decisionReason], [200, 'rejected', 'not on a shared host']);
-    assert.equal((await gov.http.get('/v1/me').set('Authorization', as(keys.beta))).body.quota.pids.max, 100, 'nothing changed');
+    assert.equal(bodyOf<Tenant>(await gov.http.get('/v1/me').set('Authorization', as(keys.beta))).quota.pids?.max, 100, 'nothing changed');
 
-    const second = (await ask(keys.beta, { quota: { pids: { max: 200 } }, reason: 'more workers' })).body;
+    const second = bodyOf<QuotaRequest>(await ask(keys.beta, { quota: { pids: { max: 200 } }, reason: 'more workers' }));
     assert.equal((await gov.http.post(`/v1/me/quota-requests/${second.id}/withdraw`).set('Authorization', as(keys.alpha))).status, 404);
-    const withdrawn = await gov.http.post(`/v1/me/quota-requests/${second.id}/withdraw`).set('Authorization', as(keys.beta));
+    const withdrawn: Reply<QuotaRequest> = await gov.http.post(`/v1/me/quota-requests/${second.id}/withdraw`).set('Authorization', as(keys.beta));
     assert.deepEqual([withdrawn.status, withdrawn.body.state], [200, 'withdrawn']);
     assert.equal((await gov.http.post(`/v1/me/quota-requests/${first.id}/withdraw`).set('Authorization', as(keys.beta))).status, 409);
-    const mine = await gov.http.get('/v1/me/quota-requests').set('Authorization', as(keys.beta));
+    const mine: Reply<Items<QuotaRequest>> = await gov.http.get('/v1/me/quota-requests').set('Authorization', as(keys.beta));
     assert.deepEqual(
-      mine.body.items.map((r: { state: string }) => r.state),
+      mine.body.items.map((r) => r.state),
       ['withdrawn', 'rejected'],
     );
   });
 
   it('refuses a request whose patched quota would be invalid, naming the field', async () => {
-    const bad = await ask(keys.alpha, { quota: { memory: { max: '1Gi', high: '2Gi' } }, reason: 'x' });
+    const bad: Reply<Problem> = await ask(keys.alpha, { quota: { memory: { max: '1Gi', high: '2Gi' } }, reason: 'x' });
     assert.equal(bad.status, 400);
     assert.ok(
-      bad.body.errors.some((e: { path: string }) => e.path.startsWith('quota.memory')),
+      bad.body.errors.some((e) => e.path.startsWith('quota.memory')),
       JSON.stringify(bad.body),
     );
-    const empty = await ask(keys.alpha, { quota: {}, reason: 'x' });
+    const empty: Reply<Problem> = await ask(keys.alpha, { quota: {}, reason: 'x' });
     assert.equal(empty.status, 400);
     assert.deepEqual(
-      empty.body.errors.map((e: { path: string }) => e.path),
+      empty.body.errors.map((e) => e.path),
       ['quota'],
     );
     assert.equal((await ask(keys.alpha, { quota: { pids: { max: 5 } }, reason: '' })).status, 400);
@@ -272,7 +289,7 @@ describe('quota requests', () => {
 
 describe("the tenant's own view", () => {
   it('shows live usage and a short history that fills every 5 seconds', async () => {
-    const burner = await gov.http
+    const burner: Reply<Workload> = await gov.http
       .post('/v1/me/workloads')
       .set('Authorization', as(keys.beta))
       .send({ command: ['/bin/sh', '-c', 'while :; do :; done'] });
@@ -280,11 +297,11 @@ describe("the tenant's own view", () => {
     try {
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const res = await gov.http.get('/v1/me/usage').set('Authorization', as(keys.beta));
+        const res: Reply<Usage> = await gov.http.get('/v1/me/usage').set('Authorization', as(keys.beta));
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.equal(typeof res.body.usage.cpu.usageSeconds, 'number');
-        assert.equal(typeof res.body.network.receiveBytes, 'number');
-        const busy = res.body.history.points.some((p: { cpuCores: number | null }) => (p.cpuCores ?? 0) > 0.3);
+        assert.equal(typeof res.body.network?.receiveBytes, 'number');
+        const busy = res.body.history.points.some((p) => (p.cpuCores ?? 0) > 0.3);
         if (busy) break;
         assert.ok(Date.now() < deadline, JSON.stringify(res.body.history));
         await sleep(1000);
@@ -295,17 +312,19 @@ describe("the tenant's own view", () => {
   });
 
   it('runs workloads and shows their logs, and lists the ones that ended badly as events', async () => {
-    const hello = await gov.http
+    const hello: Reply<Workload> = await gov.http
       .post('/v1/me/workloads')
       .set('Authorization', as(keys.beta))
       .send({ command: ['/bin/sh', '-c', 'echo hello from beta'] });
-    const missing = await gov.http
+    const missing: Reply<Workload> = await gov.http
       .post('/v1/me/workloads')
       .set('Authorization', as(keys.beta))
       .send({ command: ['/no/such/tool'] });
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const [a, b] = await Promise.all([hello, missing].map((w) => gov.http.get(`/v1/me/workloads/${w.body.id}`).set('Authorization', as(keys.beta))));
+      const [a, b] = (await Promise.all(
+        [hello, missing].map((w) => gov.http.get(`/v1/me/workloads/${w.body.id}`).set('Authorization', as(keys.beta))),
+      )) as Reply<Workload>[];
       if (!['starting', 'running'].includes(a.body.state) && !['starting', 'running'].includes(b.body.state)) {
         assert.deepEqual([a.body.state, b.body.state], ['exited', 'failed']);
         break;
@@ -315,10 +334,8 @@ describe("the tenant's own view", () => {
     }
     const logs = await gov.http.get(`/v1/me/workloads/${hello.body.id}/logs`).query({ stream: 'stdout' }).set('Authorization', as(keys.beta));
     assert.equal(logs.text.trim(), 'hello from beta');
-    const events = await gov.http.get('/v1/me/events').set('Authorization', as(keys.beta));
-    const failed = events.body.items.find(
-      (e: { kind: string; detail: { workload?: string } }) => e.kind === 'workload' && e.detail.workload === missing.body.id,
-    );
+    const events: Reply<Items<TenantEvent>> = await gov.http.get('/v1/me/events').set('Authorization', as(keys.beta));
+    const failed = events.body.items.find((e) => e.kind === 'workload' && e.detail.workload === missing.body.id);
     assert.ok(failed, JSON.stringify(events.body.items));
     assert.match(failed.message, /failed: .*command not found/);
   });
@@ -329,7 +346,7 @@ describe('repeated authentication failures', () => {
     const strict = await startGovernor({ GOVERNOR_AUTH_FAILURES: '3/1m' });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await strict.http.get('/v1/tenants').set('Authorization', 'Bearer wrong-wrong-wrong-wrong')).status, 401);
-      const limited = await strict.http.get('/v1/tenants').set('Authorization', 'Bearer wrong-wrong-wrong-wrong');
+      const limited: Reply<Problem> = await strict.http.get('/v1/tenants').set('Authorization', 'Bearer wrong-wrong-wrong-wrong');
       assert.equal(limited.status, 429);
       assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60, limited.headers['retry-after']);
       assert.match(limited.body.detail, /too many failed authentications.*retry in \d+s/);

@@ -24,7 +24,7 @@ async function api<T>(service: ServiceProcess, path: string, body?: object): Pro
   return { status: res.status, body: (await res.json()) as T };
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+async function until<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const value = await probe();
@@ -109,7 +109,7 @@ describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no fi
       host.cleanup();
       // The kernel destroys an unmounted network namespace, and the veth in it, a moment later.
       await until(
-        async () => spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
+        () => spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
         (code) => code !== 0,
         'the link goes with the netns',
       );
@@ -124,7 +124,7 @@ describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no fi
         assert.equal(lost.body.state, 'lost');
         assert.match(lost.body.message, /rebooted|cleared/);
         await until(
-          async () => ({
+          () => ({
             link: spawnSync('ip', ['link', 'show', tenant.status.network.hostInterface]).status,
             ns: existsSync(join(host.runDir, 'ns', 'boot', 'net')),
             firewall: spawnSync('nft', ['list', 'table', 'inet', host.firewallTable]).status,
@@ -153,6 +153,48 @@ describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no fi
       }
     } finally {
       await dropDatabase(rebootDb);
+    }
+  });
+});
+
+describe('a stop whose grace outlives the governor that took it', () => {
+  it('kills the workload that ignores SIGTERM when the grace ends, under the governor started after a SIGKILL', async () => {
+    const graceDb = await createDatabase();
+    const env = { DATABASE_URL: graceDb, GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN, ...host.env, GOVERNOR_NET_POOL: '10.246.0.128/25', GOVERNOR_LOG_LEVEL: 'warn' };
+    try {
+      const first = await startService(env);
+      let stubborn: Workload;
+      try {
+        await api(first, '/v1/tenants', { name: 'grace' });
+        await until(
+          () => api<{ status: { observedGeneration: number } }>(first, '/v1/tenants/grace'),
+          (r) => r.body.status.observedGeneration === 1,
+          'applied',
+        );
+        stubborn = (await api<Workload>(first, '/v1/tenants/grace/workloads', { command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 1; done'] })).body;
+        assert.equal(stubborn.state, 'running');
+        const stop = await fetch(`${first.url}/v1/tenants/grace/workloads/${stubborn.id}?grace=4s`, {
+          method: 'DELETE',
+          headers: { Authorization: `Bearer ${ROOT_TOKEN}` },
+        });
+        assert.equal(stop.status, 202);
+      } finally {
+        await first.stop('SIGKILL');
+      }
+      const second = await startService(env);
+      try {
+        assert.equal((await api<Workload>(second, `/v1/tenants/grace/workloads/${stubborn.id}`)).body.state, 'running', 'SIGTERM was ignored');
+        const killed = await until(
+          () => api<Workload & { signal: string | null }>(second, `/v1/tenants/grace/workloads/${stubborn.id}`),
+          (r) => r.body.state !== 'running',
+          'the workload is killed once its grace ends',
+        );
+        assert.deepEqual({ state: killed.body.state, signal: killed.body.signal }, { state: 'killed', signal: 'SIGKILL' });
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await dropDatabase(graceDb);
     }
   });
 });

@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
+import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createGovernorApp } from '../../apps/governor/src/app.factory';
@@ -95,7 +96,10 @@ describe('a tenant deleted while this node was away, its name then taken by a ne
     let newId: string;
     try {
       api = await createGovernorApp({ ...gov.config, role: 'api' }, gov.databaseUrl);
-      const created = await request(api.getHttpServer()).post('/v1/tenants').set('Authorization', gov.root).send({ name: 'reuse' });
+      const created = await request(api.getHttpServer() as Server)
+        .post('/v1/tenants')
+        .set('Authorization', gov.root)
+        .send({ name: 'reuse' });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       newId = (created.body as { id: string }).id;
     } finally {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
+import type { AuditEntry, Items, LedgerEntry, Problem, Reply, Tenant } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 let gov: TestGovernor;
@@ -13,8 +14,8 @@ after(async () => {
 
 const PROBLEM = /^application\/problem\+json/;
 
-async function createTenant(name: string, extra: Record<string, unknown> = {}) {
-  const res = await gov.http
+async function createTenant(name: string, extra: Record<string, unknown> = {}): Promise<Reply<Tenant>> {
+  const res: Reply<Tenant> = await gov.http
     .post('/v1/tenants')
     .set('Authorization', gov.root)
     .send({ name, ...extra });
@@ -58,20 +59,20 @@ describe('creating tenants', () => {
 
   it('answers 409 for a name that exists', async () => {
     await createTenant('dup');
-    const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'dup' });
+    const res: Reply<Problem> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'dup' });
     assert.equal(res.status, 409);
     assert.match(res.headers['content-type'], PROBLEM);
     assert.match(res.body.detail, /exists/);
   });
 
   it('answers 400 naming every bad field and what is allowed', async () => {
-    const res = await gov.http
+    const res: Reply<Problem> = await gov.http
       .post('/v1/tenants')
       .set('Authorization', gov.root)
       .send({ name: 'Bad_Name', quota: { memory: { max: '64Mi', high: '128Mi' }, cpu: { weight: 0 } }, colour: 'red' });
     assert.equal(res.status, 400);
     assert.match(res.headers['content-type'], PROBLEM);
-    const paths = (res.body.errors as { path: string; message: string }[]).map((e) => e.path).sort();
+    const paths = res.body.errors.map((e) => e.path).sort();
     assert.ok(paths.includes('name'), JSON.stringify(res.body.errors));
     assert.ok(paths.includes('colour'), JSON.stringify(res.body.errors));
     assert.ok(paths.includes('quota.cpu.weight'), JSON.stringify(res.body.errors));
@@ -84,7 +85,7 @@ describe('creating tenants', () => {
   });
 
   it('answers 400 for malformed JSON, never 500', async () => {
-    const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).set('Content-Type', 'application/json').send('{"name": ');
+    const res: Reply<Problem> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).set('Content-Type', 'application/json').send('{"name": ');
     assert.equal(res.status, 400);
     assert.match(res.headers['content-type'], PROBLEM);
     assert.match(res.body.detail, /not valid JSON/);
@@ -106,14 +107,14 @@ describe('creating tenants', () => {
   });
 
   it('answers 415 for a body that is not JSON', async () => {
-    const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).set('Content-Type', 'text/plain').send('name=acme');
+    const res: Reply<Problem> = await gov.http.post('/v1/tenants').set('Authorization', gov.root).set('Content-Type', 'text/plain').send('name=acme');
     assert.equal(res.status, 415);
     assert.match(res.body.detail, /application\/json/);
   });
 
   it('gives 100 concurrent creates through the API 100 disjoint uid ranges and address blocks', async () => {
     const names = Array.from({ length: 100 }, (_, i) => `crowd-${i}`);
-    const created = await Promise.all(names.map((name) => gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name })));
+    const created: Reply<Tenant>[] = await Promise.all(names.map((name) => gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name })));
     assert.deepEqual(
       created.filter((res) => res.status !== 201).map((res) => res.body),
       [],
@@ -121,9 +122,9 @@ describe('creating tenants', () => {
     const ranges = created.map((res) => res.body.status.uidRange as { start: number; size: number }).sort((x, y) => x.start - y.start);
     for (let i = 1; i < ranges.length; i++)
       assert.ok(ranges[i - 1].start + ranges[i - 1].size <= ranges[i].start, `${i}: ${JSON.stringify(ranges.slice(i - 1, i + 1))}`);
-    const addresses = created.flatMap((res) => [res.body.status.network.address, res.body.status.network.gateway]);
+    const addresses = created.flatMap((res) => [res.body.status.network?.address, res.body.status.network?.gateway]);
     assert.equal(new Set(addresses).size, 200);
-    const deleted = await Promise.all(names.map((name) => gov.http.delete(`/v1/tenants/${name}`).set('Authorization', gov.root)));
+    const deleted: Reply<unknown>[] = await Promise.all(names.map((name) => gov.http.delete(`/v1/tenants/${name}`).set('Authorization', gov.root)));
     assert.deepEqual(
       deleted.filter((res) => res.status !== 202).map((res) => res.body),
       [],
@@ -144,13 +145,13 @@ describe('reading tenants', () => {
     const seen: string[] = [];
     let cursor: string | null = null as string | null;
     do {
-      const res = await gov.http
+      const res: Reply<Items<Tenant> & { nextCursor: string | null }> = await gov.http
         .get('/v1/tenants')
         .query({ limit: 5, ...(cursor ? { cursor } : {}) })
         .set('Authorization', gov.root);
       assert.equal(res.status, 200);
       assert.ok(res.body.items.length <= 5);
-      seen.push(...res.body.items.map((t: { name: string }) => t.name));
+      seen.push(...res.body.items.map((t) => t.name));
       cursor = res.body.nextCursor;
     } while (cursor);
     const pages = seen.filter((name) => name.startsWith('page-'));
@@ -177,7 +178,7 @@ describe('reading tenants', () => {
 describe('patching tenants', () => {
   it('merges a patch: null removes a field, absent fields stay', async () => {
     await createTenant('merge', { displayName: 'Merge', quota: { memory: { max: '1Gi', high: '900Mi' }, pids: { max: 100 } } });
-    const res = await gov.http
+    const res: Reply<Tenant> = await gov.http
       .patch('/v1/tenants/merge')
       .set('Authorization', gov.root)
       .set('Content-Type', 'application/merge-patch+json')
@@ -189,7 +190,7 @@ describe('patching tenants', () => {
 
   it('also takes application/json', async () => {
     await createTenant('plain-json');
-    const res = await gov.http
+    const res: Reply<Tenant> = await gov.http
       .patch('/v1/tenants/plain-json')
       .set('Authorization', gov.root)
       .send({ quota: { pids: { max: 10 } } });
@@ -199,22 +200,22 @@ describe('patching tenants', () => {
 
   it('bumps the generation only for what agents enforce, and the resourceVersion for any change', async () => {
     await createTenant('versions');
-    const named = await gov.http.patch('/v1/tenants/versions').set('Authorization', gov.root).send({ displayName: 'Versions' });
+    const named: Reply<Tenant> = await gov.http.patch('/v1/tenants/versions').set('Authorization', gov.root).send({ displayName: 'Versions' });
     assert.equal(named.body.generation, 1);
     assert.equal(named.body.resourceVersion, 2);
     assert.equal(named.headers.etag, '"2"');
-    const quota = await gov.http
+    const quota: Reply<Tenant> = await gov.http
       .patch('/v1/tenants/versions')
       .set('Authorization', gov.root)
       .send({ quota: { cpu: { weight: 50 } } });
     assert.equal(quota.body.generation, 2);
     assert.equal(quota.body.resourceVersion, 3);
-    const same = await gov.http
+    const same: Reply<Tenant> = await gov.http
       .patch('/v1/tenants/versions')
       .set('Authorization', gov.root)
       .send({ quota: { cpu: { weight: 50 } } });
     assert.equal(same.body.resourceVersion, 3, 'a patch that changes nothing bumps nothing');
-    const suspended = await gov.http.patch('/v1/tenants/versions').set('Authorization', gov.root).send({ suspended: true });
+    const suspended: Reply<Tenant> = await gov.http.patch('/v1/tenants/versions').set('Authorization', gov.root).send({ suspended: true });
     assert.equal(suspended.body.generation, 3);
     assert.equal(suspended.body.suspended, true);
   });
@@ -228,7 +229,7 @@ describe('patching tenants', () => {
     const second = await gov.http.patch('/v1/tenants/stale').set('Authorization', gov.root).set('If-Match', etag).send({ displayName: 'Two' });
     assert.equal(second.status, 412);
     assert.match(second.headers['content-type'], PROBLEM);
-    const current = await gov.http.get('/v1/tenants/stale').set('Authorization', gov.root);
+    const current: Reply<Tenant> = await gov.http.get('/v1/tenants/stale').set('Authorization', gov.root);
     assert.equal(current.body.displayName, 'One');
   });
 
@@ -248,7 +249,7 @@ describe('patching tenants', () => {
     ];
     const results = await Promise.all(patches.map((patch) => gov.http.patch('/v1/tenants/race').set('Authorization', gov.root).send(patch)));
     for (const res of results) assert.equal(res.status, 200, JSON.stringify(res.body));
-    const final = await gov.http.get('/v1/tenants/race').set('Authorization', gov.root);
+    const final: Reply<Tenant> = await gov.http.get('/v1/tenants/race').set('Authorization', gov.root);
     assert.deepEqual(final.body.quota, {
       cpu: { max: '2', weight: 7 },
       memory: { max: 1073741824, low: 1048576 },
@@ -280,16 +281,16 @@ describe('patching tenants', () => {
 
   it('answers 400 to an invalid result and changes nothing', async () => {
     await createTenant('invalid-patch', { quota: { memory: { max: '1Gi' } } });
-    const res = await gov.http
+    const res: Reply<Problem> = await gov.http
       .patch('/v1/tenants/invalid-patch')
       .set('Authorization', gov.root)
       .send({ quota: { memory: { high: '2Gi' } } });
     assert.equal(res.status, 400);
-    assert.ok(res.body.errors.some((e: { path: string }) => e.path.startsWith('quota.memory')));
-    const unknown = await gov.http.patch('/v1/tenants/invalid-patch').set('Authorization', gov.root).send({ name: 'renamed' });
+    assert.ok(res.body.errors.some((e) => e.path.startsWith('quota.memory')));
+    const unknown: Reply<Problem> = await gov.http.patch('/v1/tenants/invalid-patch').set('Authorization', gov.root).send({ name: 'renamed' });
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.errors[0].path, 'name');
-    const current = await gov.http.get('/v1/tenants/invalid-patch').set('Authorization', gov.root);
+    const current: Reply<Tenant> = await gov.http.get('/v1/tenants/invalid-patch').set('Authorization', gov.root);
     assert.equal(current.body.resourceVersion, 1);
   });
 
@@ -306,7 +307,7 @@ describe('the ledger, the audit and change notifications', () => {
       .patch('/v1/tenants/ledger')
       .set('Authorization', gov.root)
       .send({ quota: { pids: { max: 20 } } });
-    const res = await gov.http.get('/v1/tenants/ledger/history').set('Authorization', gov.root);
+    const res: Reply<Items<LedgerEntry>> = await gov.http.get('/v1/tenants/ledger/history').set('Authorization', gov.root);
     assert.equal(res.status, 200);
     assert.equal(res.body.items.length, 2);
     const [latest, first] = res.body.items;
@@ -327,7 +328,7 @@ describe('the ledger, the audit and change notifications', () => {
     const res = await createTenant('audited');
     const requestId = res.headers['x-request-id'];
     assert.ok(requestId);
-    const audit = await gov.http.get('/v1/audit').query({ target: 'tenants/audited' }).set('Authorization', gov.root);
+    const audit: Reply<Items<AuditEntry>> = await gov.http.get('/v1/audit').query({ target: 'tenants/audited' }).set('Authorization', gov.root);
     assert.equal(audit.status, 200);
     assert.equal(audit.body.items.length, 1);
     assert.deepEqual(
@@ -363,7 +364,7 @@ describe('the ledger, the audit and change notifications', () => {
 describe('deleting tenants', () => {
   it('answers 202 Terminating, then 404, and frees the name while the history stays', async () => {
     const created = await createTenant('doomed', { quota: { pids: { max: 3 } } });
-    const res = await gov.http.delete('/v1/tenants/doomed').set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.delete('/v1/tenants/doomed').set('Authorization', gov.root);
     assert.equal(res.status, 202);
     assert.equal(res.body.status.phase, 'Terminating');
     assert.equal((await gov.http.get('/v1/tenants/doomed').set('Authorization', gov.root)).status, 404);
@@ -382,7 +383,7 @@ describe("errors that are not the caller's", () => {
   it('answers 500 with a request id that matches the response header', async () => {
     await gov.query('ALTER TABLE tenants RENAME TO tenants_away');
     try {
-      const res = await gov.http.get('/v1/tenants').set('Authorization', gov.root);
+      const res: Reply<Problem> = await gov.http.get('/v1/tenants').set('Authorization', gov.root);
       assert.equal(res.status, 500);
       assert.match(res.headers['content-type'], PROBLEM);
       assert.equal(res.body.requestId, res.headers['x-request-id']);

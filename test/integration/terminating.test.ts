@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { bodyOf, type IssuedKey, type Items, type Problem, type QuotaRequest, type Reply, type Tenant, type TenantKey } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 let gov: TestGovernor;
@@ -13,14 +14,14 @@ before(async () => {
      VALUES ('far-agent', 'agent', '6.1.0', 'unified', '/sys/fs/cgroup', '/sys/fs/cgroup/governor', '{}', '{}', '{}', now() + interval '1 hour')`,
   );
   await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name: 'leaving' }).expect(201);
-  key = (await gov.http.post('/v1/tenants/leaving/keys').set('Authorization', gov.root).send({ name: 'portal' }).expect(201)).body.key;
-  const request = await gov.http
+  key = bodyOf<IssuedKey>(await gov.http.post('/v1/tenants/leaving/keys').set('Authorization', gov.root).send({ name: 'portal' }).expect(201)).key;
+  const request: Reply<QuotaRequest> = await gov.http
     .post('/v1/me/quota-requests')
     .set('Authorization', `Bearer ${key}`)
     .send({ quota: { pids: { max: 64 } }, reason: 'more processes' })
     .expect(201);
   pendingRequest = request.body.id;
-  const deleted = await gov.http.delete('/v1/tenants/leaving').set('Authorization', gov.root).expect(202);
+  const deleted: Reply<Tenant> = await gov.http.delete('/v1/tenants/leaving').set('Authorization', gov.root).expect(202);
   assert.equal(deleted.body.status.phase, 'Terminating');
 });
 after(async () => {
@@ -41,7 +42,7 @@ describe('a Terminating tenant', () => {
       ['quota request', tenantKey(gov.http.post('/v1/me/quota-requests').send({ quota: { pids: { max: 32 } }, reason: 'late' }))],
       ['approval', admin(gov.http.post(`/v1/quota-requests/${pendingRequest}/approve`).send({}))],
     ] as const) {
-      const res = await req;
+      const res: Reply<Problem> = await req;
       assert.equal(res.status, 409, `${what}: ${res.text}`);
       assert.match(res.headers['content-type'], /^application\/problem\+json/);
       assert.match(res.body.detail, /Terminating/, what);
@@ -49,12 +50,12 @@ describe('a Terminating tenant', () => {
   });
 
   it('still answers reads, and lets its key be revoked', async () => {
-    const got = await gov.http.get('/v1/tenants/leaving').set('Authorization', gov.root).expect(200);
+    const got: Reply<Tenant> = await gov.http.get('/v1/tenants/leaving').set('Authorization', gov.root).expect(200);
     assert.equal(got.body.status.phase, 'Terminating');
     assert.equal(got.body.suspended, false, 'the refused suspend changed nothing');
-    const keys = await gov.http.get('/v1/tenants/leaving/keys').set('Authorization', gov.root).expect(200);
+    const keys: Reply<Items<TenantKey>> = await gov.http.get('/v1/tenants/leaving/keys').set('Authorization', gov.root).expect(200);
     assert.deepEqual(
-      keys.body.items.map((k: { name: string }) => k.name),
+      keys.body.items.map((k) => k.name),
       ['portal'],
     );
     await gov.http.delete(`/v1/tenants/leaving/keys/${keys.body.items[0].id}`).set('Authorization', gov.root).expect(204);

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { Client } from 'pg';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { hostInterfaceName } from '../../libs/network/src/tenant-link';
-import { hostScratch } from '../support/cgroup-root';
+import type { Problem, Reply } from '../support/api';
+import { CGROUP2_MOUNT, hostCgroupFacts, hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
 // Tenants with real user and network namespaces on this host, and workloads started in them.
@@ -41,7 +43,7 @@ async function tenant(name: string): Promise<Tenant> {
   await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name });
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
     if (res.body.status?.observedGeneration === 1) return res.body;
     assert.ok(Date.now() < deadline, JSON.stringify(res.body));
     await sleep(100);
@@ -49,7 +51,7 @@ async function tenant(name: string): Promise<Tenant> {
 }
 
 async function run(name: string, body: object): Promise<Workload> {
-  const res = await gov.http.post(`/v1/tenants/${name}/workloads`).set('Authorization', gov.root).send(body);
+  const res: Reply<Workload> = await gov.http.post(`/v1/tenants/${name}/workloads`).set('Authorization', gov.root).send(body);
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body;
 }
@@ -57,7 +59,7 @@ async function run(name: string, body: object): Promise<Workload> {
 async function settled(name: string, id: string, until = (w: Workload) => !['starting', 'running'].includes(w.state)): Promise<Workload> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}/workloads/${id}`).set('Authorization', gov.root);
+    const res: Reply<Workload> = await gov.http.get(`/v1/tenants/${name}/workloads/${id}`).set('Authorization', gov.root);
     if (until(res.body)) return res.body;
     assert.ok(Date.now() < deadline, JSON.stringify(res.body));
     await sleep(100);
@@ -190,7 +192,7 @@ describe('tenant namespaces and workloads', () => {
     const done = await settled('box', started.id);
     assert.deepEqual({ state: done.state, exitCode: done.exitCode }, { state: 'exited', exitCode: 0 });
     const deadline = Date.now() + 10_000;
-    while (existsSync(join(host.root, 'tenants', 'box', 'workloads', started.id)) || existsSync(join(host.root, 'monitors', started.id))) {
+    while (existsSync(join(host.root, 'tenants', 'box', 'workloads', started.id)) || existsSync(join(host.root, 'tenants', 'box', 'monitors', started.id))) {
       assert.ok(Date.now() < deadline, 'the leaf and monitor cgroups are removed');
       await sleep(100);
     }
@@ -201,7 +203,7 @@ describe('tenant namespaces and workloads', () => {
   it('keeps the governor API and PostgreSQL out of reach of a tenant, even when they listen on every address', async () => {
     const gateway = box.status.network!.gateway;
     await gov.app.listen(0, '0.0.0.0');
-    const apiPort = (gov.app.getHttpServer().address() as AddressInfo).port;
+    const apiPort = ((gov.app.getHttpServer() as Server).address() as AddressInfo).port;
     // PostgreSQL here listens on 127.0.0.1 only: a proxy on the gateway address stands for a server that
     // was configured with listen_addresses = '*'.
     const pgPort = 15_000 + Math.floor(Math.random() * 1000);
@@ -275,8 +277,130 @@ describe('tenant namespaces and workloads', () => {
     assert.ok(!existsSync(join(runDir, 'ns', 'doomed')));
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(runDir, 'ns', 'doomed')));
     assert.notEqual(spawnSync('ip', ['link', 'show', doomed.status.network!.hostInterface]).status, 0);
-    assert.ok(!existsSync(join(host.root, 'monitors', sleeper.id)), 'the monitor cgroup is gone');
+    assert.ok(!existsSync(join(host.root, 'tenants', 'doomed')), 'the monitor cgroup is gone with the tenant');
     assert.ok(!existsSync(join(runDir, 'workloads', sleeper.id)), 'the monitor state is gone');
     assert.deepEqual(await census(), before, 'as many links, mounts and namespaces as before the tenant');
+  });
+});
+
+describe('the workload supervisor (issue 12 defects 1, 2, 3 and 10)', () => {
+  const decoys: ChildProcess[] = [];
+  /** A process of the test's own, whose pid a row or a monitor.pid file is made to hold; alive until the end. */
+  const decoy = (args: string[] = ['-e', 'setTimeout(() => {}, 120000)']) => {
+    const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    decoys.push(child);
+    return child;
+  };
+  const decoyAlive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+  before(async () => {
+    await tenant('sup');
+  });
+  after(() => {
+    for (const child of decoys) child.kill('SIGKILL');
+  });
+
+  const stop = (id: string, grace: string) => gov.http.delete(`/v1/tenants/sup/workloads/${id}`).query({ grace }).set('Authorization', gov.root);
+
+  it('stops a workload through its monitor, never through the pid its row holds (the pid may have been reused)', async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    const stranger = decoy();
+    await gov.query('UPDATE workloads SET pid = $2 WHERE id = $1', [started.id, stranger.pid]);
+    assert.equal((await stop(started.id, '10s')).status, 202);
+    const done = await settled('sup', started.id);
+    assert.deepEqual({ state: done.state, signal: done.signal }, { state: 'killed', signal: 'SIGTERM' });
+    await sleep(200);
+    assert.ok(decoyAlive(stranger), `the process that got the pid was left alone: ${String(stranger.signalCode)}`);
+  });
+
+  it("refuses to stop another node's workload with 409, naming the node, and signals nothing here", async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    const stranger = decoy();
+    await gov.query(`UPDATE workloads SET node = 'elsewhere', pid = $2 WHERE id = $1`, [started.id, stranger.pid]);
+    try {
+      const res: Reply<Problem> = await stop(started.id, '0s');
+      assert.equal(res.status, 409, JSON.stringify(res.body));
+      assert.match(res.body.detail, /runs on node elsewhere/);
+      assert.match(res.body.detail, new RegExp(`this governor is node ${gov.config.nodeName}`));
+      await sleep(200);
+      assert.ok(decoyAlive(stranger), 'nothing on this node was signalled');
+    } finally {
+      await gov.query('UPDATE workloads SET node = $2 WHERE id = $1', [started.id, gov.config.nodeName]);
+      await stop(started.id, '0s');
+    }
+  });
+
+  it('takes a workload whose monitor died for lost, even when its pid now belongs to a process named governor-monitor', async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    const pidFile = join(runDir, 'workloads', started.id, 'monitor.pid');
+    const monitor = Number(readFileSync(pidFile, 'utf8').trim());
+    const impostor = decoy(['-e', 'setTimeout(() => {}, 120000)', 'governor-monitor']);
+    process.kill(monitor, 'SIGKILL');
+    writeFileSync(pidFile, `${impostor.pid}\n`);
+    const done = await settled('sup', started.id);
+    assert.equal(done.state, 'lost', JSON.stringify(done));
+    assert.match(done.message ?? '', /monitor died/);
+  });
+
+  it('records the end of a workload once, however many reads sync it at the same time', async () => {
+    const started = await run('sup', { command: ['/bin/sh', '-c', 'sleep 1; kill -9 $$'] });
+    const deadline = Date.now() + 20_000;
+    for (let state = started.state; ['starting', 'running'].includes(state);) {
+      assert.ok(Date.now() < deadline, 'the workload ends');
+      const reads = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          gov.http.get(i % 2 === 0 ? '/v1/tenants/sup/workloads' : `/v1/tenants/sup/workloads/${started.id}`).set('Authorization', gov.root),
+        ),
+      );
+      const one = reads[1].body as Workload;
+      state = one.state;
+    }
+    await sleep(1500);
+    const events = await gov.query<{ message: string }>(`SELECT message FROM tenant_events WHERE detail->>'workload' = $1`, [started.id]);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.match(events[0].message, /was killed by SIGKILL/);
+  });
+
+  it("runs each monitor in a leaf of its tenant's cgroup, counted with the tenant, and out of the OOM killer's reach", async () => {
+    const started = await run('sup', { command: ['/bin/sleep', '60'] });
+    const running = await settled('sup', started.id, (w) => w.state === 'running' && w.pid !== null);
+    try {
+      const monitor = Number(readFileSync(join(runDir, 'workloads', started.id, 'monitor.pid'), 'utf8').trim());
+      const leaf = `/${host.root.slice(CGROUP2_MOUNT.length + 1)}/tenants/sup/monitors/${started.id}`;
+      assert.match(readFileSync(`/proc/${monitor}/cgroup`, 'utf8'), new RegExp(`^0::${leaf}$`, 'm'));
+      // Lowering oom_score_adj takes CAP_SYS_RESOURCE, which a root in some sandboxes (this CI's) lacks.
+      const capEff = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
+      const sysResource = (capEff >> 24n) & 1n;
+      assert.equal(readFileSync(`/proc/${monitor}/oom_score_adj`, 'utf8').trim(), sysResource ? '-1000' : '0', 'the OOM killer never picks the monitor');
+      assert.equal(readFileSync(`/proc/${running.pid}/oom_score_adj`, 'utf8').trim(), '0', 'the workload keeps the default');
+      if (hostCgroupFacts().available.includes('pids')) {
+        const current = Number(readFileSync(join(host.root, 'tenants', 'sup', 'pids.current'), 'utf8'));
+        assert.ok(current >= 3, `the init, the monitor and the workload count in the tenant's pids.current: ${current}`);
+      }
+    } finally {
+      await stop(started.id, '0s');
+    }
+    const deadline = Date.now() + 10_000;
+    while (existsSync(join(host.root, 'tenants', 'sup', 'monitors', started.id))) {
+      assert.ok(Date.now() < deadline, "the monitor's leaf is removed with the workload's");
+      await sleep(100);
+    }
+  });
+
+  it('removes the environment file once the workload has started, and the workload still gets its environment', async () => {
+    const started = await run('sup', { command: ['/bin/sh', '-c', 'echo "secret is $SECRET"; sleep 30'], env: { SECRET: 'hunter2' } });
+    await settled('sup', started.id, (w) => w.state === 'running');
+    try {
+      assert.ok(!existsSync(join(runDir, 'workloads', started.id, 'env')), 'no env file is left in the state directory');
+      const deadline = Date.now() + 5000;
+      while (!(await logs('sup', started.id)).includes('secret is hunter2')) {
+        assert.ok(Date.now() < deadline, 'the workload saw SECRET');
+        await sleep(100);
+      }
+    } finally {
+      await stop(started.id, '0s');
+    }
   });
 });

@@ -64,6 +64,7 @@ export const KNOWN_METRICS: Readonly<Record<string, MetricType>> = {
   governor_collector_success: 'gauge',
   governor_collector_errors_total: 'counter',
   governor_node_heartbeat_age_seconds: 'gauge',
+  governor_node_ready: 'gauge',
   // prom-client's default metrics (15.x on Linux)
   process_cpu_user_seconds_total: 'counter',
   process_cpu_system_seconds_total: 'counter',

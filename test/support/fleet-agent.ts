@@ -12,17 +12,22 @@ const PG_SOCKET_DIR = process.env.GOVERNOR_TEST_PG_SOCKET_DIR ?? '/var/run/postg
 export interface FleetAgentOptions {
   /** node name, also the label of its scratch places */
   node: string;
-  /** 0 to 127: its link to the test is 10.249.<index>.0/30 */
+  /** 0 to 127: its link to the test is <linkNet>.<index>.0/30 */
   index: number;
+  /** the first two octets of the agent's link (default 10.249), so that test files running at once keep apart */
+  linkNet?: string;
   /** the test's database (a postgres:// URL on 127.0.0.1); the agent reaches the same database over the socket */
   databaseUrl: string;
+  /** the unix socket directory and port of that server (default: this machine's PostgreSQL) */
+  pgSocketDir?: string;
+  pgPort?: number;
   agentToken: string;
   env?: Record<string, string>;
 }
 
 /**
  * One agent as if on a host of its own: a network namespace (so that its tenant links and firewall table
- * cannot meet another agent's), linked to the test's namespace by a veth pair (10.249.<index>.1 here,
+ * cannot meet another agent's), linked to the test's namespace by a veth pair (<linkNet>.<index>.1 here,
  * .2 there), its own cgroup root, run directory, data directory and node name, and PostgreSQL over its
  * unix socket. The process is the built service, started with nsenter into the namespace and nothing else.
  */
@@ -38,10 +43,11 @@ export class FleetAgent {
     const suffix = randomBytes(3).toString('hex');
     this.netns = `gvfleet-${options.node}-${suffix}`;
     this.hostLink = `gvf${suffix}h${options.index}`;
-    this.address = `10.249.${options.index}.2`;
+    const linkNet = options.linkNet ?? '10.249';
+    this.address = `${linkNet}.${options.index}.2`;
     this.scratch = hostScratch(`fl${options.index}`);
     this.dataDir = mkdtempSync(join(tmpdir(), `governor-fleet-${options.node}-`));
-    const peer = `10.249.${options.index}.1`;
+    const peer = `${linkNet}.${options.index}.1`;
     for (const args of [
       ['netns', 'add', this.netns],
       ['link', 'add', this.hostLink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.netns],
@@ -76,7 +82,9 @@ export class FleetAgent {
         GOVERNOR_AGENT_TOKEN: this.options.agentToken,
         GOVERNOR_HOST: this.address,
         GOVERNOR_DATA_DIR: this.dataDir,
-        DATABASE_URL: `postgres://${db.username}@${db.pathname}?host=${encodeURIComponent(PG_SOCKET_DIR)}`,
+        DATABASE_URL:
+          `postgres://${db.username}@${db.pathname}?host=${encodeURIComponent(this.options.pgSocketDir ?? PG_SOCKET_DIR)}` +
+          (this.options.pgPort === undefined ? '' : `&port=${this.options.pgPort}`),
         ...this.options.env,
       },
       120_000,

@@ -93,7 +93,7 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
       await gov.app.close();
       gov.app = await createGovernorApp(config, databaseUrl);
       recordResponsesOf(gov.app);
-      gov.http = request(gov.app.getHttpServer());
+      gov.http = request(gov.app.getHttpServer() as Server);
     },
     // Every JSON response the test saw must match the schema the served document declares for it.
     close: async () => {
@@ -113,7 +113,7 @@ export async function startGovernor(env: Record<string, string> = {}): Promise<T
   const seen: SeenResponse[] = [];
   const recordResponsesOf = (app: INestApplication) => recordResponses(app.getHttpServer() as Server, seen);
   recordResponsesOf(gov.app);
-  gov.http = request(gov.app.getHttpServer());
+  gov.http = request(gov.app.getHttpServer() as Server);
   return gov;
 }
 
@@ -142,7 +142,7 @@ export async function startReplica(gov: TestGovernor, env: Record<string, string
   const app = await createGovernorApp(config, gov.databaseUrl);
   return {
     app,
-    http: request(app.getHttpServer()),
+    http: request(app.getHttpServer() as Server),
     config,
     close: async () => {
       await app.close();

@@ -30,13 +30,13 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let stdout = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening on" within ${timeoutMs}ms:\n${stderr}`)), timeoutMs);
-    child.stderr!.on('data', () => {
+    child.stderr.on('data', () => {
       const match = /listening on (https?:\/\/[^\s;]+)/.exec(stderr);
       if (match) {
         clearTimeout(timer);

@@ -193,7 +193,7 @@ test('alerts on throttling, OOM kills, memory and pids near their limits, reconc
   uses('GovernorTenantPidsNearLimit', 'governor_tenant_pids_limit');
   uses('GovernorReconcileErrors', 'governor_reconcile_total');
   uses('GovernorDriftCorrectionsSpiking', 'governor_drift_corrections_total');
-  uses('GovernorAgentHeartbeatLost', 'governor_node_heartbeat_age_seconds');
+  uses('GovernorAgentHeartbeatLost', 'governor_node_ready');
   assert.equal(byName.get('GovernorDown')?.expr.trim(), 'up{job="governor"} == 0');
 });
 

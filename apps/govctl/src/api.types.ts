@@ -72,8 +72,22 @@ export interface FileChange {
   to: string;
 }
 
+/** One guaranteed resource on one node, as the plan's admission shows it. */
+export interface ResourceAdmission {
+  node: string;
+  resource: 'memory.min' | 'cpuset.cpus';
+  requested: number | 'max';
+  placed: number | 'max';
+  capacity: number;
+  allowed: number | 'unlimited';
+  fits: boolean;
+  admitted: boolean;
+}
+
 export interface TenantPlan {
   quota: Quota;
+  /** absent from servers older than admission */
+  admission?: { admitted: boolean; resources: ResourceAdmission[] };
   nodes: Array<{ node: string; writes: FileChange[]; warnings: string[] }>;
 }
 

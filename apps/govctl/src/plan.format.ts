@@ -7,6 +7,11 @@ type Write = TenantPlan['nodes'][number]['writes'][number];
 /** A plan as people read it: per node, each file with its old and new value, then the warnings. */
 export function renderPlan(tenant: string, plan: TenantPlan, width?: number): string {
   const lines = [`Plan for tenant ${tenant}: quota after the change: ${quotaSummary(plan.quota)}`];
+  for (const refusal of plan.admission?.resources.filter((resource) => !resource.admitted) ?? []) {
+    lines.push(
+      `refused: node ${refusal.node}: ${refusal.resource} requested ${refusal.requested}, already placed ${refusal.placed}, capacity ${refusal.capacity}, allowed ${refusal.allowed}`,
+    );
+  }
   if (plan.nodes.length === 0) lines.push('  no node hosts this tenant yet: nothing would be written now');
   for (const node of plan.nodes) {
     lines.push(`node ${node.node}:`);

@@ -34,9 +34,9 @@ export function addQuotaOptions(command: Command): Command {
 export function quotaPatchFrom(options: Record<string, unknown>, allowNone = true): Record<string, Record<string, unknown>> {
   const patch: Record<string, Record<string, unknown>> = {};
   for (const option of QUOTA_FLAGS) {
-    const raw = options[option.key];
-    if (raw === undefined) continue;
-    const text = String(raw);
+    const text = options[option.key];
+    // Every quota flag takes a value, so commander gives a string or nothing.
+    if (typeof text !== 'string') continue;
     let value: unknown = text;
     if (text === 'none') {
       if (!allowNone) throw new UsageError(`${option.flag.split(' ')[0]} none: there is nothing to remove from a new tenant`);

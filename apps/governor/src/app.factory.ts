@@ -21,6 +21,13 @@ export async function createGovernorApp(config: GovernorConfig, databaseUrl: str
     ...(config.tls ? { httpsOptions: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}),
   });
   app.useLogger(app.get(PinoLogger));
+  // Idle keep-alive connections stay open longer than the idle timeout of the proxies and load balancers put in
+  // front (60 s is the usual one). With Node's 5 s default the server closes a connection just as a client
+  // reusing it sends its next request, which that client sees as a reset with no answer ("socket hang up");
+  // the fuzz suite met it on a loaded host. The header timeout must exceed the keep-alive one.
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are resourceVersions, set by the handlers
 

@@ -60,9 +60,15 @@ export interface Usage {
   history: { intervalSeconds: number; points: UsagePoint[] };
 }
 
+/**
+ * One of the values this portal knows, or one a newer server sends. `string & Record<never, never>` is a
+ * string that does not swallow the literals, so the editor and the checker still see the known ones.
+ */
+export type Open<Known extends string> = Known | (string & Record<never, never>);
+
 export interface TenantEvent {
   at: string;
-  kind: 'oom-kill' | 'throttling' | 'quota-change' | 'workload' | string;
+  kind: Open<'oom-kill' | 'throttling' | 'quota-change' | 'workload'>;
   message: string;
   detail?: unknown;
 }
@@ -75,7 +81,7 @@ export interface Workload {
   command: string[];
   envNames: string[];
   cwd: string;
-  state: WorkloadState | string;
+  state: Open<WorkloadState>;
   pid: number | null;
   exitCode: number | null;
   signal: string | null;
@@ -94,7 +100,7 @@ export interface PlanWrite {
 export interface QuotaRequest {
   id: string;
   tenant: string;
-  state: 'pending' | 'approved' | 'rejected' | 'withdrawn' | string;
+  state: Open<'pending' | 'approved' | 'rejected' | 'withdrawn'>;
   quota: Record<string, unknown>;
   reason: string;
   createdAt: string;

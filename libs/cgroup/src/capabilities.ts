@@ -42,7 +42,7 @@ export interface HostCapabilities {
 export async function detectCapabilities(fs: CgroupFs, mount: string, probeDir: string, pageSize: number): Promise<HostCapabilities> {
   const offered = ((await fs.read('', 'cgroup.controllers')) ?? '').trim().split(/\s+/);
   const available = CONTROLLERS.filter((c) => offered.includes(c));
-  const has = async (file: string) => fs.hasFile(probeDir, file);
+  const has = (file: string) => fs.hasFile(probeDir, file);
   return {
     kernel: release(),
     mode: mount === '/sys/fs/cgroup' ? 'unified' : 'hybrid',
@@ -52,13 +52,13 @@ export async function detectCapabilities(fs: CgroupFs, mount: string, probeDir: 
     pageSize,
     missing: CONTROLLERS.filter((c) => !available.includes(c)),
     features: {
-      kill: await has('cgroup.kill'),
-      cpuBurst: await has('cpu.max.burst'),
-      memoryPeak: await has('memory.peak'),
-      swap: await has('memory.swap.max'),
-      cpuStatLocal: await has('cpu.stat.local'),
-      pidsEventsLocal: await has('pids.events.local'),
-      pressure: await has('cpu.pressure'),
+      kill: has('cgroup.kill'),
+      cpuBurst: has('cpu.max.burst'),
+      memoryPeak: has('memory.peak'),
+      swap: has('memory.swap.max'),
+      cpuStatLocal: has('cpu.stat.local'),
+      pidsEventsLocal: has('pids.events.local'),
+      pressure: has('cpu.pressure'),
       ioWeightEffective: ioWeightEffective(mount),
     },
   };

@@ -32,7 +32,7 @@ function batchPath(dir: string, name: string): string {
   const parts = name.split('/');
   const file = parts.pop() ?? '';
   if (parts.length > 1 || parts.some((part) => !/^[a-z][a-z0-9-]{0,31}$/.test(part))) throw new CgroupPathError('the batch file name', name);
-  return fileIn(parts.length === 0 ? dir : dir === '' ? (parts[0] as string) : `${dir}/${parts[0]}`, file);
+  return fileIn(parts.length === 0 ? dir : dir === '' ? parts[0] : `${dir}/${parts[0]}`, file);
 }
 
 /**
@@ -117,7 +117,7 @@ export class CgroupFs {
     for (const write of plan) batchPath(dir, write.name);
     // memory.max and memory.high can block in reclaim; O_NONBLOCK means nothing to the other cgroup files.
     const results = await this.native.writeFiles(this.dir, dir, plan, { nonblock: true }).catch((err: unknown) => {
-      const first = plan[0] as FileWrite;
+      const first = plan[0];
       throw new CgroupWriteError(this.absolute(batchPath(dir, first.name)), first.value, err instanceof NativeError ? err.code : 'EIO', err);
     });
     for (const result of results) {

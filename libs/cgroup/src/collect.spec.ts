@@ -91,6 +91,6 @@ describe('eachBounded', () => {
   });
 
   it('does nothing for no items', async () => {
-    await eachBounded([], 8, async () => assert.fail('called'));
+    await eachBounded([], 8, () => assert.fail('called'));
   });
 });

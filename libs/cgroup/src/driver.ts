@@ -5,7 +5,20 @@ import type { GovernorNative } from '../../native/src/native.types';
 import { detectCapabilities, type HostCapabilities } from './capabilities';
 import { CgroupFs } from './cgroup-fs';
 import { killAll, setFrozen } from './freezer';
-import { attachedDir, initDir, isWorkloadId, MONITORS, monitorDir, SUPERVISOR, TENANTS, tenantDir, workloadDir, workloadsDir } from './layout';
+import {
+  attachedDir,
+  initDir,
+  isWorkloadId,
+  legacyMonitorDir,
+  MONITORS,
+  monitorDir,
+  monitorsDir,
+  SUPERVISOR,
+  TENANTS,
+  tenantDir,
+  workloadDir,
+  workloadsDir,
+} from './layout';
 import { findCgroup2Mount, ownCgroup2Path } from './mount';
 import { type ApplyOptions, type ApplyResult, applyQuota, quotaFiles } from './tenant-apply';
 import { CONTROLLERS, type ControllerName } from './target';
@@ -194,16 +207,18 @@ export class CgroupDriver {
 
   /**
    * Creates a workload's leaf inside the tenant cap, with its own limits (inside the cap, never above
-   * it: the kernel enforces the tighter of the two), and the monitor's cgroup outside every tenant.
-   * Returns both absolute paths.
+   * it: the kernel enforces the tighter of the two), and its monitor's leaf next to it (issue 11: a
+   * monitor counts in its tenant's pids and memory; the monitor keeps the OOM killer off itself with
+   * oom_score_adj -1000, and a cgroup.kill of the workload's leaf does not reach it). Returns both
+   * absolute paths.
    */
   async prepareWorkload(tenant: string, id: string, quota: Quota): Promise<{ leaf: string; monitor: string; result: ApplyResult }> {
     const leaf = workloadDir(tenant, id);
     this.fs.ensureDir(leaf);
     const result = await applyQuota(this.fs, this.capabilities, leaf, quota, { force: false, reclaimTimeoutMs: 0 });
-    this.fs.ensureDir(MONITORS);
-    this.fs.ensureDir(monitorDir(id));
-    return { leaf: this.fs.absolute(leaf), monitor: this.fs.absolute(monitorDir(id)), result };
+    this.fs.ensureDir(monitorsDir(tenant));
+    this.fs.ensureDir(monitorDir(tenant, id));
+    return { leaf: this.fs.absolute(leaf), monitor: this.fs.absolute(monitorDir(tenant, id)), result };
   }
 
   /**
@@ -265,25 +280,35 @@ export class CgroupDriver {
     return text === undefined ? undefined : parsePidsEvents(text)?.max;
   }
 
-  /** Removes an ended workload's leaf and its monitor's cgroup. */
+  /** Removes an ended workload's leaf and its monitor's cgroup (where a monitor started before the move left it, too). */
   async removeWorkload(tenant: string, id: string): Promise<void> {
     await this.fs.removeTree(workloadDir(tenant, id));
-    await this.fs.removeTree(monitorDir(id));
+    await this.fs.removeTree(monitorDir(tenant, id));
+    await this.fs.removeTree(legacyMonitorDir(id));
   }
 
-  /** Every workload leaf (tenant and id) and every monitor cgroup (id) on this host, for the reaper. */
-  workloadCgroups(): { leaves: Array<{ tenant: string; id: string }>; monitors: string[] } {
-    const leaves = this.tenantsOnHost().flatMap((tenant) =>
-      this.fs
-        .children(workloadsDir(tenant))
-        .filter(isWorkloadId)
-        .map((id) => ({ tenant, id })),
-    );
-    return { leaves, monitors: this.fs.children(MONITORS).filter(isWorkloadId) };
+  /**
+   * Every workload leaf and every monitor cgroup on this host (tenant and id; no tenant for a monitor left
+   * outside the tenants by an older governor), for the reaper.
+   */
+  workloadCgroups(): { leaves: Array<{ tenant: string; id: string }>; monitors: Array<{ tenant?: string; id: string }> } {
+    const tenants = this.tenantsOnHost();
+    const under = (dir: (tenant: string) => string) =>
+      tenants.flatMap((tenant) =>
+        this.fs
+          .children(dir(tenant))
+          .filter(isWorkloadId)
+          .map((id) => ({ tenant, id })),
+      );
+    const legacy = this.fs
+      .children(MONITORS)
+      .filter(isWorkloadId)
+      .map((id) => ({ id }));
+    return { leaves: under(workloadsDir), monitors: [...under(monitorsDir), ...legacy] };
   }
 
-  async removeMonitorCgroup(id: string): Promise<void> {
-    await this.fs.removeTree(monitorDir(id));
+  async removeMonitorCgroup(monitor: { tenant?: string; id: string }): Promise<void> {
+    await this.fs.removeTree(monitor.tenant === undefined ? legacyMonitorDir(monitor.id) : monitorDir(monitor.tenant, monitor.id));
   }
 
   hasTenant(name: string): boolean {

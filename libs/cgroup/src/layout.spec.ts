@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { describe, it } from 'node:test';
-import { attachedDir, CgroupPathError, fileIn, monitorDir, tenantDir, workloadDir } from './layout';
+import { attachedDir, CgroupPathError, fileIn, legacyMonitorDir, monitorDir, tenantDir, workloadDir } from './layout';
 
 const HOSTILE = [
   '..',
@@ -58,7 +58,8 @@ describe('cgroup path building', () => {
     assert.equal(tenantDir('acme'), 'tenants/acme');
     assert.equal(attachedDir('acme'), 'tenants/acme/attached');
     assert.equal(workloadDir('acme', 'w1'), 'tenants/acme/workloads/w1');
-    assert.equal(monitorDir('w1'), 'monitors/w1');
+    assert.equal(monitorDir('acme', 'w1'), 'tenants/acme/monitors/w1');
+    assert.equal(legacyMonitorDir('w1'), 'monitors/w1');
     assert.equal(fileIn('tenants/acme', 'memory.max'), 'tenants/acme/memory.max');
   });
 
@@ -69,7 +70,9 @@ describe('cgroup path building', () => {
         attachedDir,
         (n: string) => workloadDir('acme', n),
         (n: string) => workloadDir(n, 'w1'),
-        monitorDir,
+        (n: string) => monitorDir('acme', n),
+        (n: string) => monitorDir(n, 'w1'),
+        legacyMonitorDir,
         (n: string) => fileIn('tenants/acme', n),
       ]) {
         assert.throws(() => build(name), CgroupPathError, JSON.stringify(name));
@@ -79,7 +82,14 @@ describe('cgroup path building', () => {
 
   it('never resolves outside ROOT for ten thousand generated names', () => {
     for (const name of fuzz(10_000)) {
-      for (const build of [tenantDir, attachedDir, (n: string) => workloadDir('acme', n), monitorDir, (n: string) => fileIn('tenants/acme', n)]) {
+      for (const build of [
+        tenantDir,
+        attachedDir,
+        (n: string) => workloadDir('acme', n),
+        (n: string) => monitorDir('acme', n),
+        legacyMonitorDir,
+        (n: string) => fileIn('tenants/acme', n),
+      ]) {
         let rel: string;
         try {
           rel = build(name);

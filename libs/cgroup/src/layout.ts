@@ -10,7 +10,8 @@ import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
  *   ROOT/tenants/<name>/attached/          processes attached by pid
  *   ROOT/tenants/<name>/init/              the tenant's init (PID 1 of its namespaces)
  *   ROOT/tenants/<name>/workloads/<id>/    one leaf per workload
- *   ROOT/monitors/<id>/                    workload monitors, outside every tenant
+ *   ROOT/tenants/<name>/monitors/<id>/     its monitor, next to it: counted in the tenant's pids and memory
+ *   ROOT/monitors/<id>/                    monitors started before they moved into their tenant (swept)
  */
 export const TENANTS = 'tenants';
 export const SUPERVISOR = 'supervisor';
@@ -51,7 +52,18 @@ export function isWorkloadId(id: string): boolean {
   return WORKLOAD_ID.test(id);
 }
 
-export function monitorDir(workloadId: string): string {
+export function monitorsDir(name: string): string {
+  return `${tenantDir(name)}/monitors`;
+}
+
+/** The leaf of a workload's monitor, inside its tenant, so that the tenant's quota counts it. */
+export function monitorDir(name: string, workloadId: string): string {
+  if (!WORKLOAD_ID.test(workloadId)) throw new CgroupPathError('the workload id', workloadId);
+  return `${monitorsDir(name)}/${workloadId}`;
+}
+
+/** Where a monitor lived before monitors moved into their tenant: outside every tenant. */
+export function legacyMonitorDir(workloadId: string): string {
   if (!WORKLOAD_ID.test(workloadId)) throw new CgroupPathError('the workload id', workloadId);
   return `${MONITORS}/${workloadId}`;
 }

@@ -127,9 +127,9 @@ export async function applyQuota(
 
 /** How applyMemory plans against the batch, and writes what is planned before it waits for reclaim. */
 interface ApplyStep {
-  hold(target: FileTarget): void;
-  current(): CgroupSnapshot;
-  flush(): Promise<void>;
+  hold: (target: FileTarget) => void;
+  current: () => CgroupSnapshot;
+  flush: () => Promise<void>;
 }
 
 /**

@@ -5,7 +5,7 @@ import koffi, { type KoffiFunc } from 'koffi';
 import { errnoName, NativeError } from './native.error';
 import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
 
-const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR } = constants.errno;
+const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH } = constants.errno;
 
 /** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
@@ -91,6 +91,8 @@ function bind(path: string) {
     makeSharedMount: fn<(dir: string) => number>('int gv_make_shared_mount(const char *dir)'),
     lockFile: fn<(path: string, mode: number) => number>('int gv_lock_file(const char *path, unsigned int mode)'),
     lockDir: fn<(path: string) => number>('int gv_lock_dir(const char *path)'),
+    lockHeld: fn<(path: string) => number>('int gv_lock_held(const char *path)'),
+    signalLockHolder: fn<(pidFile: string, sig: number) => number>('int gv_signal_lock_holder(const char *pid_file, int sig)'),
     nsReleaseInit: fn<(dir: string) => number>('int gv_ns_release_init(const char *dir)'),
     nsType: fn<(path: string) => number>('int gv_ns_type(const char *path)'),
   };
@@ -129,7 +131,7 @@ export function monitorPath(from: string = __dirname): string {
 
 /** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
 function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
-  return new Promise((resolve, reject) => f.async(...args, (err: unknown, result: number) => (err ? reject(err) : resolve(result))));
+  return new Promise((resolve, reject) => f.async(...args, (err: Error | null, result: number) => (err ? reject(err) : resolve(result))));
 }
 
 /** koffi cuts a string at its first NUL: "cgroup\0/../x" would reach C as "cgroup". */
@@ -138,7 +140,8 @@ function refuseNul(op: string, path: string, values: string[]): void {
 }
 
 function spawnError(request: SpawnRequest, step: number, errno: number): NativeError {
-  switch (step) {
+  // gv_spawn reports the step it failed at; a step without a case below still gets its number in the message.
+  switch (step as Step) {
     case Step.Cgroup:
       return new NativeError('spawn', request.cgroupDir, errno, 'cannot open the cgroup directory');
     case Step.Clone:
@@ -410,6 +413,20 @@ export class KoffiNative implements GovernorNative {
     if (fd < 0) throw new NativeError('lockDir', path, -fd);
     this.dirs.set(fd, path);
     return fd;
+  }
+
+  lockHeld(path: string): boolean {
+    refuseNul('lockHeld', path, [path]);
+    const ret = this.lib.lockHeld(path);
+    if (ret < 0 && -ret !== ENOENT) throw new NativeError('lockHeld', path, -ret);
+    return ret === 1;
+  }
+
+  signalLockHolder(pidFile: string, signal: number): boolean {
+    refuseNul('signalLockHolder', pidFile, [pidFile]);
+    const ret = this.lib.signalLockHolder(pidFile, signal);
+    if (ret < 0 && -ret !== ESRCH && -ret !== ENOENT) throw new NativeError('signalLockHolder', pidFile, -ret, `signal ${signal}`);
+    return ret === 0;
   }
 
   nsReleaseInit(dir: string): void {

@@ -165,6 +165,17 @@ export interface GovernorNative {
   /** The same for an existing directory, such as a cgroup directory, where no file of ours can be made. */
   lockDir(path: string): number;
   /**
+   * Whether some process holds a flock(2) on `path` right now; false when nobody does or the file is missing.
+   * How a monitor's liveness is judged: a dead holder holds nothing, whatever its pid has become since.
+   */
+  lockHeld(path: string): boolean;
+  /**
+   * Sends `signal` through a pidfd to the process whose pid the lock file `pidFile` holds, only while that
+   * process holds the lock (checked after the pidfd is opened, so a recycled pid is never signalled). False when
+   * nobody holds it or the file is missing; other failures throw.
+   */
+  signalLockHolder(pidFile: string, signal: number): boolean;
+  /**
    * Absolute path of native/build/governor-monitor, the program that starts and supervises one workload in a
    * tenant's namespaces and cgroup (usage, state files and exit codes: the comment atop native/monitor.c).
    */

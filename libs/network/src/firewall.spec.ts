@@ -166,12 +166,12 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTable'> {
 describe('keeping the firewall table by content', () => {
   const firewall = (nft: FakeNftables) => new TenantFirewall('gov', nft as unknown as Nftables);
 
-  it('counts a rule removed by hand even when the same pass adds a tenant to the table', async () => {
+  it('counts a rule removed by hand even when the same pass adds a tenant to the table', () => {
     const nft = new FakeNftables();
     const kept = firewall(nft);
-    assert.deepEqual(await kept.ensure([a]), { written: true, drift: [] });
+    assert.deepEqual(kept.ensure([a]), { written: true, drift: [] });
     nft.deleteRuleOf(a.hostInterface);
-    const outcome = await kept.ensure([a, b]);
+    const outcome = kept.ensure([a, b]);
     assert.equal(outcome.written, true);
     assert.deepEqual(
       tenantsInDrift(
@@ -185,11 +185,11 @@ describe('keeping the firewall table by content', () => {
     );
   });
 
-  it('counts a rule removed by hand before this governor started, when the table was rendered from the same tenants', async () => {
+  it('counts a rule removed by hand before this governor started, when the table was rendered from the same tenants', () => {
     const nft = new FakeNftables();
-    await firewall(nft).ensure([a, b]);
+    firewall(nft).ensure([a, b]);
     nft.deleteRuleOf(b.hostInterface);
-    const outcome = await firewall(nft).ensure([a, b]);
+    const outcome = firewall(nft).ensure([a, b]);
     assert.deepEqual(
       tenantsInDrift(
         outcome.drift,
@@ -202,10 +202,10 @@ describe('keeping the firewall table by content', () => {
     );
   });
 
-  it('counts nothing at start when the tenants changed meanwhile, since a difference is then theirs', async () => {
+  it('counts nothing at start when the tenants changed meanwhile, since a difference is then theirs', () => {
     const nft = new FakeNftables();
-    await firewall(nft).ensure([a]);
-    assert.deepEqual(await firewall(nft).ensure([a, b]), { written: true, drift: [] });
-    assert.deepEqual(await firewall(new FakeNftables()).ensure([a]), { written: true, drift: [] });
+    firewall(nft).ensure([a]);
+    assert.deepEqual(firewall(nft).ensure([a, b]), { written: true, drift: [] });
+    assert.deepEqual(firewall(new FakeNftables()).ensure([a]), { written: true, drift: [] });
   });
 });

@@ -170,7 +170,7 @@ export class TenantFirewall {
     private readonly nft: Nftables = new Nftables(),
   ) {}
 
-  async ensure(tenants: readonly FirewallTenant[]): Promise<FirewallOutcome> {
+  ensure(tenants: readonly FirewallTenant[]): FirewallOutcome {
     const rendered = renderFirewall(tenants, this.table);
     if (this.applied?.rendered === rendered) {
       const listed = this.nft.listTable(this.table);

@@ -40,26 +40,26 @@ export function parseNetworkView(text: string): NetworkView {
   const defaultRoutes: NetworkView['defaultRoutes'] = { inet: [], inet6: [] };
   for (const line of text.split('\n')) {
     const [kind, ...rest] = line.split(' ');
-    if (kind === 'disable_ipv6' && rest.length === 2) switches.set(rest[0] as string, rest[1] === '1');
+    if (kind === 'disable_ipv6' && rest.length === 2) switches.set(rest[0], rest[1] === '1');
     else if (kind === 'link' && rest.length === 3) {
       const [index, name, state] = rest as [string, string, string];
       const link = links.get(name) ?? { index: Number(index), name, up: state === 'up', addresses: [], qdiscs: [], ipv6Disabled: switches.get(name) };
       links.set(name, link);
       byIndex.set(index, link);
     } else if (kind === 'peer' && rest.length === 3) {
-      const link = byIndex.get(rest[0] as string);
+      const link = byIndex.get(rest[0]);
       if (link) link.peer = { index: Number(rest[1]), nsid: Number(rest[2]) };
     } else if (kind === 'addr' && rest.length === 3) {
       const [index, family, cidr] = rest as [string, string, string];
       const [local, prefix] = cidr.split('/');
       const link = byIndex.get(index);
       if (link && !link.addresses.some((a) => a.family === family && a.local === local))
-        link.addresses.push({ family: family === 'inet6' ? 'inet6' : 'inet', local: local as string, prefix: Number(prefix) });
+        link.addresses.push({ family: family === 'inet6' ? 'inet6' : 'inet', local, prefix: Number(prefix) });
     } else if (kind === 'qdisc' && rest.length === 4) {
       const [index, qdisc, parent, rate] = rest as [string, string, string, string];
       byIndex.get(index)?.qdiscs.push({ kind: qdisc, parent: parent === 'root' || parent === 'ingress' ? parent : 'other', rate: Number(rate) });
     } else if (kind === 'route' && rest.length === 3 && rest[1] === 'default') {
-      defaultRoutes[rest[0] === 'inet6' ? 'inet6' : 'inet'].push(rest[2] as string);
+      defaultRoutes[rest[0] === 'inet6' ? 'inet6' : 'inet'].push(rest[2]);
     }
   }
   return { links, defaultRoutes };

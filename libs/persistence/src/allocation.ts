@@ -95,7 +95,7 @@ interface Pool {
 async function claim(manager: EntityManager, pool: Pool, taken: string[]): Promise<number | undefined> {
   let base = await pool.pick(taken);
   while (base !== undefined) {
-    const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1::int, $2::int) AS locked', pool.lock(base))) as Array<{ locked: boolean }>;
+    const [{ locked }] = await manager.query<Array<{ locked: boolean }>>('SELECT pg_try_advisory_xact_lock($1::int, $2::int) AS locked', pool.lock(base));
     if (locked) {
       const again = await pool.pick(taken);
       if (again === base) return base;
@@ -109,7 +109,7 @@ async function claim(manager: EntityManager, pool: Pool, taken: string[]): Promi
 }
 
 const picker = (manager: EntityManager, sql: string, params: (taken: string[]) => unknown[]) => async (taken: string[]) => {
-  const [row] = (await manager.query(sql, params(taken))) as Array<{ base: string }>;
+  const [row] = await manager.query<Array<{ base: string }>>(sql, params(taken));
   return row ? Number(row.base) : undefined;
 };
 
@@ -229,7 +229,7 @@ export async function allocationOf(manager: EntityManager, tenantId: string): Pr
 
 /** allocationOf for many tenants in one query, keyed by tenant id; tenants without one are absent. */
 export async function allocationsOf(manager: EntityManager, tenantIds: string[]): Promise<Map<string, StoredAllocation>> {
-  const rows = tenantIds.length === 0 ? [] : ((await manager.query(SELECT_ALLOCATIONS, [tenantIds])) as AllocationRow[]);
+  const rows = tenantIds.length === 0 ? [] : await manager.query<AllocationRow[]>(SELECT_ALLOCATIONS, [tenantIds]);
   return new Map(
     rows.map((row) => [
       row.tenant_id,
@@ -262,29 +262,29 @@ export async function quarantineTenant(manager: EntityManager, tenantId: string)
  * node that was never given the tenant has no row). Returns whether it released them now.
  */
 export async function releaseIfTornDown(manager: EntityManager, tenantId: string): Promise<boolean> {
-  const [, affected] = (await manager.query(
+  const [, affected] = await manager.query<[unknown, number]>(
     `UPDATE tenant_allocations SET released_at = now()
       WHERE tenant_id = $1 AND quarantined_at IS NOT NULL AND released_at IS NULL
         AND NOT EXISTS (SELECT 1 FROM tenant_statuses s WHERE s.tenant_id = $1 AND s.phase <> 'Deleted')`,
     [tenantId],
-  )) as [unknown, number];
+  );
   return affected > 0;
 }
 
 /** Tenants whose blocks wait in quarantine, with their names, for the agents' sweep. */
 export async function quarantinedTenants(manager: EntityManager): Promise<Array<{ tenantId: string; name: string }>> {
-  const rows = (await manager.query(
+  const rows = await manager.query<Array<{ tenant_id: string; name: string }>>(
     `SELECT a.tenant_id, t.name FROM tenant_allocations a JOIN tenants t ON t.id = a.tenant_id
       WHERE a.quarantined_at IS NOT NULL AND a.released_at IS NULL`,
-  )) as Array<{ tenant_id: string; name: string }>;
+  );
   return rows.map((row) => ({ tenantId: row.tenant_id, name: row.name }));
 }
 
 export async function releaseTenant(manager: EntityManager, tenantId: string): Promise<boolean> {
-  const [, affected] = (await manager.query('UPDATE tenant_allocations SET released_at = now() WHERE tenant_id = $1 AND released_at IS NULL', [tenantId])) as [
-    unknown,
-    number,
-  ];
+  const [, affected] = await manager.query<[unknown, number]>(
+    'UPDATE tenant_allocations SET released_at = now() WHERE tenant_id = $1 AND released_at IS NULL',
+    [tenantId],
+  );
   return affected > 0;
 }
 

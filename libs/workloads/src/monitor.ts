@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { join } from 'node:path';
+import type { GovernorNative } from '../../native/src/native.types';
 
 /** native/build/governor-monitor, found where libs/native finds libgovernor.so (both built by npm install). */
 export { monitorPath as monitorBinary } from '../../native/src/native';
@@ -38,18 +40,27 @@ export class MonitorLaunchError extends Error {
  * governor. The workload's environment goes in a NUL-separated file, never in the monitor's own
  * environment, which stays empty: the monitor runs as root, and ld.so would honour a tenant's LD_PRELOAD.
  * The options go on the monitor's stdin, so that its command line, which any host user can read in /proc,
- * shows the workload id and nothing else: no tenant, path or command.
+ * shows the workload id and nothing else: no tenant, path or command. The env file holds secrets: the monitor
+ * removes it once read, and it is removed here too whatever became of the launch, so that none stays on disk.
  */
 export async function launchMonitor(request: LaunchRequest): Promise<void> {
   await mkdir(request.stateDir, { recursive: true, mode: 0o700 });
   const envFile = join(request.stateDir, 'env');
-  await writeFile(
-    envFile,
-    Object.entries(request.env)
-      .map(([name, value]) => `${name}=${value}\0`)
-      .join(''),
-    { mode: 0o600 },
-  );
+  try {
+    await writeFile(
+      envFile,
+      Object.entries(request.env)
+        .map(([name, value]) => `${name}=${value}\0`)
+        .join(''),
+      { mode: 0o600 },
+    );
+    await runLauncher(request, envFile);
+  } finally {
+    await rm(envFile, { force: true });
+  }
+}
+
+async function runLauncher(request: LaunchRequest, envFile: string): Promise<void> {
   const args = [
     '--state-dir',
     request.stateDir,
@@ -104,25 +115,23 @@ export type MonitorStatus =
 
 const readText = async (path: string) => readFile(path, 'utf8').catch(() => undefined);
 
-/** Whether a pid is alive and is still the monitor (not a recycled pid). */
-async function monitorAlive(pid: number): Promise<boolean> {
-  const cmdline = await readText(`/proc/${pid}/cmdline`);
-  return cmdline !== undefined && cmdline.includes('governor-monitor');
-}
+/** What judges a monitor alive: whether some process holds the flock on its monitor.pid (GovernorNative.lockHeld). */
+export type LockHeld = (path: string) => boolean;
 
 /**
  * The workload's state from its monitor's files. A status file is final. Without one, a live monitor
  * means running; a dead monitor means lost — after a reboot (boot id changed) or a crash of the monitor.
+ * The monitor is alive while it holds the flock on monitor.pid (see native/monitor.c): never judged by its
+ * pid or its command line, which a recycled pid can match.
  */
-export async function readMonitorStatus(stateDir: string, bootId: string): Promise<MonitorStatus> {
+export async function readMonitorStatus(stateDir: string, bootId: string, lockHeld: LockHeld): Promise<MonitorStatus> {
   const final = await readFinalStatus(stateDir);
   if (final) return final;
   const startedOn = (await readText(join(stateDir, 'boot_id')))?.trim();
   if (startedOn === undefined) return { state: 'lost', message: 'the monitor left no state (the host was rebooted, or /run was cleared)' };
   if (startedOn !== bootId) return { state: 'lost', message: 'the host was rebooted while the workload ran' };
-  const monitorPid = Number((await readText(join(stateDir, 'monitor.pid')))?.trim());
   const pid = Number((await readText(join(stateDir, 'pid')))?.trim());
-  if (Number.isInteger(monitorPid) && (await monitorAlive(monitorPid))) return { state: 'running', pid };
+  if (lockHeld(join(stateDir, 'monitor.pid'))) return { state: 'running', pid };
   // The monitor may have written the status and exited between the first read and the liveness check.
   return (await readFinalStatus(stateDir)) ?? { state: 'lost', message: 'the workload monitor died without recording an exit status' };
 }
@@ -160,4 +169,50 @@ export async function currentBootId(): Promise<string> {
 
 export async function removeState(stateDir: string): Promise<void> {
   await rm(stateDir, { recursive: true, force: true });
+}
+
+/**
+ * The monitors of this host's workloads, behind one injectable class: their state directories under
+ * `<run dir>/workloads/<id>`, their launch, their status, and the signals sent to them.
+ */
+export class WorkloadMonitors {
+  constructor(
+    private readonly native: Pick<GovernorNative, 'lockHeld' | 'signalLockHolder' | 'monitorPath'>,
+    private readonly runDir: string,
+  ) {}
+
+  stateDir(id: string): string {
+    return join(this.runDir, 'workloads', id);
+  }
+
+  /** Starts the workload's monitor; see launchMonitor. */
+  async launch(id: string, request: Omit<LaunchRequest, 'monitorPath' | 'workloadId' | 'stateDir'>): Promise<void> {
+    await launchMonitor({ ...request, monitorPath: this.native.monitorPath(), workloadId: id, stateDir: this.stateDir(id) });
+  }
+
+  async status(id: string, bootId: string): Promise<MonitorStatus> {
+    return readMonitorStatus(this.stateDir(id), bootId, (path) => this.native.lockHeld(path));
+  }
+
+  /**
+   * Sends `signal` to the workload's monitor, which holds a pidfd of the workload and forwards SIGTERM to it
+   * (native/monitor.c). Only a monitor that holds its lock is signalled; false when there is none.
+   */
+  signal(id: string, signal: NodeJS.Signals): boolean {
+    return this.native.signalLockHolder(join(this.stateDir(id), 'monitor.pid'), constants.signals[signal]);
+  }
+
+  async namespaces(id: string): Promise<Array<{ kind: string; inode: number }>> {
+    return readWorkloadNamespaces(this.stateDir(id));
+  }
+
+  /** Bytes left on the run directory's filesystem for root, who runs the monitors (statfs f_bfree): 0 when full. */
+  async freeBytes(): Promise<number> {
+    const stats = await statfs(this.runDir);
+    return stats.bfree * stats.bsize;
+  }
+
+  get directory(): string {
+    return this.runDir;
+  }
 }

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import type { Plan, Reply, Workload } from '../../support/api';
 import { hostScratch } from '../../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../../support/governor.harness';
 
@@ -37,7 +38,7 @@ const keyed = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)$`
 async function applied(name: string, timeoutMs = 60_000): Promise<Tenant> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
     if (res.status === 200 && res.body.status.observedGeneration === res.body.generation) return res.body;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${name} to be applied: ${JSON.stringify(res.body)}`);
     await sleep(200);
@@ -63,7 +64,7 @@ function gated(script: string): { child: ChildProcess; go(): void; exit: Promise
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, go: () => child.stdin!.end('go\n'), exit };
+  return { child, go: () => child.stdin.end('go\n'), exit };
 }
 
 async function attach(name: string, pid: number | undefined): Promise<void> {
@@ -97,21 +98,21 @@ describe('enforcement on a cgroup v2 kernel', () => {
     const { signal } = await hog.exit;
     assert.equal(signal, 'SIGKILL');
     assert.ok(keyed(file('oom', 'memory.events'), 'oom_kill') >= 1);
-    const usage = await gov.http.get('/v1/tenants/oom/usage').set('Authorization', gov.root);
+    const usage: Reply<{ memory: { events: { oomKill: number } } }> = await gov.http.get('/v1/tenants/oom/usage').set('Authorization', gov.root);
     assert.equal(usage.status, 200, JSON.stringify(usage.body));
     assert.ok(usage.body.memory.events.oomKill >= 1, JSON.stringify(usage.body.memory));
   });
 
   it('reports a workload that allocates past its memory limit as oom-killed', async () => {
     await create('hungry', {});
-    const res = await gov.http
+    const res: Reply<Workload> = await gov.http
       .post('/v1/tenants/hungry/workloads')
       .set('Authorization', gov.root)
       .send({ command: ['/usr/bin/python3', '-c', 'b = bytearray(200 * 1024 * 1024)'], quota: { memory: { max: '64Mi', swapMax: '0' } } });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const workload = await gov.http.get(`/v1/tenants/hungry/workloads/${res.body.id}`).set('Authorization', gov.root);
+      const workload: Reply<Workload> = await gov.http.get(`/v1/tenants/hungry/workloads/${res.body.id}`).set('Authorization', gov.root);
       if (!['starting', 'running'].includes(workload.body.state)) {
         assert.deepEqual(
           { state: workload.body.state, signal: workload.body.signal },
@@ -206,12 +207,12 @@ describe('enforcement on a cgroup v2 kernel', () => {
       assert.ok(Date.now() < deadline, 'the holder allocates');
       await sleep(200);
     }
-    const plan = await gov.http
+    const plan: Reply<Plan> = await gov.http
       .post('/v1/tenants/shrink/plan')
       .set('Authorization', gov.root)
       .send({ quota: { memory: { max: '64Mi' } } });
     assert.ok(
-      plan.body.nodes[0].warnings.some((w: string) => /below current usage/.test(w)),
+      plan.body.nodes[0].warnings.some((w) => /below current usage/.test(w)),
       JSON.stringify(plan.body),
     );
 

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { dump, load } from 'js-yaml';
+import { bodyOf, type IssuedKey, type Items, type Reply, type TenantEvent } from '../../support/api';
 import { hostScratch } from '../../support/cgroup-root';
 import { ALERT_RULES_FILE, isAlertRule, KNOWN_METRICS, loadAlertRules, loadDashboards, panelQueries, type RuleGroup } from '../../support/dashboards';
 import { startGovernor, type TestGovernor } from '../../support/governor.harness';
@@ -44,12 +46,15 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, wh
   }
 }
 
-async function create(name: string, quota: unknown): Promise<{ status: { network: { address: string } } }> {
+/** The parts of a tenant this suite reads, once it has its link. */
+type LinkedTenant = { generation: number; status: { observedGeneration: number; network: { address: string } } };
+
+async function create(name: string, quota: unknown): Promise<LinkedTenant> {
   const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, quota });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return until(
-    async () => (await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root)).body,
-    (t) => t.status?.observedGeneration === t.generation && t.status.network !== null,
+    async () => bodyOf<LinkedTenant>(await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root)),
+    (t) => t.status.observedGeneration === t.generation && t.status.network !== null,
     `${name} applied`,
     120_000,
   );
@@ -57,7 +62,7 @@ async function create(name: string, quota: unknown): Promise<{ status: { network
 
 async function workload(tenant: string, request: string[] | { command: string[]; quota: unknown }): Promise<{ id: string }> {
   const body = Array.isArray(request) ? { command: request } : request;
-  const res = await gov.http.post(`/v1/tenants/${tenant}/workloads`).set('Authorization', gov.root).send(body);
+  const res: Reply<{ id: string }> = await gov.http.post(`/v1/tenants/${tenant}/workloads`).set('Authorization', gov.root).send(body);
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body;
 }
@@ -81,7 +86,7 @@ before(async () => {
     GOVERNOR_LOG_LEVEL: 'error',
   });
   await gov.app.listen(0, '127.0.0.1');
-  const port = (gov.app.getHttpServer().address() as AddressInfo).port;
+  const port = ((gov.app.getHttpServer() as Server).address() as AddressInfo).port;
   const config = join(work, 'prometheus.yml');
   writeFileSync(
     config,
@@ -147,7 +152,7 @@ describe('a real Prometheus scraping the governor', () => {
     });
     children.push(writer);
     assert.equal((await gov.http.post('/v1/tenants/busy/processes').set('Authorization', gov.root).send({ pid: writer.pid })).status, 201);
-    writer.stdin!.end('go\n');
+    writer.stdin.end('go\n');
     spawnSync('ping', ['-c', '5', '-i', '0.2', '-W', '2', busy.status.network.address]);
     writeFileSync(join(host.root, 'tenants/busy/cpu.weight'), '300');
 
@@ -216,9 +221,8 @@ describe('a real Prometheus scraping the governor', () => {
 
   it("records the throttling episode and the OOM kill as events in each tenant's own view", async () => {
     const eventsOf = async (tenant: string) => {
-      const key = await gov.http.post(`/v1/tenants/${tenant}/keys`).set('Authorization', gov.root).send({ name: 'events' });
-      return async () =>
-        (await gov.http.get('/v1/me/events').set('Authorization', `Bearer ${key.body.key}`)).body.items as Array<{ kind: string; message: string }>;
+      const key: Reply<IssuedKey> = await gov.http.post(`/v1/tenants/${tenant}/keys`).set('Authorization', gov.root).send({ name: 'events' });
+      return async () => bodyOf<Items<TenantEvent>>(await gov.http.get('/v1/me/events').set('Authorization', `Bearer ${key.body.key}`)).items;
     };
     const busy = await eventsOf('busy');
     const throttled = await until(busy, (items) => items.some((e) => e.kind === 'throttling'), 'a throttling event', 60_000);

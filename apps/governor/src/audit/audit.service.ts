@@ -80,10 +80,10 @@ export class AuditService {
         const count = await this.db.transaction(async (tx) => {
           await fence(tx);
           await tx.query(`SET LOCAL governor.retention = 'on'`);
-          const [, n] = (await tx.query(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${old} LIMIT $2)`, [cutoff, batch])) as [
-            unknown,
-            number,
-          ];
+          const [, n] = await tx.query<[unknown, number]>(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${old} LIMIT $2)`, [
+            cutoff,
+            batch,
+          ]);
           return n;
         });
         removed[table] += count;

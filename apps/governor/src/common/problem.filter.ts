@@ -62,9 +62,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (err instanceof HttpException) {
       const status = err.getStatus();
       if (status === 404) return problem(404, 'route-not-found', `no route ${req.method} ${req.path}; see /docs for the API`);
-      const response = err.getResponse();
-      const detail = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? err.message);
-      return problem(status, `http-${status}`, detail);
+      return problem(status, `http-${status}`, httpDetail(err));
     }
     const diskFull = diskFullMessage(err);
     if (diskFull !== undefined) {
@@ -79,4 +77,14 @@ export class ProblemFilter implements ExceptionFilter {
     }
     return problem(500, 'internal', 'an unexpected error occurred; quote the requestId when reporting it');
   }
+}
+
+/** What Nest's own exceptions say: a string, or a validation pipe's list of strings. */
+function httpDetail(err: HttpException): string {
+  const response = err.getResponse();
+  if (typeof response === 'string') return response;
+  const { message } = response as { message?: unknown };
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.join(',');
+  return err.message;
 }

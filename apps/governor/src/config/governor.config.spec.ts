@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { availableParallelism } from 'node:os';
-import { ConfigError, loadConfig } from './governor.config';
+import { CONFIG_KEYS, ConfigError, loadConfig } from './governor.config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -21,6 +21,7 @@ describe('loadConfig', () => {
     assert.equal(config.agentUrl, undefined);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.tls, undefined);
+    assert.deepEqual(config.overcommit, { cpus: 1, memory: 1 });
     assert.ok(config.nodeName.length > 0);
   });
 
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
       GOVERNOR_HEARTBEAT_INTERVAL: '3s',
       GOVERNOR_AGENT_TOKEN: 'a-long-agent-token',
       GOVERNOR_AGENT_URL: 'https://node-1.example:8443/',
+      GOVERNOR_OVERCOMMIT: 'cpus=4,memory=1.25',
     });
     assert.deepEqual(
       { ...config },
@@ -82,6 +84,7 @@ describe('loadConfig', () => {
         tls: { certFile: '/etc/c.pem', keyFile: '/etc/k.pem' },
         metricsToken: 'a-long-metrics-token',
         metricsPublic: false,
+        overcommit: { cpus: 4, memory: 1.25 },
       },
     );
   });
@@ -152,6 +155,31 @@ describe('loadConfig', () => {
     }
     assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '1' }).reconcileWorkers, 1);
     assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '128' }).reconcileWorkers, 128);
+  });
+
+  it('reads GOVERNOR_OVERCOMMIT as false, true, one ratio of at least 1, or a ratio per resource', () => {
+    assert.deepEqual(loadConfig({ GOVERNOR_OVERCOMMIT: 'false' }).overcommit, { cpus: 1, memory: 1 });
+    assert.deepEqual(loadConfig({ GOVERNOR_OVERCOMMIT: 'true' }).overcommit, { cpus: Infinity, memory: Infinity });
+    assert.deepEqual(loadConfig({ GOVERNOR_OVERCOMMIT: '1.5' }).overcommit, { cpus: 1.5, memory: 1.5 });
+    assert.deepEqual(loadConfig({ GOVERNOR_OVERCOMMIT: 'cpus=true' }).overcommit, { cpus: Infinity, memory: 1 });
+    for (const bad of ['0.5', 'yes', 'cpus=2,cpus=3', 'disk=2', 'memory=', '-1']) {
+      assert.throws(() => loadConfig({ GOVERNOR_OVERCOMMIT: bad }), /GOVERNOR_OVERCOMMIT=.*must be false, true, a ratio of at least 1/, bad);
+    }
+  });
+
+  it('reads exactly the variables CONFIG_KEYS lists', () => {
+    const read = new Set<string>();
+    const env: NodeJS.ProcessEnv = new Proxy(
+      {},
+      {
+        get: (_target, key) => {
+          if (typeof key === 'string') read.add(key);
+          return undefined;
+        },
+      },
+    );
+    loadConfig(env, '/srv/governor');
+    assert.deepEqual([...read].sort(), [...CONFIG_KEYS].sort());
   });
 
   it('refuses a resync interval under one second', () => {

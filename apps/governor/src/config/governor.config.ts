@@ -5,6 +5,7 @@ import { parseIpv6Prefix } from '../../../../libs/network/src/ipv6';
 import { type Cidr, parseTrustedProxies } from '../auth/client-address';
 import type { FieldError } from '../../../../libs/domain/src/errors';
 import { msRange, parseMilliseconds, TIMER_MAX_MS } from '../../../../libs/domain/src/duration';
+import { type Overcommit, parseOvercommit } from '../admission/admission.rules';
 
 export type GovernorRole = 'all' | 'api' | 'agent';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -67,6 +68,11 @@ export interface GovernorConfig {
   metricsToken: string | undefined;
   /** GOVERNOR_METRICS_PUBLIC=true: /metrics needs no token (for a scrape path that is private by other means) */
   metricsPublic: boolean;
+  /**
+   * GOVERNOR_OVERCOMMIT: how far the guarantees (memory.min, cpuset CPUs) placed on a node may exceed its
+   * capacity, per resource as a ratio; Infinity turns admission off. Default 1: not at all
+   */
+  overcommit: Overcommit;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +81,38 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** Every environment variable loadConfig reads; deployment files (env examples, docker-compose) set no other. */
+export const CONFIG_KEYS = [
+  'DATABASE_URL',
+  'GOVERNOR_ADMIN_TOKEN',
+  'GOVERNOR_AGENT_TOKEN',
+  'GOVERNOR_AGENT_URL',
+  'GOVERNOR_AUTH_FAILURES',
+  'GOVERNOR_CGROUP_ROOT',
+  'GOVERNOR_DATA_DIR',
+  'GOVERNOR_FIREWALL_TABLE',
+  'GOVERNOR_HEARTBEAT_INTERVAL',
+  'GOVERNOR_HOST',
+  'GOVERNOR_LOG_LEVEL',
+  'GOVERNOR_METRICS_PUBLIC',
+  'GOVERNOR_METRICS_TOKEN',
+  'GOVERNOR_NET6_PREFIX',
+  'GOVERNOR_NET_POOL',
+  'GOVERNOR_NODE_NAME',
+  'GOVERNOR_OVERCOMMIT',
+  'GOVERNOR_PORT',
+  'GOVERNOR_RECONCILE_WORKERS',
+  'GOVERNOR_RESYNC_INTERVAL',
+  'GOVERNOR_RETENTION',
+  'GOVERNOR_ROLE',
+  'GOVERNOR_RUN_DIR',
+  'GOVERNOR_TLS_CERT',
+  'GOVERNOR_TLS_KEY',
+  'GOVERNOR_TRUSTED_PROXIES',
+  'GOVERNOR_UID_POOL',
+  'GOVERNOR_WORKLOAD_LOG_RETENTION',
+] as const;
 
 const ROLES: readonly GovernorRole[] = ['all', 'api', 'agent'];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -235,6 +273,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
 
+  const overcommitText = text('GOVERNOR_OVERCOMMIT');
+  let overcommit: Overcommit = parseOvercommit(undefined);
+  try {
+    overcommit = parseOvercommit(overcommitText);
+  } catch (err) {
+    problems.push(`GOVERNOR_OVERCOMMIT=${JSON.stringify(overcommitText)}: ${(err as Error).message}`);
+  }
+
   const certFile = text('GOVERNOR_TLS_CERT');
   const keyFile = text('GOVERNOR_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -268,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     metricsToken,
     metricsPublic: metricsPublicText === 'true',
+    overcommit,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -5,6 +5,7 @@ import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TenantHomes } from '../../../../libs/workloads/src/home';
+import { WorkloadMonitors } from '../../../../libs/workloads/src/monitor';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { type InstanceLock, InstanceLockedError, lockDirectory, lockInstance } from '../instance/instance-lock';
 import { HostException, HostExceptionCode } from './host.exception';
@@ -23,6 +24,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private driver: CgroupDriver | undefined;
   private tenantNamespaces: TenantNamespaces | undefined;
   private tenantHomes: TenantHomes | undefined;
+  private workloadMonitors: WorkloadMonitors | undefined;
   private nativeLibrary: KoffiNative | undefined;
   private failure: string | undefined;
   private firewallFailure: string | undefined;
@@ -55,6 +57,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       namespaces.prepare();
       this.tenantNamespaces = namespaces;
       this.tenantHomes = new TenantHomes(this.config.dataDir, this.config.runDir);
+      this.workloadMonitors = new WorkloadMonitors(native, this.config.runDir);
       this.nativeLibrary = native;
     } catch (err) {
       // Another governor on the same state is not a host problem to report and wait out: it must not start.
@@ -137,6 +140,19 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     this.cgroups();
     if (this.tenantHomes === undefined) throw new HostException(HostExceptionCode.UNAVAILABLE, `homes are unavailable: ${this.failure ?? 'not started'}`);
     return this.tenantHomes;
+  }
+
+  /** The workloads' monitors (their state directories, launch, status and signals), once the host is prepared. */
+  monitors(): WorkloadMonitors {
+    this.cgroups();
+    if (this.workloadMonitors === undefined)
+      throw new HostException(HostExceptionCode.UNAVAILABLE, `workload monitors are unavailable: ${this.failure ?? 'not started'}`);
+    return this.workloadMonitors;
+  }
+
+  /** The monitors when this process can reach them; for reads that show what there is (a workload's namespaces). */
+  maybeMonitors(): WorkloadMonitors | undefined {
+    return this.touchesHost ? this.workloadMonitors : undefined;
   }
 
   /** The native library, for the paths of its programs (the monitor, the tenant init). */

@@ -13,6 +13,7 @@ import type { TenantEntity } from '../../../../libs/persistence/src/entities';
 import { TenantsService } from '../tenants/tenants.service';
 import { HostAccess } from './host.access';
 import { HostException, HostExceptionCode } from './host.exception';
+import { AdmissionService, type AdmissionView } from '../admission/admission.service';
 
 export interface NodePlan {
   node: string;
@@ -22,6 +23,8 @@ export interface NodePlan {
 
 export interface TenantPlan {
   quota: unknown;
+  /** whether the change fits the capacity of its nodes (a PATCH that does not is a 409), with the numbers */
+  admission: AdmissionView;
   nodes: NodePlan[];
 }
 
@@ -32,13 +35,15 @@ export class TenantHostService {
     private readonly tenants: TenantsService,
     private readonly host: HostAccess,
     private readonly audit: AuditService,
+    private readonly admission: AdmissionService,
     @InjectDataSource() private readonly db: DataSource,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
   /** A dry run of a merge patch: per node, the files and values it would write, with warnings. */
   async plan(name: string, body: unknown): Promise<TenantPlan> {
-    const { next } = await this.tenants.preview(name, body);
+    const { tenant, next } = await this.tenants.preview(name, body);
+    const admission = await this.admission.evaluate(this.db.manager, tenant.id, { quota: tenant.quota, nodes: tenant.nodes }, next);
     const driver = this.host.cgroups();
     const result = await driver.planTenant(name, next.quota);
     const warnings = result.conditions.map((c) => c.message);
@@ -49,7 +54,7 @@ export class TenantHostService {
         warnings.push(`memory.max ${max} is below the peak usage so far (${peak}); the tenant has needed more before`);
     }
     if (!driver.hasTenant(name)) warnings.push('the tenant has no cgroup on this node yet; the plan starts from kernel defaults');
-    return { quota: next.quota, nodes: [{ node: this.config.nodeName, writes: result.changes, warnings }] };
+    return { quota: next.quota, admission, nodes: [{ node: this.config.nodeName, writes: result.changes, warnings }] };
   }
 
   /** Live usage of the tenant on this node. */

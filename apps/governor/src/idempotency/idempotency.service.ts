@@ -46,10 +46,10 @@ export class IdempotencyService {
 
     // An expired key is as good as none: drop it so the claim below can succeed.
     await repo.delete({ scope, key, expiresAt: LessThan(new Date()) });
-    const claimed = (await this.db.query(
+    const claimed = await this.db.query<unknown[]>(
       `INSERT INTO idempotency_keys (scope, key, request_hash, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key`,
       [scope, key, requestHash, new Date(Date.now() + IDEMPOTENCY_TTL_MS)],
-    )) as unknown[];
+    );
     if (claimed.length === 0) return this.replay<T>(scope, key, requestHash, res);
     let result: T;
     try {

@@ -63,7 +63,7 @@ export class LeaseRepository {
    * waits until that transaction ends, so an action either commits under the token it checked or not at all.
    */
   async currentToken(tx: EntityManager, job: string): Promise<number | undefined> {
-    const rows = (await tx.query('SELECT token FROM fleet_leases WHERE name = $1 FOR SHARE', [job])) as Array<{ token: string }>;
+    const rows = await tx.query<Array<{ token: string }>>('SELECT token FROM fleet_leases WHERE name = $1 FOR SHARE', [job]);
     return rows.length === 0 ? undefined : Number(rows[0].token);
   }
 }

@@ -11,8 +11,8 @@ describe('MetricFamily', () => {
       { value: 1.5, sharedLabels: labels },
       { value: 7, sharedLabels: { tenant: 'beta', node: 'n1' } },
     ];
-    new MetricFamily('governor_tenant_cpu_usage_seconds_total', 'CPU time', 'counter', async () => samples).register(registry);
-    new MetricFamily('governor_tenant_cpu_weight', 'cpu.weight', 'gauge', async () => []).register(registry);
+    new MetricFamily('governor_tenant_cpu_usage_seconds_total', 'CPU time', 'counter', () => Promise.resolve(samples)).register(registry);
+    new MetricFamily('governor_tenant_cpu_weight', 'cpu.weight', 'gauge', () => Promise.resolve([])).register(registry);
     assert.equal(
       await registry.metrics(),
       [
@@ -29,15 +29,15 @@ describe('MetricFamily', () => {
   });
 
   it('refuses a counter whose name does not end in _total', () => {
-    assert.throws(() => new MetricFamily('governor_tenant_cpu_usage_seconds', 'x', 'counter', async () => []), /_total/);
+    assert.throws(() => new MetricFamily('governor_tenant_cpu_usage_seconds', 'x', 'counter', () => Promise.resolve([])), /_total/);
   });
 });
 
 describe('ScrapeSnapshot', () => {
   it('keeps each family its own list and forgets a failed collector entirely', () => {
     const snapshot = new ScrapeSnapshot();
-    const a = new MetricFamily('a_total', 'a', 'counter', async () => []);
-    const b = new MetricFamily('b', 'b', 'gauge', async () => []);
+    const a = new MetricFamily('a_total', 'a', 'counter', () => Promise.resolve([]));
+    const b = new MetricFamily('b', 'b', 'gauge', () => Promise.resolve([]));
     snapshot.series(a).push({ value: 1, sharedLabels: {} });
     snapshot.series(a).push({ value: 2, sharedLabels: {} });
     snapshot.series(b).push({ value: 3, sharedLabels: {} });

@@ -113,10 +113,7 @@ function setup(caps: HostCapabilities | undefined, tenants: Record<string, strin
     host: () => host,
     node: 'node-a',
     driftCorrections: drift,
-    readNetdev: async () => {
-      if (netdev.text instanceof Error) throw netdev.text;
-      return netdev.text;
-    },
+    readNetdev: () => (netdev.text instanceof Error ? Promise.reject(netdev.text) : Promise.resolve(netdev.text)),
     clock: () => Date.parse('2025-01-01T00:00:10Z'),
     onReadError: (collector, path) => readErrors.push(`${collector} ${path}`),
   });

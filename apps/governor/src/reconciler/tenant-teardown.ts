@@ -38,8 +38,8 @@ export class TenantTeardown {
   }
 
   /**
-   * The monitors' cgroups (outside the tenant, so the tenant's removal leaves them) and state directories
-   * of a deleted tenant's workloads. The monitors exit once their workload is killed.
+   * The state directories of a deleted tenant's workloads, and monitor cgroups that an older governor left
+   * outside the tenant (the tenant's own removal takes the monitors' leaves inside it).
    */
   async removeWorkloadRemains(driver: CgroupDriver, tenant: TenantEntity): Promise<void> {
     for (const id of await this.repository.workloadIds(tenant.id, this.config.nodeName)) {

@@ -29,7 +29,11 @@ export class TenantsController {
   @ApiBody({ type: CreateTenantDto })
   @ApiResponse({ status: 201, type: TenantDto })
   @ApiHeader(IDEMPOTENCY_KEY_HEADER)
-  @ApiResponse({ status: 409, description: 'the name is taken, or a tenant of that name is still terminating' })
+  @ApiResponse({
+    status: 409,
+    description:
+      'the name is taken, a tenant of that name is still terminating, or its guarantees (memory.min, cpuset CPUs) do not fit the capacity of its nodes (admission-refused, with the numbers)',
+  })
   @ApiResponse({ status: 422, description: 'the Idempotency-Key was used before with a different request' })
   async create(
     @Body() body: unknown,
@@ -76,6 +80,11 @@ export class TenantsController {
   @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag from a GET; a stale one answers 412' })
   @ApiQuery({ name: 'force', required: false, description: 'true: lower memory.max even when usage stays above it (the kernel may OOM-kill)' })
   @ApiOkResponse({ type: TenantDto })
+  @ApiResponse({
+    status: 409,
+    description:
+      'the tenant is terminating, or the change raises its guarantees (memory.min, cpuset CPUs) or moves them to nodes without room (admission-refused, with the numbers)',
+  })
   async update(
     @Param('name') name: string,
     @Body() body: unknown,

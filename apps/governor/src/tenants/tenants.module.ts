@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AdmissionModule } from '../admission/admission.module';
 import { AuditModule } from '../audit/audit.module';
 import { NodesModule } from '../nodes/nodes.module';
 import { TenantsService } from './tenants.service';
 
 @Module({
-  imports: [AuditModule, NodesModule],
+  imports: [AuditModule, NodesModule, AdmissionModule],
   providers: [TenantsService],
   exports: [TenantsService],
 })

@@ -6,6 +6,7 @@ import { applyMergePatch } from '../../../../libs/domain/src/merge-patch';
 import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
 import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import { NodesService } from '../nodes/nodes.service';
+import { AdmissionService } from '../admission/admission.service';
 import {
   AllocationExhaustedError,
   allocateTenant,
@@ -44,6 +45,7 @@ export class TenantsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly nodes: NodesService,
+    private readonly admission: AdmissionService,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
@@ -82,6 +84,8 @@ export class TenantsService {
       return await this.db.transaction(async (tx) => {
         const existing = await tx.getRepository(TenantEntity).findOneBy({ name: input.name, deletedAt: IsNull() });
         if (existing) throw conflictWith(existing);
+        // Before the insert: its node locks are then taken before allocation's, in every transaction.
+        await this.admission.enforce(tx, null, null, { quota: input.quota, nodes: input.nodes });
         const tenant = await tx.getRepository(TenantEntity).save(
           tx.getRepository(TenantEntity).create({
             name: input.name,
@@ -157,6 +161,7 @@ export class TenantsService {
       const quotaChanged = !isDeepStrictEqual(next.quota, current.quota);
       const enforced = quotaChanged || !isDeepStrictEqual(next.nodes, current.nodes) || next.suspended !== current.suspended;
       if (!enforced && next.displayName === current.displayName) return tenant;
+      if (quotaChanged || !isDeepStrictEqual(next.nodes, current.nodes)) await this.admission.enforce(tx, tenant.id, current, next);
 
       const before = tenant.quota;
       Object.assign(tenant, next, { resourceVersion: tenant.resourceVersion + 1 });

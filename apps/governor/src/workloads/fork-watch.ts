@@ -16,8 +16,8 @@ interface Seen {
 /**
  * Fork-bomb containment: pids.max holds a bomb (the kernel refuses the forks); this watches each running
  * workload's pids.events max every second, records a tenant event (kind pids) when it grows, and with the
- * tenant's policy pids.onLimit "kill" evicts the workload (cgroup.kill on its leaf, which its monitor, outside
- * the tenant, survives and reports). Per workload leaf, because before Linux 6.11 a refused fork counts only
+ * tenant's policy pids.onLimit "kill" evicts the workload (cgroup.kill on its leaf, which its monitor, in a leaf
+ * of its own next to it, survives and reports). Per workload leaf, because before Linux 6.11 a refused fork counts only
  * in the forking process's own cgroup, not in the tenant's.
  */
 @Injectable()

@@ -85,8 +85,13 @@ export class WorkloadsController {
   @Delete(':id')
   @HttpCode(202)
   @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
-  @ApiOperation({ summary: 'Stop it: SIGTERM, then cgroup.kill after the grace period' })
+  @ApiOperation({
+    summary: 'Stop it: SIGTERM, then cgroup.kill after the grace period',
+    description:
+      "SIGTERM goes through the workload's monitor, which holds a pidfd of it. The end of the grace period is kept in the database, so a governor restarted meanwhile still kills the workload then.",
+  })
   @ApiResponse({ status: 202, type: WorkloadDto })
+  @ApiResponse({ status: 409, description: 'the workload runs on another node; only the governor of that node can stop it' })
   async stop(
     @Param('name') name: string,
     @Param('id') id: string,

@@ -7,7 +7,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan } from 'typeorm';
 import { WorkloadEntity } from '../../../../libs/persistence/src/entities/workload.entity';
 import { readLogAfter, tailLog } from '../../../../libs/workloads/src/logs';
-import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus, readWorkloadNamespaces } from '../../../../libs/workloads/src/monitor';
+import { currentBootId } from '../../../../libs/workloads/src/monitor';
 import { readTenantInit } from '../../../../libs/workloads/src/tenant-init';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { AuditService } from '../audit/audit.service';
@@ -17,6 +17,7 @@ import { HostAccess } from '../host/host.access';
 import { type CatalogWorkloads, TenantCatalog } from '../metrics/tenant-catalog';
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
 import { TenantsService } from '../tenants/tenants.service';
+import { RunDirWatch } from './run-dir-watch';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
 import { DEFAULT_WORKLOADS_MAX } from '../../../../libs/domain/src/quota';
 import type { LogQuery, StartWorkloadInput } from './workload.request';
@@ -69,6 +70,10 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
   private readonly launching = new Set<string>();
   /** workloads whose leaf is being removed right now, so that two syncs do not reap (and count) one twice */
   private readonly reaping = new Set<string>();
+  /** the sync of each workload under way: a second caller (a read, the tick) waits for it instead of syncing again */
+  private readonly syncing = new Map<string, Promise<WorkloadEntity>>();
+  /** the tick under way, so that a slow one is never overlapped by the next */
+  private ticking = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -77,13 +82,14 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     private readonly audit: AuditService,
     private readonly catalog: TenantCatalog,
     private readonly events: TenantEventsService,
+    private readonly runDir: RunDirWatch,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.host.maybeCgroups()) return;
     this.bootId = await currentBootId();
-    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.logger.warn({ err }, 'workload sync failed')), SYNC_EVERY_MS);
+    this.timer = setInterval(() => void this.tickOnce(), SYNC_EVERY_MS);
     this.timer.unref();
   }
 
@@ -152,10 +158,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       this.recountDue = true;
       try {
         const { leaf, monitor } = await driver.prepareWorkload(tenantName, id, input.quota);
-        await launchMonitor({
-          monitorPath: monitorBinary(),
-          workloadId: id,
-          stateDir: this.stateDir(id),
+        await this.host.monitors().launch(id, {
           cgroupDir: leaf,
           monitorCgroupDir: monitor,
           netnsPath: ns.net,
@@ -198,9 +201,21 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     return parts.length === 1 ? parts[0] : { text: `==> stdout <==\n${parts[0].text}==> stderr <==\n${parts[1].text}` };
   }
 
-  /** SIGTERM now, cgroup.kill after the grace period if anything is left. */
+  /**
+   * SIGTERM now, through the workload's monitor (which holds a pidfd of it), and cgroup.kill of its leaf once the
+   * grace period is over if it still runs. The deadline is kept in its row, so that a governor started meanwhile
+   * honours it. A workload of another node is refused: its pid and cgroup mean nothing here.
+   */
   async stop(tenantName: string, id: string, graceMs: number, actor: Actor): Promise<WorkloadView> {
-    const row = await this.sync(tenantName, await this.find(tenantName, id));
+    const found = await this.find(tenantName, id);
+    if (found.node !== this.config.nodeName) {
+      throw new WorkloadException(
+        WorkloadExceptionCode.ON_OTHER_NODE,
+        `workload ${id} runs on node ${found.node}, and this governor is node ${this.config.nodeName}: a governor stops only the workloads of its own node; send the request to the governor of node ${found.node}`,
+      );
+    }
+    const monitors = this.host.monitors();
+    const row = await this.sync(tenantName, found);
     await this.db.transaction((tx) =>
       this.audit.record(tx, {
         actor: actor.principal,
@@ -210,19 +225,35 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
         detail: { graceMs },
       }),
     );
-    if (ACTIVE.includes(row.state) && row.pid) {
-      try {
-        process.kill(row.pid, 'SIGTERM');
-      } catch {
-        // already gone
+    if (ACTIVE.includes(row.state)) {
+      // An earlier stop's deadline stands when it is sooner.
+      const [updated] = await this.db.query<[Array<{ kill_at: Date }>, number]>(
+        `UPDATE workloads SET kill_at = LEAST(COALESCE(kill_at, $2), $2) WHERE id = $1 AND state IN ('starting', 'running') RETURNING kill_at`,
+        [id, new Date(Date.now() + graceMs)],
+      );
+      if (updated.length > 0) {
+        row.killAt = updated[0].kill_at;
+        // A monitor that is gone has nothing to forward it to: the sync then finds the workload ended or lost.
+        if (!monitors.signal(id, 'SIGTERM')) this.logger.warn({ id }, 'no live monitor to forward SIGTERM to');
+        // Only for promptness: the tick kills at the deadline too, and a restarted governor from the row.
+        setTimeout(() => void this.killIfDue(tenantName, id), Math.max(0, row.killAt.getTime() - Date.now())).unref();
       }
-      const driver = this.host.cgroups();
-      setTimeout(
-        () => void driver.killWorkload(tenantName, id).catch((err: unknown) => this.logger.warn({ err, id }, 'kill after grace failed')),
-        graceMs,
-      ).unref();
     }
     return this.view(tenantName, row);
+  }
+
+  /** cgroup.kill of a workload whose stop deadline has passed, if it still runs. */
+  private async killIfDue(tenantName: string, id: string): Promise<void> {
+    try {
+      const due = await this.db
+        .getRepository(WorkloadEntity)
+        .createQueryBuilder('w')
+        .where('w.id = :id AND w.node = :node AND w.state IN (:...active) AND w.kill_at <= now()', { id, node: this.config.nodeName, active: ACTIVE })
+        .getExists();
+      if (due) await this.host.cgroups().killWorkload(tenantName, id);
+    } catch (err) {
+      this.logger.warn({ err, id }, 'the kill after the grace period failed; the next sync retries');
+    }
   }
 
   private async find(tenantName: string, id: string): Promise<WorkloadEntity> {
@@ -232,10 +263,21 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
     return row;
   }
 
-  /** Reads a starting or running workload's monitor files and records what changed. */
+  /**
+   * Reads a starting or running workload's monitor files and records what changed. One sync per workload at a
+   * time: a read that comes while one is under way gets its result.
+   */
   private async sync(tenantName: string, row: WorkloadEntity): Promise<WorkloadEntity> {
     if (!ACTIVE.includes(row.state) || row.node !== this.config.nodeName || this.bootId === '' || this.launching.has(row.id)) return row;
-    const status = await readMonitorStatus(this.stateDir(row.id), this.bootId);
+    const underway = this.syncing.get(row.id);
+    if (underway !== undefined) return underway;
+    const sync = this.syncOnce(tenantName, row).finally(() => this.syncing.delete(row.id));
+    this.syncing.set(row.id, sync);
+    return sync;
+  }
+
+  private async syncOnce(tenantName: string, row: WorkloadEntity): Promise<WorkloadEntity> {
+    const status = await this.host.monitors().status(row.id, this.bootId);
     const patch: Partial<WorkloadEntity> = {};
     if (status.state === 'running') {
       if (row.state !== 'running') Object.assign(patch, { state: 'running', pid: status.pid, startedAt: new Date() });
@@ -253,7 +295,15 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       Object.assign(patch, { state: status.state, message: status.message, finishedAt: new Date() });
     }
     if (Object.keys(patch).length === 0) return row;
-    await this.db.getRepository(WorkloadEntity).update({ id: row.id }, patch);
+    // Conditional, so that of two writers (another sync, a governor that was stopping) one records the change, once.
+    const from = patch.state === 'running' ? ['starting'] : ACTIVE;
+    const result = await this.db
+      .createQueryBuilder()
+      .update(WorkloadEntity)
+      .set(patch)
+      .where('id = :id AND state IN (:...from)', { id: row.id, from })
+      .execute();
+    if (result.affected === 0) return (await this.db.getRepository(WorkloadEntity).findOneBy({ id: row.id })) ?? row;
     this.recountDue = true;
     if (!ACTIVE.includes(patch.state ?? row.state)) await this.reap(tenantName, row.id);
     if (patch.state !== undefined && patch.state !== 'running' && patch.state !== 'exited') await this.recordEnd(row, patch);
@@ -310,8 +360,9 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       ),
     );
     for (const leaf of leaves) if (!active.has(leaf.id)) await this.reap(leaf.tenant, leaf.id);
-    for (const id of monitors) {
-      if (!active.has(id)) await driver.removeMonitorCgroup(id).catch((err: unknown) => this.logger.warn({ err, id }, 'a monitor cgroup is still busy'));
+    for (const monitor of monitors) {
+      if (!active.has(monitor.id))
+        await driver.removeMonitorCgroup(monitor).catch((err: unknown) => this.logger.warn({ err, id: monitor.id }, 'a monitor cgroup is still busy'));
     }
   }
 
@@ -330,6 +381,18 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       .find({ where: { id: In(names), node: this.config.nodeName, finishedAt: LessThan(cutoff) }, select: { id: true } });
     for (const { id } of expired) await rm(this.stateDir(id), { recursive: true, force: true });
     if (expired.length > 0) this.logger.log({ removed: expired.length }, 'removed the logs of workloads past GOVERNOR_WORKLOAD_LOG_RETENTION');
+  }
+
+  private async tickOnce(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.tick();
+    } catch (err) {
+      this.logger.warn({ err }, 'workload sync failed');
+    } finally {
+      this.ticking = false;
+    }
   }
 
   private async tick(): Promise<void> {
@@ -361,7 +424,12 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
 
   private async syncActive(): Promise<void> {
     const rows = await this.db.getRepository(WorkloadEntity).find({ where: { node: this.config.nodeName, state: In(ACTIVE) }, relations: { tenant: true } });
-    for (const row of rows) if (row.tenant) await this.sync(row.tenant.name, row);
+    for (const row of rows) {
+      if (!row.tenant) continue;
+      const synced = await this.sync(row.tenant.name, row);
+      if (ACTIVE.includes(synced.state) && row.killAt !== null && row.killAt.getTime() <= Date.now()) await this.killIfDue(row.tenant.name, row.id);
+    }
+    await this.runDir.check(rows.filter((row) => ACTIVE.includes(row.state)));
   }
 
   private async view(tenant: string, row: WorkloadEntity): Promise<WorkloadView> {
@@ -381,7 +449,7 @@ export class WorkloadsService implements OnApplicationBootstrap, OnApplicationSh
       createdAt: row.createdAt.toISOString(),
       startedAt: row.startedAt?.toISOString() ?? null,
       finishedAt: row.finishedAt?.toISOString() ?? null,
-      namespaces: row.node === this.config.nodeName ? await readWorkloadNamespaces(this.stateDir(row.id)) : [],
+      namespaces: row.node === this.config.nodeName ? ((await this.host.maybeMonitors()?.namespaces(row.id)) ?? []) : [],
     };
   }
 }

@@ -61,4 +61,11 @@ export class WorkloadEntity {
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;
+
+  /**
+   * When a stop's grace ends: a workload still running then is killed with cgroup.kill. Kept here rather than in a
+   * timer, so that a governor started after this one stopped still honours it.
+   */
+  @Column({ name: 'kill_at', type: 'timestamptz', nullable: true })
+  killAt!: Date | null;
 }
