@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { hostScratch } from '../../support/cgroup-root';
+import type { Reply } from '../../support/api';
 import { startGovernor, type TestGovernor } from '../../support/governor.harness';
 
 // The concurrent reconciler on a kernel with the memory controller: a tenant whose lowered memory.max waits
@@ -30,7 +31,7 @@ const file = (tenant: string, name: string) => readFileSync(join(root, 'tenants'
 async function applied(name: string, timeoutMs = 60_000): Promise<Tenant> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
+    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
     if (res.status === 200 && res.body.status.observedGeneration === res.body.generation) return res.body;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${name} to be applied: ${JSON.stringify(res.body)}`);
     await sleep(100);
@@ -79,7 +80,7 @@ describe('the concurrent reconciler on a cgroup v2 kernel', () => {
     children.push(holder);
     const res = await gov.http.post('/v1/tenants/stuck/processes').set('Authorization', gov.root).send({ pid: holder.pid });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    holder.stdin!.end('go\n');
+    holder.stdin.end('go\n');
     const allocated = Date.now() + 30_000;
     while (Number(file('stuck', 'memory.current')) < 100 * 1024 * 1024) {
       assert.ok(Date.now() < allocated, 'the holder allocates');
@@ -102,7 +103,10 @@ describe('the concurrent reconciler on a cgroup v2 kernel', () => {
     assert.equal(file('stuck', 'memory.max'), String(256 * 1024 * 1024), 'memory.max still waits');
     const delay = Math.max(...during) - median(baseline);
     console.log(`patch to file: baseline ${baseline.join(', ')} ms; beside a stuck tenant ${during.join(', ')} ms; worst delay ${delay} ms`);
-    assert.ok(delay < 1_000, `a change waited ${delay} ms longer beside a tenant in MemoryLimitPending (baseline ${baseline}, during ${during})`);
+    assert.ok(
+      delay < 1_000,
+      `a change waited ${delay} ms longer beside a tenant in MemoryLimitPending (baseline ${baseline.join(', ')}, during ${during.join(', ')})`,
+    );
 
     // The holder goes: reclaim is possible, the pending memory.max is written, and that is not drift.
     holder.kill('SIGKILL');

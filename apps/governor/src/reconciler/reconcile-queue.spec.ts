@@ -141,13 +141,10 @@ describe('ReconcileQueue', () => {
 
   it('keeps going when a reconcile throws, and says when it is idle', async () => {
     let idle = 0;
-    const queue = new ReconcileQueue(
-      async (name) => {
-        if (name === 'bad') throw new Error('boom');
-        return undefined;
-      },
-      { workers: 2, idle: () => (idle += 1) },
-    );
+    const queue = new ReconcileQueue((name) => (name === 'bad' ? Promise.reject(new Error('boom')) : Promise.resolve(undefined)), {
+      workers: 2,
+      idle: () => (idle += 1),
+    });
     queue.add('bad', 'change');
     queue.add('good', 'resync');
     await queue.settled();
@@ -168,6 +165,6 @@ describe('ReconcileQueue', () => {
   });
 
   it('refuses a pool without workers', () => {
-    assert.throws(() => new ReconcileQueue(async () => undefined, { workers: 0 }), /at least 1/);
+    assert.throws(() => new ReconcileQueue(() => Promise.resolve(undefined), { workers: 0 }), /at least 1/);
   });
 });

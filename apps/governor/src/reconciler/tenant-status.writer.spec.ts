@@ -11,22 +11,27 @@ import { type TenantStatusStore, TenantStatusWriter } from './tenant-status.writ
 class MemoryStatusStore implements TenantStatusStore {
   readonly rows = new Map<string, TenantStatusRow>();
 
-  async status(tenantId: string, node: string): Promise<TenantStatusRow | undefined> {
-    return this.rows.get(`${tenantId}/${node}`);
+  status(tenantId: string, node: string): Promise<TenantStatusRow | undefined> {
+    return Promise.resolve(this.rows.get(`${tenantId}/${node}`));
   }
 
-  async saveStatus(tenantId: string, node: string, status: TenantStatusWrite): Promise<void> {
+  saveStatus(tenantId: string, node: string, status: TenantStatusWrite): Promise<void> {
     const before = this.rows.get(`${tenantId}/${node}`);
     this.rows.set(`${tenantId}/${node}`, { ...status, isolation: status.isolation !== undefined ? status.isolation : (before?.isolation ?? null) });
+    return Promise.resolve();
   }
 
-  async deleteStatus(tenantId: string, node: string): Promise<void> {
+  deleteStatus(tenantId: string, node: string): Promise<void> {
     this.rows.delete(`${tenantId}/${node}`);
+    return Promise.resolve();
   }
 }
 
 const config = { nodeName: 'node-1' } as GovernorConfig;
-const noFirewall = new FirewallSync({ ensure: async () => ({ written: false, drift: [] }) }, { applied: async () => undefined, failed: () => undefined });
+const noFirewall = new FirewallSync(
+  { ensure: () => Promise.resolve({ written: false, drift: [] }) },
+  { applied: () => Promise.resolve(), failed: () => undefined },
+);
 const tenant = (generation: number) => ({ id: '0a1b2c3d-0000-4000-8000-000000000001', name: 'acme', generation }) as TenantEntity;
 
 describe('TenantStatusWriter', () => {
