@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { bodyOf, type NodeView, type Problem, type Tenant } from '../support/api';
 import { FleetAgent } from '../support/fleet-agent';
 import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
+import { waitFor } from '../support/wait';
 
 const DAY = 86_400_000;
 const AGENT_TOKEN = 'fleet-test-agent-token-0123456789';
@@ -170,6 +171,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
     const doc = (await (await fetch(`${a.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/agent/v1/node',
+      '/agent/v1/tenants/{name}/workloads',
       '/agent/v1/tenants/{name}/workloads/{id}',
       '/agent/v1/tenants/{name}/workloads/{id}/logs',
       '/healthz',
@@ -280,14 +282,3 @@ describe('fleet: one API and agents on hosts of their own', () => {
     for (const name of ['only-b', 'everywhere']) assert.equal((await tenant(name)).status.phase, 'Ready', name);
   });
 });
-
-/** Polls `probe` until it gives something other than undefined, or fails after `timeoutMs`. */
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what = 'the condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { hostScratch } from '../support/cgroup-root';
 import { ROOT_TOKEN } from '../support/governor.harness';
+import { PrivateServer } from '../support/private-postgres';
 import { type ServiceProcess, startService } from '../support/service.process';
 
 /**
@@ -19,67 +19,9 @@ import { type ServiceProcess, startService } from '../support/service.process';
 const OUTAGE_S = Number(process.env.GOVERNOR_OUTAGE_SECONDS ?? 60);
 const PORT = 5499;
 
-function binDir(): string {
-  const versions = readdirSync('/usr/lib/postgresql').filter((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'postgres')));
-  assert.ok(versions.length > 0, 'the outage test needs Debian PostgreSQL server binaries (test/setup.sh installs them)');
-  return join('/usr/lib/postgresql', versions.sort().at(-1)!, 'bin');
-}
-
-class PrivateServer {
-  private child: ChildProcess | undefined;
-  readonly socketDir: string;
-  readonly data: string;
-
-  constructor(readonly dir: string) {
-    this.socketDir = join(dir, 'run');
-    this.data = join(dir, 'data');
-  }
-
-  get url(): string {
-    return `postgresql://postgres@localhost:${PORT}/governor?host=${encodeURIComponent(this.socketDir)}`;
-  }
-
-  init(): void {
-    execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '0700', this.data, this.socketDir]);
-    execFileSync('runuser', ['-u', 'postgres', '--', join(binDir(), 'initdb'), '-D', this.data, '-U', 'postgres', '--auth=trust'], { stdio: 'ignore' });
-  }
-
-  async start(): Promise<void> {
-    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-    this.child = spawn(
-      join(binDir(), 'postgres'),
-      ['-D', this.data, '-p', String(PORT), '-c', 'listen_addresses=', '-c', `unix_socket_directories=${this.socketDir}`],
-      {
-        stdio: 'ignore',
-        uid: id('-u'),
-        gid: id('-g'),
-      },
-    );
-    for (let i = 0; i < 200; i += 1) {
-      try {
-        const client = new Client({ host: this.socketDir, port: PORT, user: 'postgres', database: 'postgres' });
-        await client.connect();
-        await client.end();
-        return;
-      } catch {
-        await sleep(50);
-      }
-    }
-    throw new Error('the private PostgreSQL did not start');
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGINT'); // fast shutdown, as `systemctl stop postgresql` does
-    await exited;
-  }
-}
-
 describe(`a ${OUTAGE_S} s PostgreSQL outage under load`, { timeout: OUTAGE_S * 1000 + 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'governor-outage-'));
-  const server = new PrivateServer(dir);
+  const server = new PrivateServer(dir, PORT);
   const host = hostScratch('outage');
   let gov: ServiceProcess;
 
@@ -88,13 +30,10 @@ describe(`a ${OUTAGE_S} s PostgreSQL outage under load`, { timeout: OUTAGE_S * 1
     execFileSync('chmod', ['0755', dir]);
     server.init();
     await server.start();
-    const admin = new Client({ host: server.socketDir, port: PORT, user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query('CREATE DATABASE governor');
-    await admin.end();
+    await server.query('postgres', 'CREATE DATABASE governor');
     gov = await startService({
       ...host.env,
-      DATABASE_URL: server.url,
+      DATABASE_URL: server.url(),
       GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
       GOVERNOR_DATA_DIR: join(dir, 'var'),
       GOVERNOR_RESYNC_INTERVAL: '1h',

@@ -73,7 +73,7 @@ export interface TenantEvent {
   detail?: unknown;
 }
 
-export type WorkloadState = 'starting' | 'running' | 'exited' | 'killed' | 'oom-killed' | 'failed' | 'lost';
+export type WorkloadState = 'starting' | 'running' | 'exited' | 'killed' | 'oom-killed' | 'failed' | 'lost' | 'unknown';
 
 export interface Workload {
   id: string;

@@ -1,12 +1,14 @@
-import { Controller, Get, Header, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Access } from '../auth/access.decorator';
 import type { NodeView } from '../nodes/nodes.service';
 import { WorkloadDto } from '../workloads/dto/workload.dto';
-import { LOG_AFTER_DESCRIPTION, parseLogQuery, sendLog } from '../workloads/workload.request';
+import { ACTING_PRINCIPAL_HEADER } from '../workloads/workload-proxy';
+import { parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
 import type { WorkloadView } from '../workloads/workloads.service';
 import { AgentApiService } from './agent-api.service';
+import { WorkloadLogRoute } from '../workloads/workload-log.decorator';
 
 /**
  * The internal agent API: what API replicas ask of the agent that owns a host. Every route needs the shared
@@ -25,6 +27,45 @@ export class AgentApiController {
     return this.agent.node();
   }
 
+  @Post('tenants/:name/workloads')
+  @ApiOperation({ summary: 'Start a workload of the tenant on this node, for the principal an API replica names' })
+  @ApiHeader({
+    name: ACTING_PRINCIPAL_HEADER,
+    required: true,
+    description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log',
+  })
+  @ApiResponse({ status: 201, type: WorkloadDto })
+  async start(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers(ACTING_PRINCIPAL_HEADER) acting: string | undefined,
+    @Headers('x-request-id') requestId: string | undefined,
+  ): Promise<WorkloadView> {
+    const principal = this.agent.actingPrincipal(acting);
+    return this.agent.start(name, parseStartWorkload(body), { principal, requestId });
+  }
+
+  @Delete('tenants/:name/workloads/:id')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Stop a workload of this node, for the principal an API replica names' })
+  @ApiHeader({
+    name: ACTING_PRINCIPAL_HEADER,
+    required: true,
+    description: 'base64url of the JSON of the principal the API replica acts for; recorded in the audit log',
+  })
+  @ApiQuery({ name: 'grace', required: false, description: 'time between SIGTERM and cgroup.kill, default 10s' })
+  @ApiResponse({ status: 202, type: WorkloadDto })
+  async stop(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Query('grace') grace: unknown,
+    @Headers(ACTING_PRINCIPAL_HEADER) acting: string | undefined,
+    @Headers('x-request-id') requestId: string | undefined,
+  ): Promise<WorkloadView> {
+    const principal = this.agent.actingPrincipal(acting);
+    return this.agent.stop(name, id, parseGrace(grace), { principal, requestId });
+  }
+
   @Get('tenants/:name/workloads/:id')
   @ApiOperation({ summary: 'One workload of this node, its state read from its monitor' })
   @ApiResponse({ status: 200, type: WorkloadDto })
@@ -33,11 +74,7 @@ export class AgentApiController {
   }
 
   @Get('tenants/:name/workloads/:id/logs')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiProduces('text/plain')
-  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
-  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
+  @WorkloadLogRoute()
   @ApiOperation({ summary: "A workload's output, read from this node's run directory" })
   async logs(
     @Param('name') name: string,

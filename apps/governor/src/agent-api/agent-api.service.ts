@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { type NodeView, NodesService } from '../nodes/nodes.service';
-import type { LogQuery } from '../workloads/workload.request';
+import type { Actor } from '../admin-tokens/admin-tokens.service';
+import type { Principal } from '../auth/principal';
+import { decodePrincipal } from '../workloads/workload-proxy';
+import type { LogQuery, StartWorkloadInput } from '../workloads/workload.request';
 import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
 import { AgentApiException, AgentApiExceptionCode } from './agent-api.exception';
 
@@ -29,6 +32,27 @@ export class AgentApiService {
       );
     }
     return view;
+  }
+
+  /** The principal an API replica acts for, from its header: the agent token vouches for it. */
+  actingPrincipal(header: string | undefined): Principal {
+    const principal = decodePrincipal(header);
+    if (principal === undefined) {
+      throw new AgentApiException(
+        AgentApiExceptionCode.NO_ACTING_PRINCIPAL,
+        'a start or stop through the agent API names the principal it acts for (header X-Governor-Acting-Principal: base64url of its JSON)',
+      );
+    }
+    return principal;
+  }
+
+  async start(tenant: string, input: StartWorkloadInput, actor: Actor): Promise<WorkloadView> {
+    return this.workloads.start(tenant, input, actor);
+  }
+
+  async stop(tenant: string, id: string, graceMs: number, actor: Actor): Promise<WorkloadView> {
+    await this.workload(tenant, id);
+    return this.workloads.stop(tenant, id, graceMs, actor);
   }
 
   async logs(tenant: string, id: string, query: LogQuery): Promise<{ text: string; cursor?: string }> {

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       GOVERNOR_METRICS_TOKEN: 'a-long-metrics-token',
       GOVERNOR_HEARTBEAT_INTERVAL: '3s',
       GOVERNOR_AGENT_TOKEN: 'a-long-agent-token',
+      GOVERNOR_AGENT_CA: '/etc/agent-ca.pem',
       GOVERNOR_AGENT_URL: 'https://node-1.example:8443/',
       GOVERNOR_OVERCOMMIT: 'cpus=4,memory=1.25',
     });
@@ -77,6 +78,7 @@ describe('loadConfig', () => {
         reconcileWorkers: 12,
         heartbeatIntervalMs: 3000,
         agentToken: 'a-long-agent-token',
+        agentCaFile: '/etc/agent-ca.pem',
         agentUrl: 'https://node-1.example:8443',
         logLevel: 'debug',
         retentionMs: 90 * 86_400_000,

@@ -61,6 +61,8 @@ export interface GovernorConfig {
   /** how long an ended workload's logs and exit status stay under runDir/workloads (GOVERNOR_WORKLOAD_LOG_RETENTION, 7d) */
   workloadLogRetentionMs: number;
   tls: { certFile: string; keyFile: string } | undefined;
+  /** role api: a PEM file of the CA(s) that agents' https certificates are verified against, instead of Node's default list; read and checked at boot */
+  agentCaFile: string | undefined;
   /**
    * GOVERNOR_METRICS_TOKEN: the bearer token GET /metrics needs. Unset, one is generated at first start into
    * <data dir>/metrics-token (0600), unless metricsPublic
@@ -86,6 +88,7 @@ export class ConfigError extends Error {
 export const CONFIG_KEYS = [
   'DATABASE_URL',
   'GOVERNOR_ADMIN_TOKEN',
+  'GOVERNOR_AGENT_CA',
   'GOVERNOR_AGENT_TOKEN',
   'GOVERNOR_AGENT_URL',
   'GOVERNOR_AUTH_FAILURES',
@@ -312,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     retentionMs: duration('GOVERNOR_RETENTION'),
     workloadLogRetentionMs: duration('GOVERNOR_WORKLOAD_LOG_RETENTION'),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    agentCaFile: text('GOVERNOR_AGENT_CA'),
     metricsToken,
     metricsPublic: metricsPublicText === 'true',
     overcommit,

@@ -119,7 +119,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (!this.touchesHost) {
       throw new HostException(
         HostExceptionCode.NOT_IN_ROLE,
-        `this governor runs as role api; host endpoints are served by role all (forwarding to agents is not implemented yet)`,
+        `this governor runs as role api; this host endpoint is served by role all (only workloads are forwarded to agents so far)`,
       );
     }
     if (this.driver === undefined)

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Access, CurrentPrincipal, RequestId } from '../auth/access.decorator';
 import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
@@ -13,9 +13,11 @@ import { QuotaPatchDto } from '../tenants/dto/quota.dto';
 import { TenantDto } from '../tenants/dto/tenant.dto';
 import { WorkloadDto, WorkloadListDto } from '../workloads/dto/workload.dto';
 import { QuotaRequestDto, QuotaRequestListDto } from '../quota-requests/dto/quota-request.dto';
-import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from '../workloads/workload.request';
-import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
+import { sendLog } from '../workloads/workload.request';
+import { WorkloadRouter } from '../workloads/workload-router';
+import type { WorkloadView } from '../workloads/workloads.service';
 import { type MyUsage, MeService } from './me.service';
+import { WorkloadLogRoute } from '../workloads/workload-log.decorator';
 
 class CreateQuotaRequestDto {
   @ApiProperty({ type: QuotaPatchDto, description: 'a JSON merge patch of your quota (null removes a field)', example: { memory: { max: '1Gi' } } })
@@ -37,7 +39,7 @@ const tenantOf = (principal: Principal): string => {
 export class MeController {
   constructor(
     private readonly me: MeService,
-    private readonly workloads: WorkloadsService,
+    private readonly workloads: WorkloadRouter,
     private readonly requests: QuotaRequestsService,
     private readonly idempotency: IdempotencyService,
   ) {}
@@ -75,7 +77,7 @@ export class MeController {
   ): Promise<WorkloadView> {
     const tenant = tenantOf(principal);
     const request = { header: idempotencyKey, principal, operation: 'workload.start', target: tenant, body, status: 201 };
-    return this.idempotency.run(request, res, () => this.workloads.start(tenant, parseStartWorkload(body), { principal, requestId }));
+    return this.idempotency.run(request, res, () => this.workloads.start(tenant, body, { principal, requestId }));
   }
 
   @Get('workloads')
@@ -92,11 +94,7 @@ export class MeController {
   }
 
   @Get('workloads/:id/logs')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiProduces('text/plain')
-  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
-  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
+  @WorkloadLogRoute()
   async logs(
     @Param('id') id: string,
     @Query('stream') stream: unknown,
@@ -105,7 +103,7 @@ export class MeController {
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    return sendLog(res, await this.workloads.logs(tenantOf(principal), id, parseLogQuery(stream, tail, after)));
+    return sendLog(res, await this.workloads.logs(tenantOf(principal), id, stream, tail, after));
   }
 
   @Delete('workloads/:id')
@@ -118,7 +116,7 @@ export class MeController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
   ): Promise<WorkloadView> {
-    return this.workloads.stop(tenantOf(principal), id, parseGrace(grace), { principal, requestId });
+    return this.workloads.stop(tenantOf(principal), id, grace, { principal, requestId });
   }
 
   @Get('quota-requests')

@@ -23,8 +23,8 @@ import { WorkloadsModule } from '../workloads/workloads.module';
 /**
  * The REST API, the portal and the fleet view (/v1/nodes): what roles api and all serve. The feature modules
  * hold services only, so that role agent can use them without serving their routes. The host routes (usage,
- * plan, processes, workloads) are here too: in role all they act on this host; in role api they answer 501
- * until the API forwards them to the owning agent.
+ * plan, processes, workloads) are here too: in role all they act on this host; in role api workloads go to the
+ * owning node's agent (WorkloadRouter) and the others answer 501 until they are forwarded too.
  */
 @Module({
   imports: [

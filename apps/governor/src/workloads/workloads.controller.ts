@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequestId } from '../auth/access.decorator';
 import type { Response } from 'express';
 import type { Principal } from '../auth/principal';
@@ -7,8 +7,10 @@ import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { QuotaDto } from '../tenants/dto/quota.dto';
 import { WorkloadDto, WorkloadListDto } from './dto/workload.dto';
-import { LOG_AFTER_DESCRIPTION, parseGrace, parseLogQuery, parseStartWorkload, sendLog } from './workload.request';
-import { type WorkloadView, WorkloadsService } from './workloads.service';
+import { WorkloadRouter } from './workload-router';
+import { sendLog } from './workload.request';
+import type { WorkloadView } from './workloads.service';
+import { WorkloadLogRoute } from './workload-log.decorator';
 
 class StartWorkloadDto {
   @ApiProperty({ example: ['/bin/sh', '-c', 'echo hello; sleep 30'], description: 'an absolute path (no PATH search), then its arguments' })
@@ -19,6 +21,12 @@ class StartWorkloadDto {
   cwd?: string;
   @ApiPropertyOptional({ type: QuotaDto, description: 'limits of this workload inside the tenant cap (network limits are per tenant)' })
   quota?: QuotaDto;
+  @ApiPropertyOptional({
+    example: 'node-a',
+    description:
+      "the node to run it on: in role api one of the tenant's nodes, Ready; without it the API picks the tenant's Ready node with the most memory not yet guaranteed (its MemTotal minus the memory.min of the workloads starting or running there), the name breaking a tie. In role all only this governor's own node.",
+  })
+  node?: string;
 }
 
 @ApiTags('workloads')
@@ -26,7 +34,7 @@ class StartWorkloadDto {
 @Controller('v1/tenants/:name/workloads')
 export class WorkloadsController {
   constructor(
-    private readonly workloads: WorkloadsService,
+    private readonly workloads: WorkloadRouter,
     private readonly idempotency: IdempotencyService,
   ) {}
 
@@ -34,7 +42,7 @@ export class WorkloadsController {
   @ApiOperation({
     summary: 'Start a process in the tenant',
     description:
-      "The process starts in the tenant's cgroup leaf and its network and user namespaces before its first instruction, as uid 0 inside (the tenant's base uid outside), under a monitor that outlives the governor. A command that cannot start gives state failed with a message.",
+      "The process starts in the tenant's cgroup leaf and its network and user namespaces before its first instruction, as uid 0 inside (the tenant's base uid outside), under a monitor that outlives the governor. A command that cannot start gives state failed with a message. In role api the request goes to the agent of the node it runs on (`node` in the answer); an agent that cannot be reached gives 503 naming the node, and an agent's 4xx is answered as it is.",
   })
   @ApiHeader(IDEMPOTENCY_KEY_HEADER)
   @ApiResponse({ status: 201, type: WorkloadDto })
@@ -47,7 +55,7 @@ export class WorkloadsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<WorkloadView> {
     const request = { header: idempotencyKey, principal, operation: 'workload.start', target: name, body, status: 201 };
-    return this.idempotency.run(request, res, () => this.workloads.start(name, parseStartWorkload(body), { principal, requestId }));
+    return this.idempotency.run(request, res, () => this.workloads.start(name, body, { principal, requestId }));
   }
 
   @Get()
@@ -58,18 +66,17 @@ export class WorkloadsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One workload: state (starting, running, exited, killed, oom-killed, failed, lost), exit code, signal, message, times' })
+  @ApiOperation({
+    summary:
+      'One workload: state (starting, running, exited, killed, oom-killed, failed, lost; unknown while its node is NotReady), exit code, signal, message, times',
+  })
   @ApiResponse({ status: 200, type: WorkloadDto })
   async get(@Param('name') name: string, @Param('id') id: string): Promise<WorkloadView> {
     return this.workloads.get(name, id);
   }
 
   @Get(':id/logs')
-  @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiProduces('text/plain')
-  @ApiQuery({ name: 'stream', required: false, enum: ['stdout', 'stderr', 'both'] })
-  @ApiQuery({ name: 'tail', required: false, description: 'lines, 1 to 10000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: LOG_AFTER_DESCRIPTION })
+  @WorkloadLogRoute()
   @ApiOperation({ summary: 'The last lines of its output (logs are rotated by size; at most 1 MiB is read), or what followed a cursor' })
   async logs(
     @Param('name') name: string,
@@ -79,7 +86,7 @@ export class WorkloadsController {
     @Query('after') after: unknown,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    return sendLog(res, await this.workloads.logs(name, id, parseLogQuery(stream, tail, after)));
+    return sendLog(res, await this.workloads.logs(name, id, stream, tail, after));
   }
 
   @Delete(':id')
@@ -91,7 +98,8 @@ export class WorkloadsController {
       "SIGTERM goes through the workload's monitor, which holds a pidfd of it. The end of the grace period is kept in the database, so a governor restarted meanwhile still kills the workload then.",
   })
   @ApiResponse({ status: 202, type: WorkloadDto })
-  @ApiResponse({ status: 409, description: 'the workload runs on another node; only the governor of that node can stop it' })
+  @ApiResponse({ status: 409, description: 'role all: the workload runs on another node; only the governor of that node can stop it' })
+  @ApiResponse({ status: 503, description: "role api: the owning node's agent cannot be reached (the problem names the node)" })
   async stop(
     @Param('name') name: string,
     @Param('id') id: string,
@@ -99,6 +107,6 @@ export class WorkloadsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string | undefined,
   ): Promise<WorkloadView> {
-    return this.workloads.stop(name, id, parseGrace(grace), { principal, requestId });
+    return this.workloads.stop(name, id, grace, { principal, requestId });
   }
 }

@@ -8,7 +8,11 @@ export class WorkloadDto {
   @ApiProperty({ type: [String] }) command!: string[];
   @ApiProperty({ type: [String], description: 'the names of its environment variables (never their values)' }) envNames!: string[];
   @ApiProperty() cwd!: string;
-  @ApiProperty({ enum: ['starting', 'running', 'exited', 'killed', 'oom-killed', 'failed', 'lost'] }) state!: string;
+  @ApiProperty({
+    enum: ['starting', 'running', 'exited', 'killed', 'oom-killed', 'failed', 'lost', 'unknown'],
+    description: 'unknown: it was last seen starting or running on a node that is NotReady now (role api); known again once the node is back',
+  })
+  state!: string;
   @ApiProperty({ type: 'integer', nullable: true }) pid!: number | null;
   @ApiProperty({ type: 'integer', nullable: true }) exitCode!: number | null;
   @ApiProperty({ type: String, nullable: true, example: 'SIGTERM' }) signal!: string | null;
