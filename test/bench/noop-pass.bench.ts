@@ -15,11 +15,45 @@ import { fixed, report } from './stats';
 // tracing slows the traced), the cgroup writes (governor_cgroup_writes_total) and the CPU seconds of the
 // governor and its reaped children (/proc/<pid>/stat utime + stime + cutime + cstime). GOVERNOR_BENCH_MAIN
 // measures another build (for a before/after), GOVERNOR_BENCH_NOOP_TENANTS the sizes (default 100).
+// Then, with every tenant still resyncing, the latency of a change: PATCH of one tenant's `suspended` to its
+// cgroup.freeze holding the new value (a file of the cgroup v2 core, so it is there on a hybrid host too),
+// GOVERNOR_BENCH_LATENCY_ROUNDS times (default 20), each at a random moment of the resync cycle.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const RESYNC_S = 5;
 const PASSES = 3;
 const TICKS = 100; // USER_HZ
+const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 20);
+
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? NaN;
+
+/** PATCH to file: from the request's start and from its answer (the commit, and so the NOTIFY) to cgroup.freeze. */
+async function changeLatency(service: ServiceProcess, root: string, tenants: number): Promise<{ fromRequest: number[]; fromAnswer: number[] }> {
+  const fromRequest: number[] = [];
+  const fromAnswer: number[] = [];
+  for (let round = 0; round < LATENCY_ROUNDS; round += 1) {
+    await sleep(200 + Math.random() * RESYNC_S * 1000);
+    const name = `noop-${Math.floor(Math.random() * tenants)}`;
+    const freeze = join(root, 'tenants', name, 'cgroup.freeze');
+    const suspended = readFileSync(freeze, 'utf8').trim() !== '1';
+    const start = performance.now();
+    const res = await fetch(`${service.url}/v1/tenants/${name}`, {
+      method: 'PATCH',
+      headers: { ...auth, 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ suspended }),
+    });
+    const answered = performance.now();
+    if (res.status !== 200) throw new Error(`PATCH ${name}: ${res.status} ${await res.text()}`);
+    for (const deadline = Date.now() + 600_000; readFileSync(freeze, 'utf8').trim() !== (suspended ? '1' : '0'); await sleep(2)) {
+      if (Date.now() > deadline) throw new Error(`${name}: cgroup.freeze not ${suspended ? 1 : 0} within 10 minutes`);
+    }
+    const applied = performance.now();
+    fromRequest.push(applied - start);
+    fromAnswer.push(applied - answered);
+  }
+  return { fromRequest, fromAnswer };
+}
 const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
@@ -103,6 +137,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     // Only the execve that succeeded: execvp tries each PATH entry in turn, and each miss is an execve too.
     const execs = [...readFileSync(join(dir, 'execve'), 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => m[1].split('/').pop());
     rmSync(dir, { recursive: true, force: true });
+    const latency = await changeLatency(service, scratch.root, tenants);
     const byProgram = Object.entries(execs.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p as string]: (acc[p as string] ?? 0) + 1 }), {}))
       .map(([p, n]) => `${p} ${fixed(n / tracedPasses / tenants, 1)}`)
       .join(', ');
@@ -114,6 +149,11 @@ async function measure(tenants: number): Promise<Record<string, number | string>
       'per tenant, by program': byProgram || 'none',
       'no-op CPU s per pass (children included)': fixed(cpuPerPass, 3),
       [`share of a core at a ${30} s resync`]: `${fixed((100 * cpuPerPass) / 30, 1)}%`,
+      'PATCH to cgroup.freeze p50 ms': fixed(percentile(latency.fromRequest, 50), 1),
+      'p99 ms': fixed(percentile(latency.fromRequest, 99), 1),
+      'max ms': fixed(Math.max(...latency.fromRequest), 1),
+      'answer to file p50 ms': fixed(percentile(latency.fromAnswer, 50), 1),
+      'answer to file p99 ms': fixed(percentile(latency.fromAnswer, 99), 1),
     };
   } finally {
     await service.stop();

@@ -134,7 +134,14 @@ describe('a reboot, as the host sees it: /run empty, no cgroups, no links, no fi
         );
         assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(host.runDir, 'ns', 'boot', 'net')), 'the netns is a bind mount again');
         assert.ok(existsSync(join(host.root, 'tenants', 'boot')), 'the tenant cgroup is back');
-        const again = await api<Workload>(after, '/v1/tenants/boot/workloads', { command: ['/bin/sh', '-c', 'exit 3'] });
+        // The table comes first (it covers the link before the link goes up), the init last: a workload starts
+        // once the tenant is set up again, and is refused with 409 until then.
+        const again = await until(
+          () => api<Workload>(after, '/v1/tenants/boot/workloads', { command: ['/bin/sh', '-c', 'exit 3'] }),
+          (r) => r.status !== 409,
+          'a workload is accepted once the tenant init runs again',
+        );
+        assert.equal(again.status, 201, JSON.stringify(again.body));
         const done = await until(
           () => api<Workload>(after, `/v1/tenants/boot/workloads/${again.body.id}`),
           (r) => r.body.state !== 'running',

@@ -35,12 +35,26 @@ export interface DriverOptions {
   selfCgroup?: string;
 }
 
-const FREEZE_TIMEOUT_MS = 10_000;
+export const FREEZE_TIMEOUT_MS = 10_000;
+/** Condition reasons of a freeze or thaw that cgroup.events has not confirmed yet. */
+export const FREEZE_PENDING = 'FreezeTimeout';
+export const THAW_PENDING = 'ThawTimeout';
 /** Read with the limits in applyTenant's one batch: the child cgroups' existence and the freeze state. */
 const WORKLOADS_CONTROL = 'workloads/cgroup.subtree_control';
 const ATTACHED_TYPE = 'attached/cgroup.type';
 const TENANT_FILES = ['cgroup.subtree_control', 'cgroup.freeze', 'cgroup.events', WORKLOADS_CONTROL, ATTACHED_TYPE];
-const KILL_TIMEOUT_MS = 10_000;
+export const KILL_TIMEOUT_MS = 10_000;
+/** The tenant's processes did not all exit within the wait after cgroup.kill (tasks in D state, or still exiting). */
+export class CgroupNotEmptyError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly waitedMs: number,
+  ) {
+    super(`${dir}: processes still running ${waitedMs}ms after the kill`);
+    this.name = 'CgroupNotEmptyError';
+  }
+}
+
 /**
  * The tenant id a tenant cgroup was made for, kept on the directory itself (it lives and dies with it, as
  * systemd's trusted.invocation_id does): a cgroup left by a deleted tenant of the same name is not reused.
@@ -50,6 +64,11 @@ export const OWNER_ATTRIBUTE = 'trusted.governor.tenant';
 
 export interface TenantApplyOptions extends ApplyOptions {
   suspended: boolean;
+  /**
+   * how long to poll cgroup.events for the freeze to settle before returning (FREEZE_TIMEOUT_MS by default);
+   * a reconciler that requeues instead passes 0 and gets a FreezePending condition to come back for
+   */
+  freezeTimeoutMs?: number;
   /** the tenant's id: a cgroup of another id is torn down and made again; one without an id is adopted */
   owner?: string;
 }
@@ -139,18 +158,20 @@ export class CgroupDriver {
     await enableControllers(this.fs, dir, this.capabilities.available, snapshot.get('cgroup.subtree_control'));
     await enableControllers(this.fs, workloadsDir(name), this.capabilities.available, snapshot.get(WORKLOADS_CONTROL));
     const result = await applyQuota(this.fs, this.capabilities, dir, quota, options, false, snapshot);
-    const freeze = await setFrozen(this.fs, dir, options.suspended, FREEZE_TIMEOUT_MS, {
+    const freezeTimeoutMs = options.freezeTimeoutMs ?? FREEZE_TIMEOUT_MS;
+    const freeze = await setFrozen(this.fs, dir, options.suspended, freezeTimeoutMs, {
       freeze: snapshot.get('cgroup.freeze'),
       events: snapshot.get('cgroup.events'),
     });
     if (freeze.written)
       result.changes.push({ file: this.fs.absolute(`${dir}/cgroup.freeze`), from: options.suspended ? '0' : '1', to: options.suspended ? '1' : '0' });
     if (!freeze.settled) {
+      const waited = options.waitedMs ?? freezeTimeoutMs;
       result.conditions.push({
         type: 'Degraded',
         status: 'True',
-        reason: options.suspended ? 'FreezeTimeout' : 'ThawTimeout',
-        message: `cgroup.events did not report frozen ${options.suspended ? 1 : 0} within ${FREEZE_TIMEOUT_MS}ms (tasks in D state?)`,
+        reason: options.suspended ? FREEZE_PENDING : THAW_PENDING,
+        message: `cgroup.events did not report frozen ${options.suspended ? 1 : 0} within ${waited}ms (tasks in D state?)`,
       });
     }
     return { ...result, created, ...(replaced !== undefined && { replaced }) };
@@ -161,12 +182,16 @@ export class CgroupDriver {
     return applyQuota(this.fs, this.capabilities, tenantDir(name), quota, { force: false, reclaimTimeoutMs: 0 }, true);
   }
 
-  /** Kills every process of the tenant, waits for it to empty, and removes its cgroups leaves first. */
-  async removeTenant(name: string): Promise<void> {
+  /**
+   * Kills every process of the tenant, waits (up to `waitMs`, KILL_TIMEOUT_MS by default) for it to empty,
+   * and removes its cgroups leaves first. Throws CgroupNotEmptyError when it did not empty in time: a caller
+   * that passes 0 comes back later rather than holding a worker while the processes exit.
+   */
+  async removeTenant(name: string, waitMs = KILL_TIMEOUT_MS): Promise<void> {
     const dir = tenantDir(name);
     if (!this.fs.exists(dir)) return;
-    const emptied = await killAll(this.fs, dir, KILL_TIMEOUT_MS, this.capabilities.features.kill);
-    if (!emptied) throw new Error(`tenant ${name}: processes still running ${KILL_TIMEOUT_MS}ms after the kill`);
+    const emptied = await killAll(this.fs, dir, waitMs, this.capabilities.features.kill);
+    if (!emptied) throw new CgroupNotEmptyError(this.fs.absolute(dir), waitMs);
     await this.fs.removeTree(dir);
   }
 

@@ -15,9 +15,14 @@ import { type ControllerName, type FileTarget, limitText, readLimit } from './ta
 export interface ApplyOptions {
   /** lower memory.max even when usage stays above it (the kernel then reclaims, and may OOM-kill) */
   force: boolean;
-  /** how long to wait for reclaim under a lowered memory.high before giving up on memory.max */
+  /** how long to wait for reclaim under a lowered memory.high before giving up on memory.max (0: look once) */
   reclaimTimeoutMs: number;
+  /** how long the caller has waited already, over passes that each looked once; for the condition's message */
+  waitedMs?: number;
 }
+
+/** The condition of a lowered memory.max that waits for usage to fall under it. */
+export const MEMORY_LIMIT_PENDING = 'MemoryLimitPending';
 
 export interface FileChange {
   file: string;
@@ -183,8 +188,8 @@ async function applyMemory(
         const usage = readLimit((await fs.read(dir, 'memory.current')) ?? '0');
         conditions.push(
           degraded(
-            'MemoryLimitPending',
-            `memory.max not lowered to ${nextMax}: usage ${usage} stayed above it for ${options.reclaimTimeoutMs}ms under memory.high ${limitText(interimHigh)}; PATCH with ?force=true to lower it anyway (the kernel may OOM-kill)`,
+            MEMORY_LIMIT_PENDING,
+            `memory.max not lowered to ${nextMax}: usage ${usage} stayed above it for ${options.waitedMs ?? options.reclaimTimeoutMs}ms under memory.high ${limitText(interimHigh)}; PATCH with ?force=true to lower it anyway (the kernel may OOM-kill)`,
           ),
         );
       }

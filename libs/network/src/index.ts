@@ -14,7 +14,7 @@ export {
 export { Nftables, NftablesError } from './nftables';
 export { ID_RANGE_SIZE, TenantNamespaces, type NamespaceKernel, type TenantNamespacePaths } from './namespaces';
 export { ensureShaping, parseTcRate } from './shaping';
-export { applyTenantNetwork, removeTenantNetwork, type TenantAddressing, type TenantNetworkResult } from './tenant-network';
+export { applyTenantNetwork, firewallEntry, removeTenantNetwork, type TenantAddressing, type TenantNetworkResult } from './tenant-network';
 export { NetworkObserver, parseNetworkView, type LinkView, type NetworkView } from './observe';
 export {
   ensureLink,
@@ -25,6 +25,7 @@ export {
   removeLink,
   TENANT_INTERFACE,
   type LinkCounters,
+  type LinkHooks,
   type TenantLinkSpec,
 } from './tenant-link';
 export { embedIpv4, embeddedPrefixLength, parseIpv6Prefix, tenantIpv6 } from './ipv6';

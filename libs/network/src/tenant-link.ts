@@ -80,7 +80,16 @@ export async function ensureLink(spec: TenantLinkSpec, observer: NetworkObserver
   return (await ensureLinkObserved(spec, observer)).changes;
 }
 
-export async function ensureLinkObserved(spec: TenantLinkSpec, observer: NetworkObserver = networkObserver()): Promise<LinkResult> {
+/** What the caller does at fixed points of ensureLink. */
+export interface LinkHooks {
+  /**
+   * Runs before either end is brought up, and only then: the firewall must filter the link first, so that a
+   * tenant never has a working link without its filter. A throw leaves both ends down.
+   */
+  beforeUp?: () => Promise<void>;
+}
+
+export async function ensureLinkObserved(spec: TenantLinkSpec, observer: NetworkObserver = networkObserver(), hooks: LinkHooks = {}): Promise<LinkResult> {
   const changes: string[] = [];
   const inside = (command: string[]) => inNetns(spec.netnsPath, command);
   const hostLink = async () => (await observer.observe(undefined, [spec.hostInterface])).links.get(spec.hostInterface);
@@ -114,6 +123,7 @@ export async function ensureLinkObserved(spec: TenantLinkSpec, observer: Network
     await must(['ip', 'address', 'replace', `${spec.hostAddress}/${spec.prefix}`, 'dev', spec.hostInterface]);
     changes.push(`address ${spec.hostAddress}/${spec.prefix} on ${spec.hostInterface}`);
   }
+  if (hooks.beforeUp !== undefined && (!isUp(host) || !isUp(tenant.links.get(TENANT_INTERFACE)))) await hooks.beforeUp();
   if (!isUp(host)) {
     await must(['ip', 'link', 'set', spec.hostInterface, 'up']);
     changes.push(`${spec.hostInterface} up`);

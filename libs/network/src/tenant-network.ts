@@ -2,7 +2,7 @@ import type { NetworkQuota } from '../../domain/src/quota.types';
 import type { FirewallTenant } from './firewall';
 import type { NamespaceOutcome, TenantNamespaces } from './namespaces';
 import { ensureShaping } from './shaping';
-import { ensureLinkObserved, hostInterfaceName, removeLink, type TenantLinkIpv6 } from './tenant-link';
+import { ensureLinkObserved, hostInterfaceName, type LinkHooks, removeLink, type TenantLinkIpv6 } from './tenant-link';
 
 /** A tenant's identity and addresses, as allocated in PostgreSQL. */
 export interface TenantAddressing {
@@ -32,35 +32,41 @@ export async function applyTenantNetwork(
   tenantId: string,
   addressing: TenantAddressing,
   network: NetworkQuota | undefined,
+  hooks: LinkHooks = {},
 ): Promise<TenantNetworkResult> {
   const changes: string[] = [];
   const made = namespaces.ensure(tenant, { tenantId, uidBase: addressing.uidBase });
   if (made === 'created') changes.push(`created user and network namespaces under ${namespaces.dir(tenant)}`);
   if (made === 'replaced') changes.push(`replaced another tenant's user and network namespaces under ${namespaces.dir(tenant)}`);
   const hostInterface = hostInterfaceName(tenantId);
-  const link = await ensureLinkObserved({
-    hostInterface,
-    netnsPath: namespaces.paths(tenant).net,
-    hostAddress: addressing.hostAddress,
-    tenantAddress: addressing.tenantAddress,
-    prefix: addressing.prefix,
-    ingress: network?.ingress,
-    egress: network?.egress,
-    ipv6: addressing.ipv6,
-  });
+  const link = await ensureLinkObserved(
+    {
+      hostInterface,
+      netnsPath: namespaces.paths(tenant).net,
+      hostAddress: addressing.hostAddress,
+      tenantAddress: addressing.tenantAddress,
+      prefix: addressing.prefix,
+      ingress: network?.ingress,
+      egress: network?.egress,
+      ipv6: addressing.ipv6,
+    },
+    undefined,
+    hooks,
+  );
   changes.push(...link.changes);
   // The host end as ensureLink read it, unless ensureLink changed it (then it is read again).
   changes.push(...(await ensureShaping(hostInterface, network?.ingress, network?.egress, link.changes.length === 0 ? link.host : undefined)));
+  return { changes, namespaces: made, firewall: firewallEntry(tenantId, addressing, network) };
+}
+
+/** What the firewall needs of one tenant: from its allocation and quota alone, so it is known before its link exists. */
+export function firewallEntry(tenantId: string, addressing: Omit<TenantAddressing, 'uidBase' | 'prefix'>, network: NetworkQuota | undefined): FirewallTenant {
   return {
-    changes,
-    namespaces: made,
-    firewall: {
-      hostInterface,
-      hostAddress: addressing.hostAddress,
-      tenantAddress: addressing.tenantAddress,
-      ipv6: addressing.ipv6 && { hostAddress: addressing.ipv6.hostAddress, tenantAddress: addressing.ipv6.tenantAddress },
-      outside: network?.outside === true,
-    },
+    hostInterface: hostInterfaceName(tenantId),
+    hostAddress: addressing.hostAddress,
+    tenantAddress: addressing.tenantAddress,
+    ipv6: addressing.ipv6 && { hostAddress: addressing.ipv6.hostAddress, tenantAddress: addressing.ipv6.tenantAddress },
+    outside: network?.outside === true,
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { availableParallelism } from 'node:os';
 import { CONFIG_KEYS, ConfigError, loadConfig } from './governor.config';
 
 describe('loadConfig', () => {
@@ -15,6 +16,7 @@ describe('loadConfig', () => {
     assert.equal(config.runDir, '/run/governor');
     assert.equal(config.resyncIntervalMs, 30_000);
     assert.equal(config.heartbeatIntervalMs, 10_000);
+    assert.equal(config.reconcileWorkers, Math.min(64, availableParallelism() * 4));
     assert.equal(config.agentToken, undefined);
     assert.equal(config.agentUrl, undefined);
     assert.equal(config.logLevel, 'info');
@@ -39,6 +41,7 @@ describe('loadConfig', () => {
       GOVERNOR_FIREWALL_TABLE: 'gov_test',
       GOVERNOR_NODE_NAME: 'Node-1',
       GOVERNOR_RESYNC_INTERVAL: '5m',
+      GOVERNOR_RECONCILE_WORKERS: '12',
       GOVERNOR_AUTH_FAILURES: '5/30s',
       GOVERNOR_TRUSTED_PROXIES: '10.0.0.0/8',
       GOVERNOR_LOG_LEVEL: 'debug',
@@ -72,6 +75,7 @@ describe('loadConfig', () => {
         authFailures: { limit: 5, windowMs: 30_000 },
         trustedProxies: [{ family: 'ipv4', address: '10.0.0.0', prefix: 8 }],
         resyncIntervalMs: 300_000,
+        reconcileWorkers: 12,
         heartbeatIntervalMs: 3000,
         agentToken: 'a-long-agent-token',
         agentCaFile: '/etc/agent-ca.pem',
@@ -145,6 +149,14 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ GOVERNOR_HEARTBEAT_INTERVAL: '6m' }), /GOVERNOR_HEARTBEAT_INTERVAL="6m": .*from 1s to 5m/);
     assert.throws(() => loadConfig({ GOVERNOR_AGENT_URL: 'http://node-1:8080/agent' }), /GOVERNOR_AGENT_URL=.*no path/);
     assert.throws(() => loadConfig({ GOVERNOR_AGENT_URL: 'ftp://node-1' }), /GOVERNOR_AGENT_URL=/);
+  });
+
+  it('bounds the reconcile workers from 1 to 128, naming the key', () => {
+    for (const bad of ['0', '129', '-1', '2.5', 'many', '1e2']) {
+      assert.throws(() => loadConfig({ GOVERNOR_RECONCILE_WORKERS: bad }), /GOVERNOR_RECONCILE_WORKERS=.*from 1 to 128/);
+    }
+    assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '1' }).reconcileWorkers, 1);
+    assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '128' }).reconcileWorkers, 128);
   });
 
   it('reads GOVERNOR_OVERCOMMIT as false, true, one ratio of at least 1, or a ratio per resource', () => {

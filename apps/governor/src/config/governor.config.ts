@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { DEFAULT_NET_POOL, DEFAULT_UID_POOL, type NetPool, parseNetPool, parseUidPool, type UidPool } from '../../../../libs/persistence/src/allocation';
 import { resolve } from 'node:path';
 import { parseIpv6Prefix } from '../../../../libs/network/src/ipv6';
@@ -41,6 +41,11 @@ export interface GovernorConfig {
   /** GOVERNOR_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed; empty (the default) believes none */
   trustedProxies: Cidr[];
   resyncIntervalMs: number;
+  /**
+   * GOVERNOR_RECONCILE_WORKERS: how many tenants are reconciled at once (1 to 128; default the number of
+   * CPUs × 4, at most 64, since most of a tenant's reconcile waits on the kernel, not on a CPU)
+   */
+  reconcileWorkers: number;
   /** how often an agent writes its heartbeat (GOVERNOR_HEARTBEAT_INTERVAL, 10s); older than two of them, the node is NotReady */
   heartbeatIntervalMs: number;
   /**
@@ -100,6 +105,7 @@ export const CONFIG_KEYS = [
   'GOVERNOR_NODE_NAME',
   'GOVERNOR_OVERCOMMIT',
   'GOVERNOR_PORT',
+  'GOVERNOR_RECONCILE_WORKERS',
   'GOVERNOR_RESYNC_INTERVAL',
   'GOVERNOR_RETENTION',
   'GOVERNOR_ROLE',
@@ -126,6 +132,13 @@ const DURATIONS = {
   GOVERNOR_WORKLOAD_LOG_RETENTION: { fallback: '7d', range: msRange(60_000, 3650 * DAY_MS) },
 } as const;
 const AUTH_WINDOW = msRange(1000, DAY_MS);
+/**
+ * Each worker has at most one native call in flight, and koffi queues at most 256 async calls in all (its
+ * max_async_calls): 128 workers leave the rest to the metrics reads and the workload supervisor. The default
+ * stops at 64: past that, workers only contend for the same cores and PostgreSQL connections.
+ */
+const MAX_RECONCILE_WORKERS = 128;
+const DEFAULT_RECONCILE_WORKERS_CAP = 64;
 
 /**
  * Reads the environment into one typed object. Every bad variable is named in one error, so that an
@@ -211,6 +224,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
 
+  const workersText = text('GOVERNOR_RECONCILE_WORKERS');
+  const defaultWorkers = Math.min(DEFAULT_RECONCILE_WORKERS_CAP, availableParallelism() * 4);
+  let reconcileWorkers = workersText === undefined ? defaultWorkers : Number(workersText);
+  if (!/^\d{1,3}$/.test(workersText ?? '1') || !(reconcileWorkers >= 1 && reconcileWorkers <= MAX_RECONCILE_WORKERS)) {
+    problems.push(
+      `GOVERNOR_RECONCILE_WORKERS=${JSON.stringify(workersText)}: must be a whole number from 1 to ${MAX_RECONCILE_WORKERS} (unset: the number of CPUs × 4, at most 64: ${defaultWorkers} here)`,
+    );
+    reconcileWorkers = defaultWorkers;
+  }
+
   const metricsToken = text('GOVERNOR_METRICS_TOKEN');
   if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
     problems.push('GOVERNOR_METRICS_TOKEN: must be at least 16 characters without blanks (unset it to have one generated)');
@@ -284,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     authFailures,
     trustedProxies,
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL'),
+    reconcileWorkers,
     heartbeatIntervalMs: duration('GOVERNOR_HEARTBEAT_INTERVAL'),
     agentToken,
     agentUrl: agentUrl?.replace(/\/$/, ''),

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
+import { hostInterfaceName, removeLink, removeTenantNetwork } from '../../../../libs/network/src';
+import type { TenantEntity } from '../../../../libs/persistence/src/entities';
+import { removeState } from '../../../../libs/workloads/src/monitor';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { HostAccess } from '../host/host.access';
+import { NodesService } from '../nodes/nodes.service';
+import { FirewallSync } from './firewall-sync';
+import { ReconcilerRepository } from './reconciler.repository';
+import { TenantIsolation } from './tenant-isolation';
+
+/**
+ * Takes a tenant off this host: its cgroups (the caller kills them first), workload remains, link,
+ * namespaces, init and home; confirms the teardown, and tombstones the tenant once every node has.
+ */
+@Injectable()
+export class TenantTeardown {
+  private readonly logger = new Logger('reconciler');
+
+  constructor(
+    private readonly repository: ReconcilerRepository,
+    private readonly host: HostAccess,
+    private readonly nodes: NodesService,
+    private readonly isolation: TenantIsolation,
+    private readonly firewall: FirewallSync,
+    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+  ) {}
+
+  /** Everything of the tenant but its cgroup: link and namespaces, init and home. */
+  async removeHostState(name: string, tenantId: string | undefined): Promise<void> {
+    const inTable = this.firewall.delete(name);
+    await removeTenantNetwork(this.host.namespaces(), name, tenantId);
+    // The link is gone, so its rules match nothing; the table drops them in the next apply, coalesced with others.
+    if (inTable) await this.firewall.sync().catch(() => undefined);
+    await this.isolation.remove(name, tenantId);
+  }
+
+  /**
+   * The state directories of a deleted tenant's workloads, and monitor cgroups that an older governor left
+   * outside the tenant (the tenant's own removal takes the monitors' leaves inside it).
+   */
+  async removeWorkloadRemains(driver: CgroupDriver, tenant: TenantEntity): Promise<void> {
+    for (const id of await this.repository.workloadIds(tenant.id, this.config.nodeName)) {
+      await driver.removeWorkload(tenant.name, id);
+      await removeState(join(this.config.runDir, 'workloads', id));
+    }
+  }
+
+  /** Tombstones a deleted tenant once every live node that hosts it has torn it down; its blocks go to quarantine. */
+  async finishDeletion(tenant: TenantEntity): Promise<void> {
+    const alive = await this.nodes.alive();
+    const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
+    const done = await this.repository.nodesTornDown(tenant.id);
+    if (hosts.every((node) => done.includes(node))) await this.repository.tombstone(tenant.id);
+  }
+
+  /**
+   * Confirms this node's teardown of tenants whose uid blocks wait in quarantine (tombstoned while a node that
+   * hosted them was down), tearing down what is left of them here first, and releases each block once every
+   * node that hosted its tenant has confirmed. A name taken again by a live tenant is that tenant's now: only
+   * the old tenant's home image, keyed by its id, is removed then.
+   */
+  async sweepQuarantine(driver: CgroupDriver): Promise<void> {
+    for (const { tenantId, name } of await this.repository.quarantined()) {
+      const row = await this.repository.status(tenantId, this.config.nodeName);
+      if (row && row.phase !== 'Deleted') {
+        if (await this.repository.existsLive(name)) {
+          // The name is the new tenant's now (its cgroup and namespaces were checked by owner and rebuilt):
+          // only what is keyed by the old tenant's id is left, its home image and its link.
+          await this.host.homes().removeImage(tenantId);
+          await removeLink(hostInterfaceName(tenantId));
+        } else {
+          if (driver.hasTenant(name)) await driver.removeTenant(name);
+          await this.removeHostState(name, tenantId);
+        }
+        await this.repository.markTornDown(tenantId, this.config.nodeName);
+        this.logger.log({ tenant: name, tenantId }, 'confirmed the teardown of a quarantined tenant on this node');
+      }
+      if (await this.repository.releaseIfTornDown(tenantId))
+        this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
+    }
+  }
+}
