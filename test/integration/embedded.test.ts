@@ -291,7 +291,7 @@ describe('the embedded database', () => {
   });
 
   for (const clients of [8, 32]) {
-    it(`answers ${clients} clients × 200 requests with valid credentials with nothing but the expected 2xx`, { timeout: 300_000 }, async () => {
+    it(`answers ${clients} clients × 200 requests with valid credentials with nothing but the expected 2xx`, { timeout: 600_000 }, async () => {
       const data = freshDataDir(`load${clients}`);
       const scratchHost = hostScratch(`load${clients}`);
       const service = await startService({
