@@ -171,6 +171,9 @@ describe('fleet: one API and agents on hosts of their own', () => {
     const doc = (await (await fetch(`${a.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/agent/v1/node',
+      '/agent/v1/tenants/{name}/plan',
+      '/agent/v1/tenants/{name}/processes',
+      '/agent/v1/tenants/{name}/usage',
       '/agent/v1/tenants/{name}/workloads',
       '/agent/v1/tenants/{name}/workloads/{id}',
       '/agent/v1/tenants/{name}/workloads/{id}/logs',
