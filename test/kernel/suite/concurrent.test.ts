@@ -60,8 +60,6 @@ async function patchToFile(name: string, pids: number): Promise<number> {
   return Date.now() - start;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function metrics(): Promise<string> {
   return (await gov.http.get('/metrics')).text;
 }
@@ -69,8 +67,11 @@ async function metrics(): Promise<string> {
 describe('the concurrent reconciler on a cgroup v2 kernel', () => {
   it('does not hold another tenant’s change more than one second behind a tenant stuck in MemoryLimitPending', async () => {
     await create('quick', { pids: { max: 100 } });
+    // As many samples without the stuck tenant as beside it, compared worst to worst: under TCG a single
+    // change takes anything from a few ms to over a second, and the old reconciler's inline reclaim wait
+    // added 5 s to every change made behind it.
     const baseline: number[] = [];
-    for (let i = 0; i < 3; i += 1) baseline.push(await patchToFile('quick', 101 + i));
+    for (let i = 0; i < 9; i += 1) baseline.push(await patchToFile('quick', 101 + i));
 
     await create('stuck', { memory: { max: '256Mi', swapMax: '0' } });
     // The holder is in the tenant before it allocates: memory is charged where it was allocated.
@@ -101,7 +102,7 @@ describe('the concurrent reconciler on a cgroup v2 kernel', () => {
       JSON.stringify(stuck.status),
     );
     assert.equal(file('stuck', 'memory.max'), String(256 * 1024 * 1024), 'memory.max still waits');
-    const delay = Math.max(...during) - median(baseline);
+    const delay = Math.max(...during) - Math.max(...baseline);
     console.log(`patch to file: baseline ${baseline.join(', ')} ms; beside a stuck tenant ${during.join(', ')} ms; worst delay ${delay} ms`);
     assert.ok(
       delay < 1_000,
