@@ -137,7 +137,8 @@ export class WorkloadProxy implements OnModuleInit {
     path: string,
     body?: unknown,
   ): Promise<Array<{ node: string; answer: T } | { node: string; error: AgentAnswered | AgentUnavailable }>> {
-    const tenant = await this.tenants.get(tenantName);
+    // A Terminating tenant takes no new work whichever node would run it (409 naming the phase), before any agent is asked.
+    const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const nodes = await this.agentNodes();
     const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
     const names = targetNodes(tenant.nodes, fleet).sort((a, b) => a.localeCompare(b));
@@ -159,7 +160,8 @@ export class WorkloadProxy implements OnModuleInit {
 
   /** A host request of a tenant sent to one of its nodes' agent (an attach: a PID means something on one host only). */
   async toNode<T>(tenantName: string, asked: unknown, method: string, path: string, actor: Actor, body?: unknown): Promise<T> {
-    const tenant = await this.tenants.get(tenantName);
+    // A Terminating tenant takes no new work whichever node would run it (409 naming the phase), before any agent is asked.
+    const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const nodes = await this.agentNodes();
     const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
     const eligible = targetNodes(tenant.nodes, fleet)
@@ -207,7 +209,8 @@ export class WorkloadProxy implements OnModuleInit {
     if (asked !== undefined && (typeof asked !== 'string' || asked.length === 0)) {
       throw new ValidationError([{ path: 'node', message: 'must be the name of one of the tenant’s nodes (GET /v1/nodes), or absent to let the API pick' }]);
     }
-    const tenant = await this.tenants.get(tenantName);
+    // A Terminating tenant takes no new work whichever node would run it (409 naming the phase), before any agent is asked.
+    const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const nodes = await this.agentNodes();
     const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
     const eligible = new Set(targetNodes(tenant.nodes, fleet));
