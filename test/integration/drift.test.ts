@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { hostScratch, removeCgroupTree } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
+import type { Tenant } from '../support/api';
 
 // Drift the reconciler repairs must also be counted (issue 12 #16), and a namespace lost under a running
 // workload must converge (issue 12 #15). A governor in role all with a short resync, on scratch places.
@@ -19,17 +20,8 @@ after(async () => {
   host.cleanup();
 });
 
-interface TenantView {
-  id: string;
-  generation: number;
-  status: {
-    observedGeneration: number;
-    phase: string;
-    conditions: Array<{ reason: string; message: string }>;
-    network: { hostInterface: string; address: string; gateway: string } | null;
-    isolation: { init: { pid: number | null; state: string; restarts: number } } | null;
-  };
-}
+/** A tenant as the API shows it. */
+type TenantView = Tenant;
 
 async function get(name: string): Promise<TenantView> {
   return (await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root)).body as TenantView;

@@ -10,6 +10,7 @@ import request from 'supertest';
 import { createGovernorApp } from '../../apps/governor/src/app.factory';
 import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
+import type { Tenant } from '../support/api';
 
 // Issue 12 #7: a node that was away while a tenant was deleted, and its name taken by a new tenant, must not
 // hand the new tenant what is left of the old one on this host (its user namespace and uid map, its cgroup
@@ -22,18 +23,8 @@ after(async () => {
   host.cleanup();
 });
 
-interface TenantView {
-  id: string;
-  generation: number;
-  status: {
-    observedGeneration: number;
-    phase: string;
-    conditions: Array<{ reason: string; message: string }>;
-    uidRange: { start: number; size: number } | null;
-    network: { hostInterface: string } | null;
-    isolation: { init: { pid: number | null; state: string } } | null;
-  };
-}
+/** A tenant as the API shows it. */
+type TenantView = Tenant;
 
 async function ready(g: TestGovernor, name: string, id?: string): Promise<TenantView> {
   const deadline = Date.now() + 60_000;
