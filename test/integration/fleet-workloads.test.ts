@@ -9,41 +9,94 @@ import { FleetAgent } from '../support/fleet-agent';
 import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
 import { waitFor } from '../support/wait';
 
-const AGENT_TOKEN = 'fleet-workloads-agent-token-0123456789';
-const NET_POOL = '10.253.128.0/20';
+/** GET /v1/me/usage in role api. */
+interface MyUsageBody {
+  node: string;
+  usage: { cpu: { usageSeconds?: number } };
+  history: { intervalSeconds: number; points: Array<{ cpuCores?: number }> };
+  nodes: Array<{
+    node: string;
+    usage?: { cpu: { usageSeconds?: number } };
+    network?: { receiveBytes: number } | null;
+    history?: { points: Array<{ cpuCores?: number }> };
+    error?: { status: number; detail: string };
+  }>;
+}
 
-describe('fleet: workloads through the API, run by the owning agent', () => {
+const AGENT_TOKEN = 'fleet-workloads-agent-token-0123456789';
+/** Tenant links of this file's agents; the agents' own links are 10.224.N.0/30. */
+const NET_POOL = '10.224.128.0/20';
+const LINK_NET = '10.224';
+/** wl-c's address on its link (index 22), which its certificate names. */
+const TLS_ADDRESS = `${LINK_NET}.22.2`;
+
+/** A CA, and a certificate of the https agent's address signed by it, in `dir`. */
+function makeCertificates(dir: string): void {
+  const run = (args: string[]) => {
+    const done = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (done.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${done.stderr}`);
+  };
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=governor test CA']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'agent.key', '-out', 'agent.csr', '-subj', '/CN=wl-c']);
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=IP:${TLS_ADDRESS}\n`);
+  run(['x509', '-req', '-in', 'agent.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'agent.pem', '-days', '1', '-extfile', 'ext.cnf']);
+}
+
+/**
+ * One api and three agents, each in a network namespace of its own, sharing one fleet across the file. wl-c
+ * serves its agent API over https with a certificate of a CA the test makes; the api verifies it against that
+ * CA (GOVERNOR_AGENT_CA), and a replica without the CA cannot reach it.
+ */
+describe('fleet: workloads through the API, run by the owning agent of three', () => {
+  let dir: string;
   let api: TestGovernor;
+  let plain: TestReplica;
   let agents: FleetAgent[] = [];
+  let tenantKey: IssuedKey;
   const admin = <T extends { set(name: string, value: string): T }>(req: T): T => req.set('Authorization', api.root);
   const leaf = (agent: FleetAgent, tenant: string, id: string) => join(agent.scratch.root, 'tenants', tenant, 'workloads', id);
 
   before(async () => {
-    api = await startGovernor({ GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN });
+    dir = mkdtempSync(join(tmpdir(), 'governor-agent-ca-'));
+    makeCertificates(dir);
+    const common = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN };
+    api = await startGovernor({ ...common, GOVERNOR_AGENT_CA: join(dir, 'ca.pem') });
+    plain = await startReplica(api, common);
     const env = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s' };
-    agents = ['wl-a', 'wl-b'].map(
-      (node, index) => new FleetAgent({ node, index: 20 + index, linkNet: '10.253', databaseUrl: api.databaseUrl, agentToken: AGENT_TOKEN, env }),
+    const tls = { GOVERNOR_TLS_CERT: join(dir, 'agent.pem'), GOVERNOR_TLS_KEY: join(dir, 'agent.key') };
+    agents = ['wl-a', 'wl-b', 'wl-c'].map(
+      (node, index) =>
+        new FleetAgent({
+          node,
+          index: 20 + index,
+          linkNet: LINK_NET,
+          databaseUrl: api.databaseUrl,
+          agentToken: AGENT_TOKEN,
+          env: node === 'wl-c' ? { ...env, ...tls } : env,
+        }),
     );
     await Promise.all(agents.map((agent) => agent.start()));
     await admin(api.http.post('/v1/tenants')).send({ name: 'jobs', nodes: [] }).expect(201);
     await waitFor(
       async () => {
         const body = (await admin(api.http.get('/v1/tenants/jobs')).expect(200)).body as { status: { phase: string; nodes: unknown[] } };
-        return body.status.phase === 'Ready' && body.status.nodes.length === 2 ? true : undefined;
+        return body.status.phase === 'Ready' && body.status.nodes.length === 3 ? true : undefined;
       },
       90_000,
-      'tenant jobs Ready on both nodes',
+      'tenant jobs Ready on its three nodes',
     );
   });
   after(async () => {
     for (const agent of agents) await agent.cleanup();
+    await plain.close();
     await api.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const get = async (id: string) => bodyOf<Workload>(await admin(api.http.get(`/v1/tenants/jobs/workloads/${id}`)).expect(200));
 
   it('starts a workload on the node asked for, in that agent’s cgroup root, and serves its logs and stop through the API', async () => {
-    const [a, b] = agents;
+    const [a, b, c] = agents;
     const started = bodyOf<Workload>(
       await admin(api.http.post('/v1/tenants/jobs/workloads'))
         .send({ node: 'wl-b', command: ['/bin/sh', '-c', 'echo hello from $(cat /proc/sys/kernel/hostname 2>/dev/null || echo b); exec sleep 300'] })
@@ -52,9 +105,10 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     assert.equal(started.node, 'wl-b');
     const running = await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running');
     assert.ok(running);
-    // Its leaf is under wl-b's root, with a process in it, and nothing of it under wl-a's.
+    // Its leaf is under wl-b's root, with a process in it, and nothing of it under wl-a's or wl-c's.
     assert.ok(readFileSync(join(leaf(b, 'jobs', started.id), 'cgroup.procs'), 'utf8').trim().length > 0);
     assert.equal(existsSync(leaf(a, 'jobs', started.id)), false);
+    assert.equal(existsSync(leaf(c, 'jobs', started.id)), false);
 
     const logs = await waitFor(
       async () => {
@@ -95,7 +149,7 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
       .send({ command: ['/bin/sleep', '300'] })
       .expect(201);
     const started = bodyOf<Workload>(res);
-    // Both agents share this machine's memory and nothing has memory.min: the tie goes to the first name.
+    // The agents share this machine's memory and nothing has memory.min: the tie goes to the first name.
     assert.equal(started.node, 'wl-a');
     await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running');
     assert.ok(existsSync(leaf(agents[0], 'jobs', started.id)));
@@ -107,6 +161,7 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
 
   it('serves a tenant key’s /v1/me/workloads through the agents too, audited as that key', async () => {
     const key = bodyOf<IssuedKey>(await admin(api.http.post('/v1/tenants/jobs/keys')).send({ name: 'ci' }).expect(201));
+    tenantKey = key;
     const asTenant = <T extends { set(name: string, value: string): T }>(req: T): T => req.set('Authorization', `Bearer ${key.key}`);
     const started = bodyOf<Workload>(
       await asTenant(api.http.post('/v1/me/workloads'))
@@ -132,6 +187,75 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     assert.equal(audit.actor, `tenant:jobs/${key.id}`);
   });
 
+  it('serves a tenant key’s /v1/me/usage in role api from the agent of each of its nodes: usage, link and history', async () => {
+    const asTenant = <T extends { set(name: string, value: string): T }>(req: T): T => req.set('Authorization', `Bearer ${tenantKey.key}`);
+    const burner = bodyOf<Workload>(
+      await asTenant(api.http.post('/v1/me/workloads'))
+        .send({ node: 'wl-c', command: ['/bin/sh', '-c', 'while :; do :; done'] })
+        .expect(201),
+    );
+    try {
+      // wl-c's sampler sees the burner within a sample or two; the history comes from the agent where it runs.
+      const seen = await waitFor(
+        async () => {
+          const body = (await asTenant(api.http.get('/v1/me/usage')).expect(200)).body as MyUsageBody;
+          const c = body.nodes.find((n) => n.node === 'wl-c');
+          return c?.history?.points.some((p) => (p.cpuCores ?? 0) > 0.3) ? body : undefined;
+        },
+        40_000,
+        'wl-c’s history showing the burner',
+      );
+      assert.equal(seen.node, 'wl-a', 'the top level is the first node that answered, in name order');
+      assert.equal(typeof seen.usage.cpu.usageSeconds, 'number');
+      assert.equal(seen.history.intervalSeconds, 5);
+      assert.deepEqual(
+        seen.nodes.map((n) => [n.node, typeof n.usage?.cpu.usageSeconds, typeof n.network?.receiveBytes]),
+        [
+          ['wl-a', 'number', 'number'],
+          ['wl-b', 'number', 'number'],
+          ['wl-c', 'number', 'number'],
+        ],
+      );
+      const cpu = (node: string) => seen.nodes.find((n) => n.node === node)?.usage?.cpu.usageSeconds ?? 0;
+      assert.ok(cpu('wl-c') > cpu('wl-b'), `wl-c burnt more CPU (${cpu('wl-c')} s) than the idle wl-b (${cpu('wl-b')} s)`);
+      assert.equal((await admin(api.http.get('/v1/me/usage'))).status, 403, 'an admin token has no /v1/me');
+    } finally {
+      await asTenant(api.http.delete(`/v1/me/workloads/${burner.id}?grace=0s`)).expect(202);
+      await waitFor(
+        async () => (bodyOf<Workload>(await asTenant(api.http.get(`/v1/me/workloads/${burner.id}`)).expect(200)).state === 'killed' ? true : undefined),
+        20_000,
+        'the burner killed',
+      );
+    }
+  });
+
+  it('refuses to boot with a GOVERNOR_AGENT_CA that is not a certificate', async () => {
+    await assert.rejects(startReplica(api, { GOVERNOR_AGENT_TOKEN: AGENT_TOKEN, GOVERNOR_AGENT_CA: join(dir, 'ext.cnf') }), /GOVERNOR_AGENT_CA=/);
+  });
+
+  it('starts a workload on the agent that serves https, verified with the CA, and a replica without the CA answers 503 naming the node', async () => {
+    const c = agents[2];
+    assert.match(c.url, /^https:/);
+    await admin(api.http.post('/v1/tenants'))
+      .send({ name: 'sealed', nodes: ['wl-c'] })
+      .expect(201);
+    await waitFor(
+      async () => ((await admin(api.http.get('/v1/tenants/sealed')).expect(200)).body as { status: { phase: string } }).status.phase === 'Ready' || undefined,
+      90_000,
+      'tenant sealed Ready',
+    );
+    const started = bodyOf<Workload>(
+      await admin(api.http.post('/v1/tenants/sealed/workloads'))
+        .send({ command: ['/bin/sleep', '300'] })
+        .expect(201),
+    );
+    assert.equal(started.node, 'wl-c');
+    assert.ok(existsSync(leaf(c, 'sealed', started.id)));
+    const refused = await admin(plain.http.get(`/v1/tenants/sealed/workloads/${started.id}/logs`)).expect(503);
+    assert.match(bodyOf<Problem>(refused).detail, /wl-c/);
+    await admin(api.http.delete(`/v1/tenants/sealed/workloads/${started.id}?grace=0s`)).expect(202);
+  });
+
   it('serves usage, plan and process attach in role api through the agents of the tenant’s nodes', async () => {
     const usage = (await admin(api.http.get('/v1/tenants/jobs/usage')).expect(200)).body as {
       node: string;
@@ -145,6 +269,7 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
       [
         ['wl-a', true],
         ['wl-b', true],
+        ['wl-c', true],
       ],
     );
 
@@ -158,7 +283,7 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     };
     assert.deepEqual(
       plan.nodes.map((n) => n.node),
-      ['wl-a', 'wl-b'],
+      ['wl-a', 'wl-b', 'wl-c'],
     );
     // Each node's agent planned against its own cgroup root: writes to memory.max where the controller is there,
     // a warning naming that root where it is not.
@@ -182,7 +307,7 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     ).body as { plan?: { nodes: Array<{ node: string }> }; planError?: string };
     assert.deepEqual(
       request.plan?.nodes.map((n) => n.node),
-      ['wl-a', 'wl-b'],
+      ['wl-a', 'wl-b', 'wl-c'],
       String(request.planError),
     );
     await api.http
@@ -194,7 +319,7 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     try {
       const missing = await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: sleeper.pid }).expect(400);
       assert.equal(bodyOf<Problem>(missing).errors[0].path, 'node');
-      assert.match(bodyOf<Problem>(missing).errors[0].message, /wl-a, wl-b/);
+      assert.match(bodyOf<Problem>(missing).errors[0].message, /wl-a, wl-b, wl-c/);
       const attached = (await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: sleeper.pid, node: 'wl-a' }).expect(201)).body as {
         pid: number;
         node: string;
@@ -266,12 +391,26 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     const down = plan.nodes.find((n) => n.node === 'wl-b');
     assert.equal(down?.unavailable, true);
     assert.match((down?.warnings ?? []).join(' '), /wl-b/);
+    const mine = (await api.http.get('/v1/me/usage').set('Authorization', `Bearer ${tenantKey.key}`).expect(200)).body as MyUsageBody;
+    assert.equal(mine.node, 'wl-a');
+    assert.deepEqual(
+      mine.nodes.map((n) => [n.node, n.error?.status ?? 200]),
+      [
+        ['wl-a', 200],
+        ['wl-b', 503],
+        ['wl-c', 200],
+      ],
+    );
+    assert.match(String(mine.nodes[1].error?.detail), /node wl-b is NotReady/);
     const attach = await admin(api.http.post('/v1/tenants/jobs/processes')).send({ pid: process.pid, node: 'wl-b' }).expect(503);
     assert.match(bodyOf<Problem>(attach).detail, /wl-b/);
     // A tenant placed on wl-b only: no node answers, so usage and plan are 503 naming it.
     await admin(api.http.post('/v1/tenants'))
       .send({ name: 'solo', nodes: ['wl-b'] })
       .expect(201);
+    const soloKey = bodyOf<IssuedKey>(await admin(api.http.post('/v1/tenants/solo/keys')).send({ name: 'solo' }).expect(201));
+    const noneOfMine = await api.http.get('/v1/me/usage').set('Authorization', `Bearer ${soloKey.key}`).expect(503);
+    assert.match(bodyOf<Problem>(noneOfMine).detail, /node wl-b is NotReady/);
     const none = await admin(api.http.get('/v1/tenants/solo/usage')).expect(503);
     assert.equal(bodyOf<Problem>(none).type, 'urn:governor:problem:agent-unavailable');
     assert.match(bodyOf<Problem>(none).detail, /node wl-b is NotReady/);
@@ -283,81 +422,5 @@ describe('fleet: workloads through the API, run by the owning agent', () => {
     // Back again: the workload (its monitor outlived the agent) is running, read from its agent.
     await b.start();
     await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running again');
-  });
-});
-
-describe('fleet: workloads through the API to an agent that serves https, verified against GOVERNOR_AGENT_CA', () => {
-  let dir: string;
-  let api: TestGovernor;
-  let plain: TestReplica;
-  let agent: FleetAgent;
-  const ADDRESS = '10.253.22.2';
-
-  /** A CA, and a certificate of the agent's address signed by it. */
-  function makeCertificates(): void {
-    const run = (args: string[]) => {
-      const done = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-      if (done.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${done.stderr}`);
-    };
-    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=governor test CA']);
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'agent.key', '-out', 'agent.csr', '-subj', '/CN=wl-tls']);
-    writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=IP:${ADDRESS}\n`);
-    run(['x509', '-req', '-in', 'agent.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'agent.pem', '-days', '1', '-extfile', 'ext.cnf']);
-  }
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'governor-agent-ca-'));
-    makeCertificates();
-    const common = { GOVERNOR_NET_POOL: '10.253.144.0/20', GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN };
-    api = await startGovernor({ ...common, GOVERNOR_AGENT_CA: join(dir, 'ca.pem') });
-    plain = await startReplica(api, common);
-    agent = new FleetAgent({
-      node: 'wl-tls',
-      index: 22,
-      linkNet: '10.253',
-      databaseUrl: api.databaseUrl,
-      agentToken: AGENT_TOKEN,
-      env: { ...common, GOVERNOR_RESYNC_INTERVAL: '2s', GOVERNOR_TLS_CERT: join(dir, 'agent.pem'), GOVERNOR_TLS_KEY: join(dir, 'agent.key') },
-    });
-    await agent.start();
-  });
-  after(async () => {
-    await agent.cleanup();
-    await plain.close();
-    await api.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('refuses to boot with a GOVERNOR_AGENT_CA that is not a certificate', async () => {
-    await assert.rejects(startReplica(api, { GOVERNOR_AGENT_TOKEN: AGENT_TOKEN, GOVERNOR_AGENT_CA: join(dir, 'ext.cnf') }), /GOVERNOR_AGENT_CA=/);
-  });
-
-  it('starts a workload over https with the CA, and a replica without it answers 503 naming the node', async () => {
-    assert.match(agent.url, /^https:/);
-    await api.http
-      .post('/v1/tenants')
-      .set('Authorization', api.root)
-      .send({ name: 'sealed', nodes: ['wl-tls'] })
-      .expect(201);
-    await waitFor(
-      async () =>
-        ((await api.http.get('/v1/tenants/sealed').set('Authorization', api.root)).body as { status: { phase: string } }).status.phase === 'Ready'
-          ? true
-          : undefined,
-      90_000,
-      'tenant sealed Ready',
-    );
-    const started = bodyOf<Workload>(
-      await api.http
-        .post('/v1/tenants/sealed/workloads')
-        .set('Authorization', api.root)
-        .send({ command: ['/bin/sleep', '300'] })
-        .expect(201),
-    );
-    assert.equal(started.node, 'wl-tls');
-    assert.ok(existsSync(join(agent.scratch.root, 'tenants', 'sealed', 'workloads', started.id)));
-    const refused = await plain.http.get(`/v1/tenants/sealed/workloads/${started.id}/logs`).set('Authorization', api.root).expect(503);
-    assert.match(bodyOf<Problem>(refused).detail, /wl-tls/);
-    await api.http.delete(`/v1/tenants/sealed/workloads/${started.id}?grace=0s`).set('Authorization', api.root).expect(202);
   });
 });

@@ -12,6 +12,8 @@ import { waitFor } from '../support/wait';
 
 const DAY = 86_400_000;
 const AGENT_TOKEN = 'fleet-test-agent-token-0123456789';
+/** Tenant links of this file's agents; the agents' own links are 10.225.N.0/30. */
+const NET_POOL = '10.225.128.0/20';
 
 /** Paths of a served OpenAPI document. */
 async function documentedPaths(http: TestGovernor['http']): Promise<string[]> {
@@ -148,7 +150,7 @@ async function scrape(url: string): Promise<Map<string, number>> {
   return series;
 }
 
-describe('fleet: one API and agents on hosts of their own', () => {
+describe('fleet: one API and three agents on hosts of their own', () => {
   const HEARTBEAT_MS = 1000;
   let api: TestGovernor;
   let agents: FleetAgent[] = [];
@@ -156,9 +158,11 @@ describe('fleet: one API and agents on hosts of their own', () => {
   const tenant = async (name: string) => (await admin(api.http.get(`/v1/tenants/${name}`)).expect(200)).body as TenantStatusBody;
 
   before(async () => {
-    api = await startGovernor({ GOVERNOR_NET_POOL: '10.249.128.0/20', GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN });
-    const env = { GOVERNOR_NET_POOL: '10.249.128.0/20', GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s' };
-    agents = ['fleet-a', 'fleet-b'].map((node, index) => new FleetAgent({ node, index, databaseUrl: api.databaseUrl, agentToken: AGENT_TOKEN, env }));
+    api = await startGovernor({ GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN });
+    const env = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s' };
+    agents = ['fleet-a', 'fleet-b', 'fleet-c'].map(
+      (node, index) => new FleetAgent({ node, index, linkNet: '10.225', databaseUrl: api.databaseUrl, agentToken: AGENT_TOKEN, env }),
+    );
     await Promise.all(agents.map((agent) => agent.start()));
   });
   after(async () => {
@@ -171,6 +175,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
     const doc = (await (await fetch(`${a.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/agent/v1/node',
+      '/agent/v1/tenants/{name}/my-usage',
       '/agent/v1/tenants/{name}/plan',
       '/agent/v1/tenants/{name}/processes',
       '/agent/v1/tenants/{name}/usage',
@@ -204,6 +209,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
     for (const [name, nodes] of [
       ['only-a', ['fleet-a']],
       ['only-b', ['fleet-b']],
+      ['b-and-c', ['fleet-b', 'fleet-c']],
       ['everywhere', []],
     ] as const) {
       await admin(api.http.post('/v1/tenants')).send({ name, nodes }).expect(201);
@@ -211,7 +217,8 @@ describe('fleet: one API and agents on hosts of their own', () => {
     for (const [name, hosts] of [
       ['only-a', ['fleet-a']],
       ['only-b', ['fleet-b']],
-      ['everywhere', ['fleet-a', 'fleet-b']],
+      ['b-and-c', ['fleet-b', 'fleet-c']],
+      ['everywhere', ['fleet-a', 'fleet-b', 'fleet-c']],
     ] as const) {
       let last: TenantStatusBody | undefined;
       const body = await waitFor(
@@ -249,6 +256,16 @@ describe('fleet: one API and agents on hosts of their own', () => {
     assert.equal(everywhere.status.phase, 'Degraded');
     assert.ok(everywhere.status.conditions.some((c) => c.reason === 'NodeNotReady' && c.message.includes('fleet-b')));
     assert.equal((await tenant('only-b')).status.phase, 'Degraded');
+    const bAndC = await tenant('b-and-c');
+    assert.equal(bAndC.status.phase, 'Degraded');
+    assert.deepEqual(
+      bAndC.status.nodes.map((n) => [n.node, n.ready]),
+      [
+        ['fleet-b', false],
+        ['fleet-c', true],
+      ],
+      'the status of each node is its own',
+    );
     assert.equal((await tenant('only-a')).status.phase, 'Ready');
     const metrics = await waitFor(
       async () => {
@@ -259,6 +276,7 @@ describe('fleet: one API and agents on hosts of their own', () => {
       'governor_node_ready 0 for fleet-b',
     );
     assert.equal(metrics.get('governor_node_ready{node="fleet-a"}'), 1);
+    assert.equal(metrics.get('governor_node_ready{node="fleet-c"}'), 1);
   });
 
   it('has the restarted agent Ready again without rewriting a cgroup file', async (t) => {
@@ -271,17 +289,17 @@ describe('fleet: one API and agents on hosts of their own', () => {
       'fleet-b Ready',
     );
     t.diagnostic(`fleet-b Ready ${Date.now() - restartedAt} ms after its restart began`);
-    // Its first full pass goes over both of its tenants; the tenant gauge follows the status rows it wrote.
+    // Its first full pass goes over its three tenants; the tenant gauge follows the status rows it wrote.
     const series = await waitFor(
       async () => {
         const seen = await scrape(b.url);
-        const passed = (seen.get('governor_reconcile_total{result="success"}') ?? 0) >= 2;
-        return passed && seen.get('governor_tenants{state="Ready",node="fleet-b"}') === 2 ? seen : undefined;
+        const passed = (seen.get('governor_reconcile_total{result="success"}') ?? 0) >= 3;
+        return passed && seen.get('governor_tenants{state="Ready",node="fleet-b"}') === 3 ? seen : undefined;
       },
       60_000,
-      'a full pass of the restarted agent with both of its tenants Ready',
+      'a full pass of the restarted agent with its three tenants Ready',
     );
     assert.equal(series.get('governor_cgroup_writes_total'), 0);
-    for (const name of ['only-b', 'everywhere']) assert.equal((await tenant(name)).status.phase, 'Ready', name);
+    for (const name of ['only-b', 'b-and-c', 'everywhere']) assert.equal((await tenant(name)).status.phase, 'Ready', name);
   });
 });

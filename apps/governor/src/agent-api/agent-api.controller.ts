@@ -12,6 +12,7 @@ import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
 import { parsePid } from '../host/tenant-host.controller';
 import { type TenantPlan, TenantHostService } from '../host/tenant-host.service';
 import { WorkloadLogRoute } from '../workloads/workload-log.decorator';
+import { type MyUsage, MyUsageService } from '../me/my-usage.service';
 
 /**
  * The internal agent API: what API replicas ask of the agent that owns a host. Every route needs the shared
@@ -25,12 +26,19 @@ export class AgentApiController {
   constructor(
     private readonly agent: AgentApiService,
     private readonly host: TenantHostService,
+    private readonly usageHere: MyUsageService,
   ) {}
 
   @Get('tenants/:name/usage')
   @ApiOperation({ summary: "Live usage of the tenant's cgroup on this node" })
   async usage(@Param('name') name: string): Promise<TenantUsage> {
     return (await this.host.usage(name)).usage;
+  }
+
+  @Get('tenants/:name/my-usage')
+  @ApiOperation({ summary: "What GET /v1/me/usage shows of this node: the tenant's cgroup usage, link counters and sampled history" })
+  async myUsage(@Param('name') name: string): Promise<MyUsage> {
+    return this.usageHere.onThisNode(name);
   }
 
   @Post('tenants/:name/plan')

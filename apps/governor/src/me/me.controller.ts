@@ -16,7 +16,7 @@ import { QuotaRequestDto, QuotaRequestListDto } from '../quota-requests/dto/quot
 import { sendLog } from '../workloads/workload.request';
 import { WorkloadRouter } from '../workloads/workload-router';
 import type { WorkloadView } from '../workloads/workloads.service';
-import { type MyUsage, MeService } from './me.service';
+import { type RoutedMyUsage, MeService } from './me.service';
 import { WorkloadLogRoute } from '../workloads/workload-log.decorator';
 
 class CreateQuotaRequestDto {
@@ -52,8 +52,11 @@ export class MeController {
   }
 
   @Get('usage')
-  @ApiOperation({ summary: 'Live usage from your cgroup and link, and the last 30 minutes at 5 s (in memory: it starts over when the governor restarts)' })
-  async usage(@CurrentPrincipal() principal: Principal): Promise<MyUsage> {
+  @ApiOperation({
+    summary:
+      'Live usage from your cgroup and link, and the last 30 minutes at 5 s (in memory: it starts over when the governor restarts). On a fleet, `nodes` holds each of your nodes, or why its agent did not answer',
+  })
+  async usage(@CurrentPrincipal() principal: Principal): Promise<RoutedMyUsage> {
     return this.me.usage(tenantOf(principal));
   }
 
