@@ -114,6 +114,45 @@ describe('admission: guarantees placed on a node never exceed its capacity', () 
     assert.equal(bodyOf<Tenant>(unchanged).quota.memory?.min, 6 * GiB);
   });
 
+  it('takes a node’s declared system reservation off its capacity, and refuses a cpuset naming CPUs it does not have', async () => {
+    // adm-r has CPUs 0-3 online and 8 GiB, and keeps 1 CPU and 2 GiB for its system (GOVERNOR_SYSTEM_RESERVED on its agent).
+    await gov.query(
+      `INSERT INTO nodes (name, role, kernel, cgroup_mode, cgroup_mount, cgroup_root, controllers_available, controllers_missing, features,
+                          heartbeat_at, capacity_cpus, capacity_memory_bytes, cpu_list, reserved_cpus, reserved_memory_bytes)
+       VALUES ('adm-r', 'agent', '6.1.0', 'unified', '/sys/fs/cgroup', '/sys/fs/cgroup/governor', '{}', '{}', '{}', now(), 4, $1, '0-3', 1, $2)`,
+      [8 * GiB, 2 * GiB],
+    );
+    const absent = await create('pinned', { cpuset: { cpus: '2-5' } }, ['adm-r']);
+    assert.equal(absent.status, 409, JSON.stringify(absent.body));
+    assert.deepEqual(bodyOf<Problem>(absent).errors, [
+      { path: 'quota.cpuset.cpus', message: 'node adm-r: cpuset.cpus names CPUs 4-5, which the node does not have; its CPUs online: 0-3' },
+    ]);
+    const reserved = await create('pinned', { cpuset: { cpus: '0-3' }, memory: { min: '7Gi' } }, ['adm-r']);
+    assert.equal(reserved.status, 409, JSON.stringify(reserved.body));
+    assert.deepEqual(
+      bodyOf<Problem>(reserved).errors.map((e) => e.message),
+      [
+        'node adm-r: memory.min requested 7516192768 bytes (7 GiB), already placed 0 bytes (0 B) by other tenants, capacity 8589934592 bytes (8 GiB), ' +
+          'of which 2147483648 bytes (2 GiB) reserved for the system (GOVERNOR_SYSTEM_RESERVED); at most 6442450944 bytes (6 GiB) more fits there',
+        'node adm-r: cpuset.cpus requested 4 CPUs, already placed 0 CPUs by other tenants, capacity 4 CPUs, of which 1 CPU reserved for the system ' +
+          '(GOVERNOR_SYSTEM_RESERVED); at most 3 CPUs more fits there',
+      ],
+    );
+    await create('pinned', { cpuset: { cpus: '1-3' }, memory: { min: '6Gi' } }, ['adm-r']).expect(201);
+    const plan = bodyOf<{ admission: AdmissionView }>(
+      await admin(gov.http.post('/v1/tenants/pinned/plan'))
+        .send({ quota: { cpuset: { cpus: '3-4' } } })
+        .expect(200),
+    );
+    assert.deepEqual(
+      plan.admission.resources.map((r) => [r.resource, r.reserved, r.missing, r.online, r.allowed, r.admitted]),
+      [
+        ['memory.min', 2 * GiB, undefined, undefined, 6 * GiB, true],
+        ['cpuset.cpus', 1, '4', '0-3', 3, false],
+      ],
+    );
+  });
+
   it('lets exactly as many concurrent creates through as fit, whatever their interleaving', async () => {
     // adm-b has 4 GiB; 12 creates of 512 MiB race for it: 8 fit.
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => create(`racer-${i}`, { memory: { min: '512Mi' } }, ['adm-b'])));

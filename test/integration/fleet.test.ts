@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RETENTION_JOB, AuditRetention } from '../../apps/governor/src/audit/audit.retention';
 import { AuditService } from '../../apps/governor/src/audit/audit.service';
+import { countCpus } from '../../apps/governor/src/admission/admission.rules';
 import { FleetLeases } from '../../apps/governor/src/leases/fleet-leases.service';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bodyOf, type NodeView, type Problem, type Tenant } from '../support/api';
 import { FleetAgent } from '../support/fleet-agent';
@@ -160,8 +161,11 @@ describe('fleet: one API and three agents on hosts of their own', () => {
   before(async () => {
     api = await startGovernor({ GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN });
     const env = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s' };
+    // fleet-c declares a system reservation, which it registers with its capacity.
+    const reserving = { ...env, GOVERNOR_SYSTEM_RESERVED: 'cpus=1,memory=256Mi' };
     agents = ['fleet-a', 'fleet-b', 'fleet-c'].map(
-      (node, index) => new FleetAgent({ node, index, linkNet: '10.225', databaseUrl: api.databaseUrl, agentToken: AGENT_TOKEN, env }),
+      (node, index) =>
+        new FleetAgent({ node, index, linkNet: '10.225', databaseUrl: api.databaseUrl, agentToken: AGENT_TOKEN, env: node === 'fleet-c' ? reserving : env }),
     );
     await Promise.all(agents.map((agent) => agent.start()));
   });
@@ -197,11 +201,28 @@ describe('fleet: one API and three agents on hosts of their own', () => {
 
   it('lists every agent on /v1/nodes as Ready, with its capacity, agent URL and heartbeat interval', async () => {
     const nodes = (await admin(api.http.get('/v1/nodes')).expect(200)).body as {
-      items: Array<{ name: string; role: string; status: string; agentUrl: string; heartbeatIntervalSeconds: number; capacity: { cpus: number } }>;
+      items: Array<{
+        name: string;
+        role: string;
+        status: string;
+        agentUrl: string;
+        heartbeatIntervalSeconds: number;
+        capacity: { cpus: number; cpuList: string | null; reserved: { cpus: number; memoryBytes: number } };
+      }>;
     };
     assert.deepEqual(
       nodes.items.map((n) => [n.name, n.role, n.status, n.agentUrl, n.heartbeatIntervalSeconds]),
       agents.map((agent) => [agent.node, 'agent', 'Ready', agent.url, 1]),
+    );
+    const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+    assert.deepEqual(
+      nodes.items.map((n) => [n.name, n.capacity.cpuList === null ? null : countCpus(n.capacity.cpuList) === n.capacity.cpus, n.capacity.reserved]),
+      [
+        ['fleet-a', true, { cpus: 0, memoryBytes: 0 }],
+        ['fleet-b', true, { cpus: 0, memoryBytes: 0 }],
+        ['fleet-c', true, { cpus: 1, memoryBytes: 256 * 2 ** 20 }],
+      ],
+      `this machine's CPUs online: ${online}`,
     );
   });
 

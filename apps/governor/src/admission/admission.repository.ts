@@ -11,8 +11,18 @@ const ADMISSION_LOCK = 0x67760004;
 @Injectable()
 export class AdmissionRepository {
   async capacities(tx: EntityManager): Promise<NodeCapacity[]> {
-    const rows = await tx.getRepository(NodeEntity).find({ select: { name: true, capacityCpus: true, capacityMemoryBytes: true }, order: { name: 'ASC' } });
-    return rows.map((row) => ({ name: row.name, cpus: row.capacityCpus, memoryBytes: row.capacityMemoryBytes }));
+    const rows = await tx.getRepository(NodeEntity).find({
+      select: { name: true, capacityCpus: true, capacityMemoryBytes: true, cpuList: true, reservedCpus: true, reservedMemoryBytes: true },
+      order: { name: 'ASC' },
+    });
+    return rows.map((row) => ({
+      name: row.name,
+      cpus: row.capacityCpus,
+      memoryBytes: row.capacityMemoryBytes,
+      cpuList: row.cpuList,
+      reservedCpus: row.reservedCpus,
+      reservedMemoryBytes: row.reservedMemoryBytes,
+    }));
   }
 
   /**

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { admit, countCpus, describeRefusal, guaranteeOf, NO_OVERCOMMIT, type NodeCapacity, type Placement, placedOn } from './admission.rules';
+import {
+  admit,
+  countCpus,
+  cpusMissing,
+  describeRefusal,
+  guaranteeOf,
+  NO_OVERCOMMIT,
+  type NodeCapacity,
+  parseSystemReservation,
+  type Placement,
+  placedOn,
+} from './admission.rules';
 
 const GiB = 2 ** 30;
 const fleet: NodeCapacity[] = [
@@ -114,5 +125,39 @@ describe('admission arithmetic', () => {
       'node b: memory.min requested 3221225472 bytes (3 GiB), already placed 2147483648 bytes (2 GiB) by other tenants, capacity 4294967296 bytes (4 GiB); ' +
         'at most 2147483648 bytes (2 GiB) more fits there',
     );
+  });
+
+  it('takes a declared system reservation off the capacity before the overcommit ratio', () => {
+    const reserving: NodeCapacity[] = [{ name: 'r', cpus: 4, memoryBytes: 8 * GiB, reservedCpus: 1, reservedMemoryBytes: 2 * GiB }];
+    const input = (min: number, cpus: string) => ({ before: null, next: placement(min, cpus, ['r']), others: [], fleet: reserving, overcommit: NO_OVERCOMMIT });
+    assert.deepEqual(refusals(input(6 * GiB, '0-2')), []);
+    assert.deepEqual(refusals(input(6 * GiB + 1, '0-3')), [
+      ['r', 'memory.min', 6 * GiB + 1, 0, 8 * GiB, 6 * GiB],
+      ['r', 'cpuset.cpus', 4, 0, 4, 3],
+    ]);
+    const [memory] = admit({ ...input(6 * GiB, '0'), overcommit: { cpus: 1, memory: 1.5 } });
+    assert.equal(memory.allowed, 9 * GiB, '1.5 times what is left after the reservation');
+    assert.equal(memory.reserved, 2 * GiB);
+  });
+
+  it('refuses a cpuset naming CPUs the node does not have online, and keeps one it already had', () => {
+    const sparse: NodeCapacity[] = [{ name: 's', cpus: 3, memoryBytes: 8 * GiB, cpuList: '0,2-3' }];
+    assert.equal(cpusMissing('0-5', '0,2-3'), '1,4-5');
+    assert.equal(cpusMissing('2-3', '0,2-3'), '');
+    const [refused] = admit({ before: null, next: placement(undefined, '1', ['s']), others: [], fleet: sparse, overcommit: { cpus: Infinity, memory: 1 } });
+    assert.deepEqual([refused.fits, refused.admitted, refused.missing, refused.online], [false, false, '1', '0,2-3']);
+    assert.equal(describeRefusal(refused), 'node s: cpuset.cpus names CPU 1, which the node does not have; its CPUs online: 0,2-3');
+    // A CPU that went offline after the tenant was placed does not block an unrelated change of the tenant.
+    const kept = admit({ before: placement(GiB, '1', ['s']), next: placement(GiB / 2, '1', ['s']), others: [], fleet: sparse, overcommit: NO_OVERCOMMIT });
+    assert.ok(kept.every((r) => r.admitted));
+  });
+
+  it('reads GOVERNOR_SYSTEM_RESERVED as cpus and memory, either alone, and names what is wrong', () => {
+    assert.deepEqual(parseSystemReservation(undefined), { cpus: 0, memoryBytes: 0 });
+    assert.deepEqual(parseSystemReservation('cpus=1,memory=2Gi'), { cpus: 1, memoryBytes: 2 * GiB });
+    assert.deepEqual(parseSystemReservation('memory=536870912'), { cpus: 0, memoryBytes: 512 * 2 ** 20 });
+    for (const bad of ['cpus=1.5', 'memory=lots', 'disk=1', 'cpus=1,cpus=2', 'memory=max']) {
+      assert.throws(() => parseSystemReservation(bad), /must be cpus=<whole CPUs>,memory=<size such as 2Gi>/, bad);
+    }
   });
 });

@@ -1,11 +1,15 @@
+import type { FieldError } from '../../../../libs/domain/src/errors';
 import type { Quota } from '../../../../libs/domain/src/quota.types';
+import { parseSize } from '../../../../libs/domain/src/units';
 
 /**
  * Admission: the guaranteed resources of the tenants placed on a node may not add up to more than the node
  * has. Guaranteed means what the kernel keeps for a tenant whatever the others do: memory.min (never
  * reclaimed), and the CPUs a cpuset pins it to (counted as taken, as an exclusive reservation would be).
  * Limits (memory.max, cpu.max) are ceilings and may overcommit freely. The quota has no separate
- * reservation field: DESIGN §4 defines none, so these two are the whole of it.
+ * reservation field (DESIGN §4 defines none), so these two are the whole of a tenant's guarantee. A node may
+ * declare a system reservation (GOVERNOR_SYSTEM_RESERVED on its agent, as kubelet's system-reserved): what
+ * the host keeps for itself, taken off its capacity before any tenant counts.
  */
 export const GUARANTEED = ['memory.min', 'cpuset.cpus'] as const;
 export type GuaranteedResource = (typeof GUARANTEED)[number];
@@ -24,7 +28,20 @@ export interface NodeCapacity {
   name: string;
   cpus: number;
   memoryBytes: number;
+  /** the node's declared system reservation (GOVERNOR_SYSTEM_RESERVED), taken off its capacity */
+  reservedCpus?: number;
+  reservedMemoryBytes?: number;
+  /** the CPUs it has online, as a canonical list ("0-3"); null or absent when not reported */
+  cpuList?: string | null;
 }
+
+/** GOVERNOR_SYSTEM_RESERVED: what a node keeps for its own system, apart from every tenant. */
+export interface SystemReservation {
+  cpus: number;
+  memoryBytes: number;
+}
+
+export const NO_RESERVATION: SystemReservation = { cpus: 0, memoryBytes: 0 };
 
 /**
  * GOVERNOR_OVERCOMMIT: how far each resource's guaranteed total may exceed capacity, as a ratio (1: not at
@@ -47,6 +64,12 @@ export interface ResourceAdmission {
   placed: number | 'max';
   /** the node's CPUs or memory, as it reported them */
   capacity: number;
+  /** the part of the capacity the node reserves for its system (GOVERNOR_SYSTEM_RESERVED); absent when none */
+  reserved?: number;
+  /** cpuset.cpus: the CPUs the tenant names that the node does not have online; absent when it has them all */
+  missing?: string;
+  /** cpuset.cpus, with `missing`: the CPUs the node reported online */
+  online?: string;
   /** capacity times the overcommit ratio; "unlimited" when GOVERNOR_OVERCOMMIT turns the check off */
   allowed: number | 'unlimited';
   /** whether requested + placed ≤ allowed */
@@ -104,6 +127,38 @@ function capacityOf(node: NodeCapacity, resource: GuaranteedResource): number {
   return resource === 'memory.min' ? node.memoryBytes : node.cpus;
 }
 
+function reservedOf(node: NodeCapacity, resource: GuaranteedResource): number {
+  return (resource === 'memory.min' ? node.reservedMemoryBytes : node.reservedCpus) ?? 0;
+}
+
+function idsOf(list: string): Array<[number, number]> {
+  return list
+    .split(',')
+    .filter((item) => item !== '')
+    .map((item) => {
+      const [first, last = first] = item.split('-').map(Number);
+      return [first, last];
+    });
+}
+
+/** The CPUs of `asked` (a canonical list) that are not in `online`, as a list ("4-5"); '' when none. */
+export function cpusMissing(asked: string, online: string): string {
+  const have = idsOf(online);
+  const missing: string[] = [];
+  for (const [first, last] of idsOf(asked)) {
+    let runStart: number | undefined;
+    for (let cpu = first; cpu <= last + 1; cpu += 1) {
+      const absent = cpu <= last && !have.some(([low, high]) => cpu >= low && cpu <= high);
+      if (absent && runStart === undefined) runStart = cpu;
+      if (!absent && runStart !== undefined) {
+        missing.push(runStart === cpu - 1 ? String(runStart) : `${runStart}-${cpu - 1}`);
+        runStart = undefined;
+      }
+    }
+  }
+  return missing.join(',');
+}
+
 function ratioOf(overcommit: Overcommit, resource: GuaranteedResource): number {
   return resource === 'memory.min' ? overcommit.memory : overcommit.cpus;
 }
@@ -128,6 +183,7 @@ export function admit(input: {
   const had = before === null ? ZERO : guaranteeOf(before.quota);
   const hadOn = new Set(before === null ? [] : targetsOf(before, names));
   const targets = targetsOf(next, names);
+  const askedCpus = next.quota.cpuset?.cpus;
   const results: ResourceAdmission[] = [];
   for (const node of fleet.filter((candidate) => targets.includes(candidate.name))) {
     for (const resource of GUARANTEED) {
@@ -135,16 +191,22 @@ export function admit(input: {
       const capacity = capacityOf(node, resource);
       if (requested === 0 || capacity <= 0) continue;
       const ratio = ratioOf(overcommit, resource);
-      const allowed = ratio === Infinity ? Infinity : Math.floor(capacity * ratio);
+      const reserved = Math.min(reservedOf(node, resource), capacity);
+      const allowed = ratio === Infinity ? Infinity : Math.floor((capacity - reserved) * ratio);
       const held = placed.get(node.name)![resource];
-      const fits = requested + held <= allowed;
-      const grows = !hadOn.has(node.name) || requested > had[resource];
+      // A cpuset naming a CPU the node lacks cannot be written there (the kernel answers EINVAL), overcommit or not.
+      const missing = resource === 'cpuset.cpus' && askedCpus !== undefined && node.cpuList ? cpusMissing(askedCpus, node.cpuList) : '';
+      const fits = requested + held <= allowed && missing === '';
+      const newHere = !hadOn.has(node.name);
+      const grows = newHere || requested > had[resource] || (missing !== '' && askedCpus !== before?.quota.cpuset?.cpus);
       results.push({
         node: node.name,
         resource,
         requested: requested === Infinity ? 'max' : requested,
         placed: held === Infinity ? 'max' : held,
         capacity,
+        ...(reserved > 0 && { reserved }),
+        ...(missing !== '' && { missing, online: node.cpuList ?? '' }),
         allowed: allowed === Infinity ? 'unlimited' : allowed,
         fits,
         admitted: fits || !grows,
@@ -158,10 +220,15 @@ export function admit(input: {
 export function describeRefusal(refusal: ResourceAdmission): string {
   const amount = (value: number | 'max' | 'unlimited') =>
     typeof value === 'string' ? value : refusal.resource === 'memory.min' ? `${value} bytes (${binary(value)})` : `${value} CPU${value === 1 ? '' : 's'}`;
-  const ratio = typeof refusal.allowed === 'number' && refusal.allowed !== refusal.capacity ? `, ${amount(refusal.allowed)} with GOVERNOR_OVERCOMMIT` : '';
+  if (refusal.missing !== undefined) {
+    return `node ${refusal.node}: cpuset.cpus names CPU${refusal.missing.includes(',') || refusal.missing.includes('-') ? 's' : ''} ${refusal.missing}, which the node does not have; its CPUs online: ${refusal.online}`;
+  }
+  const reserved = refusal.reserved === undefined ? '' : `, of which ${amount(refusal.reserved)} reserved for the system (GOVERNOR_SYSTEM_RESERVED)`;
+  const allocatable = refusal.capacity - (refusal.reserved ?? 0);
+  const ratio = typeof refusal.allowed === 'number' && refusal.allowed !== allocatable ? `, ${amount(refusal.allowed)} with GOVERNOR_OVERCOMMIT` : '';
   return (
     `node ${refusal.node}: ${refusal.resource} requested ${amount(refusal.requested)}, already placed ${amount(refusal.placed)} by other tenants, ` +
-    `capacity ${amount(refusal.capacity)}${ratio}; at most ${amount(remaining(refusal))} more fits there`
+    `capacity ${amount(refusal.capacity)}${reserved}${ratio}; at most ${amount(remaining(refusal))} more fits there`
   );
 }
 
@@ -207,6 +274,34 @@ export function parseOvercommit(text: string | undefined): Overcommit {
       throw new Error(`${expected}; ${JSON.stringify(item)} names ${seen.has(key) ? 'a resource twice' : 'no resource'}`);
     seen.add(key);
     result[key] = ratio(value);
+  }
+  return result;
+}
+
+/**
+ * GOVERNOR_SYSTEM_RESERVED: what the node keeps for its own system, taken off its capacity before tenants'
+ * guarantees count: unset for nothing, or "cpus=<count>,memory=<size>" (either may be left out; size as a
+ * quota takes it, e.g. 2Gi). Throws with what is allowed.
+ */
+export function parseSystemReservation(text: string | undefined): SystemReservation {
+  if (text === undefined || text === '') return NO_RESERVATION;
+  const expected = 'must be cpus=<whole CPUs>,memory=<size such as 2Gi>, either one alone';
+  const result: SystemReservation = { ...NO_RESERVATION };
+  const seen = new Set<string>();
+  for (const item of text.split(',')) {
+    const [key, value = ''] = item.split('=');
+    if ((key !== 'cpus' && key !== 'memory') || seen.has(key))
+      throw new Error(`${expected}; ${JSON.stringify(item)} names ${seen.has(key) ? 'a resource twice' : 'no resource'}`);
+    seen.add(key);
+    if (key === 'cpus') {
+      if (!/^\d{1,4}$/.test(value)) throw new Error(`${expected}; cpus=${JSON.stringify(value)} is not a whole number of CPUs`);
+      result.cpus = Number(value);
+    } else {
+      const errors: FieldError[] = [];
+      const bytes = parseSize(/^\d+$/.test(value) ? Number(value) : value, 'memory', errors);
+      if (typeof bytes !== 'number') throw new Error(`${expected}; memory=${JSON.stringify(value)} is not a size in bytes (e.g. 2Gi, 512Mi)`);
+      result.memoryBytes = bytes;
+    }
   }
   return result;
 }

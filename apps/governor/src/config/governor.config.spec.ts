@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       GOVERNOR_AGENT_CA: '/etc/agent-ca.pem',
       GOVERNOR_AGENT_URL: 'https://node-1.example:8443/',
       GOVERNOR_OVERCOMMIT: 'cpus=4,memory=1.25',
+      GOVERNOR_SYSTEM_RESERVED: 'cpus=1,memory=1Gi',
     });
     assert.deepEqual(
       { ...config },
@@ -87,6 +88,7 @@ describe('loadConfig', () => {
         metricsToken: 'a-long-metrics-token',
         metricsPublic: false,
         overcommit: { cpus: 4, memory: 1.25 },
+        systemReserved: { cpus: 1, memoryBytes: 2 ** 30 },
       },
     );
   });
@@ -157,6 +159,14 @@ describe('loadConfig', () => {
     }
     assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '1' }).reconcileWorkers, 1);
     assert.equal(loadConfig({ GOVERNOR_RECONCILE_WORKERS: '128' }).reconcileWorkers, 128);
+  });
+
+  it('reads GOVERNOR_SYSTEM_RESERVED as nothing by default, and names it when it is not cpus=N,memory=SIZE', () => {
+    assert.deepEqual(loadConfig({}).systemReserved, { cpus: 0, memoryBytes: 0 });
+    assert.throws(
+      () => loadConfig({ GOVERNOR_SYSTEM_RESERVED: 'memory=lots' }),
+      /GOVERNOR_SYSTEM_RESERVED="memory=lots": must be cpus=<whole CPUs>,memory=<size/,
+    );
   });
 
   it('reads GOVERNOR_OVERCOMMIT as false, true, one ratio of at least 1, or a ratio per resource', () => {

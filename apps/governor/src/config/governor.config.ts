@@ -5,7 +5,7 @@ import { parseIpv6Prefix } from '../../../../libs/network/src/ipv6';
 import { type Cidr, parseTrustedProxies } from '../auth/client-address';
 import type { FieldError } from '../../../../libs/domain/src/errors';
 import { msRange, parseMilliseconds, TIMER_MAX_MS } from '../../../../libs/domain/src/duration';
-import { type Overcommit, parseOvercommit } from '../admission/admission.rules';
+import { type Overcommit, parseOvercommit, parseSystemReservation, type SystemReservation } from '../admission/admission.rules';
 
 export type GovernorRole = 'all' | 'api' | 'agent';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -75,6 +75,11 @@ export interface GovernorConfig {
    * capacity, per resource as a ratio; Infinity turns admission off. Default 1: not at all
    */
   overcommit: Overcommit;
+  /**
+   * GOVERNOR_SYSTEM_RESERVED (agent): CPUs and memory this node keeps for its own system. The agent registers
+   * it on its node, and admission takes it off the node's capacity. Default nothing
+   */
+  systemReserved: SystemReservation;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +109,7 @@ export const CONFIG_KEYS = [
   'GOVERNOR_NET_POOL',
   'GOVERNOR_NODE_NAME',
   'GOVERNOR_OVERCOMMIT',
+  'GOVERNOR_SYSTEM_RESERVED',
   'GOVERNOR_PORT',
   'GOVERNOR_RECONCILE_WORKERS',
   'GOVERNOR_RESYNC_INTERVAL',
@@ -283,6 +289,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   } catch (err) {
     problems.push(`GOVERNOR_OVERCOMMIT=${JSON.stringify(overcommitText)}: ${(err as Error).message}`);
   }
+  const reservedText = text('GOVERNOR_SYSTEM_RESERVED');
+  let systemReserved: SystemReservation = parseSystemReservation(undefined);
+  try {
+    systemReserved = parseSystemReservation(reservedText);
+  } catch (err) {
+    problems.push(`GOVERNOR_SYSTEM_RESERVED=${JSON.stringify(reservedText)}: ${(err as Error).message}`);
+  }
 
   const certFile = text('GOVERNOR_TLS_CERT');
   const keyFile = text('GOVERNOR_TLS_KEY');
@@ -319,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     metricsToken,
     metricsPublic: metricsPublicText === 'true',
     overcommit,
+    systemReserved,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

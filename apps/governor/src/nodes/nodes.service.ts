@@ -7,6 +7,7 @@ import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config'
 import { DomainError } from '../../../../libs/domain/src/errors';
 import { HostAccess } from '../host/host.access';
 import { NodeHeartbeats } from '../metrics/node-heartbeats';
+import { HostCpus } from './host-cpus';
 
 import { isReady, NODE_STALE_MS, type NodeReadiness, readinessOf } from './node-readiness';
 
@@ -24,8 +25,11 @@ export interface NodeView {
   cgroup: { mode: string; mount: string; root: string };
   controllers: { available: string[]; missing: string[] };
   features: Record<string, boolean>;
-  /** CPUs online and memory (MemTotal) of the host */
-  capacity: { cpus: number; memoryBytes: number };
+  /**
+   * CPUs online (their count and list) and memory (MemTotal) of the host, and what it reserves for its own system
+   * (GOVERNOR_SYSTEM_RESERVED), which admission takes off before tenants' guarantees count
+   */
+  capacity: { cpus: number; cpuList: string | null; memoryBytes: number; reserved: { cpus: number; memoryBytes: number } };
   /** where API replicas reach its agent API; null when it serves none */
   agentUrl: string | null;
   registeredAt: string;
@@ -47,6 +51,7 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly host: HostAccess,
+    private readonly hostCpus: HostCpus,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
     private readonly heartbeats: NodeHeartbeats,
   ) {}
@@ -88,6 +93,9 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
         features: { ...(caps?.features ?? {}) },
         capacityCpus: cpus().length,
         capacityMemoryBytes: totalmem(),
+        cpuList: await this.hostCpus.onlineList(),
+        reservedCpus: this.config.systemReserved.cpus,
+        reservedMemoryBytes: this.config.systemReserved.memoryBytes,
         agentUrl: this.agentUrl,
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
         heartbeatAt: new Date(),
@@ -141,7 +149,12 @@ function view(node: NodeEntity, now = Date.now()): NodeView {
     cgroup: { mode: node.cgroupMode, mount: node.cgroupMount, root: node.cgroupRoot },
     controllers: { available: node.controllersAvailable, missing: node.controllersMissing },
     features: node.features,
-    capacity: { cpus: node.capacityCpus, memoryBytes: node.capacityMemoryBytes },
+    capacity: {
+      cpus: node.capacityCpus,
+      cpuList: node.cpuList,
+      memoryBytes: node.capacityMemoryBytes,
+      reserved: { cpus: node.reservedCpus, memoryBytes: node.reservedMemoryBytes },
+    },
     agentUrl: node.agentUrl,
     registeredAt: node.registeredAt.toISOString(),
     heartbeatAt: node.heartbeatAt.toISOString(),

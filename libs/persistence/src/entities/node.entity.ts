@@ -39,6 +39,17 @@ export class NodeEntity {
   @Column({ name: 'capacity_memory_bytes', type: 'bigint', default: 0, transformer: bigintAsNumber })
   capacityMemoryBytes!: number;
 
+  /** the CPUs online as a canonical list ("0-3"); null when the agent did not report it */
+  @Column({ name: 'cpu_list', type: 'text', nullable: true })
+  cpuList!: string | null;
+
+  /** the system reservation the agent declares (GOVERNOR_SYSTEM_RESERVED): taken off the capacity by admission */
+  @Column({ name: 'reserved_cpus', type: 'integer', default: 0 })
+  reservedCpus!: number;
+
+  @Column({ name: 'reserved_memory_bytes', type: 'bigint', default: 0, transformer: bigintAsNumber })
+  reservedMemoryBytes!: number;
+
   /** where the API reaches this node's agent API (GOVERNOR_AGENT_URL, or the address it listens on); null for a node that serves none */
   @Column({ name: 'agent_url', type: 'text', nullable: true })
   agentUrl!: string | null;
