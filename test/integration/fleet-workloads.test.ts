@@ -423,6 +423,12 @@ describe('fleet: workloads through the API, run by the owning agent of three', (
       .expect(503);
     assert.match(bodyOf<Problem>(noPlan).detail, /wl-b/);
 
+    // A node silent for 5 minutes is taken as gone: its workload reads lost (here its heartbeat is aged by hand).
+    await api.query(`UPDATE nodes SET heartbeat_at = now() - interval '6 minutes' WHERE name = 'wl-b'`);
+    const gone = await get(started.id);
+    assert.equal(gone.state, 'lost');
+    assert.match(String(gone.message), /node wl-b has sent no heartbeat since .*taken as gone/);
+
     // Back again: the workload (its monitor outlived the agent) is running, read from its agent.
     await b.start();
     await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running again');

@@ -62,13 +62,17 @@ interface AgentNode {
   name: string;
   agentUrl: string | null;
   ready: boolean;
+  /** no heartbeat for NODE_STALE_MS: taken as gone, its workloads as lost */
+  gone: boolean;
+  heartbeatAt: Date;
   capacityMemoryBytes: number;
 }
 
 /**
  * Workloads in role api: the API holds no host, so each request goes to the agent API of the node that owns the
  * workload (a start, to the node it picks). Reads of lists come from the database, where every agent syncs the
- * state of its workloads each second; a workload whose node is NotReady reads as `unknown` until the node is back.
+ * state of its workloads each second; a workload whose node is NotReady reads as `unknown` until the node is back,
+ * and as `lost` once the node is taken as gone (no heartbeat for 5 minutes) — until it comes back after all.
  */
 @Injectable()
 export class WorkloadProxy implements OnModuleInit {
@@ -140,7 +144,7 @@ export class WorkloadProxy implements OnModuleInit {
     // A Terminating tenant takes no new work whichever node would run it (409 naming the phase), before any agent is asked.
     const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const nodes = await this.agentNodes();
-    const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
+    const fleet = [...nodes.values()];
     const names = targetNodes(tenant.nodes, fleet).sort((a, b) => a.localeCompare(b));
     const suffix = `tenants/${encodeURIComponent(tenantName)}/${path}`;
     return Promise.all(
@@ -163,7 +167,7 @@ export class WorkloadProxy implements OnModuleInit {
     // A Terminating tenant takes no new work whichever node would run it (409 naming the phase), before any agent is asked.
     const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const nodes = await this.agentNodes();
-    const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
+    const fleet = [...nodes.values()];
     const eligible = targetNodes(tenant.nodes, fleet)
       .filter((name) => nodes.has(name))
       .sort((a, b) => a.localeCompare(b));
@@ -180,9 +184,21 @@ export class WorkloadProxy implements OnModuleInit {
     return this.call<T>(node, method, `tenants/${encodeURIComponent(tenantName)}/${path}`, actor, body);
   }
 
-  /** A workload on a NotReady node reads `unknown` while it was last seen starting or running: its agent cannot say. */
+  /**
+   * A workload on a NotReady node reads `unknown` while it was last seen starting or running: its agent cannot say.
+   * Once the node is gone (no heartbeat for NODE_STALE_MS, or no longer registered) it reads `lost`, as a workload
+   * of a rebooted host does; a node that comes back answers for its workloads again.
+   */
   private withNodeState(view: WorkloadView, node: AgentNode | undefined): WorkloadView {
-    if (ACTIVE.includes(view.state) && (node === undefined || !node.ready)) {
+    if (ACTIVE.includes(view.state) && (node === undefined || node.gone)) {
+      const since = node === undefined ? 'is no longer registered' : `has sent no heartbeat since ${node.heartbeatAt.toISOString()}`;
+      return {
+        ...view,
+        state: 'lost',
+        message: `node ${view.node} ${since}: it is taken as gone, and the workload, last seen ${view.state}, as lost; it is known again if the node comes back`,
+      };
+    }
+    if (ACTIVE.includes(view.state) && !node?.ready) {
       return {
         ...view,
         state: 'unknown',
@@ -212,7 +228,7 @@ export class WorkloadProxy implements OnModuleInit {
     // A Terminating tenant takes no new work whichever node would run it (409 naming the phase), before any agent is asked.
     const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
     const nodes = await this.agentNodes();
-    const fleet = [...nodes.values()].map((n) => ({ name: n.name, ready: n.ready, gone: false, heartbeatAt: new Date() }));
+    const fleet = [...nodes.values()];
     const eligible = new Set(targetNodes(tenant.nodes, fleet));
     if (typeof asked === 'string') {
       const node = nodes.get(asked);
@@ -247,10 +263,7 @@ export class WorkloadProxy implements OnModuleInit {
     return new Map(
       rows
         .filter((row) => row.role !== 'api')
-        .map((row) => [
-          row.name,
-          { name: row.name, agentUrl: row.agentUrl, ready: readinessOf(row, now).ready, capacityMemoryBytes: Number(row.capacityMemoryBytes) },
-        ]),
+        .map((row) => [row.name, { ...readinessOf(row, now), agentUrl: row.agentUrl, capacityMemoryBytes: Number(row.capacityMemoryBytes) }]),
     );
   }
 
