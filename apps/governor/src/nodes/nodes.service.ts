@@ -2,6 +2,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, MoreThan } from 'typeorm';
+import { readSubIdRanges } from '../../../../libs/persistence/src/allocation';
 import { NodeEntity } from '../../../../libs/persistence/src/entities';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { DomainError } from '../../../../libs/domain/src/errors';
@@ -80,6 +81,7 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
   /** Registers this node, with what its kernel offers, and keeps its heartbeat fresh. */
   async heartbeat(): Promise<void> {
     const caps = this.host.maybeCgroups()?.capabilities;
+    const subIdRanges = await this.localSubIdRanges();
     try {
       await this.db.getRepository(NodeEntity).save({
         name: this.config.nodeName,
@@ -96,6 +98,8 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
         cpuList: await this.hostCpus.onlineList(),
         reservedCpus: this.config.systemReserved.cpus,
         reservedMemoryBytes: this.config.systemReserved.memoryBytes,
+        // left out when the files could not be read: the row keeps what it said last
+        ...(subIdRanges !== undefined && { subIdRanges }),
         agentUrl: this.agentUrl,
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
         heartbeatAt: new Date(),
@@ -104,6 +108,28 @@ export class NodesService implements OnApplicationBootstrap, OnApplicationShutdo
       this.logger.warn({ err }, 'heartbeat failed; retrying');
     }
     await this.loadHeartbeats();
+  }
+
+  /** This host's /etc/subuid and /etc/subgid entries; none in role api, which touches no host; undefined when unreadable. */
+  private async localSubIdRanges(): Promise<Array<[number, number]> | undefined> {
+    if (!this.host.touchesHost) return [];
+    try {
+      return await readSubIdRanges();
+    } catch (err) {
+      this.logger.warn({ err }, '/etc/subuid or /etc/subgid could not be read; the node keeps the sub-id ranges it registered before');
+      return undefined;
+    }
+  }
+
+  /**
+   * The uid ranges no tenant may be given: every registered node's /etc/subuid and /etc/subgid entries (a tenant's
+   * range is used on each node it is placed on, and its nodes can change), and, in a role that acts on this host,
+   * this host's files as they are now (its node row may not be written yet). An API replica reads no host file.
+   */
+  async excludedIdRanges(manager: EntityManager = this.db.manager): Promise<Array<[number, number]>> {
+    const rows = await manager.getRepository(NodeEntity).find({ select: { name: true, subIdRanges: true } });
+    const local = this.host.touchesHost ? await readSubIdRanges() : [];
+    return [...rows.flatMap((row) => row.subIdRanges), ...local];
   }
 
   /** Every node's heartbeat into memory, where the metrics scrape reads it without a query. */

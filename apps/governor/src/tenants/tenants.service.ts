@@ -7,14 +7,7 @@ import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
 import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import { NodesService } from '../nodes/nodes.service';
 import { AdmissionService } from '../admission/admission.service';
-import {
-  AllocationExhaustedError,
-  allocateTenant,
-  allocationsOf,
-  quarantineTenant,
-  readSubIdRanges,
-  releaseIfTornDown,
-} from '../../../../libs/persistence/src/allocation';
+import { AllocationExhaustedError, allocateTenant, allocationsOf, quarantineTenant, releaseIfTornDown } from '../../../../libs/persistence/src/allocation';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import type { TenantDto } from './dto/tenant.dto';
 import { type TenantFacts, toTenantView } from './tenant.view';
@@ -97,7 +90,9 @@ export class TenantsService {
           }),
         );
         // Identity and addresses come with the tenant, in its transaction: PostgreSQL keeps them disjoint.
-        await allocateTenant(tx, tenant.id, { uid: this.config.uidPool, net: this.config.netPool }, await readSubIdRanges()).catch((err: unknown) => {
+        // Clear of every node's /etc/subuid and /etc/subgid, as the agents registered them: the API host's own files say nothing of where tenants run.
+        const excluded = await this.nodes.excludedIdRanges(tx);
+        await allocateTenant(tx, tenant.id, { uid: this.config.uidPool, net: this.config.netPool }, excluded).catch((err: unknown) => {
           throw err instanceof AllocationExhaustedError ? new TenantException(TenantExceptionCode.POOL_EXHAUSTED, err.message) : err;
         });
         await this.recordQuotaChange(tx, tenant, null, actor);

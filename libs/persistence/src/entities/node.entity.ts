@@ -50,6 +50,10 @@ export class NodeEntity {
   @Column({ name: 'reserved_memory_bytes', type: 'bigint', default: 0, transformer: bigintAsNumber })
   reservedMemoryBytes!: number;
 
+  /** [start, count] entries of the node's /etc/subuid and /etc/subgid: no tenant's uid range may overlap one, on any node */
+  @Column({ name: 'sub_id_ranges', type: 'jsonb', default: () => "'[]'" })
+  subIdRanges!: Array<[number, number]>;
+
   /** where the API reaches this node's agent API (GOVERNOR_AGENT_URL, or the address it listens on); null for a node that serves none */
   @Column({ name: 'agent_url', type: 'text', nullable: true })
   agentUrl!: string | null;
