@@ -67,6 +67,26 @@ describe('fleet: API replicas and the fleet-wide jobs', () => {
     assert.equal(again.headers.etag, patched.headers.etag);
   });
 
+  it('allocates uid ranges clear of every node’s /etc/subuid and /etc/subgid as its agent registered them', async () => {
+    const first = bodyOf<Tenant>(await replica.http.get('/v1/tenants/both-sides').set('Authorization', gov.root).expect(200)).status.uidRange!.start;
+    // A host whose /etc/subuid holds the next two blocks of the pool (its agent registered them with its node).
+    await gov.query(
+      `INSERT INTO nodes (name, role, kernel, cgroup_mode, cgroup_mount, cgroup_root, controllers_available, controllers_missing, features,
+                          heartbeat_at, sub_id_ranges)
+       VALUES ('subid-host', 'agent', '6.1.0', 'unified', '/sys/fs/cgroup', '/sys/fs/cgroup/governor', '{}', '{}', '{}', now(), $1)`,
+      [JSON.stringify([[first + 65536, 2 * 65536]])],
+    );
+    const created = bodyOf<Tenant>(
+      await gov.http
+        .post('/v1/tenants')
+        .set('Authorization', gov.root)
+        .send({ name: 'clear-of-subuid', nodes: ['subid-host'] })
+        .expect(201),
+    );
+    assert.equal(created.status.uidRange!.start, first + 3 * 65536, 'the two blocks in that host’s /etc/subuid are skipped');
+    await gov.query(`DELETE FROM nodes WHERE name = 'subid-host'`);
+  });
+
   const agedAudit = async (n: number, action: string) => {
     for (let i = 0; i < n; i += 1) {
       await gov.query('INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)', [
