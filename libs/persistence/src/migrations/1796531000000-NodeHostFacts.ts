@@ -1,10 +1,12 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Written by hand in the shape `npm run migration:generate` gives (checked against it: no other difference):
- * what admission needs of a node beyond its CPU count and MemTotal — the CPUs it has online as a list (a cpuset
- * naming another is refused) and the system reservation its agent declares (GOVERNOR_SYSTEM_RESERVED); and, for
- * the uid allocation the API does, the [start, count] entries of the node's /etc/subuid and /etc/subgid.
+ * Written by hand in the shape `npm run migration:generate` gives, and checked with it: after these migrations a
+ * `migration:generate --dryrun` shows nothing for `nodes`, only the generator's usual CHECK drops and jsonb
+ * default rewrites that the earlier migrations trimmed too. What admission needs of a node beyond its CPU count
+ * and MemTotal — the CPUs it has online as a list (a cpuset naming another is refused) and the system reservation
+ * its agent declares (GOVERNOR_SYSTEM_RESERVED) — and, for the uid allocation the API does, the [start, count]
+ * entries of the node's /etc/subuid and /etc/subgid.
  */
 export class NodeHostFacts1796531000000 implements MigrationInterface {
   name = 'NodeHostFacts1796531000000';
