@@ -30,6 +30,10 @@ need_packages e2fsprogs bubblewrap busybox-static
 # terminal, and the zsh completion script is loaded as the bash one is.
 need_packages tmux zsh
 
+# systemd-analyze for the units test: `systemd-analyze verify` reads config/systemd's units as systemd 252 does
+# (it needs the package, not a running systemd).
+need_packages systemd
+
 # strace for the fuzz tier: it attributes every file the governor's process tree creates.
 need_packages strace
 
