@@ -40,7 +40,12 @@ describe('WorkloadExpiry', () => {
   it('asks the database nothing when there are no state directories', async () => {
     const asked: string[][] = [];
     const expiry = new WorkloadExpiry(
-      { endedBefore: (ids) => Promise.resolve(void asked.push(ids)).then(() => []) },
+      {
+        endedBefore: (ids) => {
+          asked.push(ids);
+          return Promise.resolve([]);
+        },
+      },
       { stateDirIds: () => Promise.resolve([]), removeStateDir: () => Promise.reject(new Error('nothing to remove')) },
       { nodeName: 'node-1', workloadLogRetentionMs: DAY_MS } as GovernorConfig,
     );

@@ -27,7 +27,12 @@ export class WorkloadWorld {
     this.host,
     this.catalog,
     this.events,
-    { check: (active) => Promise.resolve(void this.runDirChecks.push(active.map((row) => row.id))) },
+    {
+      check: (active) => {
+        this.runDirChecks.push(active.map((row) => row.id));
+        return Promise.resolve();
+      },
+    },
     this.expiry,
     this.config,
   );
