@@ -3,7 +3,7 @@ import type { MetricFamily } from '../metric-family';
 import type { TenantCatalog } from '../tenant-catalog';
 import { WORKLOAD_STATES } from '../tenant-targets';
 
-/** Workloads of each tenant on this node by state, from the catalog the workloads service keeps; no file is read. */
+/** Workloads of each tenant on this node by state, from the catalog the workload supervisor keeps; no file is read. */
 export class WorkloadsCollector implements Collector {
   readonly name = 'workloads';
   readonly families: readonly MetricFamily[];
