@@ -13,6 +13,7 @@
 #define GOVERNOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define GV_API __attribute__((visibility("default")))
 
@@ -84,6 +85,22 @@ enum gv_spawn_step {
 GV_API int gv_spawn(const char *command, const char *const *argv, const char *const *envp, const char *cwd,
 		    const char *cgroup_dir, const char *stdout_path, const char *stderr_path, int *pid,
 		    int *pidfd, int *failed_step);
+
+/*
+ * Starts a workload's monitor (native/monitor.c, at `monitor_path`) from the caller's process, without a fork of
+ * it: posix_spawn (vfork and exec) of `monitor_path` with argv {monitor_path, workload_id} and an empty
+ * environment, the monitor's options on its stdin (a memfd: `options_len` bytes of NUL-terminated arguments, as
+ * `governor-monitor ID` reads them, from --state-dir to the command), the workload's environment in another memfd
+ * (`env_len` bytes of NUL-terminated NAME=value entries; never on disk, never on a command line), and a pipe
+ * on which the monitor reports. That program leaves the caller's session, clones the monitor into its
+ * --monitor-cgroup and exits (reaped here), so that the monitor outlives the caller. Returns 0 once the monitor
+ * has started the workload or recorded why it could not (its state directory holds pid or status). -EIO when the
+ * monitor itself could not start, with why in msg (NUL-terminated, *msg_len bytes; msg_cap at least 64), also
+ * when it did not report within timeout_ms (it may still be running then); other -errno from the calls made here.
+ */
+GV_API int gv_monitor_start(const char *monitor_path, const char *workload_id, const uint8_t *options,
+			    size_t options_len, const uint8_t *env, size_t env_len, int timeout_ms, uint8_t *msg,
+			    size_t msg_cap, size_t *msg_len);
 
 /* pidfd_open(2). Returns the pidfd. */
 GV_API int gv_pidfd_open(int pid);

@@ -121,7 +121,7 @@ async function governor(context: Context, id: string, samples: Samples): Promise
     const ns = namespaces.paths(TENANT);
     const start = process.hrtime.bigint();
     const { leaf, monitor } = await driver.prepareWorkload(TENANT, id, {});
-    await launchMonitor({
+    await launchMonitor(new KoffiNative(), {
       monitorPath: monitorBinary(),
       workloadId: id,
       stateDir,

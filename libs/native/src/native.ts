@@ -5,7 +5,7 @@ import koffi, { type KoffiFunc } from 'koffi';
 import { errnoName, NativeError } from './native.error';
 import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
 
-const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH } = constants.errno;
+const { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENODATA, ENOENT, ENOTDIR, ESRCH } = constants.errno;
 
 /** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
@@ -14,6 +14,8 @@ const TENANT_INIT = 'governor-tenant-init';
 const MAX_ID = 0xffff_ffff;
 const FIRST_READ = 4096;
 const MAX_READ = 4 * 1024 * 1024;
+/** Room for what governor-monitor reports when it cannot start (its MSG_MAX: PATH_MAX + 128). */
+const MONITOR_MESSAGE_MAX = 4096 + 256;
 
 /** enum gv_spawn_step of native/governor.h: the step a failed spawn reports. */
 const enum Step {
@@ -77,6 +79,23 @@ function bind(path: string) {
     >(
       'int gv_spawn(const char *command, const char **argv, const char **envp, const char *cwd, const char *cgroup_dir, ' +
         'const char *stdout_path, const char *stderr_path, _Out_ int *pid, _Out_ int *pidfd, _Out_ int *failed_step)',
+    ),
+    monitorStart: fn<
+      (
+        monitorPath: string,
+        workloadId: string,
+        options: Buffer,
+        optionsLen: number,
+        env: Buffer,
+        envLen: number,
+        timeoutMs: number,
+        msg: Buffer,
+        msgCap: number,
+        msgLen: [number],
+      ) => number
+    >(
+      'int gv_monitor_start(const char *monitor_path, const char *workload_id, const uint8_t *options, size_t options_len, ' +
+        'const uint8_t *env, size_t env_len, int timeout_ms, uint8_t *msg, size_t msg_cap, _Out_ size_t *msg_len)',
     ),
     pidfdOpen: fn<(pid: number) => number>('int gv_pidfd_open(int pid)'),
     pidfdSendSignal: fn<(pidfd: number, sig: number) => number>('int gv_pidfd_send_signal(int pidfd, int sig)'),
@@ -346,6 +365,37 @@ export class KoffiNative implements GovernorNative {
     const ret = this.lib.spawn(command, [...args, null], [...env, null], cwd, cgroupDir, stdoutPath, stderrPath, pid, pidfd, step);
     if (ret < 0) throw spawnError(request, step[0], -ret);
     return { pid: pid[0], pidfd: pidfd[0] };
+  }
+
+  async startMonitor(
+    monitorPath: string,
+    workloadId: string,
+    options: readonly string[],
+    env: readonly string[],
+    timeoutMs: number,
+  ): Promise<string | undefined> {
+    refuseNul('startMonitor', monitorPath, [monitorPath, workloadId, ...options, ...env]);
+    const nulTerminated = (values: readonly string[]) => Buffer.from(values.map((value) => `${value}\0`).join(''), 'utf8');
+    const optionBytes = nulTerminated(options);
+    const envBytes = nulTerminated(env);
+    const msg = Buffer.alloc(MONITOR_MESSAGE_MAX);
+    const msgLen: [number] = [0];
+    const ret = await onWorker(
+      this.lib.monitorStart,
+      monitorPath,
+      workloadId,
+      optionBytes,
+      optionBytes.length,
+      envBytes,
+      envBytes.length,
+      timeoutMs,
+      msg,
+      msg.length,
+      msgLen,
+    );
+    if (ret === -EIO) return msg.toString('utf8', 0, msgLen[0]);
+    if (ret < 0) throw new NativeError('startMonitor', monitorPath, -ret, `workload ${workloadId}`);
+    return undefined;
   }
 
   pidfdOpen(pid: number): number {

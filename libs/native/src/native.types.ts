@@ -114,6 +114,16 @@ export interface GovernorNative {
   /** Starts a process straight into a cgroup with clone3(CLONE_INTO_CGROUP | CLONE_PIDFD) and execve. */
   spawn(request: SpawnRequest): SpawnedProcess;
 
+  /**
+   * Starts a workload's monitor (native/governor-monitor at `monitorPath`) without a fork of this process
+   * (gv_monitor_start: posix_spawn, the options and the environment in memfds, never on a command line or on disk),
+   * on a worker thread. Resolves once the monitor has started the workload or recorded why it could not, to
+   * undefined; or to the monitor's own reason when it could not start itself (or did not report within
+   * `timeoutMs`). Throws NativeError when a call made to launch it failed.
+   * `options`: the monitor's arguments from --state-dir to the command; `env`: NAME=value entries.
+   */
+  startMonitor(monitorPath: string, workloadId: string, options: readonly string[], env: readonly string[], timeoutMs: number): Promise<string | undefined>;
+
   pidfdOpen(pid: number): number;
   /** pidfd_send_signal(2); signal by number (e.g. 15) */
   pidfdSendSignal(pidfd: number, signal: number): void;

@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, statfs } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { GovernorNative } from '../../native/src/native.types';
@@ -34,34 +33,31 @@ export class MonitorLaunchError extends Error {
   }
 }
 
+/** The native call that starts a monitor (GovernorNative.startMonitor). */
+export type MonitorStarter = Pick<GovernorNative, 'startMonitor'>;
+
+/** How long a launch waits for the monitor's report (the launcher's own steps take milliseconds). */
+const LAUNCH_TIMEOUT_MS = 30_000;
+
 /**
- * Starts the workload's monitor (native/governor-monitor). The launcher returns once the workload runs
- * or has been recorded as failed; the monitor itself is detached (setsid, reparented) and outlives the
- * governor. The workload's environment goes in a NUL-separated file, never in the monitor's own
- * environment, which stays empty: the monitor runs as root, and ld.so would honour a tenant's LD_PRELOAD.
+ * Starts the workload's monitor (native/governor-monitor) straight from this process, through the native
+ * library (gv_monitor_start: a vfork and exec, no fork of Node, no shell): resolves once the workload runs or
+ * has been recorded as failed; the monitor itself is detached (setsid, reparented) and outlives the governor.
+ * The workload's environment goes in a memfd, never in the monitor's own environment, which stays empty (the
+ * monitor runs as root, and ld.so would honour a tenant's LD_PRELOAD), nor on disk (its values can be secrets).
  * The options go on the monitor's stdin, so that its command line, which any host user can read in /proc,
- * shows the workload id and nothing else: no tenant, path or command. The env file holds secrets: the monitor
- * removes it once read, and it is removed here too whatever became of the launch, so that none stays on disk.
+ * shows the workload id and nothing else: no tenant, path or command.
  */
-export async function launchMonitor(request: LaunchRequest): Promise<void> {
+export async function launchMonitor(native: MonitorStarter, request: LaunchRequest): Promise<void> {
   await mkdir(request.stateDir, { recursive: true, mode: 0o700 });
-  const envFile = join(request.stateDir, 'env');
-  try {
-    await writeFile(
-      envFile,
-      Object.entries(request.env)
-        .map(([name, value]) => `${name}=${value}\0`)
-        .join(''),
-      { mode: 0o600 },
-    );
-    await runLauncher(request, envFile);
-  } finally {
-    await rm(envFile, { force: true });
-  }
+  const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
+  const failure = await native.startMonitor(request.monitorPath, request.workloadId, monitorOptions(request), env, LAUNCH_TIMEOUT_MS);
+  if (failure !== undefined) throw new MonitorLaunchError(`the workload monitor did not start: ${failure}`);
 }
 
-async function runLauncher(request: LaunchRequest, envFile: string): Promise<void> {
-  const args = [
+/** The monitor's arguments, from --state-dir to the command (see the top of native/monitor.c). */
+export function monitorOptions(request: LaunchRequest): string[] {
+  return [
     '--state-dir',
     request.stateDir,
     '--cgroup',
@@ -78,8 +74,6 @@ async function runLauncher(request: LaunchRequest, envFile: string): Promise<voi
     String(request.logMaxBytes),
     '--log-files',
     String(request.logFiles),
-    '--env-file',
-    envFile,
     ...(request.tenantNamespaces === undefined
       ? []
       : [
@@ -97,13 +91,6 @@ async function runLauncher(request: LaunchRequest, envFile: string): Promise<voi
     '--',
     ...request.command,
   ];
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(request.monitorPath, [request.workloadId], { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new MonitorLaunchError(`the workload monitor did not start: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-    child.stdin?.end(args.map((arg) => `${arg}\0`).join(''));
-  });
 }
 
 export type MonitorStatus =
@@ -177,7 +164,7 @@ export async function removeState(stateDir: string): Promise<void> {
  */
 export class WorkloadMonitors {
   constructor(
-    private readonly native: Pick<GovernorNative, 'lockHeld' | 'signalLockHolder' | 'monitorPath'>,
+    private readonly native: Pick<GovernorNative, 'lockHeld' | 'signalLockHolder' | 'monitorPath' | 'startMonitor'>,
     private readonly runDir: string,
   ) {}
 
@@ -187,7 +174,7 @@ export class WorkloadMonitors {
 
   /** Starts the workload's monitor; see launchMonitor. */
   async launch(id: string, request: Omit<LaunchRequest, 'monitorPath' | 'workloadId' | 'stateDir'>): Promise<void> {
-    await launchMonitor({ ...request, monitorPath: this.native.monitorPath(), workloadId: id, stateDir: this.stateDir(id) });
+    await launchMonitor(this.native, { ...request, monitorPath: this.native.monitorPath(), workloadId: id, stateDir: this.stateDir(id) });
   }
 
   async status(id: string, bootId: string): Promise<MonitorStatus> {
