@@ -74,6 +74,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -89,6 +90,8 @@
  * start failure with a very long path takes more, and that is written the ordinary way, while the launcher waits. */
 #define STATUS_ROOM 4096
 #define RESERVED ".status.reserved"
+/* argv[1] of a spare (gv_monitor_spare of native/launch.c writes the whole placeholder): the room for the id. */
+#define SPARE "--spare:"
 
 struct options {
 	const char *state_dir, *cgroup, *monitor_cgroup, *netns, *userns, *cwd, *env_file, *log_max, *log_files;
@@ -736,7 +739,8 @@ static void keep_only(int a, int b)
 static int detach(struct options *o)
 {
 	keep_only(o->ready_fd, o->env_fd);
-	pid_t child = setsid() < 0 ? -1 : fork_into(o);
+	/* A spare was made a session leader when it was spawned; a program spawned for one launch is not. */
+	pid_t child = getsid(0) != getpid() && setsid() < 0 ? -1 : fork_into(o);
 	if (child < 0) {
 		dprintf(o->ready_fd, "cannot start the monitor in %s: %s", o->monitor_cgroup, strerror(errno));
 		return 1;
@@ -744,10 +748,52 @@ static int detach(struct options *o)
 	return child > 0 ? 0 : monitor(o, o->ready_fd);
 }
 
+/*
+ * A spare (gv_monitor_spare of native/launch.c: spawned ahead of a launch, so that the launch itself costs no exec
+ * of this program) waits on fd 0, a socket, for one launch: the workload id as the message, with the options, env
+ * and report fds, which it puts at 0, 4 and 3 as gv_monitor_start's own spawn does; the id goes in place of its
+ * argv[1], so that the monitor's command line names the workload and nothing else. -1 at EOF (the governor is
+ * gone) or for a message that is not a launch.
+ */
+static int await_launch(char *slot)
+{
+	size_t room = strlen(slot);
+	char id[64];
+	int fds[3];
+	union {
+		char buf[CMSG_SPACE(sizeof fds)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {id, sizeof id};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+	ssize_t n;
+	while ((n = recvmsg(0, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof fds) ||
+	    (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n >= room)
+		return -1;
+	memcpy(fds, CMSG_DATA(c), sizeof fds);
+	for (ssize_t i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
+			return -1;
+	/* Above the targets first, so that no dup2 below replaces a descriptor still to be moved. */
+	for (int i = 0; i < 3; i++)
+		if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 5)) < 0)
+			return -1;
+	if (dup2(fds[0], 0) < 0 || dup2(fds[2], 3) < 0 || dup2(fds[1], 4) < 0)
+		return -1;
+	memset(slot, 0, room);
+	memcpy(slot, id, (size_t)n);
+	return 0;
+}
+
 /* The launcher: its exit status tells the caller what the monitor reported (see the top of this file). */
 int main(int argc, char **argv)
 {
 	struct options o;
+	if (argc == 2 && strncmp(argv[1], SPARE, strlen(SPARE)) == 0 && await_launch(argv[1]) < 0)
+		return 1;
 	if (argc == 2 && argv[1][0] != '-' && options_from_stdin(argv[0], &argc, &argv) < 0)
 		return fprintf(stderr, "governor-monitor: cannot read the options from stdin: %s\n", strerror(errno)), 2;
 	if (parse(argc, argv, &o) < 0)
