@@ -13,6 +13,7 @@
 #define GOVERNOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define GV_API __attribute__((visibility("default")))
 
@@ -84,6 +85,50 @@ enum gv_spawn_step {
 GV_API int gv_spawn(const char *command, const char *const *argv, const char *const *envp, const char *cwd,
 		    const char *cgroup_dir, const char *stdout_path, const char *stderr_path, int *pid,
 		    int *pidfd, int *failed_step);
+
+/*
+ * Starts a workload's monitor (native/monitor.c, at `monitor_path`) from the caller's process, without a fork of
+ * it: the monitor's options go on its stdin (a memfd: `options_len` bytes of NUL-terminated arguments, as
+ * `governor-monitor ID` reads them, from --state-dir to the command), the workload's environment in another memfd
+ * (`env_len` bytes of NUL-terminated NAME=value entries; never on disk, never on a command line), with a pipe on
+ * which the monitor reports; the program that gets them leaves the caller's session, clones the monitor into its
+ * --monitor-cgroup and exits (reaped here), so that the monitor outlives the caller. That program is the spare
+ * (spare_pid, spare_sock) from gv_monitor_spare when one is given (this call consumes it: the socket is closed
+ * and the process reaped), else one posix_spawn'ed (vfork and exec) of `monitor_path` with argv
+ * {monitor_path, workload_id} and an empty environment; a spare that cannot take the launch is killed and a
+ * program spawned instead. workload_id: 1 to 63 of [a-z0-9-].
+ * Returns 0 once the monitor has started the workload or recorded why it could not (its state directory holds
+ * pid or status). -EIO when the monitor itself could not start, with why in msg (NUL-terminated, *msg_len bytes;
+ * msg_cap at least 64), also when it did not report within timeout_ms (it may still be running then); other
+ * -errno from the calls made here.
+ */
+GV_API int gv_monitor_start(const char *monitor_path, const char *workload_id, const uint8_t *options,
+			    size_t options_len, const uint8_t *env, size_t env_len, int spare_pid, int spare_sock,
+			    int timeout_ms, uint8_t *msg, size_t msg_cap, size_t *msg_len);
+
+/*
+ * gv_monitor_start in two halves, for a caller that waits for the report on its own event loop: hands the launch
+ * to the spare, or spawns the program, and returns at once with the launcher's *pid and *report, the read end of
+ * the monitor's report (close-on-exec, the caller's): "ok", or why the monitor could not start, then EOF. Once EOF
+ * (or the caller's deadline) is reached, gv_monitor_launcher_wait reaps the launcher, which has exited by then
+ * or is exiting (kill_first for a deadline: it may hang); *status is its exit code, or 128 + the signal.
+ */
+GV_API int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options,
+			     size_t options_len, const uint8_t *env, size_t env_len, int spare_pid, int spare_sock,
+			     int *pid, int *report);
+GV_API int gv_monitor_launcher_wait(int pid, int kill_first, int *status);
+
+/*
+ * A spare for gv_monitor_start: `monitor_path` posix_spawn'ed ahead of a launch, in a session of its own, waiting
+ * on its end of a socket pair (*sock, close-on-exec, the caller's) for one launch, so that a launch costs no
+ * exec. Its command line shows the program and a placeholder, which the workload id replaces. It exits when *sock
+ * is closed (by gv_monitor_start, or with the caller's process), and must then be reaped by the caller
+ * (gv_monitor_start does it for the spare it consumes; waitpid(*pid) otherwise).
+ */
+GV_API int gv_monitor_spare(const char *monitor_path, int *pid, int *sock);
+
+/* Closes a spare's socket and reaps it (it exits at EOF), when it is not to be used. */
+GV_API int gv_monitor_spare_release(int pid, int sock);
 
 /* pidfd_open(2). Returns the pidfd. */
 GV_API int gv_pidfd_open(int pid);

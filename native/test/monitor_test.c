@@ -407,6 +407,142 @@ static int remove_cgroup(const char *path)
 	return ret < 0 ? -errno : 0;
 }
 
+/* NUL-terminated arguments, end to end, as gv_monitor_start takes the monitor's options; their length. */
+static size_t pack(char *buf, size_t cap, const char *const *args)
+{
+	size_t len = 0;
+	for (int i = 0; args[i]; i++) {
+		size_t n = strlen(args[i]) + 1;
+		if (len + n > cap)
+			break;
+		memcpy(buf + len, args[i], n);
+		len += n;
+	}
+	return len;
+}
+
+/* gv_monitor_start of the library with `command` in a new state dir `name`; its return, with its message. */
+static int start_from_library(const char *name, const char *const *command, const char *env, size_t env_len,
+			      char *msg, size_t cap, char *state, size_t state_cap, int spare_pid, int spare_sock)
+{
+	state_dir(state, state_cap, name);
+	/* A fresh workload cgroup: the lifecycle tests have been through cgroup.kill on cg_work (see gv_spawn). */
+	char cgroup[700];
+	snprintf(cgroup, sizeof cgroup, "%s/%s", cg_root, name);
+	if (mkdir(cgroup, 0755) < 0 && errno != EEXIST)
+		perror(cgroup);
+	const char *args[64] = {"--state-dir", state, "--cgroup", cgroup, "--monitor-cgroup", cg_mon, "--netns", netns,
+				"--userns", userns, "--cwd", "/", "--log-max-bytes", "1048576", "--log-files", "2", "--"};
+	int n = 17;
+	for (int i = 0; command[i] && n < 63; i++)
+		args[n++] = command[i];
+	args[n] = NULL;
+	char options[4096];
+	size_t len = pack(options, sizeof options, args), msg_len = 0;
+	int ret = gv_monitor_start(monitor_path, name, (const uint8_t *)options, len, (const uint8_t *)env, env_len, spare_pid,
+				   spare_sock, 10000, (uint8_t *)msg, cap, &msg_len);
+	msg[msg_len] = '\0';
+	return ret;
+}
+
+/* gv_monitor_start: the launch from the governor's own process (a vfork and exec, the options and env in memfds). */
+static void test_monitor_start(void)
+{
+	char state[320], msg[4096], out[8192], path[64];
+	/* A descriptor this process leaks without close-on-exec must reach neither the monitor nor the workload. */
+	int leak = dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), 51);
+	static const char env[] = "GV_A=1\0GV_B=two words\0";
+	const char *const show[] = {"/bin/sh", "-c", "env -u PWD; ls /proc/self/fd", NULL}; /* sh sets PWD */
+	EXPECT("gv_monitor_start of env and ls returns 0", start_from_library("lib-env", show, env, sizeof env - 1, msg, sizeof msg, state, sizeof state, -1, -1), 0);
+	EXPECT_STR("... and the workload exits 0", finish(state), "state=exited\ncode=0\n");
+	read_text(in(state, "stdout.log"), out, sizeof out);
+	EXPECT_STR("... with exactly the env given, and only fds 0, 1, 2 (3 is ls's own)", out,
+		   "GV_A=1\nGV_B=two words\n0\n1\n2\n3\n");
+	EXPECT("... and no env file in the state dir", file_size(in(state, "env")), -1);
+	EXPECT("... and the room set aside for the status became the status", file_size(in(state, ".status.reserved")), -1);
+
+	int spare_pid = -1, spare_sock = -1;
+	EXPECT("gv_monitor_spare spawns a spare", gv_monitor_spare(monitor_path, &spare_pid, &spare_sock), 0);
+	EXPECT("... which gv_monitor_start of env and ls uses, and returns 0",
+	       start_from_library("lib-spare", show, env, sizeof env - 1, msg, sizeof msg, state, sizeof state, spare_pid, spare_sock), 0);
+	EXPECT_STR("... and the workload exits 0", finish(state), "state=exited\ncode=0\n");
+	read_text(in(state, "stdout.log"), out, sizeof out);
+	EXPECT_STR("... with exactly the env given, and only fds 0, 1, 2", out, "GV_A=1\nGV_B=two words\n0\n1\n2\n3\n");
+	EXPECT("... and the spare was reaped by it", waitpid(spare_pid, NULL, WNOHANG) < 0 && errno == ECHILD, 1);
+	close(leak);
+
+	EXPECT("a spare that is gone", gv_monitor_spare(monitor_path, &spare_pid, &spare_sock) | kill(spare_pid, SIGKILL), 0);
+	sleep_ms(50);
+	EXPECT("... is replaced by a program spawned for the launch",
+	       start_from_library("lib-dead-spare", show, NULL, 0, msg, sizeof msg, state, sizeof state, spare_pid, spare_sock), 0);
+	EXPECT_STR("... and the workload exits 0", finish(state), "state=exited\ncode=0\n");
+
+	EXPECT("a spare whose socket is closed", gv_monitor_spare(monitor_path, &spare_pid, &spare_sock) | close(spare_sock), 0);
+	int spare_status = -1;
+	EXPECT("... exits 1", waitpid(spare_pid, &spare_status, 0) == spare_pid && WIFEXITED(spare_status) ? WEXITSTATUS(spare_status) : -1, 1);
+
+	const char *const sleeper[] = {"/bin/sleep", "30", NULL};
+	char want[PATH_MAX + 32];
+	for (int spare = 0; spare < 2; spare++) {
+		if (spare)
+			gv_monitor_spare(monitor_path, &spare_pid, &spare_sock);
+		const char *name = spare ? "lib-sleep-spare" : "lib-sleep";
+		EXPECT(spare ? "gv_monitor_start of sleep 30 through a spare returns 0" : "gv_monitor_start of sleep 30 returns 0 (no env)",
+		       start_from_library(name, sleeper, NULL, 0, msg, sizeof msg, state, sizeof state, spare ? spare_pid : -1, spare ? spare_sock : -1), 0);
+		int mpid = monitor_pid(state);
+		snprintf(path, sizeof path, "/proc/%d/cmdline", mpid);
+		long len = read_text(path, out, sizeof out);
+		/* A spare's command line keeps its length: the id, then NULs. */
+		int want_len = snprintf(want, sizeof want, "%s%c%s", monitor_path, '\0', name);
+		int rest_nul = 1;
+		for (long i = want_len; i < len; i++)
+			rest_nul &= out[i] == '\0';
+		EXPECT_TRUE("... the monitor's command line is the program and the workload id",
+			    len > want_len && memcmp(out, want, (size_t)want_len + 1) == 0 && rest_nul);
+		if (spare) {
+			snprintf(path, sizeof path, "/proc/%d/cgroup", mpid);
+			read_text(path, out, sizeof out);
+			snprintf(want, sizeof want, "0::/%s/monitor\n", cg_name);
+			EXPECT_TRUE("... and was cloned into the monitor cgroup", strstr(out, want) != NULL);
+			EXPECT("SIGTERM to it", kill(mpid, SIGTERM), 0);
+			EXPECT_STR("... ends the workload with SIGTERM", finish(state), "state=killed\nsignal=15\n");
+		}
+	}
+	int mpid = monitor_pid(state_dir(state, sizeof state, "lib-sleep"));
+	snprintf(path, sizeof path, "/proc/%d/stat", mpid);
+	read_text(path, out, sizeof out);
+	const char *close_paren = strrchr(out, ')');
+	int ppid = 0, pgrp = 0, session = 0;
+	if (close_paren)
+		sscanf(close_paren + 2, "%*c %d %d %d", &ppid, &pgrp, &session);
+	EXPECT("... it was reparented to this subreaper (its launcher has exited)", ppid, getpid());
+	EXPECT_TRUE("... and runs in a session of its own, not this process's", session != getsid(0) && session > 1);
+	snprintf(path, sizeof path, "/proc/%d/cgroup", mpid);
+	read_text(path, out, sizeof out);
+	snprintf(want, sizeof want, "0::/%s/monitor\n", cg_name);
+	EXPECT_TRUE("... and was cloned into the monitor cgroup", strstr(out, want) != NULL);
+	EXPECT("SIGTERM to it", kill(mpid, SIGTERM), 0);
+	EXPECT_STR("... ends the workload with SIGTERM", finish(state), "state=killed\nsignal=15\n");
+
+	char missing_state[] = "/nonexistent/state";
+	const char *args[] = {"--state-dir", missing_state, "--cgroup", cg_work, "--monitor-cgroup", cg_mon, "--netns", netns,
+			      "--userns", userns, "--cwd", "/", "--log-max-bytes", "1048576", "--log-files", "2", "--", "/bin/true", NULL};
+	char options[4096];
+	size_t options_len = pack(options, sizeof options, args), msg_len = 0;
+	EXPECT("gv_monitor_start for a missing state dir returns -EIO",
+	       gv_monitor_start(monitor_path, "lib-missing", (const uint8_t *)options, options_len, NULL, 0, -1, -1, 10000, (uint8_t *)msg, sizeof msg, &msg_len), -EIO);
+	msg[msg_len] = '\0';
+	EXPECT_STR("... with the monitor's reason", msg, "cannot open /nonexistent/state: No such file or directory");
+	EXPECT("gv_monitor_start of a missing program returns -ENOENT",
+	       gv_monitor_start("/nonexistent/governor-monitor", "x", (const uint8_t *)options, options_len, NULL, 0, -1, -1, 10000, (uint8_t *)msg, sizeof msg, &msg_len), -ENOENT);
+	const char *const bad[] = {"--state-dir", missing_state, "--", "relative", NULL};
+	options_len = pack(options, sizeof options, bad);
+	EXPECT("gv_monitor_start with bad options returns -EIO",
+	       gv_monitor_start(monitor_path, "x", (const uint8_t *)options, options_len, NULL, 0, -1, -1, 10000, (uint8_t *)msg, sizeof msg, &msg_len), -EIO);
+	msg[msg_len] = '\0';
+	EXPECT_STR("... saying the program exited 2 (usage)", msg, "the monitor died while starting (its launcher exited with 2)");
+}
+
 void test_monitor(const char *run_dir, const char *tree)
 {
 	ssize_t n = readlink("/proc/self/exe", monitor_path, sizeof monitor_path - 32);
@@ -438,6 +574,13 @@ void test_monitor(const char *run_dir, const char *tree)
 		test_ids_and_network();
 		test_rotation();
 		test_lifecycle();
+		test_monitor_start();
+	}
+	char fresh[700];
+	static const char *const fresh_names[] = {"lib-env", "lib-spare", "lib-dead-spare", "lib-sleep", "lib-sleep-spare"};
+	for (int i = 0; i < 5; i++) {
+		snprintf(fresh, sizeof fresh, "%s/%s", cg_root, fresh_names[i]);
+		EXPECT("a cgroup of the gv_monitor_start tests is removed", remove_cgroup(fresh), 0);
 	}
 
 	EXPECT("the workload cgroup is removed", remove_cgroup(cg_work), 0);

@@ -1,18 +1,20 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupDriver } from '../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../libs/native/src/native';
 import { TenantNamespaces } from '../../libs/network/src/namespaces';
-import { currentBootId, launchMonitor, monitorBinary, readMonitorStatus, removeState } from '../../libs/workloads/src/monitor';
+import { currentBootId, readMonitorStatus, removeState, WorkloadMonitors } from '../../libs/workloads/src/monitor';
 import { readTenantInit, startTenantInit } from '../../libs/workloads/src/tenant-init';
 import { hostScratch } from '../support/cgroup-root';
 import { cleanupOnSignal, fixed, millis, report, summarize, times, type Summary } from './stats';
 
 // Starting /bin/true with every namespace, on this host, two ways, interleaved one of each per round:
 //   governor  what WorkloadsService.start does once the tenant exists: a fresh leaf and monitor cgroup, then
-//             governor-monitor, which clone3s the workload into the leaf, into the tenant init's PID
+//             WorkloadMonitors.launch, which hands the launch to the spare governor-monitor made after the last
+//             one (gv_monitor_start), whose monitor clone3s the workload into the leaf, into the tenant init's PID
 //             namespace and a new cgroup namespace, and joins its mount (the locked view: read-only host,
 //             private /tmp, /proc), UTS, IPC, network and user namespaces. The tenant's namespaces are made
 //             once, by its init, before the first round: they are joined per start, not made.
@@ -109,6 +111,7 @@ interface Context {
   namespaces: TenantNamespaces;
   runDir: string;
   bootId: string;
+  monitors: WorkloadMonitors;
 }
 
 async function governor(context: Context, id: string, samples: Samples): Promise<void> {
@@ -121,10 +124,7 @@ async function governor(context: Context, id: string, samples: Samples): Promise
     const ns = namespaces.paths(TENANT);
     const start = process.hrtime.bigint();
     const { leaf, monitor } = await driver.prepareWorkload(TENANT, id, {});
-    await launchMonitor({
-      monitorPath: monitorBinary(),
-      workloadId: id,
-      stateDir,
+    await context.monitors.launch(id, {
       cgroupDir: leaf,
       monitorCgroupDir: monitor,
       netnsPath: ns.net,
@@ -203,6 +203,7 @@ const summaries = (samples: Samples): Summaries => ({
 });
 
 async function main(): Promise<void> {
+  const mountCount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).length;
   const scratch = hostScratch('bench-isolation');
   const native = new KoffiNative();
   let driver: CgroupDriver | undefined;
@@ -227,7 +228,8 @@ async function main(): Promise<void> {
     });
     if (readTenantInit(namespaces.paths(TENANT)).state !== 'running') throw new Error('the tenant init did not start');
     const crunDir = CRUN ? crunBundle(join(scratch.runDir, 'crun-bundle')) : undefined;
-    const context: Context = { crunDir, driver, namespaces, runDir: scratch.runDir, bootId: await currentBootId() };
+    const monitors = new WorkloadMonitors(native, scratch.runDir);
+    const context: Context = { crunDir, driver, namespaces, runDir: scratch.runDir, bootId: await currentBootId(), monitors };
     for (const [name, gap] of [
       ['back to back', 0],
       [`${GAP_MS} ms apart`, GAP_MS],
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
       const samples = await series(context, gap === 0 ? 'b' : 's', ROUNDS, gap);
       results[name] = summaries(samples);
     }
+    await monitors.close();
     await driver.removeTenant(TENANT);
     namespaces.remove(TENANT);
     if (crunDir !== undefined) rmSync(crunDir, { recursive: true, force: true });
@@ -250,6 +253,10 @@ async function main(): Promise<void> {
       unit: 'ms',
       rounds: ROUNDS,
       bwrap: ['bwrap', ...BWRAP].join(' '),
+      // bwrap's --ro-bind / / copies every mount: on a host where other test runs leave thousands of mounts
+      // under /run its start slows down by orders of magnitude, so the count goes with the figures.
+      mounts: mountCount,
+      load: loadavg().map((x) => Number(x.toFixed(2))),
       crun: CRUN ? 'crun run --bundle <OCI bundle: /bin/true, every namespace, read-only root>' : undefined,
       ...Object.fromEntries(
         Object.entries(results).map(([name, s]) => [

@@ -151,7 +151,7 @@ async function monitored(context: MonitorContext, id: string, samples: Samples['
     const start = process.hrtime.bigint();
     const { leaf, monitor } = await driver.prepareWorkload(TENANT, id, {});
     const prepared = millis(start);
-    await launchMonitor({
+    await launchMonitor(new KoffiNative(), {
       monitorPath: monitorBinary(),
       workloadId: id,
       stateDir,

@@ -1,3 +1,3 @@
-export type { DirFd, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
+export type { DirFd, GovernorNative, ProcessExit, SpareMonitor, SpawnRequest, SpawnedProcess } from './native.types';
 export { NativeError } from './native.error';
 export { KoffiNative, findLibrary, monitorPath } from './native';

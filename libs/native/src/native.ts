@@ -1,9 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import koffi, { type KoffiFunc } from 'koffi';
 import { errnoName, NativeError } from './native.error';
-import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess } from './native.types';
+import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpareMonitor, SpawnRequest, SpawnedProcess } from './native.types';
 
 const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH } = constants.errno;
 
@@ -14,6 +15,8 @@ const TENANT_INIT = 'governor-tenant-init';
 const MAX_ID = 0xffff_ffff;
 const FIRST_READ = 4096;
 const MAX_READ = 4 * 1024 * 1024;
+/** Room for what governor-monitor reports when it cannot start (its MSG_MAX: PATH_MAX + 128). */
+const MONITOR_MESSAGE_MAX = 4096 + 256;
 
 /** enum gv_spawn_step of native/governor.h: the step a failed spawn reports. */
 const enum Step {
@@ -78,6 +81,30 @@ function bind(path: string) {
       'int gv_spawn(const char *command, const char **argv, const char **envp, const char *cwd, const char *cgroup_dir, ' +
         'const char *stdout_path, const char *stderr_path, _Out_ int *pid, _Out_ int *pidfd, _Out_ int *failed_step)',
     ),
+    monitorLaunch: fn<
+      (
+        monitorPath: string,
+        workloadId: string,
+        options: Buffer,
+        optionsLen: number,
+        env: Buffer,
+        envLen: number,
+        sparePid: number,
+        spareSock: number,
+        pid: [number],
+        report: [number],
+      ) => number
+    >(
+      'int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options, size_t options_len, ' +
+        'const uint8_t *env, size_t env_len, int spare_pid, int spare_sock, _Out_ int *pid, _Out_ int *report)',
+    ),
+    monitorLauncherWait: fn<(pid: number, killFirst: number, status: [number]) => number>(
+      'int gv_monitor_launcher_wait(int pid, int kill_first, _Out_ int *status)',
+    ),
+    monitorSpare: fn<(monitorPath: string, pid: [number], sock: [number]) => number>(
+      'int gv_monitor_spare(const char *monitor_path, _Out_ int *pid, _Out_ int *sock)',
+    ),
+    monitorSpareRelease: fn<(pid: number, sock: number) => number>('int gv_monitor_spare_release(int pid, int sock)'),
     pidfdOpen: fn<(pid: number) => number>('int gv_pidfd_open(int pid)'),
     pidfdSendSignal: fn<(pidfd: number, sig: number) => number>('int gv_pidfd_send_signal(int pidfd, int sig)'),
     pidfdWait: fn<(pidfd: number, exitCode: [number], termSignal: [number]) => number>(
@@ -132,6 +159,36 @@ export function monitorPath(from: string = __dirname): string {
 /** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
 function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
   return new Promise((resolve, reject) => f.async(...args, (err: Error | null, result: number) => (err ? reject(err) : resolve(result))));
+}
+
+/**
+ * Everything written on the pipe `fd` (taken over, and closed) until its EOF, or until `timeoutMs` has passed. At
+ * most MONITOR_MESSAGE_MAX bytes are kept.
+ */
+function readReport(fd: number, timeoutMs: number): Promise<{ text: string; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const pipe = new Socket({ fd, readable: true, writable: false });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      pipe.destroy();
+      resolve({ text: '', timedOut: true });
+    }, timeoutMs);
+    pipe.on('data', (chunk: Buffer) => {
+      if (size < MONITOR_MESSAGE_MAX) chunks.push(chunk);
+      size += chunk.length;
+    });
+    pipe.once('end', () => {
+      clearTimeout(timer);
+      pipe.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('utf8', 0, Math.min(size, MONITOR_MESSAGE_MAX)), timedOut: false });
+    });
+    pipe.once('error', (err) => {
+      clearTimeout(timer);
+      pipe.destroy();
+      reject(err);
+    });
+  });
 }
 
 /** koffi cuts a string at its first NUL: "cgroup\0/../x" would reach C as "cgroup". */
@@ -346,6 +403,58 @@ export class KoffiNative implements GovernorNative {
     const ret = this.lib.spawn(command, [...args, null], [...env, null], cwd, cgroupDir, stdoutPath, stderrPath, pid, pidfd, step);
     if (ret < 0) throw spawnError(request, step[0], -ret);
     return { pid: pid[0], pidfd: pidfd[0] };
+  }
+
+  async spareMonitor(monitorPath: string): Promise<SpareMonitor> {
+    refuseNul('spareMonitor', monitorPath, [monitorPath]);
+    const pid: [number] = [-1];
+    const sock: [number] = [-1];
+    const ret = await onWorker(this.lib.monitorSpare, monitorPath, pid, sock);
+    if (ret < 0) throw new NativeError('spareMonitor', monitorPath, -ret);
+    return { pid: pid[0], socket: sock[0] };
+  }
+
+  releaseSpareMonitor(spare: SpareMonitor): void {
+    const ret = this.lib.monitorSpareRelease(spare.pid, spare.socket);
+    if (ret < 0) throw new NativeError('releaseSpareMonitor', `pid ${spare.pid}`, -ret);
+  }
+
+  async startMonitor(
+    monitorPath: string,
+    workloadId: string,
+    options: readonly string[],
+    env: readonly string[],
+    timeoutMs: number,
+    spare?: SpareMonitor,
+  ): Promise<string | undefined> {
+    refuseNul('startMonitor', monitorPath, [monitorPath, workloadId, ...options, ...env]);
+    const nulTerminated = (values: readonly string[]) => Buffer.from(values.map((value) => `${value}\0`).join(''), 'utf8');
+    const optionBytes = nulTerminated(options);
+    const envBytes = nulTerminated(env);
+    const pid: [number] = [-1];
+    const report: [number] = [-1];
+    // Synchronous: a sendmsg to the spare, or a vfork that returns once the program has exec'd. The report is then
+    // read on this event loop, so that no worker thread stands between the monitor's "ok" and the caller.
+    const ret = this.lib.monitorLaunch(
+      monitorPath,
+      workloadId,
+      optionBytes,
+      optionBytes.length,
+      envBytes,
+      envBytes.length,
+      spare?.pid ?? -1,
+      spare?.socket ?? -1,
+      pid,
+      report,
+    );
+    if (ret < 0) throw new NativeError('startMonitor', monitorPath, -ret, `workload ${workloadId}`);
+    const { text, timedOut } = await readReport(report[0], timeoutMs);
+    const status: [number] = [0];
+    const waited = this.lib.monitorLauncherWait(pid[0], timedOut ? 1 : 0, status);
+    if (waited < 0) throw new NativeError('startMonitor', `pid ${pid[0]}`, -waited, 'reaping the launcher');
+    if (timedOut) return `the monitor did not report within ${timeoutMs} ms`;
+    if (text === 'ok') return undefined;
+    return text === '' ? `the monitor died while starting (its launcher exited with ${status[0]})` : text;
   }
 
   pidfdOpen(pid: number): number {

@@ -29,6 +29,12 @@ export interface SpawnedProcess {
   pidfd: number;
 }
 
+/** A spare monitor program (GovernorNative.spareMonitor): its pid, and this process's end of its socket. */
+export interface SpareMonitor {
+  pid: number;
+  socket: number;
+}
+
 /** What pidfdWait saw: still running, or reaped with an exit code or the signal that killed it. */
 export interface ProcessExit {
   exited: boolean;
@@ -113,6 +119,31 @@ export interface GovernorNative {
 
   /** Starts a process straight into a cgroup with clone3(CLONE_INTO_CGROUP | CLONE_PIDFD) and execve. */
   spawn(request: SpawnRequest): SpawnedProcess;
+
+  /**
+   * Starts a workload's monitor (native/governor-monitor at `monitorPath`) without a fork of this process
+   * (gv_monitor_start: the options and the environment in memfds, never on a command line or on disk), on a
+   * worker thread, through `spare` when given (consumed whatever happens: its socket is closed and it is reaped),
+   * else through a program posix_spawn'ed for it. Resolves once the monitor has started the workload or recorded
+   * why it could not, to undefined; or to the monitor's own reason when it could not start itself (or did not
+   * report within `timeoutMs`). Throws NativeError when a call made to launch it failed.
+   * `options`: the monitor's arguments from --state-dir to the command; `env`: NAME=value entries.
+   */
+  startMonitor(
+    monitorPath: string,
+    workloadId: string,
+    options: readonly string[],
+    env: readonly string[],
+    timeoutMs: number,
+    spare?: SpareMonitor,
+  ): Promise<string | undefined>;
+  /**
+   * A spare for startMonitor (gv_monitor_spare): governor-monitor spawned ahead of a launch, waiting for it, so
+   * that the launch costs no exec. It exits when its socket is closed, with this process at the latest.
+   */
+  spareMonitor(monitorPath: string): Promise<SpareMonitor>;
+  /** Closes a spare's socket and reaps it, when it is not to be used (it exits at EOF). */
+  releaseSpareMonitor(spare: SpareMonitor): void;
 
   pidfdOpen(pid: number): number;
   /** pidfd_send_signal(2); signal by number (e.g. 15) */

@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readFile, rm, statfs } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import type { GovernorNative } from '../../native/src/native.types';
+import type { GovernorNative, SpareMonitor } from '../../native/src/native.types';
 
 /** native/build/governor-monitor, found where libs/native finds libgovernor.so (both built by npm install). */
 export { monitorPath as monitorBinary } from '../../native/src/native';
@@ -34,34 +34,33 @@ export class MonitorLaunchError extends Error {
   }
 }
 
+/** The native call that starts a monitor (GovernorNative.startMonitor). */
+export type MonitorStarter = Pick<GovernorNative, 'startMonitor'>;
+
+/** How long a launch waits for the monitor's report (the launcher's own steps take milliseconds). */
+const LAUNCH_TIMEOUT_MS = 30_000;
+
 /**
- * Starts the workload's monitor (native/governor-monitor). The launcher returns once the workload runs
- * or has been recorded as failed; the monitor itself is detached (setsid, reparented) and outlives the
- * governor. The workload's environment goes in a NUL-separated file, never in the monitor's own
- * environment, which stays empty: the monitor runs as root, and ld.so would honour a tenant's LD_PRELOAD.
+ * Starts the workload's monitor (native/governor-monitor) straight from this process, through the native
+ * library (gv_monitor_start: through `spare`, a governor-monitor spawned ahead, when given, else a vfork and exec
+ * for this launch; never a fork of Node, never a shell): resolves once the workload runs or
+ * has been recorded as failed; the monitor itself is detached (setsid, reparented) and outlives the governor.
+ * The workload's environment goes in a memfd, never in the monitor's own environment, which stays empty (the
+ * monitor runs as root, and ld.so would honour a tenant's LD_PRELOAD), nor on disk (its values can be secrets).
  * The options go on the monitor's stdin, so that its command line, which any host user can read in /proc,
- * shows the workload id and nothing else: no tenant, path or command. The env file holds secrets: the monitor
- * removes it once read, and it is removed here too whatever became of the launch, so that none stays on disk.
+ * shows the workload id and nothing else: no tenant, path or command.
  */
-export async function launchMonitor(request: LaunchRequest): Promise<void> {
-  await mkdir(request.stateDir, { recursive: true, mode: 0o700 });
-  const envFile = join(request.stateDir, 'env');
-  try {
-    await writeFile(
-      envFile,
-      Object.entries(request.env)
-        .map(([name, value]) => `${name}=${value}\0`)
-        .join(''),
-      { mode: 0o600 },
-    );
-    await runLauncher(request, envFile);
-  } finally {
-    await rm(envFile, { force: true });
-  }
+export async function launchMonitor(native: MonitorStarter, request: LaunchRequest, spare?: SpareMonitor): Promise<void> {
+  // Synchronous: microseconds, where a trip through the thread pool costs a wake-up of another thread.
+  mkdirSync(request.stateDir, { recursive: true, mode: 0o700 });
+  const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
+  const failure = await native.startMonitor(request.monitorPath, request.workloadId, monitorOptions(request), env, LAUNCH_TIMEOUT_MS, spare);
+  if (failure !== undefined) throw new MonitorLaunchError(`the workload monitor did not start: ${failure}`);
 }
 
-async function runLauncher(request: LaunchRequest, envFile: string): Promise<void> {
-  const args = [
+/** The monitor's arguments, from --state-dir to the command (see the top of native/monitor.c). */
+export function monitorOptions(request: LaunchRequest): string[] {
+  return [
     '--state-dir',
     request.stateDir,
     '--cgroup',
@@ -78,8 +77,6 @@ async function runLauncher(request: LaunchRequest, envFile: string): Promise<voi
     String(request.logMaxBytes),
     '--log-files',
     String(request.logFiles),
-    '--env-file',
-    envFile,
     ...(request.tenantNamespaces === undefined
       ? []
       : [
@@ -97,13 +94,6 @@ async function runLauncher(request: LaunchRequest, envFile: string): Promise<voi
     '--',
     ...request.command,
   ];
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(request.monitorPath, [request.workloadId], { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new MonitorLaunchError(`the workload monitor did not start: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-    child.stdin?.end(args.map((arg) => `${arg}\0`).join(''));
-  });
 }
 
 export type MonitorStatus =
@@ -177,17 +167,58 @@ export async function removeState(stateDir: string): Promise<void> {
  */
 export class WorkloadMonitors {
   constructor(
-    private readonly native: Pick<GovernorNative, 'lockHeld' | 'signalLockHolder' | 'monitorPath'>,
+    private readonly native: Pick<GovernorNative, 'lockHeld' | 'signalLockHolder' | 'monitorPath' | 'startMonitor' | 'spareMonitor' | 'releaseSpareMonitor'>,
     private readonly runDir: string,
   ) {}
+
+  /** The spare program for the next launch: made after each launch, off the path of the next one. */
+  private spare: SpareMonitor | undefined;
+  private making: Promise<void> | undefined;
+  private closed = false;
 
   stateDir(id: string): string {
     return join(this.runDir, 'workloads', id);
   }
 
-  /** Starts the workload's monitor; see launchMonitor. */
+  /**
+   * Starts the workload's monitor; see launchMonitor. Through the spare made after the last launch when there is
+   * one (the first launch, or one that overlaps another, spawns its own program), and then makes the next spare.
+   */
   async launch(id: string, request: Omit<LaunchRequest, 'monitorPath' | 'workloadId' | 'stateDir'>): Promise<void> {
-    await launchMonitor({ ...request, monitorPath: this.native.monitorPath(), workloadId: id, stateDir: this.stateDir(id) });
+    const spare = this.spare;
+    this.spare = undefined;
+    try {
+      await launchMonitor(this.native, { ...request, monitorPath: this.native.monitorPath(), workloadId: id, stateDir: this.stateDir(id) }, spare);
+    } finally {
+      this.makeSpare();
+    }
+  }
+
+  /**
+   * A spare that could not be made costs only speed: the next launch spawns its own program, and reports
+   * whatever keeps that from working.
+   */
+  private makeSpare(): void {
+    if (this.closed || this.spare !== undefined || this.making !== undefined) return;
+    this.making = (async () => {
+      try {
+        const spare = await this.native.spareMonitor(this.native.monitorPath());
+        if (this.closed) this.native.releaseSpareMonitor(spare);
+        else this.spare = spare;
+      } catch {
+        // see above
+      } finally {
+        this.making = undefined;
+      }
+    })();
+  }
+
+  /** Lets the spare go (it exits), and makes no other. Running monitors are not touched. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.making;
+    if (this.spare !== undefined) this.native.releaseSpareMonitor(this.spare);
+    this.spare = undefined;
   }
 
   async status(id: string, bootId: string): Promise<MonitorStatus> {

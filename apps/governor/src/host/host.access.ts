@@ -109,7 +109,8 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     for (const lock of this.locks.splice(0)) lock.release();
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
+    await this.workloadMonitors?.close();
     this.driver?.close();
     this.releaseLocks();
   }
