@@ -15,14 +15,20 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 //  - GET /metrics (with the metrics token) scraped back to back, alone and beside that GET load: p50, p99.
 // Each resync interval of GOVERNOR_BENCH_API_RESYNC (default "5s,30s": a short one so passes overlap the load,
 // and the default) is one restart of the same service on the same tenants. Reconcile passes counted during
-// each window show that the reconciler was running. GOVERNOR_BENCH_MAIN measures another build (a before and
-// after), GOVERNOR_BENCH_API_TENANTS the size, GOVERNOR_BENCH_API_SECONDS the window (default 15).
+// each window show that the reconciler was running. GOVERNOR_BENCH_MAIN measures another build;
+// GOVERNOR_BENCH_BEFORE=<main.js of another build> adds that build's rows, restarted on the same tenants and
+// database in the same run, for a side-by-side before and after. GOVERNOR_BENCH_API_TENANTS sets the size,
+// GOVERNOR_BENCH_API_SECONDS the window (default 15).
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
+const before = process.env.GOVERNOR_BENCH_BEFORE;
 const TENANTS = Number(process.env.GOVERNOR_BENCH_API_TENANTS ?? 1000);
 const RESYNCS = (process.env.GOVERNOR_BENCH_API_RESYNC ?? '5s,30s').split(',');
 const WINDOW_S = Number(process.env.GOVERNOR_BENCH_API_SECONDS ?? 15);
 const CLIENTS = 32;
+// GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
+const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
+const profile = PROFILE_DIR === undefined ? [] : ['sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir='${PROFILE_DIR}' "$@"`];
 const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
 
@@ -139,7 +145,7 @@ async function allReady(service: ServiceProcess, tenants: number): Promise<void>
   }
 }
 
-async function measure(service: ServiceProcess, names: string[], resync: string): Promise<Record<string, string | number>> {
+async function measure(service: ServiceProcess, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
   await sleep(2000);
   const idleStop = { done: false };
   const passesIdle = await metric(service.url, PASSES);
@@ -158,6 +164,7 @@ async function measure(service: ServiceProcess, names: string[], resync: string)
   const wrong = Object.values(load.wrong).reduce((a, b) => a + b, 0);
   if (wrong > 0) process.stderr.write(`wrong answers: ${JSON.stringify(load.wrong)}\n`);
   return {
+    build,
     tenants: names.length,
     resync,
     'GET/s (32 clients)': fixed(reads.n / load.seconds, 0),
@@ -184,7 +191,6 @@ async function run(): Promise<void> {
     GOVERNOR_LOG_LEVEL: process.env.GOVERNOR_BENCH_LOG_LEVEL ?? 'info',
     GOVERNOR_NET_POOL: '10.228.0.0/16',
     GOVERNOR_RESYNC_INTERVAL: resync,
-    ...(process.env.GOVERNOR_BENCH_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.GOVERNOR_BENCH_NODE_OPTIONS }),
   });
   let service: ServiceProcess | undefined;
   const removeHandlers = cleanupOnSignal(() => {
@@ -196,17 +202,21 @@ async function run(): Promise<void> {
   const setup: Record<string, number> = {};
   try {
     const names = Array.from({ length: TENANTS }, (_, i) => `api-${i}`);
-    for (const [i, resync] of RESYNCS.entries()) {
+    const runs = [
+      ...RESYNCS.map((resync) => ({ build: before === undefined ? 'this' : 'after', main, resync })),
+      ...(before === undefined ? [] : RESYNCS.map((resync) => ({ build: 'before', main: before, resync }))),
+    ];
+    for (const [i, run] of runs.entries()) {
       const started = process.hrtime.bigint();
-      service = await startService(env(resync), 300_000, main);
-      process.stderr.write(`api-load: governor at ${service.url}, resync ${resync}\n`);
+      service = await startService(env(run.resync), 300_000, run.main, profile);
+      process.stderr.write(`api-load: ${run.build} governor at ${service.url}, resync ${run.resync}\n`);
       if (i === 0) {
         await createTenants(service, names);
         setup['create s'] = millis(started) / 1000;
       }
       await allReady(service, TENANTS);
-      setup[`Ready at ${resync} s`] = millis(started) / 1000;
-      rows.push(await measure(service, names, resync));
+      setup[`${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
+      rows.push(await measure(service, names, run.resync, run.build));
       await service.stop();
       service = undefined;
     }
@@ -217,7 +227,7 @@ async function run(): Promise<void> {
     scratch.cleanup();
     removeHandlers();
   }
-  report('api-load', { main, clients: CLIENTS, windowSeconds: WINDOW_S, setup, rows }, rows);
+  report('api-load', { main, before, clients: CLIENTS, windowSeconds: WINDOW_S, setup, rows }, rows);
 }
 
 void run();
