@@ -36,7 +36,7 @@ const SELECT_TENANT_RECORD = `
     LEFT JOIN tenant_allocations a ON a.tenant_id = t.id
    WHERE t.name = $1 AND t.deleted_at IS NULL`;
 
-interface TenantRecordRow {
+export interface TenantRecordRow {
   id: string;
   name: string;
   display_name: string | null;
