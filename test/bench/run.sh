@@ -25,5 +25,7 @@ GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/metrics.bench.js
 node dist/test/bench/database.bench.js
 # The whole governor's no-op pass (process starts, writes, CPU) with real tenant networks on this host.
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/noop-pass.bench.js
+# Issue 13's API goals: GET /v1/tenants/{name} from 32 clients and /metrics while 1,000 tenants resync.
+GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/api-load.bench.js
 
 bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js && GOVERNOR_BENCH_TENANTS=100,1000 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/metrics.bench.js && GOVERNOR_BENCH_CRUN=1 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/isolation.bench.js'

@@ -11,7 +11,8 @@ import {
   type Readiness,
   type Reply,
 } from '../support/api';
-import { startGovernor, type TestGovernor } from '../support/governor.harness';
+import { startGovernor, startReplica, type TestGovernor } from '../support/governor.harness';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let gov: TestGovernor;
 before(async () => {
@@ -98,6 +99,26 @@ describe('named admin tokens', () => {
     assert.equal((await gov.http.delete(`/v1/admin-tokens/${issued.body.id}`).set('Authorization', gov.root)).status, 204);
     assert.equal((await gov.http.get('/v1/tenants').set('Authorization', auth)).status, 401);
     assert.equal((await gov.http.delete(`/v1/admin-tokens/${issued.body.id}`).set('Authorization', gov.root)).status, 404);
+  });
+
+  it('stops accepting a token on another replica soon after it is revoked, though that replica had verified it', async () => {
+    // A minute's TTL: only the NOTIFY of the revocation can end the token's cached verification in time.
+    const replica = await startReplica(gov, { GOVERNOR_AUTH_CACHE_TTL: '60s' });
+    try {
+      const issued: Reply<IssuedAdminToken> = await gov.http.post('/v1/admin-tokens').set('Authorization', gov.root).send({ name: 'two-replicas' });
+      const auth = `Bearer ${issued.body.token}`;
+      assert.equal((await replica.http.get('/v1/tenants').set('Authorization', auth)).status, 200);
+      assert.equal((await replica.http.get('/v1/tenants').set('Authorization', auth)).status, 200);
+      assert.equal((await gov.http.delete(`/v1/admin-tokens/${issued.body.id}`).set('Authorization', gov.root)).status, 204);
+      let status = 200;
+      for (let deadline = Date.now() + 10_000; status === 200 && Date.now() < deadline; await sleep(20)) {
+        status = (await replica.http.get('/v1/tenants').set('Authorization', auth)).status;
+      }
+      assert.equal(status, 401);
+      assert.equal((await replica.http.get('/v1/tenants').set('Authorization', gov.root)).status, 200);
+    } finally {
+      await replica.close();
+    }
   });
 
   it('rejects a token whose secret differs in one character', async () => {

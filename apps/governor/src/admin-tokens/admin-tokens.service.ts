@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { AdminTokenEntity } from '../../../../libs/persistence/src/entities';
 import { AuditService } from '../audit/audit.service';
+import { CREDENTIALS_CHANNEL, CredentialCache } from '../auth/credential.cache';
 import { type Principal } from '../auth/principal';
 import { hashToken, issueToken, lookupIdOf, tokenMatches } from '../auth/token';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
@@ -32,15 +33,22 @@ export class AdminTokensService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+    private readonly verified: CredentialCache,
   ) {}
 
   async authenticate(token: string): Promise<Principal | undefined> {
+    const key = hashToken(token).toString('base64');
+    const known = this.verified.lookup(key);
+    if (known !== undefined) return known;
+    const epoch = this.verified.epoch;
     const repo = this.db.getRepository(AdminTokenEntity);
     const lookupId = lookupIdOf(token, 'gva') ?? ENV_ROOT_LOOKUP_ID;
     const row = await repo.findOneBy({ lookupId, revokedAt: IsNull() });
     if (!row || !tokenMatches(token, row.secretHash)) return undefined;
     if (row.expiresAt !== null && row.expiresAt.getTime() <= Date.now()) return undefined;
-    return { kind: 'admin', tokenId: row.id, name: row.name };
+    const principal: Principal = { kind: 'admin', tokenId: row.id, name: row.name };
+    this.verified.remember(key, principal, row.expiresAt, epoch);
+    return principal;
   }
 
   async create(input: CreateAdminTokenInput, actor: Actor): Promise<AdminTokenView & { token: string }> {
@@ -91,6 +99,7 @@ export class AdminTokensService {
         );
       }
       await repo.update({ id }, { revokedAt: new Date() });
+      await announceRevocation(tx, id);
       await this.audit.record(tx, {
         actor: actor.principal,
         action: 'admin-token.revoke',
@@ -99,6 +108,7 @@ export class AdminTokensService {
         detail: { id },
       });
     });
+    this.verified.forgetAll();
   }
 
   /**
@@ -117,7 +127,11 @@ export class AdminTokensService {
       if (fromEnv !== undefined) {
         if (live && tokenMatches(fromEnv, live.secretHash)) return undefined;
         // The variable changed (or replaces a generated root): the old root stops working.
-        if (live) await repo.update({ id: live.id }, { revokedAt: new Date() });
+        if (live) {
+          await repo.update({ id: live.id }, { revokedAt: new Date() });
+          await announceRevocation(tx, live.id);
+          this.verified.forgetAll();
+        }
         await repo.save(
           repo.create({ name: ROOT_TOKEN_NAME, lookupId: ENV_ROOT_LOOKUP_ID, secretHash: hashToken(fromEnv), createdBy: 'GOVERNOR_ADMIN_TOKEN' }),
         );
@@ -140,4 +154,9 @@ function view(row: AdminTokenEntity): AdminTokenView {
     createdBy: row.createdBy,
     expiresAt: row.expiresAt?.toISOString() ?? null,
   };
+}
+
+/** Every replica's CredentialCache forgets what it verified when this transaction commits (NOTIFY waits for it). */
+async function announceRevocation(tx: EntityManager, tokenId: string): Promise<void> {
+  await tx.query('SELECT pg_notify($1, $2)', [CREDENTIALS_CHANNEL, tokenId]);
 }

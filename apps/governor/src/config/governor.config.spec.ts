@@ -16,6 +16,7 @@ describe('loadConfig', () => {
     assert.equal(config.runDir, '/run/governor');
     assert.equal(config.resyncIntervalMs, 30_000);
     assert.equal(config.heartbeatIntervalMs, 10_000);
+    assert.equal(config.authCacheTtlMs, 5000);
     assert.equal(config.reconcileWorkers, Math.min(64, availableParallelism() * 4));
     assert.equal(config.agentToken, undefined);
     assert.equal(config.agentUrl, undefined);
@@ -43,6 +44,7 @@ describe('loadConfig', () => {
       GOVERNOR_RESYNC_INTERVAL: '5m',
       GOVERNOR_RECONCILE_WORKERS: '12',
       GOVERNOR_AUTH_FAILURES: '5/30s',
+      GOVERNOR_AUTH_CACHE_TTL: '2s',
       GOVERNOR_TRUSTED_PROXIES: '10.0.0.0/8',
       GOVERNOR_LOG_LEVEL: 'debug',
       GOVERNOR_RETENTION: '90d',
@@ -74,6 +76,7 @@ describe('loadConfig', () => {
         firewallTable: 'gov_test',
         nodeName: 'node-1',
         authFailures: { limit: 5, windowMs: 30_000 },
+        authCacheTtlMs: 2000,
         trustedProxies: [{ family: 'ipv4', address: '10.0.0.0', prefix: 8 }],
         resyncIntervalMs: 300_000,
         reconcileWorkers: 12,
@@ -194,6 +197,10 @@ describe('loadConfig', () => {
     assert.deepEqual([...read].sort(), [...CONFIG_KEYS].sort());
   });
 
+  it('reads an auth cache TTL of 0 as the cache turned off', () => {
+    assert.equal(loadConfig({ GOVERNOR_AUTH_CACHE_TTL: '0s' }).authCacheTtlMs, 0);
+  });
+
   it('refuses a resync interval under one second', () => {
     assert.throws(() => loadConfig({ GOVERNOR_RESYNC_INTERVAL: '500ms' }), /GOVERNOR_RESYNC_INTERVAL="500ms"/);
   });
@@ -207,6 +214,7 @@ describe('loadConfig', () => {
       [{ GOVERNOR_WORKLOAD_LOG_RETENTION: '10s' }, /GOVERNOR_WORKLOAD_LOG_RETENTION="10s": .*from 1m to 3650d/],
       [{ GOVERNOR_WORKLOAD_LOG_RETENTION: '99999999999999d' }, /GOVERNOR_WORKLOAD_LOG_RETENTION=.*from 1m to 3650d/],
       [{ GOVERNOR_AUTH_FAILURES: '5/2d' }, /GOVERNOR_AUTH_FAILURES="5\/2d": .*from 1s to 1d/],
+      [{ GOVERNOR_AUTH_CACHE_TTL: '2m' }, /GOVERNOR_AUTH_CACHE_TTL="2m": .*from 0s to 1m/],
     ] as const) {
       assert.throws(() => loadConfig(env), range);
     }

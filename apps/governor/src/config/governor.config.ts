@@ -38,6 +38,12 @@ export interface GovernorConfig {
   nodeName: string;
   /** failed authentications one client may make per window before it gets 429 (GOVERNOR_AUTH_FAILURES, "20/1m") */
   authFailures: { limit: number; windowMs: number };
+  /**
+   * GOVERNOR_AUTH_CACHE_TTL (5s, 0 to 60s; 0 turns the cache off): how long an admin token verified against its
+   * row is believed without asking PostgreSQL again. A revocation clears it at once on the replica that
+   * revoked, and on the others when its NOTIFY arrives; this is the bound when that NOTIFY is missed.
+   */
+  authCacheTtlMs: number;
   /** GOVERNOR_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed; empty (the default) believes none */
   trustedProxies: Cidr[];
   resyncIntervalMs: number;
@@ -97,6 +103,7 @@ export const CONFIG_KEYS = [
   'GOVERNOR_AGENT_TOKEN',
   'GOVERNOR_AGENT_URL',
   'GOVERNOR_AUTH_FAILURES',
+  'GOVERNOR_AUTH_CACHE_TTL',
   'GOVERNOR_CGROUP_ROOT',
   'GOVERNOR_DATA_DIR',
   'GOVERNOR_FIREWALL_TABLE',
@@ -134,6 +141,7 @@ const DAY_MS = 86_400_000;
 const DURATIONS = {
   GOVERNOR_RESYNC_INTERVAL: { fallback: '30s', range: msRange(1000, TIMER_MAX_MS, 'about 24.8 days, the longest timer Node.js can set') },
   GOVERNOR_HEARTBEAT_INTERVAL: { fallback: '10s', range: msRange(1000, 300_000) },
+  GOVERNOR_AUTH_CACHE_TTL: { fallback: '5s', range: msRange(0, 60_000) },
   GOVERNOR_RETENTION: { fallback: '365d', range: msRange(3_600_000, 3650 * DAY_MS) },
   GOVERNOR_WORKLOAD_LOG_RETENTION: { fallback: '7d', range: msRange(60_000, 3650 * DAY_MS) },
 } as const;
@@ -319,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     nodeName,
     authFailures,
     trustedProxies,
+    authCacheTtlMs: duration('GOVERNOR_AUTH_CACHE_TTL'),
     resyncIntervalMs: duration('GOVERNOR_RESYNC_INTERVAL'),
     reconcileWorkers,
     heartbeatIntervalMs: duration('GOVERNOR_HEARTBEAT_INTERVAL'),

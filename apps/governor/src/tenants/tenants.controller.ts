@@ -68,9 +68,9 @@ export class TenantsController {
   @ApiOperation({ summary: 'Get a tenant with its status' })
   @ApiOkResponse({ type: TenantDto })
   async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<TenantDto> {
-    const tenant = await this.tenants.get(name);
+    const { tenant, view } = await this.tenants.read(name);
     res.setHeader('ETag', etagOf(tenant));
-    return this.tenants.view(tenant);
+    return view;
   }
 
   @Patch(':name')

@@ -17,6 +17,7 @@ import { actorOf } from '../auth/principal';
 import { decodeCursor, type Page, toPage } from '../common/pagination';
 import { TenantException, TenantExceptionCode } from './tenant.exception';
 import { type CreateTenantInput, parseSpec, parseTenantPatch, type TenantSpec } from './tenant.request';
+import { TenantsRepository } from './tenants.repository';
 
 /** The channel agents LISTEN on; the payload is the tenant name. */
 export const CHANGES_CHANNEL = 'governor_changes';
@@ -40,7 +41,17 @@ export class TenantsService {
     private readonly nodes: NodesService,
     private readonly admission: AdmissionService,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+    private readonly records: TenantsRepository,
   ) {}
+
+  /** A live tenant and its API view, from one statement (GET /v1/tenants/{name}). */
+  async read(name: string): Promise<{ tenant: TenantEntity; view: TenantDto }> {
+    const record = await this.records.findRecord(name);
+    if (record === undefined) throw TenantException.notFound(name);
+    const { tenant, statuses, allocation, fleet } = record;
+    const facts = { statuses, fleet, allocation, runDir: this.config.runDir, net6Prefix: this.config.net6Prefix };
+    return { tenant, view: toTenantView(tenant, facts) };
+  }
 
   /** What a tenant's view shows besides its row: per-node status, its uid range and link addresses. */
   /** The API form of one tenant, with its statuses and allocation. */

@@ -1,0 +1,233 @@
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { hostScratch } from '../support/cgroup-root';
+import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
+import { MAIN, startService, type ServiceProcess } from '../support/service.process';
+import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
+
+// Issue 13's read and scrape goals, on this host: a real governor (role all, real PostgreSQL in a fresh
+// database, a cgroup root in the host's cgroup2 tree, real tenant networks) with N tenants (default 1,000),
+// all Ready, then while the reconciler resyncs them:
+//  - GET /v1/tenants/{name} over random names from 32 keep-alive clients for ~15 s: requests/s, p50, p99;
+//  - GET /metrics (with the metrics token) scraped back to back, alone and beside that GET load: p50, p99.
+// Each resync interval of GOVERNOR_BENCH_API_RESYNC (default "5s,30s": a short one so passes overlap the load,
+// and the default) is one restart of the same service on the same tenants. Reconcile passes counted during
+// each window show that the reconciler was running. GOVERNOR_BENCH_MAIN measures another build;
+// GOVERNOR_BENCH_BEFORE=<main.js of another build> adds that build's rows, restarted on the same tenants and
+// database in the same run, for a side-by-side before and after. GOVERNOR_BENCH_API_TENANTS sets the size,
+// GOVERNOR_BENCH_API_SECONDS the window (default 15).
+
+const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
+const before = process.env.GOVERNOR_BENCH_BEFORE;
+const TENANTS = Number(process.env.GOVERNOR_BENCH_API_TENANTS ?? 1000);
+const RESYNCS = (process.env.GOVERNOR_BENCH_API_RESYNC ?? '5s,30s').split(',');
+const WINDOW_S = Number(process.env.GOVERNOR_BENCH_API_SECONDS ?? 15);
+const CLIENTS = 32;
+// GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
+const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
+const profile = PROFILE_DIR === undefined ? [] : ['sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir='${PROFILE_DIR}' "$@"`];
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One request on a keep-alive agent; the body is read whole, as a client would. */
+function get(agent: Agent, url: string, token: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function metric(url: string, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  return text
+    .split('\n')
+    .filter((line) => pattern.test(line))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+const PASSES = /^governor_reconcile_total\{/;
+
+/** Scrapes back to back until `stop.done`: each scrape's latency. */
+async function scrapes(url: string, stop: { done: boolean }): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const samples: number[] = [];
+  try {
+    while (!stop.done) {
+      const start = process.hrtime.bigint();
+      const res = await get(agent, `${url}/metrics`, METRICS_TOKEN);
+      if (res.status !== 200) throw new Error(`GET /metrics: ${res.status} ${res.body.slice(0, 300)}`);
+      samples.push(millis(start));
+    }
+  } finally {
+    agent.destroy();
+  }
+  return samples;
+}
+
+interface ReadLoad {
+  latencies: number[];
+  seconds: number;
+  wrong: Record<string, number>;
+}
+
+/** CLIENTS keep-alive clients, each GETting a random tenant as soon as its previous answer came. */
+async function readLoad(url: string, names: string[], seconds: number): Promise<ReadLoad> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const latencies: number[] = [];
+  const wrong: Record<string, number> = {};
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + seconds * 1000;
+  const client = async () => {
+    while (Date.now() < deadline) {
+      const name = names[Math.floor(Math.random() * names.length)];
+      const start = process.hrtime.bigint();
+      const res = await get(agent, `${url}/v1/tenants/${name}`, ROOT_TOKEN).catch((err: Error) => ({ status: -1, body: err.message }));
+      latencies.push(millis(start));
+      // A right answer is this tenant, Ready: a 200 of another tenant or an error would be a wrong read.
+      const ok = res.status === 200 && (JSON.parse(res.body) as { name?: string }).name === name;
+      if (!ok) wrong[`${res.status} ${res.body.slice(0, 120)}`] = (wrong[`${res.status} ${res.body.slice(0, 120)}`] ?? 0) + 1;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: CLIENTS }, client));
+  } finally {
+    agent.destroy();
+  }
+  return { latencies, seconds: millis(started) / 1000, wrong };
+}
+
+async function createTenants(service: ServiceProcess, names: string[]): Promise<void> {
+  for (let i = 0; i < names.length; i += 16) {
+    await Promise.all(
+      names.slice(i, i + 16).map(async (name) => {
+        for (let attempt = 0; ; attempt += 1) {
+          const res = await fetch(`${service.url}/v1/tenants`, {
+            method: 'POST',
+            headers: { ...auth, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ name }),
+          });
+          if (res.status === 201) return;
+          if (attempt >= 3) throw new Error(`POST ${name}: ${res.status} ${await res.text()}`);
+          await sleep(500);
+        }
+      }),
+    );
+  }
+}
+
+async function allReady(service: ServiceProcess, tenants: number): Promise<void> {
+  for (let deadline = Date.now() + 1_800_000; ; await sleep(2000)) {
+    let ready = 0;
+    let cursor: string | undefined;
+    do {
+      const page = (await (
+        await fetch(`${service.url}/v1/tenants?limit=500${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, { headers: auth })
+      ).json()) as { items: Array<{ status?: { phase?: string } }>; nextCursor?: string | null };
+      ready += page.items.filter((t) => t.status?.phase === 'Ready').length;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    process.stderr.write(`api-load: ${ready} of ${tenants} tenants Ready\n`);
+    if (ready >= tenants) return;
+    if (Date.now() > deadline) throw new Error(`${ready} of ${tenants} tenants Ready after 30 minutes`);
+  }
+}
+
+async function measure(service: ServiceProcess, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
+  await sleep(2000);
+  const idleStop = { done: false };
+  const passesIdle = await metric(service.url, PASSES);
+  const idle = scrapes(service.url, idleStop);
+  await sleep((WINDOW_S * 1000) / 2);
+  idleStop.done = true;
+  const idleScrapes = summarize(await idle);
+  const passesBeside = await metric(service.url, PASSES);
+  const loadStop = { done: false };
+  const beside = scrapes(service.url, loadStop);
+  const load = await readLoad(service.url, names, WINDOW_S);
+  loadStop.done = true;
+  const besideScrapes = summarize(await beside);
+  const passesAfter = await metric(service.url, PASSES);
+  const reads = summarize(load.latencies);
+  const wrong = Object.values(load.wrong).reduce((a, b) => a + b, 0);
+  if (wrong > 0) process.stderr.write(`wrong answers: ${JSON.stringify(load.wrong)}\n`);
+  return {
+    build,
+    tenants: names.length,
+    resync,
+    'GET/s (32 clients)': fixed(reads.n / load.seconds, 0),
+    'GET p50 ms': fixed(reads.p50, 1),
+    'GET p99 ms': fixed(reads.p99, 1),
+    'wrong answers': wrong,
+    '/metrics alone p50 / p99 ms': `${fixed(idleScrapes.p50, 0)} / ${fixed(idleScrapes.p99, 0)} (${idleScrapes.n})`,
+    '/metrics beside GETs p50 / p99 ms': `${fixed(besideScrapes.p50, 0)} / ${fixed(besideScrapes.p99, 0)} (${besideScrapes.n})`,
+    'tenant passes (alone, beside)': `${passesBeside - passesIdle}, ${passesAfter - passesBeside}`,
+    'load average (1 min)': fixed(loadavg()[0], 1),
+  };
+}
+
+async function run(): Promise<void> {
+  const scratch = hostScratch('bapi');
+  const databaseUrl = await createDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'governor-bench-api-'));
+  const env = (resync: string) => ({
+    ...scratch.env,
+    DATABASE_URL: databaseUrl,
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+    GOVERNOR_METRICS_TOKEN: METRICS_TOKEN,
+    GOVERNOR_LOG_LEVEL: process.env.GOVERNOR_BENCH_LOG_LEVEL ?? 'info',
+    GOVERNOR_NET_POOL: '10.228.0.0/16',
+    GOVERNOR_RESYNC_INTERVAL: resync,
+  });
+  let service: ServiceProcess | undefined;
+  const removeHandlers = cleanupOnSignal(() => {
+    service?.child.kill('SIGKILL');
+    scratch.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const rows: Array<Record<string, string | number>> = [];
+  const setup: Record<string, number> = {};
+  try {
+    const names = Array.from({ length: TENANTS }, (_, i) => `api-${i}`);
+    const runs = [
+      ...RESYNCS.map((resync) => ({ build: before === undefined ? 'this' : 'after', main, resync })),
+      ...(before === undefined ? [] : RESYNCS.map((resync) => ({ build: 'before', main: before, resync }))),
+    ];
+    for (const [i, run] of runs.entries()) {
+      const started = process.hrtime.bigint();
+      service = await startService(env(run.resync), 300_000, run.main, profile);
+      process.stderr.write(`api-load: ${run.build} governor at ${service.url}, resync ${run.resync}\n`);
+      if (i === 0) {
+        await createTenants(service, names);
+        setup['create s'] = millis(started) / 1000;
+      }
+      await allReady(service, TENANTS);
+      setup[`${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
+      rows.push(await measure(service, names, run.resync, run.build));
+      await service.stop();
+      service = undefined;
+    }
+  } finally {
+    await service?.stop();
+    await dropDatabase(databaseUrl);
+    rmSync(dataDir, { recursive: true, force: true });
+    scratch.cleanup();
+    removeHandlers();
+  }
+  report('api-load', { main, before, clients: CLIENTS, windowSeconds: WINDOW_S, setup, rows }, rows);
+}
+
+void run();
