@@ -130,12 +130,12 @@ export function monitorPath(from: string = __dirname): string {
 }
 
 /** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
-function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
+export function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
   return new Promise((resolve, reject) => f.async(...args, (err: Error | null, result: number) => (err ? reject(err) : resolve(result))));
 }
 
 /** koffi cuts a string at its first NUL: "cgroup\0/../x" would reach C as "cgroup". */
-function refuseNul(op: string, path: string, values: string[]): void {
+export function refuseNul(op: string, path: string, values: string[]): void {
   if (values.some((value) => value.includes('\0'))) throw new NativeError(op, path, EINVAL, 'contains a NUL byte');
 }
 
