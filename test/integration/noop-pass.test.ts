@@ -11,8 +11,9 @@ import { type ServiceProcess, startService } from '../support/service.process';
 
 // A governor as a process of its own, with tenants whose cgroups, links, shaping and firewall are in
 // sync. strace, attached to every thread of it, sees each execve of the governor and its children: a pass
-// with nothing to change must start no process and write no cgroup file. The same counter then sees the
-// `tc` of a pass that does change something, so a quiet counter is not a broken one.
+// with nothing to change must start no process and write no cgroup file, and neither does a pass that
+// changes a link's shaping (netlink from the native library). The same counter then sees the monitor of a
+// workload start, so a quiet counter is not a broken one.
 const scratch = hostScratch('noop');
 const TENANTS = ['quiet-a', 'quiet-b', 'quiet-c'];
 const RESYNC_MS = 1000;
@@ -104,14 +105,32 @@ describe('a pass with nothing to change', () => {
     assert.equal(writes, 0);
   });
 
-  it('counts the processes of a pass that does change something, so the silence above is real', async () => {
+  it('sets a new rate over netlink, starting no process and writing no cgroup file', async () => {
     const { programs, writes } = await passesWhileTraced(2 * RESYNC_MS, async () => {
       const res = await api('PATCH', '/v1/tenants/quiet-a', { quota: { network: { ingress: '16Mbit' } } });
       assert.equal(res.status, 200, await res.text());
       await until('quiet-a', (t) => t.status?.observedGeneration === 2);
     });
-    assert.ok(programs.includes('tc'), `the new rate is set with tc: ${programs.join(' ')}`);
+    assert.deepEqual(programs, [], 'no ip, tc, nsenter or sysctl');
     assert.equal(writes, 0, 'a network change writes no cgroup file');
+    const device = (await until('quiet-a', (t) => t.status?.network?.hostInterface !== undefined)).status?.network?.hostInterface as string;
+    const qdiscs = JSON.parse(spawnSync('tc', ['-j', 'qdisc', 'show', 'dev', device, 'root'], { encoding: 'utf8' }).stdout) as {
+      kind: string;
+      options?: { rate?: number };
+    }[];
+    assert.deepEqual(
+      qdiscs.map((q) => [q.kind, q.options?.rate]),
+      [['tbf', 2_000_000]],
+      'the host end is shaped to 16 Mbit/s (tc -j shows bytes per second)',
+    );
+  });
+
+  it('sees the monitor a workload start runs, so the silence above is real', async () => {
+    const { programs } = await passesWhileTraced(RESYNC_MS, async () => {
+      const res = await api('POST', '/v1/tenants/quiet-b/workloads', { command: ['/bin/true'] });
+      assert.equal(res.status, 201, await res.text());
+    });
+    assert.ok(programs.includes('governor-monitor'), `the tracer saw: ${programs.join(' ') || 'nothing'}`);
   });
 
   it('repairs an accept put by hand over a drop of its firewall within a resync, and counts it as drift', async () => {
