@@ -170,6 +170,19 @@ function spawnError(request: SpawnRequest, step: number, errno: number): NativeE
   }
 }
 
+function checkIds(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void {
+  refuseNul('nsCreate', dir, [dir]);
+  // koffi would wrap a negative or fractional number into some other unsigned int.
+  const ids = { uidBase, uidCount, gidBase, gidCount };
+  const bad = Object.entries(ids).find(([, value]) => !Number.isInteger(value) || value < 0 || value > MAX_ID);
+  if (bad) throw new NativeError('nsCreate', dir, EINVAL, `${bad[0]} ${bad[1]} is not an id from 0 to ${MAX_ID}`);
+}
+
+function nsCreateResult(dir: string, ret: number, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void {
+  if (ret === -EEXIST) throw new NativeError('nsCreate', dir, EEXIST, 'a namespace (or something else) is there already');
+  if (ret < 0) throw new NativeError('nsCreate', dir, -ret, `uids ${uidBase}+${uidCount}, gids ${gidBase}+${gidCount}`);
+}
+
 /** GovernorNative over native/build/libgovernor.so, loaded on first use. */
 export class KoffiNative implements GovernorNative {
   private bindings: Bindings | undefined;
@@ -369,14 +382,14 @@ export class KoffiNative implements GovernorNative {
   }
 
   nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void {
-    refuseNul('nsCreate', dir, [dir]);
-    // koffi would wrap a negative or fractional number into some other unsigned int.
-    const ids = { uidBase, uidCount, gidBase, gidCount };
-    const bad = Object.entries(ids).find(([, value]) => !Number.isInteger(value) || value < 0 || value > MAX_ID);
-    if (bad) throw new NativeError('nsCreate', dir, EINVAL, `${bad[0]} ${bad[1]} is not an id from 0 to ${MAX_ID}`);
-    const ret = this.lib.nsCreate(dir, uidBase, uidCount, gidBase, gidCount);
-    if (ret === -EEXIST) throw new NativeError('nsCreate', dir, EEXIST, 'a namespace (or something else) is there already');
-    if (ret < 0) throw new NativeError('nsCreate', dir, -ret, `uids ${uidBase}+${uidCount}, gids ${gidBase}+${gidCount}`);
+    checkIds(dir, uidBase, uidCount, gidBase, gidCount);
+    nsCreateResult(dir, this.lib.nsCreate(dir, uidBase, uidCount, gidBase, gidCount), uidBase, uidCount, gidBase, gidCount);
+  }
+
+  async nsCreateAsync(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): Promise<void> {
+    checkIds(dir, uidBase, uidCount, gidBase, gidCount);
+    const ret = await onWorker(this.lib.nsCreate, dir, uidBase, uidCount, gidBase, gidCount);
+    nsCreateResult(dir, ret, uidBase, uidCount, gidBase, gidCount);
   }
 
   nsDestroy(dir: string): void {

@@ -138,6 +138,11 @@ export interface GovernorNative {
    */
   nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void;
   /**
+   * nsCreate on a worker thread (the clone, the id maps and the mounts), so that tenants made together do not
+   * queue on the event loop: the cloned child is a copy of that worker thread, which never runs JavaScript.
+   */
+  nsCreateAsync(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): Promise<void>;
+  /**
    * Unmounts (MNT_DETACH) and removes `<dir>/user` and `<dir>/net`, then `dir`. Whatever is missing already
    * counts as done, so it can be repeated. A namespace lives on while a process still runs in it.
    */

@@ -4,7 +4,8 @@ import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
 
 /** What this class needs of the native library (libs/native implements it). */
 export interface NamespaceKernel {
-  nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void;
+  /** runs off the event loop: 100 tenants made at once would otherwise queue there */
+  nsCreateAsync(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): Promise<void>;
   nsDestroy(dir: string): void;
   /** true when both bind mounts are live namespaces */
   nsCheck(dir: string): boolean;
@@ -92,7 +93,7 @@ export class TenantNamespaces {
    * made again rather than handed over with their uid map. A lost bind mount (after a reboot /run is empty)
    * is rebuilt. Namespaces without an owner file (made before there was one) are adopted.
    */
-  ensure(tenant: string, owner: NamespaceOwner): NamespaceOutcome {
+  async ensure(tenant: string, owner: NamespaceOwner): Promise<NamespaceOutcome> {
     const dir = this.dir(tenant);
     const file = join(dir, OWNER_FILE);
     let outcome: NamespaceOutcome = 'created';
@@ -104,7 +105,7 @@ export class TenantNamespaces {
     }
     this.remove(tenant); // whatever half is left, or another tenant's
     mkdirSync(dir, { recursive: true, mode: 0o711 });
-    this.kernel.nsCreate(dir, owner.uidBase, ID_RANGE_SIZE, owner.uidBase, ID_RANGE_SIZE);
+    await this.kernel.nsCreateAsync(dir, owner.uidBase, ID_RANGE_SIZE, owner.uidBase, ID_RANGE_SIZE);
     writeOwner(file, owner);
     return outcome;
   }

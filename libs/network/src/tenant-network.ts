@@ -35,7 +35,7 @@ export async function applyTenantNetwork(
   hooks: LinkHooks = {},
 ): Promise<TenantNetworkResult> {
   const changes: string[] = [];
-  const made = namespaces.ensure(tenant, { tenantId, uidBase: addressing.uidBase });
+  const made = await namespaces.ensure(tenant, { tenantId, uidBase: addressing.uidBase });
   if (made === 'created') changes.push(`created user and network namespaces under ${namespaces.dir(tenant)}`);
   if (made === 'replaced') changes.push(`replaced another tenant's user and network namespaces under ${namespaces.dir(tenant)}`);
   const hostInterface = hostInterfaceName(tenantId);
