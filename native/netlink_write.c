@@ -571,7 +571,13 @@ static int police_replace(int sock, const void *arg)
 	nest_end(&r, first);
 	nest_end(&r, actions);
 	nest_end(&r, options);
-	return transact(sock, &r);
+	ret = transact(sock, &r);
+	if (ret < 0) {
+		/* No ingress qdisc without its filter: a kernel without matchall or police leaves nothing behind. */
+		begin(&r, RTM_DELQDISC, 0, &tc, sizeof tc);
+		(void)transact(sock, &r);
+	}
+	return ret;
 }
 
 int gv_net_police_replace(const char *netns_path, const char *ifname, uint64_t rate, uint32_t burst)
