@@ -125,6 +125,20 @@ describe('a pass with nothing to change', () => {
     );
   });
 
+  it('creates and removes a tenant with its namespaces, link and shaping without ip, tc, nsenter or sysctl', async () => {
+    const { programs } = await passesWhileTraced(RESYNC_MS, async () => {
+      const res = await api('POST', '/v1/tenants', { name: 'quiet-d', quota: { network: { ingress: '8Mbit' } } });
+      assert.equal(res.status, 201, await res.text());
+      await until('quiet-d', (t) => t.status?.observedGeneration === 1 && t.status.phase === 'Ready');
+      assert.equal((await api('DELETE', '/v1/tenants/quiet-d')).status, 202);
+      for (const deadline = Date.now() + 30_000; (await api('GET', '/v1/tenants/quiet-d')).status !== 404; await sleep(100))
+        assert.ok(Date.now() < deadline, 'quiet-d is gone within 30 s');
+    });
+    const network = programs.filter((program) => ['ip', 'tc', 'nsenter', 'sysctl', 'unshare'].includes(program));
+    assert.deepEqual(network, [], `the tracer saw: ${programs.join(' ')}`);
+    assert.ok(programs.includes('governor-tenant-init'), `the tenant's init is seen, so the tracer was live: ${programs.join(' ')}`);
+  });
+
   it('sees the monitor a workload start runs, so the silence above is real', async () => {
     const { programs } = await passesWhileTraced(RESYNC_MS, async () => {
       const res = await api('POST', '/v1/tenants/quiet-b/workloads', { command: ['/bin/true'] });
