@@ -66,6 +66,17 @@ GV_API int gv_net_route_replace_default(const char *netns_path, const char *ifna
  * when the file holds something else; *changed tells whether it wrote. A key with ".." is -EINVAL. */
 GV_API int gv_net_sysctl_ensure(const char *netns_path, const char *key, const char *value, int *changed);
 
+/*
+ * Applies `count` (at most 64) steps in order in one namespace, on one socket and, for a tenant's namespace, one
+ * entering thread, stopping at the first that fails: *failed_at is its index (count when all succeeded). Steps:
+ *   up <ifname>                               as gv_net_link_up
+ *   addr <ifname> <address>/<prefix> [nodad]  as gv_net_address_replace
+ *   route <ifname> <gateway>                  as gv_net_route_replace_default
+ *   sysctl <key under /proc/sys/net> <value>  as gv_net_sysctl_ensure (written only when it differs)
+ * A step that does not parse is -EINVAL.
+ */
+GV_API int gv_net_apply(const char *netns_path, const char *const *steps, size_t count, size_t *failed_at);
+
 /* Makes (or replaces) the root qdisc of `ifname` a tbf of `rate` bytes/s with a bucket of `burst` bytes and a
  * queue of `latency_us` worth of the rate, as tc's "tbf rate R burst B latency L". */
 GV_API int gv_net_tbf_replace(const char *netns_path, const char *ifname, uint64_t rate, uint32_t burst,

@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -434,6 +435,93 @@ int gv_net_sysctl_ensure(const char *netns_path, const char *key, const char *va
 	*changed = 0;
 	struct sysctl_args args = {.key = key, .value = value, .changed = changed};
 	return in_netns(netns_path, sysctl_ensure, &args);
+}
+
+/* --- a plan of several writes in one namespace --- */
+
+struct plan_args {
+	const char *const *steps;
+	size_t count;
+	size_t *failed_at;
+};
+
+/* Splits `text` (copied into buf) at spaces into at most `max` words; returns how many. */
+static size_t split_words(const char *text, char *buf, size_t cap, char **words, size_t max)
+{
+	size_t len = strnlen(text, cap);
+	if (len >= cap)
+		return 0;
+	memcpy(buf, text, len + 1);
+	size_t n = 0;
+	for (char *p = buf; *p && n < max;) {
+		while (*p == ' ')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		words[n++] = p;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return n;
+}
+
+/* One step of a plan, on the plan's socket in the plan's namespace (the grammar is in netlink.h). */
+static int plan_step(int sock, const char *step)
+{
+	char buf[256], *w[4];
+	size_t n = split_words(step, buf, sizeof buf, w, 4);
+	if (n == 2 && strcmp(w[0], "up") == 0)
+		return valid_ifname(w[1]) ? link_up(sock, w[1]) : -EINVAL;
+	if (n == 3 && strcmp(w[0], "route") == 0) {
+		struct route_args route = {.ifname = w[1]};
+		if (!valid_ifname(w[1]) || parse_address(w[2], &route.family, route.gateway) < 0)
+			return -EINVAL;
+		return route_replace_default(sock, &route);
+	}
+	if (n == 3 && strcmp(w[0], "sysctl") == 0) {
+		int changed = 0;
+		struct sysctl_args sysctl = {.key = w[1], .value = w[2], .changed = &changed};
+		if (w[1][0] == '/' || strstr(w[1], ".."))
+			return -EINVAL;
+		return sysctl_ensure(sock, &sysctl);
+	}
+	if ((n == 3 || n == 4) && strcmp(w[0], "addr") == 0) {
+		struct address_args address = {.ifname = w[1], .nodad = n == 4};
+		char *slash = strchr(w[2], '/');
+		char *end = NULL;
+		if (!slash || (n == 4 && strcmp(w[3], "nodad") != 0))
+			return -EINVAL;
+		*slash = '\0';
+		unsigned long prefix = strtoul(slash + 1, &end, 10);
+		if (!valid_ifname(w[1]) || parse_address(w[2], &address.family, address.address) < 0 || *end != '\0' ||
+		    end == slash + 1 || prefix > (address.family == AF_INET ? 32u : 128u))
+			return -EINVAL;
+		address.prefix = (unsigned int)prefix;
+		return address_replace(sock, &address);
+	}
+	return -EINVAL;
+}
+
+static int plan_apply(int sock, const void *arg)
+{
+	const struct plan_args *a = arg;
+	for (size_t i = 0; i < a->count; i++) {
+		*a->failed_at = i;
+		int ret = plan_step(sock, a->steps[i]);
+		if (ret < 0)
+			return ret;
+	}
+	*a->failed_at = a->count;
+	return 0;
+}
+
+int gv_net_apply(const char *netns_path, const char *const *steps, size_t count, size_t *failed_at)
+{
+	if (!steps || !failed_at || count > 64)
+		return -EINVAL;
+	*failed_at = 0;
+	struct plan_args args = {.steps = steps, .count = count, .failed_at = failed_at};
+	return in_netns(netns_path, plan_apply, &args);
 }
 
 /* --- shaping (tbf) and policing (ingress + matchall police) --- */

@@ -121,6 +121,26 @@ void test_netlink_write(const char *run_dir)
 	int again = gv_net_qdisc_delete(a, "gvtest0", 1);
 	EXPECT_TRUE("removing it again is ENOENT or EINVAL", again == -ENOENT || again == -EINVAL);
 
+	const char *plan[] = {"sysctl ipv6/conf/eth0/disable_ipv6 0", "addr eth0 10.227.254.1/31", "addr eth0 fd00:6776::3/127 nodad",
+			      "up eth0", "route eth0 10.227.255.0"};
+	size_t failed_at = 99;
+	EXPECT("a plan of five steps is applied in the other namespace", gv_net_apply(b, plan, 5, &failed_at), 0);
+	EXPECT("and says all were done", failed_at, 5);
+	EXPECT_TRUE("its address reads back", observed(b, tenant, 2, " inet 10.227.254.1/31\n"));
+	EXPECT_TRUE("its IPv6 address too", observed(b, tenant, 2, " inet6 fd00:6776::3/127\n"));
+	EXPECT_TRUE("and its switch", observed(b, tenant, 2, "disable_ipv6 eth0 0\n"));
+	const char *missing[] = {"up eth0", "up eth9", "up eth0"};
+	EXPECT("a plan stops at a step the kernel refuses", gv_net_apply(b, missing, 3, &failed_at), -ENODEV);
+	EXPECT("and names it", failed_at, 1);
+	const char *bad[] = {"up eth0", "addr eth0 10.227.254.1"};
+	EXPECT("an address without its prefix is EINVAL", gv_net_apply(b, bad, 2, &failed_at), -EINVAL);
+	EXPECT("at that step", failed_at, 1);
+	const char *unknown[] = {"frob eth0"};
+	EXPECT("a step that is none is EINVAL", gv_net_apply(b, unknown, 1, &failed_at), -EINVAL);
+	const char *escape[] = {"sysctl ../../kernel/hostname x"};
+	EXPECT("a sysctl key with .. is EINVAL in a plan too", gv_net_apply(b, escape, 1, &failed_at), -EINVAL);
+	EXPECT("an empty plan does nothing", gv_net_apply(b, plan, 0, &failed_at), 0);
+
 	EXPECT("deleting the host end deletes the pair", gv_net_link_delete(a, "gvtest0"), 0);
 	EXPECT_TRUE("eth0 went with it", !observed(b, tenant, 2, " eth0 "));
 	EXPECT("deleting it again is ENODEV", gv_net_link_delete(a, "gvtest0"), -ENODEV);

@@ -110,5 +110,14 @@ describe('tenant links written over netlink', () => {
     });
     await assert.rejects(writes.ensureSysctl(join(dir, 'missing'), 'ipv6/conf/eth0/disable_ipv6', '1'), { code: 'ENOENT' });
     assert.equal(await writes.deleteLink(tenantNs, 'eth9'), false, 'a missing link is already deleted');
+    await assert.rejects(
+      writes.apply(tenantNs, [
+        { op: 'up', ifname: 'eth0' },
+        { op: 'up', ifname: 'eth9' },
+        { op: 'route', ifname: 'eth0', gateway: spec.hostAddress },
+      ]),
+      { message: `setLinkUp eth9 in ${tenantNs}: ENODEV (up eth9: step 2 of 3)` },
+      'a plan names the step it stopped at',
+    );
   });
 });

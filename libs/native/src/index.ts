@@ -2,4 +2,4 @@ export type { DirFd, GovernorNative, ProcessExit, SpawnRequest, SpawnedProcess }
 export { NativeError } from './native.error';
 export { KoffiNative, findLibrary, monitorPath } from './native';
 export { KoffiNetlink } from './netlink';
-export type { NetlinkWrites } from './netlink.types';
+export type { NetlinkStep, NetlinkWrites } from './netlink.types';

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import koffi, { type KoffiFunc } from 'koffi';
 import { findLibrary, onWorker, refuseNul } from './native';
 import { NativeError } from './native.error';
-import type { NetlinkWrites } from './netlink.types';
+import type { NetlinkStep, NetlinkWrites } from './netlink.types';
 
 const { EINVAL, ENODEV, ENOENT } = constants.errno;
 const MAX_RATE = 2 ** 53;
@@ -30,6 +30,9 @@ function bind(path: string) {
       'int gv_net_tbf_replace(const char *netns_path, const char *ifname, uint64_t rate, uint32_t burst, uint32_t latency_us)',
     ),
     qdiscDelete: fn<(netns: Ns, ifname: string, ingress: number) => number>('int gv_net_qdisc_delete(const char *netns_path, const char *ifname, int ingress)'),
+    apply: fn<(netns: Ns, steps: string[], count: number, failedAt: [number]) => number>(
+      'int gv_net_apply(const char *netns_path, const char **steps, size_t count, _Out_ size_t *failed_at)',
+    ),
     policeReplace: fn<(netns: Ns, ifname: string, rate: number, burst: number) => number>(
       'int gv_net_police_replace(const char *netns_path, const char *ifname, uint64_t rate, uint32_t burst)',
     ),
@@ -46,6 +49,20 @@ function checkRate(op: string, place: string, rate: number, burst: number): void
   if (!Number.isInteger(rate) || rate <= 0 || rate > MAX_RATE)
     throw new NativeError(op, place, EINVAL, `rate ${rate} is not a whole number of bytes/s above 0`);
   if (!Number.isInteger(burst) || burst <= 0 || burst > 0xffff_ffff) throw new NativeError(op, place, EINVAL, `burst ${burst} is not from 1 to 2^32 - 1 bytes`);
+}
+
+/** A step as gv_net_apply reads it (native/netlink.h), the operation its error is named after, and where it acts. */
+function stepText(step: NetlinkStep): { text: string; op: string; subject: string } {
+  switch (step.op) {
+    case 'up':
+      return { text: `up ${step.ifname}`, op: 'setLinkUp', subject: step.ifname };
+    case 'addr':
+      return { text: `addr ${step.ifname} ${step.address}/${step.prefix}${step.nodad ? ' nodad' : ''}`, op: 'replaceAddress', subject: step.ifname };
+    case 'route':
+      return { text: `route ${step.ifname} ${step.gateway}`, op: 'replaceDefaultRoute', subject: step.ifname };
+    case 'sysctl':
+      return { text: `sysctl ${step.key} ${step.value}`, op: 'ensureSysctl', subject: `/proc/sys/net/${step.key}` };
+  }
 }
 
 /** NetlinkWrites over native/build/libgovernor.so (the same library as KoffiNative), loaded on first use. */
@@ -117,6 +134,29 @@ export class KoffiNetlink implements NetlinkWrites {
     const args: [string | null, string, string, [number]] = [netnsPath ?? null, key, value, changed];
     await this.call('ensureSysctl', netnsPath, `/proc/sys/net/${key}`, [value], this.lib.sysctlEnsure, args, [], `= ${value}`);
     return changed[0] === 1;
+  }
+
+  async apply(netnsPath: string | undefined, steps: readonly NetlinkStep[]): Promise<void> {
+    if (steps.length === 0) return;
+    const place = netnsPath ?? 'this network namespace';
+    const texts = steps.map(stepText);
+    refuseNul('apply', place, [netnsPath ?? '', ...texts.map((t) => t.text)]);
+    // The plan's words are split at spaces: a field with a space of its own would read as two.
+    const spaced = steps.find((step) => Object.values(step).some((value) => typeof value === 'string' && value.includes(' ')));
+    if (spaced) throw new NativeError('apply', place, EINVAL, `a field holds a space: ${JSON.stringify(spaced)}`);
+    if (steps.length > 64) throw new NativeError('apply', place, EINVAL, `${steps.length} steps, at most 64`);
+    const failedAt: [number] = [0];
+    const ret = await onWorker(
+      this.lib.apply,
+      netnsPath ?? null,
+      texts.map((t) => t.text),
+      steps.length,
+      failedAt,
+    );
+    if (ret < 0) {
+      const failed = texts[Math.min(failedAt[0], texts.length - 1)];
+      throw new NativeError(failed.op, where(netnsPath, failed.subject), -ret, `${failed.text}: step ${failedAt[0] + 1} of ${steps.length}`);
+    }
   }
 
   async replaceTbf(netnsPath: string | undefined, ifname: string, rate: number, burst: number, latencyUs: number): Promise<void> {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { KoffiNative } from '../../native/src/native';
 import { KoffiNetlink } from '../../native/src/netlink';
-import type { NetlinkWrites } from '../../native/src/netlink.types';
-import { type LinkView, NetworkObserver, type NetworkView } from './observe';
+import type { NetlinkStep, NetlinkWrites } from '../../native/src/netlink.types';
+import { type LinkView, NetworkObserver } from './observe';
 
 /** Everything one tenant's link needs; built by the caller from the tenant's allocation and quota. */
 export interface TenantLinkSpec {
@@ -130,69 +130,74 @@ export async function ensureLinkObserved(
     host = await hostLink();
     tenant = await tenantView();
   }
+  // Each side's writes go as one plan (one native call, one entering thread for the tenant's namespace), in
+  // the order of the single writes: address before up, up before the route through it.
+  const hostPlan = new Plan();
+  const tenantPlan = new Plan();
   const ipv6Off = spec.ipv6 === undefined ? '1' : '0';
-  if (host !== undefined && host.ipv6Disabled !== undefined && host.ipv6Disabled !== (spec.ipv6 === undefined)) {
-    await writes.ensureSysctl(undefined, switchKey(spec.hostInterface), ipv6Off);
-    changes.push(`IPv6 ${spec.ipv6 === undefined ? 'off' : 'on'} on ${spec.hostInterface}`);
-  }
-  if (!has(host, spec.hostAddress, spec.prefix)) {
-    await writes.replaceAddress(undefined, spec.hostInterface, spec.hostAddress, spec.prefix);
-    changes.push(`address ${spec.hostAddress}/${spec.prefix} on ${spec.hostInterface}`);
-  }
+  const ipv6Word = spec.ipv6 === undefined ? 'off' : 'on';
+  if (host !== undefined && host.ipv6Disabled !== undefined && host.ipv6Disabled !== (spec.ipv6 === undefined))
+    hostPlan.add({ op: 'sysctl', key: switchKey(spec.hostInterface), value: ipv6Off }, `IPv6 ${ipv6Word} on ${spec.hostInterface}`);
+  if (!has(host, spec.hostAddress, spec.prefix))
+    hostPlan.add(
+      { op: 'addr', ifname: spec.hostInterface, address: spec.hostAddress, prefix: spec.prefix },
+      `address ${spec.hostAddress}/${spec.prefix} on ${spec.hostInterface}`,
+    );
+  const ipv6 = spec.ipv6;
+  if (ipv6 && !has(host, ipv6.hostAddress, ipv6.prefix, 'inet6'))
+    // Without duplicate address detection: the addresses are ours alone.
+    hostPlan.add(
+      { op: 'addr', ifname: spec.hostInterface, address: ipv6.hostAddress, prefix: ipv6.prefix, nodad: true },
+      `address ${ipv6.hostAddress}/${ipv6.prefix} on ${spec.hostInterface}`,
+    );
+  changes.push(...(await hostPlan.apply(writes, undefined)));
+
   if (hooks.beforeUp !== undefined && (!isUp(host) || !isUp(tenant.links.get(TENANT_INTERFACE)))) await hooks.beforeUp();
   if (!isUp(host)) {
     await writes.setLinkUp(undefined, spec.hostInterface);
     changes.push(`${spec.hostInterface} up`);
   }
 
-  if (!isUp(tenant.links.get('lo'))) {
-    await writes.setLinkUp(netns, 'lo');
-    changes.push('lo up');
-  }
+  if (!isUp(tenant.links.get('lo'))) tenantPlan.add({ op: 'up', ifname: 'lo' }, 'lo up');
   const eth0 = tenant.links.get(TENANT_INTERFACE);
-  if (eth0?.ipv6Disabled !== undefined && eth0.ipv6Disabled !== (spec.ipv6 === undefined)) {
-    await writes.ensureSysctl(netns, switchKey(TENANT_INTERFACE), ipv6Off);
-    changes.push(`IPv6 ${spec.ipv6 === undefined ? 'off' : 'on'} on ${TENANT_INTERFACE}`);
+  if (eth0?.ipv6Disabled !== undefined && eth0.ipv6Disabled !== (spec.ipv6 === undefined))
+    tenantPlan.add({ op: 'sysctl', key: switchKey(TENANT_INTERFACE), value: ipv6Off }, `IPv6 ${ipv6Word} on ${TENANT_INTERFACE}`);
+  if (!has(eth0, spec.tenantAddress, spec.prefix))
+    tenantPlan.add(
+      { op: 'addr', ifname: TENANT_INTERFACE, address: spec.tenantAddress, prefix: spec.prefix },
+      `address ${spec.tenantAddress}/${spec.prefix} on ${TENANT_INTERFACE}`,
+    );
+  if (!isUp(eth0)) tenantPlan.add({ op: 'up', ifname: TENANT_INTERFACE }, `${TENANT_INTERFACE} up`);
+  if (!tenant.defaultRoutes.inet.includes(spec.hostAddress))
+    tenantPlan.add({ op: 'route', ifname: TENANT_INTERFACE, gateway: spec.hostAddress }, `default route via ${spec.hostAddress}`);
+  if (ipv6) {
+    if (!has(eth0, ipv6.tenantAddress, ipv6.prefix, 'inet6'))
+      tenantPlan.add(
+        { op: 'addr', ifname: TENANT_INTERFACE, address: ipv6.tenantAddress, prefix: ipv6.prefix, nodad: true },
+        `address ${ipv6.tenantAddress}/${ipv6.prefix} on ${TENANT_INTERFACE}`,
+      );
+    if (!tenant.defaultRoutes.inet6.includes(ipv6.hostAddress))
+      tenantPlan.add({ op: 'route', ifname: TENANT_INTERFACE, gateway: ipv6.hostAddress }, `IPv6 default route via ${ipv6.hostAddress}`);
   }
-  if (!has(eth0, spec.tenantAddress, spec.prefix)) {
-    await writes.replaceAddress(netns, TENANT_INTERFACE, spec.tenantAddress, spec.prefix);
-    changes.push(`address ${spec.tenantAddress}/${spec.prefix} on ${TENANT_INTERFACE}`);
-  }
-  if (!isUp(eth0)) {
-    await writes.setLinkUp(netns, TENANT_INTERFACE);
-    changes.push(`${TENANT_INTERFACE} up`);
-  }
-  if (!tenant.defaultRoutes.inet.includes(spec.hostAddress)) {
-    await writes.replaceDefaultRoute(netns, TENANT_INTERFACE, spec.hostAddress);
-    changes.push(`default route via ${spec.hostAddress}`);
-  }
-  if (spec.ipv6) changes.push(...(await ensureIpv6(spec, spec.ipv6, host, eth0, tenant, writes)));
+  changes.push(...(await tenantPlan.apply(writes, netns)));
   return { changes, host };
 }
 
-/** Both ends' IPv6 addresses (without duplicate address detection: they are ours alone) and the default route. */
-async function ensureIpv6(
-  spec: TenantLinkSpec,
-  ipv6: TenantLinkIpv6,
-  host: LinkView | undefined,
-  eth0: LinkView | undefined,
-  tenant: NetworkView,
-  writes: NetlinkWrites,
-): Promise<string[]> {
-  const changes: string[] = [];
-  if (!has(host, ipv6.hostAddress, ipv6.prefix, 'inet6')) {
-    await writes.replaceAddress(undefined, spec.hostInterface, ipv6.hostAddress, ipv6.prefix, { nodad: true });
-    changes.push(`address ${ipv6.hostAddress}/${ipv6.prefix} on ${spec.hostInterface}`);
+/** The writes one side of the link needs, each with the change it reports. */
+class Plan {
+  private readonly steps: NetlinkStep[] = [];
+  private readonly changes: string[] = [];
+
+  add(step: NetlinkStep, change: string): void {
+    this.steps.push(step);
+    this.changes.push(change);
   }
-  if (!has(eth0, ipv6.tenantAddress, ipv6.prefix, 'inet6')) {
-    await writes.replaceAddress(spec.netnsPath, TENANT_INTERFACE, ipv6.tenantAddress, ipv6.prefix, { nodad: true });
-    changes.push(`address ${ipv6.tenantAddress}/${ipv6.prefix} on ${TENANT_INTERFACE}`);
+
+  /** Applies them in one call (none when there is nothing to write) and returns their changes. */
+  async apply(writes: NetlinkWrites, netnsPath: string | undefined): Promise<string[]> {
+    if (this.steps.length > 0) await writes.apply(netnsPath, this.steps);
+    return this.changes;
   }
-  if (!tenant.defaultRoutes.inet6.includes(ipv6.hostAddress)) {
-    await writes.replaceDefaultRoute(spec.netnsPath, TENANT_INTERFACE, ipv6.hostAddress);
-    changes.push(`IPv6 default route via ${ipv6.hostAddress}`);
-  }
-  return changes;
 }
 
 /** Removes the pair (deleting one end deletes both). A missing link is already done. */
