@@ -236,7 +236,7 @@ async function main(): Promise<void> {
       results[name] = summaries(samples);
     }
     await driver.removeTenant(TENANT);
-    namespaces.remove(TENANT);
+    await namespaces.remove(TENANT);
     if (crunDir !== undefined) rmSync(crunDir, { recursive: true, force: true });
   } finally {
     stopWatching();

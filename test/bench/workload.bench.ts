@@ -297,7 +297,7 @@ async function main(): Promise<void> {
     if (remaining.length > 0) throw new Error(`workload leaves left behind: ${remaining.join(' ')}`);
     await driver.removeWorkload(TENANT, 'clone3');
     await driver.removeTenant(TENANT);
-    namespaces.remove(TENANT);
+    await namespaces.remove(TENANT);
   } finally {
     stopWatching();
     driver?.close();

@@ -398,6 +398,12 @@ export class KoffiNative implements GovernorNative {
     if (ret < 0) throw new NativeError('nsDestroy', dir, -ret);
   }
 
+  async nsDestroyAsync(dir: string): Promise<void> {
+    refuseNul('nsDestroy', dir, [dir]);
+    const ret = await onWorker(this.lib.nsDestroy, dir);
+    if (ret < 0) throw new NativeError('nsDestroy', dir, -ret);
+  }
+
   nsCheck(dir: string): boolean {
     refuseNul('nsCheck', dir, [dir]);
     const ret = this.lib.nsCheck(dir);

@@ -147,6 +147,8 @@ export interface GovernorNative {
    * counts as done, so it can be repeated. A namespace lives on while a process still runs in it.
    */
   nsDestroy(dir: string): void;
+  /** nsDestroy on a worker thread: each unmount waits for the kernel (an RCU grace period) off the event loop. */
+  nsDestroyAsync(dir: string): Promise<void>;
   /**
    * True when both `<dir>/user` and `<dir>/net` are namespace mounts of their kind; false when dir or a file is
    * missing, or a file is not a namespace (its bind mount was lost: a reboot, a dead mount namespace).

@@ -73,5 +73,5 @@ export function firewallEntry(tenantId: string, addressing: Omit<TenantAddressin
 /** Removes the link (both ends) and the namespaces; what is already gone is done. */
 export async function removeTenantNetwork(namespaces: TenantNamespaces, tenant: string, tenantId: string | undefined): Promise<void> {
   if (tenantId !== undefined) await removeLink(hostInterfaceName(tenantId));
-  namespaces.remove(tenant);
+  await namespaces.remove(tenant);
 }
