@@ -11,6 +11,7 @@
 #include <linux/if_link.h>
 #include <linux/net_namespace.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -310,10 +311,11 @@ static void each_route(const struct nlmsghdr *h, struct out *out, const void *ct
 
 static void each_qdisc(const struct nlmsghdr *h, struct out *out, const void *ctx)
 {
-	(void)ctx;
 	if (h->nlmsg_type != RTM_NEWQDISC)
 		return;
 	const struct tcmsg *tc = (const void *)((const char *)h + NLMSG_HDRLEN);
+	if (tc->tcm_parent == TC_H_INGRESS)
+		*(int *)(uintptr_t)ctx = 1;
 	size_t len;
 	char kind[IFNAMSIZ] = "";
 	uint64_t rate = 0;
@@ -337,6 +339,63 @@ static void each_qdisc(const struct nlmsghdr *h, struct out *out, const void *ct
 		emit(out, "qdisc %d %s %s %llu\n", tc->tcm_ifindex, kind,
 		     tc->tcm_parent == TC_H_ROOT ? "root" : tc->tcm_parent == TC_H_INGRESS ? "ingress" : "other",
 		     (unsigned long long)rate);
+}
+
+/* The rate of a police action (TCA_ACT_OPTIONS of "police"): the 32-bit field, or TCA_POLICE_RATE64 beyond it. */
+static uint64_t police_rate(const struct rtattr *options)
+{
+	uint64_t rate = 0, rate64 = 0;
+	size_t len = attr_payload(options);
+	for (const struct rtattr *a = attr_data(options); attr_ok(a, len); a = attr_next(a, &len)) {
+		if (a->rta_type == TCA_POLICE_TBF && attr_payload(a) >= sizeof(struct tc_police)) {
+			struct tc_police police;
+			memcpy(&police, attr_data(a), sizeof police);
+			rate = police.rate.rate;
+		} else if (a->rta_type == TCA_POLICE_RATE64 && attr_payload(a) >= sizeof(uint64_t))
+			memcpy(&rate64, attr_data(a), sizeof rate64);
+	}
+	return rate64 ? rate64 : rate;
+}
+
+/* A matchall filter on the ingress qdisc, and the rate of its first police action. */
+static void each_filter(const struct nlmsghdr *h, struct out *out, const void *ctx)
+{
+	(void)ctx;
+	if (h->nlmsg_type != RTM_NEWTFILTER)
+		return;
+	const struct tcmsg *tc = (const void *)((const char *)h + NLMSG_HDRLEN);
+	size_t len;
+	int matchall = 0;
+	const struct rtattr *options = NULL;
+	for (const struct rtattr *a = attrs_of(h, sizeof *tc, &len); attr_ok(a, len); a = attr_next(a, &len)) {
+		if (a->rta_type == TCA_KIND)
+			matchall = strncmp(attr_data(a), "matchall", attr_payload(a)) == 0;
+		else if (a->rta_type == TCA_OPTIONS)
+			options = a;
+	}
+	if (!matchall || !options)
+		return;
+	size_t left = attr_payload(options);
+	for (const struct rtattr *o = attr_data(options); attr_ok(o, left); o = attr_next(o, &left)) {
+		if (o->rta_type != TCA_MATCHALL_ACT)
+			continue;
+		size_t actions = attr_payload(o);
+		for (const struct rtattr *act = attr_data(o); attr_ok(act, actions); act = attr_next(act, &actions)) {
+			size_t inner = attr_payload(act);
+			int police = 0;
+			const struct rtattr *act_options = NULL;
+			for (const struct rtattr *x = attr_data(act); attr_ok(x, inner); x = attr_next(x, &inner)) {
+				if (x->rta_type == TCA_ACT_KIND)
+					police = strncmp(attr_data(x), "police", attr_payload(x)) == 0;
+				else if (x->rta_type == TCA_ACT_OPTIONS)
+					act_options = x;
+			}
+			if (police && act_options) {
+				emit(out, "police %d %llu\n", tc->tcm_ifindex, (unsigned long long)police_rate(act_options));
+				return;
+			}
+		}
+	}
 }
 
 int gv_net_observe(const char *netns_path, const char *const *ifnames, size_t count, unsigned char *buf, size_t cap,
@@ -387,12 +446,18 @@ int gv_net_observe(const char *netns_path, const char *const *ifnames, size_t co
 		ret = talk(enter.sock, RTM_GETADDR, NLM_F_DUMP, &addr, sizeof addr, NULL, &out, each_address, &index);
 		/* A link's root and ingress qdiscs asked for by parent; one it does not have is an error to skip. */
 		const uint32_t parents[] = {TC_H_ROOT, TC_H_INGRESS};
+		int ingress = 0;
 		for (size_t p = 0; p < 2 && ret == 0; p++) {
 			struct tcmsg qdisc = {.tcm_family = AF_UNSPEC, .tcm_ifindex = index, .tcm_parent = parents[p]};
 			/* The kernel sends a qdisc get's answer to the TC group, and to the asker only with NLM_F_ECHO. */
-			int got = talk(enter.sock, RTM_GETQDISC, NLM_F_ECHO, &qdisc, sizeof qdisc, NULL, &out, each_qdisc, NULL);
+			int got = talk(enter.sock, RTM_GETQDISC, NLM_F_ECHO, &qdisc, sizeof qdisc, NULL, &out, each_qdisc, &ingress);
 			if (got < 0 && got != -ENOENT && got != -EINVAL)
 				ret = got;
+		}
+		/* The policing filter's rate, only on a link that has an ingress qdisc to hold it. */
+		if (ret == 0 && ingress) {
+			struct tcmsg filter = {.tcm_family = AF_UNSPEC, .tcm_ifindex = index, .tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0)};
+			ret = talk(enter.sock, RTM_GETTFILTER, NLM_F_DUMP, &filter, sizeof filter, NULL, &out, each_filter, NULL);
 		}
 	}
 	/* Routes only inside a tenant's namespace, which holds a handful; the host's table can be long. */

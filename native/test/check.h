@@ -23,5 +23,7 @@ void test_monitor(const char *run_dir, const char *tree);
 void test_batch(void);
 /* test/netlink_test.c: netlink.c in this process's network namespace. */
 void test_netlink(void);
+/* test/netlink_test.c: netlink_write.c in two scratch network namespaces below run_dir. */
+void test_netlink_write(const char *run_dir);
 
 #endif

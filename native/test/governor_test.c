@@ -374,6 +374,7 @@ int main(void)
 		return 2;
 	}
 	test_ns(run_dir);
+	test_netlink_write(run_dir);
 	test_monitor(run_dir, tree);
 	char cmd[192];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -214,7 +214,7 @@ async function main(): Promise<void> {
     await driver.applyTenant(TENANT, {}, { force: false, reclaimTimeoutMs: 0, suspended: false });
     const namespaces = new TenantNamespaces(native, scratch.runDir);
     namespaces.prepare();
-    namespaces.ensure(TENANT, { tenantId: BENCH_TENANT_ID, uidBase: UID_BASE });
+    await namespaces.ensure(TENANT, { tenantId: BENCH_TENANT_ID, uidBase: UID_BASE });
     await startTenantInit({
       binaryPath: native.tenantInitPath(),
       tenant: TENANT,
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     }
     await monitors.close();
     await driver.removeTenant(TENANT);
-    namespaces.remove(TENANT);
+    await namespaces.remove(TENANT);
     if (crunDir !== undefined) rmSync(crunDir, { recursive: true, force: true });
   } finally {
     stopWatching();

@@ -288,7 +288,7 @@ async function main(): Promise<void> {
     await driver.applyTenant(TENANT, {}, { force: false, reclaimTimeoutMs: 0, suspended: false });
     const namespaces = new TenantNamespaces(native, scratch.runDir);
     namespaces.prepare();
-    namespaces.ensure(TENANT, { tenantId: BENCH_TENANT_ID, uidBase: UID_BASE });
+    await namespaces.ensure(TENANT, { tenantId: BENCH_TENANT_ID, uidBase: UID_BASE });
     const { leaf } = await driver.prepareWorkload(TENANT, 'clone3', {});
     const context: MonitorContext = { driver, namespaces, runDir: scratch.runDir, bootId: await currentBootId() };
     backToBack = await series(context, native, leaf, 'b', SPAWNS, WARMUP, 0);
@@ -297,7 +297,7 @@ async function main(): Promise<void> {
     if (remaining.length > 0) throw new Error(`workload leaves left behind: ${remaining.join(' ')}`);
     await driver.removeWorkload(TENANT, 'clone3');
     await driver.removeTenant(TENANT);
-    namespaces.remove(TENANT);
+    await namespaces.remove(TENANT);
   } finally {
     stopWatching();
     driver?.close();

@@ -157,7 +157,7 @@ export function monitorPath(from: string = __dirname): string {
 }
 
 /** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
-function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
+export function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
   return new Promise((resolve, reject) => f.async(...args, (err: Error | null, result: number) => (err ? reject(err) : resolve(result))));
 }
 
@@ -192,7 +192,7 @@ function readReport(fd: number, timeoutMs: number): Promise<{ text: string; time
 }
 
 /** koffi cuts a string at its first NUL: "cgroup\0/../x" would reach C as "cgroup". */
-function refuseNul(op: string, path: string, values: string[]): void {
+export function refuseNul(op: string, path: string, values: string[]): void {
   if (values.some((value) => value.includes('\0'))) throw new NativeError(op, path, EINVAL, 'contains a NUL byte');
 }
 
@@ -225,6 +225,19 @@ function spawnError(request: SpawnRequest, step: number, errno: number): NativeE
     default:
       return new NativeError('spawn', request.command, errno, `failed at step ${step} of gv_spawn`);
   }
+}
+
+function checkIds(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void {
+  refuseNul('nsCreate', dir, [dir]);
+  // koffi would wrap a negative or fractional number into some other unsigned int.
+  const ids = { uidBase, uidCount, gidBase, gidCount };
+  const bad = Object.entries(ids).find(([, value]) => !Number.isInteger(value) || value < 0 || value > MAX_ID);
+  if (bad) throw new NativeError('nsCreate', dir, EINVAL, `${bad[0]} ${bad[1]} is not an id from 0 to ${MAX_ID}`);
+}
+
+function nsCreateResult(dir: string, ret: number, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void {
+  if (ret === -EEXIST) throw new NativeError('nsCreate', dir, EEXIST, 'a namespace (or something else) is there already');
+  if (ret < 0) throw new NativeError('nsCreate', dir, -ret, `uids ${uidBase}+${uidCount}, gids ${gidBase}+${gidCount}`);
 }
 
 /** GovernorNative over native/build/libgovernor.so, loaded on first use. */
@@ -478,19 +491,25 @@ export class KoffiNative implements GovernorNative {
   }
 
   nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void {
-    refuseNul('nsCreate', dir, [dir]);
-    // koffi would wrap a negative or fractional number into some other unsigned int.
-    const ids = { uidBase, uidCount, gidBase, gidCount };
-    const bad = Object.entries(ids).find(([, value]) => !Number.isInteger(value) || value < 0 || value > MAX_ID);
-    if (bad) throw new NativeError('nsCreate', dir, EINVAL, `${bad[0]} ${bad[1]} is not an id from 0 to ${MAX_ID}`);
-    const ret = this.lib.nsCreate(dir, uidBase, uidCount, gidBase, gidCount);
-    if (ret === -EEXIST) throw new NativeError('nsCreate', dir, EEXIST, 'a namespace (or something else) is there already');
-    if (ret < 0) throw new NativeError('nsCreate', dir, -ret, `uids ${uidBase}+${uidCount}, gids ${gidBase}+${gidCount}`);
+    checkIds(dir, uidBase, uidCount, gidBase, gidCount);
+    nsCreateResult(dir, this.lib.nsCreate(dir, uidBase, uidCount, gidBase, gidCount), uidBase, uidCount, gidBase, gidCount);
+  }
+
+  async nsCreateAsync(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): Promise<void> {
+    checkIds(dir, uidBase, uidCount, gidBase, gidCount);
+    const ret = await onWorker(this.lib.nsCreate, dir, uidBase, uidCount, gidBase, gidCount);
+    nsCreateResult(dir, ret, uidBase, uidCount, gidBase, gidCount);
   }
 
   nsDestroy(dir: string): void {
     refuseNul('nsDestroy', dir, [dir]);
     const ret = this.lib.nsDestroy(dir);
+    if (ret < 0) throw new NativeError('nsDestroy', dir, -ret);
+  }
+
+  async nsDestroyAsync(dir: string): Promise<void> {
+    refuseNul('nsDestroy', dir, [dir]);
+    const ret = await onWorker(this.lib.nsDestroy, dir);
     if (ret < 0) throw new NativeError('nsDestroy', dir, -ret);
   }
 

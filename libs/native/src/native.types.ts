@@ -169,10 +169,17 @@ export interface GovernorNative {
    */
   nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void;
   /**
+   * nsCreate on a worker thread (the clone, the id maps and the mounts), so that tenants made together do not
+   * queue on the event loop: the cloned child is a copy of that worker thread, which never runs JavaScript.
+   */
+  nsCreateAsync(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): Promise<void>;
+  /**
    * Unmounts (MNT_DETACH) and removes `<dir>/user` and `<dir>/net`, then `dir`. Whatever is missing already
    * counts as done, so it can be repeated. A namespace lives on while a process still runs in it.
    */
   nsDestroy(dir: string): void;
+  /** nsDestroy on a worker thread: each unmount waits for the kernel (an RCU grace period) off the event loop. */
+  nsDestroyAsync(dir: string): Promise<void>;
   /**
    * True when both `<dir>/user` and `<dir>/net` are namespace mounts of their kind; false when dir or a file is
    * missing, or a file is not a namespace (its bind mount was lost: a reboot, a dead mount namespace).

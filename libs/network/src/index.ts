@@ -13,12 +13,13 @@ export {
 } from './firewall';
 export { Nftables, NftablesError } from './nftables';
 export { ID_RANGE_SIZE, TenantNamespaces, type NamespaceKernel, type TenantNamespacePaths } from './namespaces';
-export { ensureShaping, parseTcRate } from './shaping';
+export { ensureShaping } from './shaping';
 export { applyTenantNetwork, firewallEntry, removeTenantNetwork, type TenantAddressing, type TenantNetworkResult } from './tenant-network';
 export { NetworkObserver, parseNetworkView, type LinkView, type NetworkView } from './observe';
 export {
   ensureLink,
   ensureLinkObserved,
+  netlinkWrites,
   networkObserver,
   hostInterfaceName,
   linkCounters,

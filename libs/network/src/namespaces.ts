@@ -4,8 +4,9 @@ import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
 
 /** What this class needs of the native library (libs/native implements it). */
 export interface NamespaceKernel {
-  nsCreate(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): void;
-  nsDestroy(dir: string): void;
+  /** runs off the event loop: 100 tenants made at once would otherwise queue there */
+  nsCreateAsync(dir: string, uidBase: number, uidCount: number, gidBase: number, gidCount: number): Promise<void>;
+  nsDestroyAsync(dir: string): Promise<void>;
   /** true when both bind mounts are live namespaces */
   nsCheck(dir: string): boolean;
   makeSharedMount(dir: string): void;
@@ -92,7 +93,7 @@ export class TenantNamespaces {
    * made again rather than handed over with their uid map. A lost bind mount (after a reboot /run is empty)
    * is rebuilt. Namespaces without an owner file (made before there was one) are adopted.
    */
-  ensure(tenant: string, owner: NamespaceOwner): NamespaceOutcome {
+  async ensure(tenant: string, owner: NamespaceOwner): Promise<NamespaceOutcome> {
     const dir = this.dir(tenant);
     const file = join(dir, OWNER_FILE);
     let outcome: NamespaceOutcome = 'created';
@@ -102,17 +103,17 @@ export class TenantNamespaces {
       if (recorded === undefined || (recorded.tenantId === owner.tenantId && recorded.uidBase === owner.uidBase)) return 'kept';
       outcome = 'replaced';
     }
-    this.remove(tenant); // whatever half is left, or another tenant's
+    await this.remove(tenant); // whatever half is left, or another tenant's
     mkdirSync(dir, { recursive: true, mode: 0o711 });
-    this.kernel.nsCreate(dir, owner.uidBase, ID_RANGE_SIZE, owner.uidBase, ID_RANGE_SIZE);
+    await this.kernel.nsCreateAsync(dir, owner.uidBase, ID_RANGE_SIZE, owner.uidBase, ID_RANGE_SIZE);
     writeOwner(file, owner);
     return outcome;
   }
 
-  remove(tenant: string): void {
+  async remove(tenant: string): Promise<void> {
     const dir = this.dir(tenant);
     rmSync(join(dir, OWNER_FILE), { force: true });
-    this.kernel.nsDestroy(dir);
+    await this.kernel.nsDestroyAsync(dir);
   }
 
   /** Tenants with a namespace directory on this host. */

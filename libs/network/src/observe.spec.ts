@@ -22,6 +22,7 @@ addr 947 inet 10.242.3.0/31
 addr 947 inet6 fe80::28db:f0ff:fef3:a3b9/64
 qdisc 947 tbf root 1000000
 qdisc 947 ingress ingress 0
+police 947 625000
 `;
 
 describe('reading a network namespace over netlink', () => {
@@ -49,6 +50,11 @@ describe('reading a network namespace over netlink', () => {
       { kind: 'ingress', parent: 'ingress', rate: 0 },
     ]);
     assert.equal(link?.addresses.length, 2);
+  });
+
+  it('gives the host end the police rate of its ingress filter in bytes per second, and none to a link without one', () => {
+    assert.equal(parseNetworkView(HOST).links.get('gvscaletest')?.police, 625_000);
+    assert.equal(parseNetworkView(TENANT).links.get('eth0')?.police, undefined);
   });
 
   it('pairs a host end with eth0 only when each is the other end and the host end leads into the tenant namespace', () => {

@@ -24,6 +24,8 @@ export interface LinkView {
   ipv6Disabled: boolean | undefined;
   /** a veth's other end: its index, and the id of its namespace as this one names it (-1: this namespace) */
   peer?: { index: number; nsid: number };
+  /** the police rate (bytes per second) of the matchall filter on the ingress qdisc, when it has one */
+  police?: number;
 }
 
 /** The links asked for in one namespace, and its default routes (inside a tenant's namespace only). */
@@ -58,6 +60,9 @@ export function parseNetworkView(text: string): NetworkView {
     } else if (kind === 'qdisc' && rest.length === 4) {
       const [index, qdisc, parent, rate] = rest as [string, string, string, string];
       byIndex.get(index)?.qdiscs.push({ kind: qdisc, parent: parent === 'root' || parent === 'ingress' ? parent : 'other', rate: Number(rate) });
+    } else if (kind === 'police' && rest.length === 2) {
+      const link = byIndex.get(rest[0]);
+      if (link && link.police === undefined) link.police = Number(rest[1]);
     } else if (kind === 'route' && rest.length === 3 && rest[1] === 'default') {
       defaultRoutes[rest[0] === 'inet6' ? 'inet6' : 'inet'].push(rest[2]);
     }
@@ -70,7 +75,7 @@ export function parseNetworkView(text: string): NetworkView {
  * starts no `ip`, `tc`, `sysctl` or `nsenter` process.
  */
 export class NetworkObserver {
-  constructor(private readonly native: GovernorNative) {}
+  constructor(private readonly native: Pick<GovernorNative, 'observeNetwork' | 'netNsid'>) {}
 
   async observe(netnsPath: string | undefined, links: readonly string[]): Promise<NetworkView> {
     return parseNetworkView(await this.native.observeNetwork(netnsPath, links));

@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { KoffiNative } from '../../native/src/native';
-import { inNetns, must, run } from './command';
-import { type LinkView, NetworkObserver, type NetworkView } from './observe';
+import { KoffiNetlink } from '../../native/src/netlink';
+import type { NetlinkStep, NetlinkWrites } from '../../native/src/netlink.types';
+import { type LinkView, NetworkObserver } from './observe';
 
 /** Everything one tenant's link needs; built by the caller from the tenant's allocation and quota. */
 export interface TenantLinkSpec {
@@ -55,11 +56,20 @@ export function pairedWith(host: LinkView, eth0: LinkView | undefined, tenantNsi
   );
 }
 
+let defaultNative: KoffiNative | undefined;
+let defaultWrites: NetlinkWrites | undefined;
 let defaultObserver: NetworkObserver | undefined;
 /** The native library's netlink reader, made on first use. */
 export function networkObserver(): NetworkObserver {
-  defaultObserver ??= new NetworkObserver(new KoffiNative());
+  defaultNative ??= new KoffiNative();
+  defaultObserver ??= new NetworkObserver(defaultNative);
   return defaultObserver;
+}
+
+/** The native library's netlink writer, made on first use. */
+export function netlinkWrites(): NetlinkWrites {
+  defaultWrites ??= new KoffiNetlink();
+  return defaultWrites;
 }
 
 /** What ensureLink saw of the host end, for the shaping step to reuse without reading again. */
@@ -70,11 +80,11 @@ export interface LinkResult {
 
 /**
  * Brings the veth pair, its addresses, routes and loopback to the spec, reading each first. Returns what
- * it had to change. Everything is read over netlink and /proc/sys (two native calls, no process), so a
- * link in sync costs no process; only a change runs `ip` or `sysctl`. The pair is created from inside the
- * tenant's namespace with the host end sent to this process's namespace (by pid: `ip` can name a
- * namespace by pid but not by a bind-mounted file). Not pid 1's: a governor run in a network namespace of
- * its own (an agent under `ip netns exec`, a container) keeps its host ends beside it.
+ * it had to change. Everything is read and written over netlink and /proc/sys/net by the native library
+ * (a tenant's namespace entered by a short-lived native thread, by its bind-mounted file), so neither a
+ * link in sync nor a new one starts a process. The pair is made from this process's namespace with the
+ * tenant's end created directly in the tenant's (IFLA_NET_NS_FD): not pid 1's, so a governor run in a
+ * network namespace of its own (an agent under `ip netns exec`, a container) keeps its host ends beside it.
  */
 export async function ensureLink(spec: TenantLinkSpec, observer: NetworkObserver = networkObserver()): Promise<string[]> {
   return (await ensureLinkObserved(spec, observer)).changes;
@@ -89,99 +99,110 @@ export interface LinkHooks {
   beforeUp?: () => Promise<void>;
 }
 
-export async function ensureLinkObserved(spec: TenantLinkSpec, observer: NetworkObserver = networkObserver(), hooks: LinkHooks = {}): Promise<LinkResult> {
-  const changes: string[] = [];
-  const inside = (command: string[]) => inNetns(spec.netnsPath, command);
-  const hostLink = async () => (await observer.observe(undefined, [spec.hostInterface])).links.get(spec.hostInterface);
+const switchKey = (ifname: string) => `ipv6/conf/${ifname}/disable_ipv6`;
 
-  const tenantView = () => observer.observe(spec.netnsPath, ['lo', TENANT_INTERFACE]);
+export async function ensureLinkObserved(
+  spec: TenantLinkSpec,
+  observer: NetworkObserver = networkObserver(),
+  hooks: LinkHooks = {},
+  writes: NetlinkWrites = netlinkWrites(),
+): Promise<LinkResult> {
+  const changes: string[] = [];
+  const netns = spec.netnsPath;
+  const hostLink = async () => (await observer.observe(undefined, [spec.hostInterface])).links.get(spec.hostInterface);
+  const tenantView = () => observer.observe(netns, ['lo', TENANT_INTERFACE]);
 
   // The host end is read first: listing it makes the kernel name its other end's namespace, if it has not.
   let host = await hostLink();
   let tenant = await tenantView();
-  if (host !== undefined && !pairedWith(host, tenant.links.get(TENANT_INTERFACE), observer.nsid(spec.netnsPath))) {
+  if (host !== undefined && !pairedWith(host, tenant.links.get(TENANT_INTERFACE), observer.nsid(netns))) {
     // The host end leads into another namespace: an old one, lost from the run directory and made again,
     // that a process still keeps alive. Deleting it deletes its other end there too.
-    await must(['ip', 'link', 'del', spec.hostInterface]);
-    changes.push(`removed ${spec.hostInterface}: its other end was not ${TENANT_INTERFACE} of ${spec.netnsPath}`);
+    await writes.deleteLink(undefined, spec.hostInterface);
+    changes.push(`removed ${spec.hostInterface}: its other end was not ${TENANT_INTERFACE} of ${netns}`);
     host = undefined;
   }
   if (host === undefined) {
     // A half-gone pair (the tenant end left behind) is removed first.
-    await run(inside(['ip', 'link', 'del', TENANT_INTERFACE]));
-    await must(inside(['ip', 'link', 'add', TENANT_INTERFACE, 'type', 'veth', 'peer', 'name', spec.hostInterface, 'netns', String(process.pid)]));
+    if (tenant.links.has(TENANT_INTERFACE)) await writes.deleteLink(netns, TENANT_INTERFACE);
+    await writes.createVeth(undefined, spec.hostInterface, TENANT_INTERFACE, netns);
     changes.push(`created veth ${spec.hostInterface} <-> ${TENANT_INTERFACE}`);
     host = await hostLink();
     tenant = await tenantView();
   }
-  // The host end's switch is this namespace's /proc/sys: written directly, no process.
-  if (host !== undefined && host.ipv6Disabled !== undefined && host.ipv6Disabled !== (spec.ipv6 === undefined)) {
-    await writeFile(`/proc/sys/net/ipv6/conf/${spec.hostInterface}/disable_ipv6`, spec.ipv6 === undefined ? '1' : '0');
-    changes.push(`IPv6 ${spec.ipv6 === undefined ? 'off' : 'on'} on ${spec.hostInterface}`);
-  }
-  if (!has(host, spec.hostAddress, spec.prefix)) {
-    await must(['ip', 'address', 'replace', `${spec.hostAddress}/${spec.prefix}`, 'dev', spec.hostInterface]);
-    changes.push(`address ${spec.hostAddress}/${spec.prefix} on ${spec.hostInterface}`);
-  }
+  // Each side's writes go as one plan (one native call, one entering thread for the tenant's namespace), in
+  // the order of the single writes: address before up, up before the route through it.
+  const hostPlan = new Plan();
+  const tenantPlan = new Plan();
+  const ipv6Off = spec.ipv6 === undefined ? '1' : '0';
+  const ipv6Word = spec.ipv6 === undefined ? 'off' : 'on';
+  if (host !== undefined && host.ipv6Disabled !== undefined && host.ipv6Disabled !== (spec.ipv6 === undefined))
+    hostPlan.add({ op: 'sysctl', key: switchKey(spec.hostInterface), value: ipv6Off }, `IPv6 ${ipv6Word} on ${spec.hostInterface}`);
+  if (!has(host, spec.hostAddress, spec.prefix))
+    hostPlan.add(
+      { op: 'addr', ifname: spec.hostInterface, address: spec.hostAddress, prefix: spec.prefix },
+      `address ${spec.hostAddress}/${spec.prefix} on ${spec.hostInterface}`,
+    );
+  const ipv6 = spec.ipv6;
+  if (ipv6 && !has(host, ipv6.hostAddress, ipv6.prefix, 'inet6'))
+    // Without duplicate address detection: the addresses are ours alone.
+    hostPlan.add(
+      { op: 'addr', ifname: spec.hostInterface, address: ipv6.hostAddress, prefix: ipv6.prefix, nodad: true },
+      `address ${ipv6.hostAddress}/${ipv6.prefix} on ${spec.hostInterface}`,
+    );
+  changes.push(...(await hostPlan.apply(writes, undefined)));
+
   if (hooks.beforeUp !== undefined && (!isUp(host) || !isUp(tenant.links.get(TENANT_INTERFACE)))) await hooks.beforeUp();
   if (!isUp(host)) {
-    await must(['ip', 'link', 'set', spec.hostInterface, 'up']);
+    await writes.setLinkUp(undefined, spec.hostInterface);
     changes.push(`${spec.hostInterface} up`);
   }
 
-  if (!isUp(tenant.links.get('lo'))) {
-    await must(inside(['ip', 'link', 'set', 'lo', 'up']));
-    changes.push('lo up');
-  }
+  if (!isUp(tenant.links.get('lo'))) tenantPlan.add({ op: 'up', ifname: 'lo' }, 'lo up');
   const eth0 = tenant.links.get(TENANT_INTERFACE);
-  if (eth0?.ipv6Disabled !== undefined && eth0.ipv6Disabled !== (spec.ipv6 === undefined)) {
-    await must(inside(['sysctl', '-q', '-w', `net.ipv6.conf.${TENANT_INTERFACE}.disable_ipv6=${spec.ipv6 === undefined ? 1 : 0}`]));
-    changes.push(`IPv6 ${spec.ipv6 === undefined ? 'off' : 'on'} on ${TENANT_INTERFACE}`);
+  if (eth0?.ipv6Disabled !== undefined && eth0.ipv6Disabled !== (spec.ipv6 === undefined))
+    tenantPlan.add({ op: 'sysctl', key: switchKey(TENANT_INTERFACE), value: ipv6Off }, `IPv6 ${ipv6Word} on ${TENANT_INTERFACE}`);
+  if (!has(eth0, spec.tenantAddress, spec.prefix))
+    tenantPlan.add(
+      { op: 'addr', ifname: TENANT_INTERFACE, address: spec.tenantAddress, prefix: spec.prefix },
+      `address ${spec.tenantAddress}/${spec.prefix} on ${TENANT_INTERFACE}`,
+    );
+  if (!isUp(eth0)) tenantPlan.add({ op: 'up', ifname: TENANT_INTERFACE }, `${TENANT_INTERFACE} up`);
+  if (!tenant.defaultRoutes.inet.includes(spec.hostAddress))
+    tenantPlan.add({ op: 'route', ifname: TENANT_INTERFACE, gateway: spec.hostAddress }, `default route via ${spec.hostAddress}`);
+  if (ipv6) {
+    if (!has(eth0, ipv6.tenantAddress, ipv6.prefix, 'inet6'))
+      tenantPlan.add(
+        { op: 'addr', ifname: TENANT_INTERFACE, address: ipv6.tenantAddress, prefix: ipv6.prefix, nodad: true },
+        `address ${ipv6.tenantAddress}/${ipv6.prefix} on ${TENANT_INTERFACE}`,
+      );
+    if (!tenant.defaultRoutes.inet6.includes(ipv6.hostAddress))
+      tenantPlan.add({ op: 'route', ifname: TENANT_INTERFACE, gateway: ipv6.hostAddress }, `IPv6 default route via ${ipv6.hostAddress}`);
   }
-  if (!has(eth0, spec.tenantAddress, spec.prefix)) {
-    await must(inside(['ip', 'address', 'replace', `${spec.tenantAddress}/${spec.prefix}`, 'dev', TENANT_INTERFACE]));
-    changes.push(`address ${spec.tenantAddress}/${spec.prefix} on ${TENANT_INTERFACE}`);
-  }
-  if (!isUp(eth0)) {
-    await must(inside(['ip', 'link', 'set', TENANT_INTERFACE, 'up']));
-    changes.push(`${TENANT_INTERFACE} up`);
-  }
-  if (!tenant.defaultRoutes.inet.includes(spec.hostAddress)) {
-    await must(inside(['ip', 'route', 'replace', 'default', 'via', spec.hostAddress, 'dev', TENANT_INTERFACE]));
-    changes.push(`default route via ${spec.hostAddress}`);
-  }
-  if (spec.ipv6) changes.push(...(await ensureIpv6(spec, spec.ipv6, host, eth0, tenant)));
+  changes.push(...(await tenantPlan.apply(writes, netns)));
   return { changes, host };
 }
 
-/** Both ends' IPv6 addresses (without duplicate address detection: they are ours alone) and the default route. */
-async function ensureIpv6(
-  spec: TenantLinkSpec,
-  ipv6: TenantLinkIpv6,
-  host: LinkView | undefined,
-  eth0: LinkView | undefined,
-  tenant: NetworkView,
-): Promise<string[]> {
-  const changes: string[] = [];
-  const inside = (command: string[]) => inNetns(spec.netnsPath, command);
-  if (!has(host, ipv6.hostAddress, ipv6.prefix, 'inet6')) {
-    await must(['ip', '-6', 'address', 'replace', `${ipv6.hostAddress}/${ipv6.prefix}`, 'dev', spec.hostInterface, 'nodad']);
-    changes.push(`address ${ipv6.hostAddress}/${ipv6.prefix} on ${spec.hostInterface}`);
+/** The writes one side of the link needs, each with the change it reports. */
+class Plan {
+  private readonly steps: NetlinkStep[] = [];
+  private readonly changes: string[] = [];
+
+  add(step: NetlinkStep, change: string): void {
+    this.steps.push(step);
+    this.changes.push(change);
   }
-  if (!has(eth0, ipv6.tenantAddress, ipv6.prefix, 'inet6')) {
-    await must(inside(['ip', '-6', 'address', 'replace', `${ipv6.tenantAddress}/${ipv6.prefix}`, 'dev', TENANT_INTERFACE, 'nodad']));
-    changes.push(`address ${ipv6.tenantAddress}/${ipv6.prefix} on ${TENANT_INTERFACE}`);
+
+  /** Applies them in one call (none when there is nothing to write) and returns their changes. */
+  async apply(writes: NetlinkWrites, netnsPath: string | undefined): Promise<string[]> {
+    if (this.steps.length > 0) await writes.apply(netnsPath, this.steps);
+    return this.changes;
   }
-  if (!tenant.defaultRoutes.inet6.includes(ipv6.hostAddress)) {
-    await must(inside(['ip', '-6', 'route', 'replace', 'default', 'via', ipv6.hostAddress, 'dev', TENANT_INTERFACE]));
-    changes.push(`IPv6 default route via ${ipv6.hostAddress}`);
-  }
-  return changes;
 }
 
 /** Removes the pair (deleting one end deletes both). A missing link is already done. */
-export async function removeLink(hostInterface: string): Promise<void> {
-  await run(['ip', 'link', 'del', hostInterface]);
+export async function removeLink(hostInterface: string, writes: NetlinkWrites = netlinkWrites()): Promise<void> {
+  await writes.deleteLink(undefined, hostInterface);
 }
 
 export interface LinkCounters {

@@ -35,7 +35,7 @@ export async function applyTenantNetwork(
   hooks: LinkHooks = {},
 ): Promise<TenantNetworkResult> {
   const changes: string[] = [];
-  const made = namespaces.ensure(tenant, { tenantId, uidBase: addressing.uidBase });
+  const made = await namespaces.ensure(tenant, { tenantId, uidBase: addressing.uidBase });
   if (made === 'created') changes.push(`created user and network namespaces under ${namespaces.dir(tenant)}`);
   if (made === 'replaced') changes.push(`replaced another tenant's user and network namespaces under ${namespaces.dir(tenant)}`);
   const hostInterface = hostInterfaceName(tenantId);
@@ -73,5 +73,5 @@ export function firewallEntry(tenantId: string, addressing: Omit<TenantAddressin
 /** Removes the link (both ends) and the namespaces; what is already gone is done. */
 export async function removeTenantNetwork(namespaces: TenantNamespaces, tenant: string, tenantId: string | undefined): Promise<void> {
   if (tenantId !== undefined) await removeLink(hostInterfaceName(tenantId));
-  namespaces.remove(tenant);
+  await namespaces.remove(tenant);
 }
