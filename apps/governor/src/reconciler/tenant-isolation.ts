@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
 import { degraded } from '../../../../libs/cgroup/src/condition';
+import { CgroupNotEmptyError } from '../../../../libs/cgroup/src/driver';
 import type { TenantEntity, TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
 import { readTenantInit, startTenantInit } from '../../../../libs/workloads/src/tenant-init';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
@@ -15,6 +16,11 @@ export interface IsolationResult {
   changes: string[];
   conditions: Condition[];
   status: TenantIsolationStatus;
+  /**
+   * The old init's leaf still had processes at the one look after its cgroup.kill: nothing else was touched,
+   * and the reconciler comes back for the init later (with the tenant's kill deadline).
+   */
+  killPending?: CgroupNotEmptyError;
 }
 
 /**
@@ -54,9 +60,19 @@ export class TenantIsolation {
     // An init whose namespace files are gone (lost from the run directory, or replaced with the user and
     // network namespaces) may still run in the old namespaces, with workloads: its leaf tells.
     const stranded = before.state === 'absent' ? driver.initProcesses(tenant.name) : [];
+    let cgroupDir: string;
+    try {
+      // One cgroup.kill of the old leaf and one look, before anything else changes: a leaf still emptying
+      // hands the tenant back to the queue with its namespace files as they were, so the next look finds the
+      // init in the same state and tells the same story.
+      cgroupDir = await driver.freshInitCgroup(tenant.name, 0);
+    } catch (err) {
+      if (err instanceof CgroupNotEmptyError) return { changes, conditions, status: this.statusOf(before, restarts, restartedAt), killPending: err };
+      conditions.push(degraded('InitFailed', `the tenant init could not start: ${err instanceof Error ? err.message : String(err)}`));
+      return { changes, conditions, status: this.statusOf(readTenantInit(paths), restarts, restartedAt) };
+    }
     try {
       namespaces.releaseInit(tenant.name);
-      const cgroupDir = await driver.freshInitCgroup(tenant.name);
       const pid = await startTenantInit({
         binaryPath: this.host.native().tenantInitPath(),
         tenant: tenant.name,

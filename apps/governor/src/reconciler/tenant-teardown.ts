@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
+import { CgroupNotEmptyError, type CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { hostInterfaceName, removeLink, removeTenantNetwork } from '../../../../libs/network/src';
 import type { TenantEntity } from '../../../../libs/persistence/src/entities';
 import { removeState } from '../../../../libs/workloads/src/monitor';
@@ -41,7 +41,7 @@ export class TenantTeardown {
    * The state directories of a deleted tenant's workloads, and monitor cgroups that an older governor left
    * outside the tenant (the tenant's own removal takes the monitors' leaves inside it).
    */
-  async removeWorkloadRemains(driver: CgroupDriver, tenant: TenantEntity): Promise<void> {
+  async removeWorkloadRemains(driver: Pick<CgroupDriver, 'removeWorkload'>, tenant: TenantEntity): Promise<void> {
     for (const id of await this.repository.workloadIds(tenant.id, this.config.nodeName)) {
       await driver.removeWorkload(tenant.name, id);
       await removeState(join(this.config.runDir, 'workloads', id));
@@ -61,8 +61,13 @@ export class TenantTeardown {
    * hosted them was down), tearing down what is left of them here first, and releases each block once every
    * node that hosted its tenant has confirmed. A name taken again by a live tenant is that tenant's now: only
    * the old tenant's home image, keyed by its id, is removed then.
+   *
+   * A cgroup whose processes are still exiting after its cgroup.kill is not waited for: its name is returned,
+   * for the caller to queue. The reconcile of that name (an orphan now) owns the wait with the tenant's kill
+   * deadline, and a later sweep confirms the teardown.
    */
-  async sweepQuarantine(driver: CgroupDriver): Promise<void> {
+  async sweepQuarantine(driver: Pick<CgroupDriver, 'hasTenant' | 'removeTenant'>): Promise<string[]> {
+    const emptying: string[] = [];
     for (const { tenantId, name } of await this.repository.quarantined()) {
       const row = await this.repository.status(tenantId, this.config.nodeName);
       if (row && row.phase !== 'Deleted') {
@@ -72,7 +77,13 @@ export class TenantTeardown {
           await this.host.homes().removeImage(tenantId);
           await removeLink(hostInterfaceName(tenantId));
         } else {
-          if (driver.hasTenant(name)) await driver.removeTenant(name);
+          try {
+            if (driver.hasTenant(name)) await driver.removeTenant(name, 0);
+          } catch (err) {
+            if (!(err instanceof CgroupNotEmptyError)) throw err;
+            emptying.push(name);
+            continue;
+          }
           await this.removeHostState(name, tenantId);
         }
         await this.repository.markTornDown(tenantId, this.config.nodeName);
@@ -81,5 +92,6 @@ export class TenantTeardown {
       if (await this.repository.releaseIfTornDown(tenantId))
         this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
     }
+    return emptying;
   }
 }
