@@ -11,6 +11,12 @@ import { FirewallSync } from './firewall-sync';
 import { ReconcilerRepository } from './reconciler.repository';
 import { TenantIsolation } from './tenant-isolation';
 
+/** What the teardown needs of the reconciler's SQL (a typed double in unit tests). */
+export type TenantTeardownStore = Pick<
+  ReconcilerRepository,
+  'workloadIds' | 'nodesTornDown' | 'tombstone' | 'quarantined' | 'status' | 'existsLive' | 'markTornDown' | 'releaseIfTornDown'
+>;
+
 /**
  * Takes a tenant off this host: its cgroups (the caller kills them first), workload remains, link,
  * namespaces, init and home; confirms the teardown, and tombstones the tenant once every node has.
@@ -20,11 +26,11 @@ export class TenantTeardown {
   private readonly logger = new Logger('reconciler');
 
   constructor(
-    private readonly repository: ReconcilerRepository,
-    private readonly host: HostAccess,
-    private readonly nodes: NodesService,
-    private readonly isolation: TenantIsolation,
-    private readonly firewall: FirewallSync,
+    @Inject(ReconcilerRepository) private readonly repository: TenantTeardownStore,
+    @Inject(HostAccess) private readonly host: Pick<HostAccess, 'namespaces' | 'homes'>,
+    @Inject(NodesService) private readonly nodes: Pick<NodesService, 'alive'>,
+    @Inject(TenantIsolation) private readonly isolation: Pick<TenantIsolation, 'remove'>,
+    @Inject(FirewallSync) private readonly firewall: Pick<FirewallSync, 'delete' | 'sync'>,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
@@ -64,27 +70,27 @@ export class TenantTeardown {
    *
    * A cgroup whose processes are still exiting after its cgroup.kill is not waited for: its name is returned,
    * for the caller to queue. The reconcile of that name (an orphan now) owns the wait with the tenant's kill
-   * deadline, and a later sweep confirms the teardown.
+   * deadline, and a later sweep confirms the teardown. A host that cannot tear a tenant down (its namespaces
+   * unavailable after a failed setup, say) is logged as that, for that tenant: only the database's failures
+   * end the sweep, so that a host problem is never reported as a database outage.
    */
   async sweepQuarantine(driver: Pick<CgroupDriver, 'hasTenant' | 'removeTenant'>): Promise<string[]> {
     const emptying: string[] = [];
     for (const { tenantId, name } of await this.repository.quarantined()) {
       const row = await this.repository.status(tenantId, this.config.nodeName);
       if (row && row.phase !== 'Deleted') {
-        if (await this.repository.existsLive(name)) {
-          // The name is the new tenant's now (its cgroup and namespaces were checked by owner and rebuilt):
-          // only what is keyed by the old tenant's id is left, its home image and its link.
-          await this.host.homes().removeImage(tenantId);
-          await removeLink(hostInterfaceName(tenantId));
-        } else {
-          try {
-            if (driver.hasTenant(name)) await driver.removeTenant(name, 0);
-          } catch (err) {
-            if (!(err instanceof CgroupNotEmptyError)) throw err;
-            emptying.push(name);
-            continue;
-          }
-          await this.removeHostState(name, tenantId);
+        const live = await this.repository.existsLive(name);
+        let left: 'nothing' | 'emptying';
+        try {
+          left = await this.tearDownQuarantined(driver, name, tenantId, live);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          this.logger.error({ err, tenant: name, tenantId }, `the teardown of quarantined tenant ${name} on this node failed: ${message}`);
+          continue;
+        }
+        if (left === 'emptying') {
+          emptying.push(name);
+          continue;
         }
         await this.repository.markTornDown(tenantId, this.config.nodeName);
         this.logger.log({ tenant: name, tenantId }, 'confirmed the teardown of a quarantined tenant on this node');
@@ -93,5 +99,28 @@ export class TenantTeardown {
         this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
     }
     return emptying;
+  }
+
+  private async tearDownQuarantined(
+    driver: Pick<CgroupDriver, 'hasTenant' | 'removeTenant'>,
+    name: string,
+    tenantId: string,
+    nameTakenAgain: boolean,
+  ): Promise<'nothing' | 'emptying'> {
+    if (nameTakenAgain) {
+      // The name is the new tenant's now (its cgroup and namespaces were checked by owner and rebuilt):
+      // only what is keyed by the old tenant's id is left, its home image and its link.
+      await this.host.homes().removeImage(tenantId);
+      await removeLink(hostInterfaceName(tenantId));
+      return 'nothing';
+    }
+    try {
+      if (driver.hasTenant(name)) await driver.removeTenant(name, 0);
+    } catch (err) {
+      if (err instanceof CgroupNotEmptyError) return 'emptying';
+      throw err;
+    }
+    await this.removeHostState(name, tenantId);
+    return 'nothing';
   }
 }
