@@ -260,11 +260,6 @@ export class CgroupDriver {
       .map(Number);
   }
 
-  /** cgroup.kill on the tenant init's leaf: the init, and with it every process of its PID namespace. */
-  async killInit(tenant: string): Promise<boolean> {
-    return killAll(this.fs, initDir(tenant), KILL_TIMEOUT_MS, this.capabilities.features.kill);
-  }
-
   /** cgroup.kill on the workload's leaf (everything it forked goes too) and wait for it to empty. */
   async killWorkload(tenant: string, id: string): Promise<boolean> {
     return killAll(this.fs, workloadDir(tenant, id), KILL_TIMEOUT_MS, this.capabilities.features.kill);
