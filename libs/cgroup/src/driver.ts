@@ -49,6 +49,8 @@ export class CgroupNotEmptyError extends Error {
   constructor(
     readonly dir: string,
     readonly waitedMs: number,
+    /** the tenant id of the cgroup being killed, when it was another (deleted) tenant's of the same name */
+    readonly owner?: string,
   ) {
     super(`${dir}: processes still running ${waitedMs}ms after the kill`);
     this.name = 'CgroupNotEmptyError';
@@ -71,6 +73,12 @@ export interface TenantApplyOptions extends ApplyOptions {
   freezeTimeoutMs?: number;
   /** the tenant's id: a cgroup of another id is torn down and made again; one without an id is adopted */
   owner?: string;
+  /**
+   * how long to wait for the processes of another tenant's cgroup of the same name to exit before it is
+   * removed (KILL_TIMEOUT_MS by default); a reconciler that requeues instead passes 0 and gets a
+   * CgroupNotEmptyError naming that owner to come back for
+   */
+  killTimeoutMs?: number;
 }
 
 export interface TenantApplyResult extends ApplyResult {
@@ -139,7 +147,12 @@ export class CgroupDriver {
       const owner = this.fs.attribute(dir, OWNER_ATTRIBUTE);
       if (owner !== undefined && owner !== '' && owner !== options.owner) {
         // Another tenant's, deleted while this node was away: its processes and limits are not this one's.
-        await this.removeTenant(name);
+        try {
+          await this.removeTenant(name, options.killTimeoutMs ?? KILL_TIMEOUT_MS);
+        } catch (err) {
+          if (err instanceof CgroupNotEmptyError) throw new CgroupNotEmptyError(err.dir, err.waitedMs, owner);
+          throw err;
+        }
         replaced = owner;
       } else if (owner === '') {
         // Made before cgroups carried their owner (or by hand): adopted.
@@ -225,13 +238,13 @@ export class CgroupDriver {
    * A fresh leaf for the tenant's init: whatever was left in the old one is killed (an init that died takes its
    * PID namespace with it, but a half-started one may linger) and the leaf is made again, since Linux 6.18
    * kills what is cloned into a cgroup that has been through cgroup.kill (see native/governor.h). Returns its
-   * absolute path.
+   * absolute path. Throws CgroupNotEmptyError when the old leaf did not empty within `waitMs`
+   * (KILL_TIMEOUT_MS by default): a caller that passes 0 comes back later rather than holding a worker.
    */
-  async freshInitCgroup(tenant: string): Promise<string> {
+  async freshInitCgroup(tenant: string, waitMs = KILL_TIMEOUT_MS): Promise<string> {
     const dir = initDir(tenant);
     if (this.fs.exists(dir)) {
-      if (!(await killAll(this.fs, dir, KILL_TIMEOUT_MS, this.capabilities.features.kill)))
-        throw new Error(`tenant ${tenant}: the old init's leaf did not empty`);
+      if (!(await killAll(this.fs, dir, waitMs, this.capabilities.features.kill))) throw new CgroupNotEmptyError(this.fs.absolute(dir), waitMs);
       await this.fs.removeTree(dir);
     }
     this.fs.ensureDir(dir);
@@ -245,11 +258,6 @@ export class CgroupDriver {
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map(Number);
-  }
-
-  /** cgroup.kill on the tenant init's leaf: the init, and with it every process of its PID namespace. */
-  async killInit(tenant: string): Promise<boolean> {
-    return killAll(this.fs, initDir(tenant), KILL_TIMEOUT_MS, this.capabilities.features.kill);
   }
 
   /** cgroup.kill on the workload's leaf (everything it forked goes too) and wait for it to empty. */

@@ -8,6 +8,7 @@ import { FirewallSync } from './firewall-sync';
 import { ReconcilerRepository } from './reconciler.repository';
 import { ReconcilerService } from './reconciler.service';
 import { TenantIsolation } from './tenant-isolation';
+import { TenantNetwork } from './tenant-network';
 import { TenantReconciler } from './tenant-reconciler';
 import { TenantStatusWriter } from './tenant-status.writer';
 import { TenantTeardown } from './tenant-teardown';
@@ -21,6 +22,7 @@ import { TenantTeardown } from './tenant-teardown';
     TenantStatusWriter,
     TenantTeardown,
     TenantIsolation,
+    TenantNetwork,
     {
       provide: FirewallSync,
       inject: [GOVERNOR_CONFIG, HostAccess, GovernorMetrics],

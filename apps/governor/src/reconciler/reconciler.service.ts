@@ -153,6 +153,12 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private whenIdle(driver: CgroupDriver): void {
     if (!this.sweepDue || this.stopped) return;
     this.sweepDue = false;
-    this.teardown.sweepQuarantine(driver).catch((err: unknown) => this.databaseUnavailable(err));
+    this.teardown
+      .sweepQuarantine(driver)
+      // A quarantined tenant's processes still exiting: its reconcile waits for them and frees the worker meanwhile.
+      .then((emptying) => {
+        for (const name of emptying) this.queue?.add(name, 'change');
+      })
+      .catch((err: unknown) => this.databaseUnavailable(err));
   }
 }

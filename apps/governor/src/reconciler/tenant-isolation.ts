@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
 import { degraded } from '../../../../libs/cgroup/src/condition';
+import { CgroupNotEmptyError } from '../../../../libs/cgroup/src/driver';
 import type { TenantEntity, TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
-import { readTenantInit, startTenantInit } from '../../../../libs/workloads/src/tenant-init';
+import { readTenantInit, startTenantInit, type TenantInitState } from '../../../../libs/workloads/src/tenant-init';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostAccess } from '../host/host.access';
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
@@ -15,6 +16,11 @@ export interface IsolationResult {
   changes: string[];
   conditions: Condition[];
   status: TenantIsolationStatus;
+  /**
+   * The old init's leaf still had processes at the one look after its cgroup.kill: nothing else was touched,
+   * and the reconciler comes back for the init later (with the tenant's kill deadline).
+   */
+  killPending?: CgroupNotEmptyError;
 }
 
 /**
@@ -25,6 +31,11 @@ export interface IsolationResult {
 @Injectable()
 export class TenantIsolation {
   private readonly logger = new Logger('isolation');
+  /**
+   * What the first pass saw of an init being replaced (dead, or stranded in lost namespaces), kept while its
+   * old leaf empties after the kill: the pass that starts the new init tells that story, not what is left.
+   */
+  private readonly replacing = new Map<string, { before: TenantInitState; stranded: number[] }>();
 
   constructor(
     private readonly host: HostAccess,
@@ -48,15 +59,35 @@ export class TenantIsolation {
       home = undefined;
       conditions.push(degraded('HomeFailed', `the home could not be made or mounted: ${err instanceof Error ? err.message : String(err)}`));
     }
-    const before = readTenantInit(paths);
-    if (before.state === 'running') return { changes, conditions, status: this.statusOf(before, restarts, restartedAt) };
+    const now = readTenantInit(paths);
+    if (now.state === 'running') {
+      this.replacing.delete(tenant.name);
+      return { changes, conditions, status: this.statusOf(now, restarts, restartedAt) };
+    }
     const driver = this.host.cgroups();
     // An init whose namespace files are gone (lost from the run directory, or replaced with the user and
     // network namespaces) may still run in the old namespaces, with workloads: its leaf tells.
-    const stranded = before.state === 'absent' ? driver.initProcesses(tenant.name) : [];
+    const { before, stranded } = this.replacing.get(tenant.name) ?? {
+      before: now,
+      stranded: now.state === 'absent' ? driver.initProcesses(tenant.name) : [],
+    };
+    let cgroupDir: string;
+    try {
+      // One cgroup.kill of the old leaf and one look, before anything else changes: a leaf still emptying
+      // hands the tenant back to the queue with its namespace files as they were.
+      cgroupDir = await driver.freshInitCgroup(tenant.name, 0);
+    } catch (err) {
+      if (err instanceof CgroupNotEmptyError) {
+        this.replacing.set(tenant.name, { before, stranded });
+        return { changes, conditions, status: this.statusOf(now, restarts, restartedAt), killPending: err };
+      }
+      this.replacing.delete(tenant.name);
+      conditions.push(degraded('InitFailed', `the tenant init could not start: ${err instanceof Error ? err.message : String(err)}`));
+      return { changes, conditions, status: this.statusOf(readTenantInit(paths), restarts, restartedAt) };
+    }
+    this.replacing.delete(tenant.name);
     try {
       namespaces.releaseInit(tenant.name);
-      const cgroupDir = await driver.freshInitCgroup(tenant.name);
       const pid = await startTenantInit({
         binaryPath: this.host.native().tenantInitPath(),
         tenant: tenant.name,
@@ -92,6 +123,7 @@ export class TenantIsolation {
 
   /** The init dies with the tenant's cgroup; this removes its namespace files (nsDestroy does too) and the home. */
   async remove(name: string, tenantId: string | undefined): Promise<void> {
+    this.replacing.delete(name);
     this.host.namespaces().releaseInit(name);
     await this.host.homes().remove(name, tenantId);
   }

@@ -1,22 +1,30 @@
 import { basename } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Condition, degraded } from '../../../../libs/cgroup/src/condition';
-import { CgroupNotEmptyError, type CgroupDriver, FREEZE_PENDING, THAW_PENDING } from '../../../../libs/cgroup/src/driver';
+import { CgroupNotEmptyError, type CgroupDriver, FREEZE_PENDING, THAW_PENDING, type TenantApplyResult } from '../../../../libs/cgroup/src/driver';
 import { MEMORY_LIMIT_PENDING } from '../../../../libs/cgroup/src/tenant-apply';
-import { applyTenantNetwork, firewallEntry } from '../../../../libs/network/src';
+import { firewallEntry } from '../../../../libs/network/src';
 import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
 import type { TenantEntity } from '../../../../libs/persistence/src/entities';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
-import { HostAccess } from '../host/host.access';
 import { GovernorMetrics } from '../metrics/governor.metrics';
 import { appliedBefore, driftOf } from './drift';
 import { FirewallSync } from './firewall-sync';
 import type { ReconcileOutcome } from './reconcile-queue';
 import { ReconcilerRepository } from './reconciler.repository';
 import { TenantIsolation } from './tenant-isolation';
+import { TenantNetwork } from './tenant-network';
 import { TenantStatusWriter } from './tenant-status.writer';
 import { TenantTeardown } from './tenant-teardown';
-import { type TenantWaits, type WaitKind } from './tenant-waits';
+import { type TenantWaits, type WaitKind, type WaitState } from './tenant-waits';
+
+/** Condition reason of a cgroup.kill whose processes have not all exited by the tenant's kill deadline. */
+export const KILL_PENDING = 'KillTimeout';
+
+/** What a reconcile needs of the cgroup driver (the service hands it the real one; unit tests a typed double). */
+export type TenantCgroups = Pick<CgroupDriver, 'applyTenant' | 'hasTenant' | 'removeTenant' | 'tenantPath' | 'removeWorkload'>;
+/** What a reconcile needs of the reconciler's SQL. */
+export type TenantReconcileStore = Pick<ReconcilerRepository, 'findTenant' | 'status' | 'allocation'>;
 
 /** The database could not be read: not the tenant's failure, and nothing on the host was touched for it. */
 export class DesiredStateUnavailableError extends Error {
@@ -46,17 +54,17 @@ export class TenantReconciler {
   private readonly logger = new Logger('reconciler');
 
   constructor(
-    private readonly repository: ReconcilerRepository,
-    private readonly host: HostAccess,
+    @Inject(ReconcilerRepository) private readonly repository: TenantReconcileStore,
+    @Inject(TenantNetwork) private readonly network: Pick<TenantNetwork, 'apply'>,
     private readonly metrics: GovernorMetrics,
-    private readonly isolation: TenantIsolation,
-    private readonly firewall: FirewallSync,
-    private readonly status: TenantStatusWriter,
-    private readonly teardown: TenantTeardown,
+    @Inject(TenantIsolation) private readonly isolation: Pick<TenantIsolation, 'ensure'>,
+    @Inject(FirewallSync) private readonly firewall: Pick<FirewallSync, 'set' | 'cover'>,
+    @Inject(TenantStatusWriter) private readonly status: Pick<TenantStatusWriter, 'save' | 'forget' | 'terminating'>,
+    @Inject(TenantTeardown) private readonly teardown: Pick<TenantTeardown, 'removeWorkloadRemains' | 'removeHostState' | 'finishDeletion'>,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
-  async reconcile(driver: CgroupDriver, name: string, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
+  async reconcile(driver: TenantCgroups, name: string, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
     let tenant: TenantEntity | undefined;
     try {
       tenant = await this.repository.findTenant(name);
@@ -68,14 +76,14 @@ export class TenantReconciler {
       let outcome: ReconcileOutcome | undefined;
       if (!tenant || (tenant.nodes.length > 0 && !tenant.nodes.includes(this.config.nodeName))) {
         // Not (or no longer) ours to host: what cgroupfs still has of it is an orphan.
-        outcome = await this.removeCgroup(driver, name, tenant?.generation ?? 0, waits);
+        outcome = await this.removeCgroup(driver, name, tenant, waits);
         if (outcome === undefined) {
           await this.teardown.removeHostState(name, tenant?.id);
           await this.status.forget(name, tenant?.id);
         }
       } else if (tenant.deletionRequestedAt) {
         this.status.terminating(tenant);
-        outcome = await this.removeCgroup(driver, name, tenant.generation, waits);
+        outcome = await this.removeCgroup(driver, name, tenant, waits);
         if (outcome === undefined) {
           await this.teardown.removeWorkloadRemains(driver, tenant);
           await this.teardown.removeHostState(name, tenant.id);
@@ -103,33 +111,53 @@ export class TenantReconciler {
   }
 
   /**
-   * cgroup.kill and one look: a tenant whose processes are still exiting comes back later, and its status
-   * says so once the kill is overdue. Undefined when the cgroup is gone.
+   * cgroup.kill and one look: a tenant whose processes are still exiting comes back later. Once the kill is
+   * overdue it is said once: in the log, and in the status of a tenant being deleted (an orphan has none).
+   * Undefined when the cgroup is gone.
    */
-  private async removeCgroup(driver: CgroupDriver, name: string, generation: number, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
+  private async removeCgroup(driver: TenantCgroups, name: string, tenant: TenantEntity | undefined, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
     try {
       if (driver.hasTenant(name)) await driver.removeTenant(name, 0);
       waits.done(name);
       return undefined;
     } catch (err) {
       if (!(err instanceof CgroupNotEmptyError)) throw err;
-      const wait = waits.wait(name, 'kill', generation);
-      if (wait.overdue) this.logger.warn({ tenant: name, waitedMs: wait.waitedMs }, `${name}: processes still running ${wait.waitedMs}ms after the kill`);
+      const wait = waits.wait(name, 'kill', tenant?.generation ?? 0);
+      if (wait.newlyOverdue) {
+        const message = `processes of ${err.dir} still running ${wait.waitedMs}ms after cgroup.kill (tasks in D state?); the cgroup is removed once they have exited`;
+        this.logger.warn({ tenant: name, waitedMs: wait.waitedMs }, `${name}: ${message}`);
+        if (tenant?.deletionRequestedAt) await this.status.save(tenant, 'Terminating', [degraded(KILL_PENDING, message)], driver.tenantPath(name), false);
+      }
       return { requeueAfterMs: wait.retryAfterMs };
     }
   }
 
-  private async apply(driver: CgroupDriver, tenant: TenantEntity, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
+  private async apply(driver: TenantCgroups, tenant: TenantEntity, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
     const previous = await this.repository.status(tenant.id, this.config.nodeName);
     const inSync = appliedBefore(previous, tenant.generation);
-    const result = await driver.applyTenant(tenant.name, tenant.quota, {
-      force: tenant.forceGeneration === tenant.generation,
-      reclaimTimeoutMs: 0,
-      freezeTimeoutMs: 0,
-      waitedMs: waits.waitedMs(tenant.name, tenant.generation),
-      suspended: tenant.suspended,
-      owner: tenant.id,
-    });
+    let result: TenantApplyResult;
+    try {
+      result = await driver.applyTenant(tenant.name, tenant.quota, {
+        force: tenant.forceGeneration === tenant.generation,
+        reclaimTimeoutMs: 0,
+        freezeTimeoutMs: 0,
+        killTimeoutMs: 0,
+        waitedMs: waits.waitedMs(tenant.name, tenant.generation),
+        suspended: tenant.suspended,
+        owner: tenant.id,
+      });
+    } catch (err) {
+      if (!(err instanceof CgroupNotEmptyError)) throw err;
+      // A deleted tenant's cgroup of the same name is still emptying after its kill: nothing of this tenant
+      // goes in before it is gone, and the worker is free meanwhile.
+      const wait = waits.wait(tenant.name, 'kill', tenant.generation);
+      if (wait.newlyOverdue) {
+        const message = `the cgroup ${err.dir} of a deleted tenant of the same name (id ${err.owner ?? 'unknown'}) still has processes ${wait.waitedMs}ms after cgroup.kill (tasks in D state?); this tenant's cgroup is made once it is empty`;
+        this.logger.warn({ tenant: tenant.name, tenantId: tenant.id, previous: err.owner, waitedMs: wait.waitedMs }, message);
+        await this.status.save(tenant, 'Degraded', [degraded(KILL_PENDING, message)], driver.tenantPath(tenant.name), false);
+      }
+      return { requeueAfterMs: wait.retryAfterMs };
+    }
     if (result.replaced !== undefined)
       this.logger.warn({ tenant: tenant.name, tenantId: tenant.id, previous: result.replaced }, 'tore down the cgroup of a deleted tenant of the same name');
     // A change to a generation already applied here was made behind Governor's back: drift.
@@ -143,17 +171,24 @@ export class TenantReconciler {
       this.logger.warn({ tenant: tenant.name, created: result.created }, 'corrected drift: made the tenant cgroup again');
     }
     const conditions: Condition[] = result.conditions;
-    const wait = this.waitOf(conditions, tenant, waits);
 
     const network = await this.applyNetwork(tenant);
     conditions.push(...network.conditions);
     // The init joins the network namespace and the user namespace made above: without them it cannot start.
     let isolation = previous?.isolation ?? null;
+    let initKill: CgroupNotEmptyError | undefined;
     if (network.uidBase !== undefined) {
       const made = await this.isolation.ensure(tenant, network.uidBase, isolation);
       conditions.push(...made.conditions);
       isolation = made.status;
+      initKill = made.killPending;
       for (const change of made.changes) this.logger.log({ tenant: tenant.name, change }, 'tenant isolation');
+    }
+    const wait = this.waitOf(conditions, initKill, tenant, waits);
+    if (initKill !== undefined && wait?.overdue === true) {
+      const message = `the old tenant init's leaf ${initKill.dir} still has processes ${wait.waitedMs}ms after cgroup.kill (tasks in D state?); a new init starts once it is empty`;
+      conditions.push(degraded(KILL_PENDING, message));
+      if (wait.newlyOverdue) this.logger.warn({ tenant: tenant.name, waitedMs: wait.waitedMs }, message);
     }
     if (inSync) {
       for (const change of network.changes) {
@@ -169,14 +204,19 @@ export class TenantReconciler {
     return wait === undefined ? undefined : { requeueAfterMs: wait.retryAfterMs };
   }
 
-  /** What the cgroup step left for the kernel to finish, as a wait with the tenant's deadline. */
-  private waitOf(conditions: readonly Condition[], tenant: TenantEntity, waits: TenantWaits): ReturnType<TenantWaits['wait']> | undefined {
+  /**
+   * What the cgroup step (reclaim, a freeze) or the init step (the old init's leaf emptying after its kill)
+   * left for the kernel to finish, as a wait with the tenant's deadline; the cgroup's wait is looked at first.
+   */
+  private waitOf(conditions: readonly Condition[], initKill: CgroupNotEmptyError | undefined, tenant: TenantEntity, waits: TenantWaits): WaitState | undefined {
     const reasons = new Set(conditions.map((c) => c.reason));
     const kind: WaitKind | undefined = reasons.has(MEMORY_LIMIT_PENDING)
       ? 'reclaim'
       : reasons.has(FREEZE_PENDING) || reasons.has(THAW_PENDING)
         ? 'freeze'
-        : undefined;
+        : initKill !== undefined
+          ? 'kill'
+          : undefined;
     if (kind === undefined) {
       waits.done(tenant.name);
       return undefined;
@@ -203,7 +243,7 @@ export class TenantReconciler {
     };
     this.firewall.set(tenant.name, firewallEntry(tenant.id, addressing, tenant.quota.network));
     try {
-      const result = await applyTenantNetwork(this.host.namespaces(), tenant.name, tenant.id, addressing, tenant.quota.network, {
+      const result = await this.network.apply(tenant.name, tenant.id, addressing, tenant.quota.network, {
         beforeUp: () => this.firewall.cover(tenant.name),
       });
       const conditions: Condition[] = [];

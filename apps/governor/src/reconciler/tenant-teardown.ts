@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
+import { CgroupNotEmptyError, type CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { hostInterfaceName, removeLink, removeTenantNetwork } from '../../../../libs/network/src';
 import type { TenantEntity } from '../../../../libs/persistence/src/entities';
 import { removeState } from '../../../../libs/workloads/src/monitor';
@@ -11,6 +11,12 @@ import { FirewallSync } from './firewall-sync';
 import { ReconcilerRepository } from './reconciler.repository';
 import { TenantIsolation } from './tenant-isolation';
 
+/** What the teardown needs of the reconciler's SQL (a typed double in unit tests). */
+export type TenantTeardownStore = Pick<
+  ReconcilerRepository,
+  'workloadIds' | 'nodesTornDown' | 'tombstone' | 'quarantined' | 'status' | 'existsLive' | 'markTornDown' | 'releaseIfTornDown'
+>;
+
 /**
  * Takes a tenant off this host: its cgroups (the caller kills them first), workload remains, link,
  * namespaces, init and home; confirms the teardown, and tombstones the tenant once every node has.
@@ -20,11 +26,11 @@ export class TenantTeardown {
   private readonly logger = new Logger('reconciler');
 
   constructor(
-    private readonly repository: ReconcilerRepository,
-    private readonly host: HostAccess,
-    private readonly nodes: NodesService,
-    private readonly isolation: TenantIsolation,
-    private readonly firewall: FirewallSync,
+    @Inject(ReconcilerRepository) private readonly repository: TenantTeardownStore,
+    @Inject(HostAccess) private readonly host: Pick<HostAccess, 'namespaces' | 'homes'>,
+    @Inject(NodesService) private readonly nodes: Pick<NodesService, 'alive'>,
+    @Inject(TenantIsolation) private readonly isolation: Pick<TenantIsolation, 'remove'>,
+    @Inject(FirewallSync) private readonly firewall: Pick<FirewallSync, 'delete' | 'sync'>,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
@@ -41,7 +47,7 @@ export class TenantTeardown {
    * The state directories of a deleted tenant's workloads, and monitor cgroups that an older governor left
    * outside the tenant (the tenant's own removal takes the monitors' leaves inside it).
    */
-  async removeWorkloadRemains(driver: CgroupDriver, tenant: TenantEntity): Promise<void> {
+  async removeWorkloadRemains(driver: Pick<CgroupDriver, 'removeWorkload'>, tenant: TenantEntity): Promise<void> {
     for (const id of await this.repository.workloadIds(tenant.id, this.config.nodeName)) {
       await driver.removeWorkload(tenant.name, id);
       await removeState(join(this.config.runDir, 'workloads', id));
@@ -61,19 +67,30 @@ export class TenantTeardown {
    * hosted them was down), tearing down what is left of them here first, and releases each block once every
    * node that hosted its tenant has confirmed. A name taken again by a live tenant is that tenant's now: only
    * the old tenant's home image, keyed by its id, is removed then.
+   *
+   * A cgroup whose processes are still exiting after its cgroup.kill is not waited for: its name is returned,
+   * for the caller to queue. The reconcile of that name (an orphan now) owns the wait with the tenant's kill
+   * deadline, and a later sweep confirms the teardown. A host that cannot tear a tenant down (its namespaces
+   * unavailable after a failed setup, say) is logged as that, for that tenant: only the database's failures
+   * end the sweep, so that a host problem is never reported as a database outage.
    */
-  async sweepQuarantine(driver: CgroupDriver): Promise<void> {
+  async sweepQuarantine(driver: Pick<CgroupDriver, 'hasTenant' | 'removeTenant'>): Promise<string[]> {
+    const emptying: string[] = [];
     for (const { tenantId, name } of await this.repository.quarantined()) {
       const row = await this.repository.status(tenantId, this.config.nodeName);
       if (row && row.phase !== 'Deleted') {
-        if (await this.repository.existsLive(name)) {
-          // The name is the new tenant's now (its cgroup and namespaces were checked by owner and rebuilt):
-          // only what is keyed by the old tenant's id is left, its home image and its link.
-          await this.host.homes().removeImage(tenantId);
-          await removeLink(hostInterfaceName(tenantId));
-        } else {
-          if (driver.hasTenant(name)) await driver.removeTenant(name);
-          await this.removeHostState(name, tenantId);
+        const live = await this.repository.existsLive(name);
+        let left: 'nothing' | 'emptying';
+        try {
+          left = await this.tearDownQuarantined(driver, name, tenantId, live);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          this.logger.error({ err, tenant: name, tenantId }, `the teardown of quarantined tenant ${name} on this node failed: ${message}`);
+          continue;
+        }
+        if (left === 'emptying') {
+          emptying.push(name);
+          continue;
         }
         await this.repository.markTornDown(tenantId, this.config.nodeName);
         this.logger.log({ tenant: name, tenantId }, 'confirmed the teardown of a quarantined tenant on this node');
@@ -81,5 +98,29 @@ export class TenantTeardown {
       if (await this.repository.releaseIfTornDown(tenantId))
         this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
     }
+    return emptying;
+  }
+
+  private async tearDownQuarantined(
+    driver: Pick<CgroupDriver, 'hasTenant' | 'removeTenant'>,
+    name: string,
+    tenantId: string,
+    nameTakenAgain: boolean,
+  ): Promise<'nothing' | 'emptying'> {
+    if (nameTakenAgain) {
+      // The name is the new tenant's now (its cgroup and namespaces were checked by owner and rebuilt):
+      // only what is keyed by the old tenant's id is left, its home image and its link.
+      await this.host.homes().removeImage(tenantId);
+      await removeLink(hostInterfaceName(tenantId));
+      return 'nothing';
+    }
+    try {
+      if (driver.hasTenant(name)) await driver.removeTenant(name, 0);
+    } catch (err) {
+      if (err instanceof CgroupNotEmptyError) return 'emptying';
+      throw err;
+    }
+    await this.removeHostState(name, tenantId);
+    return 'nothing';
   }
 }

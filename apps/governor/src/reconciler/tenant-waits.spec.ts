@@ -38,6 +38,26 @@ describe('TenantWaits', () => {
     assert.ok(state.retryAfterMs <= 5_000);
   });
 
+  it('says a wait is newly overdue at the first look past its deadline only, and again for the next wait', () => {
+    const clock = new SteppedClock();
+    const waits = new TenantWaits(clock, { reclaim: 5_000, freeze: 10_000, kill: 1_000 });
+    assert.equal(waits.wait('gone', 'kill', 3).newlyOverdue, false);
+    clock.time += 1_000;
+    const looks = [waits.wait('gone', 'kill', 3), waits.wait('gone', 'kill', 3), waits.wait('gone', 'kill', 3)];
+    assert.deepEqual(
+      looks.map((look) => [look.overdue, look.newlyOverdue]),
+      [
+        [true, true],
+        [true, false],
+        [true, false],
+      ],
+    );
+    waits.done('gone');
+    waits.wait('gone', 'kill', 3);
+    clock.time += 1_000;
+    assert.equal(waits.wait('gone', 'kill', 3).newlyOverdue, true);
+  });
+
   it('starts the clock again for a new generation or another kind of wait, and forgets a wait that is done', () => {
     const clock = new SteppedClock();
     const waits = new TenantWaits(clock);

@@ -17,6 +17,8 @@ export interface WaitState {
   waitedMs: number;
   /** the deadline has passed: the status says what it waits for */
   overdue: boolean;
+  /** this is the first look past the deadline: the one time a log line or a status write says so */
+  newlyOverdue: boolean;
   /** when to look again */
   retryAfterMs: number;
 }
@@ -27,7 +29,7 @@ export interface WaitState {
  * wait is for one thing at one generation: a new change starts its clock again.
  */
 export class TenantWaits {
-  private readonly waits = new Map<string, { kind: WaitKind; generation: number; since: number; looks: number }>();
+  private readonly waits = new Map<string, { kind: WaitKind; generation: number; since: number; looks: number; reported: boolean }>();
 
   constructor(
     private readonly clock: Clock,
@@ -38,15 +40,17 @@ export class TenantWaits {
     const now = this.clock.now();
     let wait = this.waits.get(name);
     if (wait === undefined || wait.kind !== kind || wait.generation !== generation) {
-      wait = { kind, generation, since: now, looks: 0 };
+      wait = { kind, generation, since: now, looks: 0, reported: false };
       this.waits.set(name, wait);
     }
     wait.looks += 1;
     const waitedMs = now - wait.since;
     const left = this.deadlines[kind] - waitedMs;
     const backoff = FIRST_RETRY_MS * 2 ** Math.min(wait.looks - 1, 10);
-    if (left > 0) return { waitedMs, overdue: false, retryAfterMs: Math.max(1, Math.min(backoff, RETRY_CAP_MS, left)) };
-    return { waitedMs, overdue: true, retryAfterMs: Math.min(backoff, OVERDUE_RETRY_CAP_MS) };
+    if (left > 0) return { waitedMs, overdue: false, newlyOverdue: false, retryAfterMs: Math.max(1, Math.min(backoff, RETRY_CAP_MS, left)) };
+    const newlyOverdue = !wait.reported;
+    wait.reported = true;
+    return { waitedMs, overdue: true, newlyOverdue, retryAfterMs: Math.min(backoff, OVERDUE_RETRY_CAP_MS) };
   }
 
   /** The tenant waits for nothing (any more). */
