@@ -23,5 +23,7 @@ void test_monitor(const char *run_dir, const char *tree);
 void test_batch(void);
 /* test/netlink_test.c: netlink.c in this process's network namespace. */
 void test_netlink(void);
+/* test/nft_test.c: nft.c in this process's network namespace. */
+void test_nft(void);
 
 #endif

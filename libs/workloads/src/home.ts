@@ -34,10 +34,11 @@ export class TenantHomes {
     const changes: string[] = [];
     const image = this.image(tenantId);
     const point = this.mountPoint(tenant);
-    await mkdir(join(this.dataDir, 'homes'), { recursive: true, mode: 0o700 });
-    await mkdir(point, { recursive: true, mode: 0o700 });
+    // Each directory is made when it is missing: a pass over a home in place costs stats, not mkdirs.
+    if ((await stat(point).catch(() => undefined)) === undefined) await mkdir(point, { recursive: true, mode: 0o700 });
     const current = await stat(image).catch(() => undefined);
     if (current === undefined) {
+      await mkdir(join(this.dataDir, 'homes'), { recursive: true, mode: 0o700 });
       const file = await open(image, 'wx', 0o600);
       await file.truncate(size);
       await file.close();
