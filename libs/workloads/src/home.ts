@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, open, readFile, readlink, rm, rmdir, stat } from 'node:fs/promises';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { mkdir, open, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -34,9 +35,10 @@ export class TenantHomes {
     const changes: string[] = [];
     const image = this.image(tenantId);
     const point = this.mountPoint(tenant);
-    // Each directory is made when it is missing: a pass over a home in place costs stats, not mkdirs.
-    if ((await stat(point).catch(() => undefined)) === undefined) await mkdir(point, { recursive: true, mode: 0o700 });
-    const current = await stat(image).catch(() => undefined);
+    // A home in place costs a few stats, a readlink and a sysfs read, made in place (none blocks: /run is a
+    // tmpfs, sysfs is made on read); each directory is made only when missing.
+    if (statSync(point, { throwIfNoEntry: false }) === undefined) await mkdir(point, { recursive: true, mode: 0o700 });
+    const current = statSync(image, { throwIfNoEntry: false });
     if (current === undefined) {
       await mkdir(join(this.dataDir, 'homes'), { recursive: true, mode: 0o700 });
       const file = await open(image, 'wx', 0o600);
@@ -45,10 +47,10 @@ export class TenantHomes {
       await command(['mkfs.ext4', '-q', '-F', '-m', '0', '-E', `root_owner=${uidBase}:${uidBase}`, image]);
       changes.push(`made a ${size}-byte home image ${image}`);
     }
-    let device = await this.loopDevice(point);
+    let device = this.loopDevice(point);
     // The mount point is keyed by name: a home still mounted there from a deleted tenant of the same name
     // (deleted while this node was away) is that tenant's image, not this one's.
-    const backing = device === undefined ? undefined : await backingFile(device);
+    const backing = device === undefined ? undefined : backingFile(device);
     if (device !== undefined && backing !== undefined && backing !== image) {
       await command(['umount', '-l', point]);
       changes.push(`unmounted ${backing}, another tenant's home, from ${point}`);
@@ -56,7 +58,7 @@ export class TenantHomes {
     }
     if (device === undefined) {
       await command(['mount', '-o', 'loop,nosuid,nodev', image, point]);
-      device = await this.loopDevice(point);
+      device = this.loopDevice(point);
       changes.push(`mounted ${image} on ${point}`);
     }
     if (current !== undefined && size > current.size && device !== undefined) {
@@ -73,7 +75,7 @@ export class TenantHomes {
   /** Unmounts and deletes a tenant's home; what is gone already is done. */
   async remove(tenant: string, tenantId: string | undefined): Promise<void> {
     const point = this.mountPoint(tenant);
-    if ((await this.loopDevice(point)) !== undefined) await command(['umount', '-l', point]);
+    if (this.loopDevice(point) !== undefined) await command(['umount', '-l', point]);
     await rmdir(point).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
@@ -91,10 +93,16 @@ export class TenantHomes {
    * readlink, where reading /proc/self/mountinfo would cost every mount on the host (a home and two
    * namespace files per tenant) for each tenant, on every pass.
    */
-  private async loopDevice(point: string): Promise<string | undefined> {
-    const [here, parent] = await Promise.all([stat(point, { bigint: true }).catch(() => undefined), stat(dirname(point), { bigint: true })]);
-    if (here === undefined || here.dev === parent.dev) return undefined;
-    const block = await readlink(`/sys/dev/block/${devMajor(here.dev)}:${devMinor(here.dev)}`).catch(() => undefined);
+  private loopDevice(point: string): string | undefined {
+    const here = statSync(point, { bigint: true, throwIfNoEntry: false });
+    const parent = statSync(dirname(point), { bigint: true, throwIfNoEntry: false });
+    if (here === undefined || parent === undefined || here.dev === parent.dev) return undefined;
+    let block: string | undefined;
+    try {
+      block = readlinkSync(`/sys/dev/block/${devMajor(here.dev)}:${devMinor(here.dev)}`);
+    } catch {
+      block = undefined;
+    }
     const name = block === undefined ? undefined : basename(block);
     return name !== undefined && /^loop\d+$/.test(name) ? `/dev/${name}` : undefined;
   }
@@ -110,9 +118,11 @@ export function devMinor(dev: bigint): bigint {
 }
 
 /** The file behind a loop device, from sysfs; " (deleted)" marks one whose file was removed since. */
-async function backingFile(device: string): Promise<string | undefined> {
+function backingFile(device: string): string | undefined {
   try {
-    return (await readFile(`/sys/block/${basename(device)}/loop/backing_file`, 'utf8')).trim().replace(/ \(deleted\)$/, '');
+    return readFileSync(`/sys/block/${basename(device)}/loop/backing_file`, 'utf8')
+      .trim()
+      .replace(/ \(deleted\)$/, '');
   } catch {
     return undefined;
   }
