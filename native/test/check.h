@@ -25,5 +25,7 @@ void test_batch(void);
 void test_netlink(void);
 /* test/netlink_test.c: netlink_write.c in two scratch network namespaces below run_dir. */
 void test_netlink_write(const char *run_dir);
+/* test/nft_test.c: nft.c in this process's network namespace. */
+void test_nft(void);
 
 #endif

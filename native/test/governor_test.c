@@ -364,6 +364,7 @@ int main(void)
 	test_fs();
 	test_batch();
 	test_netlink();
+	test_nft();
 	test_lock();
 	test_pidfd();
 	test_cgroup(tree);

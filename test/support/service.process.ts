@@ -22,6 +22,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
   const child = spawn(command, args, {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...(process.env.NODE_OPTIONS !== undefined && { NODE_OPTIONS: process.env.NODE_OPTIONS }),
       GOVERNOR_PORT: '0',
       GOVERNOR_LOG_LEVEL: 'info',
       ...(env.GOVERNOR_METRICS_TOKEN === undefined && { GOVERNOR_METRICS_PUBLIC: 'true' }),

@@ -56,6 +56,7 @@ function bind(path: string) {
       'int gv_net_observe(const char *netns_path, const char **ifnames, size_t count, uint8_t *buf, size_t cap, _Out_ size_t *used)',
     ),
     netNsid: fn<(netnsPath: string, nsid: [number]) => number>('int gv_net_nsid(const char *netns_path, _Out_ int *nsid)'),
+    nftGeneration: fn<(generation: [number]) => number>('int gv_nft_generation(_Out_ uint32_t *generation)'),
     xattrGet: fn<(dirfd: number, rel: string, name: string, buf: Buffer, cap: number, len: [number]) => number>(
       'int gv_xattr_get_beneath(int dirfd, const char *rel, const char *name, uint8_t *buf, size_t cap, _Out_ size_t *len)',
     ),
@@ -369,6 +370,13 @@ export class KoffiNative implements GovernorNative {
     const ret = this.lib.netNsid(netnsPath, nsid);
     if (ret < 0) throw new NativeError('netNsid', netnsPath, -ret);
     return nsid[0];
+  }
+
+  nftGeneration(): number {
+    const generation: [number] = [0];
+    const ret = this.lib.nftGeneration(generation);
+    if (ret < 0) throw new NativeError('nftGeneration', 'nfnetlink', -ret);
+    return generation[0];
   }
 
   getXattr(dir: DirFd, rel: string, name: string): string | undefined {

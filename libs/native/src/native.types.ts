@@ -105,6 +105,8 @@ export interface GovernorNative {
    * peer lines name it; -1 when it has given none (no link here leads into that namespace).
    */
   netNsid(netnsPath: string): number;
+  /** The nftables ruleset generation of this network namespace: bumped by every committed nftables transaction. */
+  nftGeneration(): number;
   /** An extended attribute of the directory `rel` beneath `dir`; undefined when it has none by that name. */
   getXattr(dir: DirFd, rel: string, name: string): string | undefined;
   /** Sets (or replaces) an extended attribute of the directory `rel` beneath `dir`. */

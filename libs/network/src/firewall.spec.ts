@@ -133,15 +133,23 @@ describe('comparing the firewall by content', () => {
  * The kernel's side of libnftables for TenantFirewall: a table applied as one transaction, listed as JSON
  * (one entry a rule line, without the comment, as nft's JSON leaves it out) and as text (with it).
  */
-class FakeNftables implements Pick<Nftables, 'run' | 'listTable'> {
+class FakeNftables implements Pick<Nftables, 'run' | 'listTable' | 'generation'> {
   text: string | undefined;
   entries: unknown[] | undefined;
+  /** the kernel's ruleset generation: every transaction bumps it */
+  committed = 0;
+  listings = 0;
+
+  generation(): number {
+    return this.committed;
+  }
 
   run(commands: string): string {
     if (commands.startsWith('list table')) {
       if (this.text === undefined) throw new Error('No such file or directory');
       return this.text;
     }
+    this.committed += 1;
     this.text = commands.split('\n').slice(2).join('\n');
     this.entries = this.text
       .split('\n')
@@ -153,11 +161,13 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTable'> {
   }
 
   listTable(): unknown[] | undefined {
+    this.listings += 1;
     return this.entries && [...this.entries];
   }
 
   /** A hand edit: the first rule that names the link goes. */
   deleteRuleOf(hostInterface: string): void {
+    this.committed += 1;
     const at = this.entries!.findIndex((entry) => JSON.stringify(entry).includes(hostInterface));
     this.entries!.splice(at, 1);
   }
@@ -207,5 +217,34 @@ describe('keeping the firewall table by content', () => {
     firewall(nft).ensure([a]);
     assert.deepEqual(firewall(nft).ensure([a, b]), { written: true, drift: [] });
     assert.deepEqual(firewall(new FakeNftables()).ensure([a]), { written: true, drift: [] });
+  });
+
+  it('lists the table only when a transaction was committed since the last listing in sync, and still repairs a hand edit', () => {
+    const nft = new FakeNftables();
+    const kept = firewall(nft);
+    kept.ensure([a, b]);
+    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    const listings = nft.listings;
+    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.equal(nft.listings, listings);
+    // Another table's transaction: listed once, found in sync, then quiet again.
+    nft.committed += 1;
+    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.equal(nft.listings, listings + 1);
+    kept.ensure([a, b]);
+    assert.equal(nft.listings, listings + 1);
+    nft.deleteRuleOf(a.hostInterface);
+    const outcome = kept.ensure([a, b]);
+    assert.equal(outcome.written, true);
+    assert.deepEqual(
+      tenantsInDrift(
+        outcome.drift,
+        new Map([
+          ['alpha', a],
+          ['beta', b],
+        ]),
+      ),
+      ['alpha'],
+    );
   });
 });

@@ -159,11 +159,14 @@ export function tenantsInDrift(drift: readonly string[], tenants: ReadonlyMap<st
  * listed once to learn the kernel's own form of it (nft reads rules back normalised: sets sorted, "!="
  * spelled out, prefixes merged). Each later pass lists the table (in process, through libnftables) and
  * compares it with that form: a hand edit of any rule, even one that keeps the count of accepts and drops,
- * is repaired; a table in sync is neither written nor costs a process. A new governor knows no form yet,
- * so its first pass applies the table once.
+ * is repaired; a table in sync is neither written nor costs a process. A pass that finds the ruleset
+ * generation where the last listing in sync left it does not even list: no transaction of any table was
+ * committed since (a hand edit is one). A new governor knows no form yet, so its first pass applies the
+ * table once.
  */
 export class TenantFirewall {
-  private applied: { rendered: string; listing: string[] } | undefined;
+  /** what was applied, in the kernel's form, and the ruleset generation of the last listing that matched it */
+  private applied: { rendered: string; listing: string[]; generation: number | undefined } | undefined;
 
   constructor(
     readonly table: string = FIREWALL_TABLE,
@@ -173,9 +176,15 @@ export class TenantFirewall {
   ensure(tenants: readonly FirewallTenant[]): FirewallOutcome {
     const rendered = renderFirewall(tenants, this.table);
     if (this.applied?.rendered === rendered) {
+      // Read before the listing: a transaction committed while it lists bumps it past what is kept below.
+      const generation = this.generation();
+      if (generation !== undefined && generation === this.applied.generation) return { written: false, drift: [] };
       const listed = this.nft.listTable(this.table);
       const drift = listed === undefined ? [`table inet ${this.table} is missing`] : diffListing(this.applied.listing, normaliseListing(listed));
-      if (drift.length === 0) return { written: false, drift };
+      if (drift.length === 0) {
+        this.applied.generation = generation;
+        return { written: false, drift };
+      }
       this.replace(rendered);
       return { written: true, drift };
     }
@@ -198,7 +207,17 @@ export class TenantFirewall {
   private replace(rendered: string): void {
     // "table; delete table; table {…}" in one buffer is one transaction: no moment without rules.
     this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${rendered}`);
-    this.applied = { rendered, listing: normaliseListing(this.nft.listTable(this.table) ?? []) };
+    const generation = this.generation();
+    this.applied = { rendered, listing: normaliseListing(this.nft.listTable(this.table) ?? []), generation };
+  }
+
+  /** undefined when it cannot be read (then every pass lists, as before there was one) */
+  private generation(): number | undefined {
+    try {
+      return this.nft.generation();
+    } catch {
+      return undefined;
+    }
   }
 }
 

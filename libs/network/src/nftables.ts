@@ -1,4 +1,6 @@
 import koffi, { type KoffiFunc } from 'koffi';
+import { KoffiNative } from '../../native/src/native';
+import type { GovernorNative } from '../../native/src/native.types';
 
 /** nft_ctx_output_set_flags of libnftables: NFT_CTX_OUTPUT_JSON. */
 const OUTPUT_JSON = 1 << 4;
@@ -40,6 +42,16 @@ let bindings: ReturnType<typeof bind> | undefined;
  * nothing. A context is made per call, because libnftables contexts are not safe to share.
  */
 export class Nftables {
+  constructor(private readonly native: Pick<GovernorNative, 'nftGeneration'> = new KoffiNative()) {}
+
+  /**
+   * The ruleset generation of this network namespace, over nfnetlink and without libnftables' cache: every
+   * committed transaction of any table bumps it, so an unchanged one means every table is as it was.
+   */
+  generation(): number {
+    return this.native.nftGeneration();
+  }
+
   private get lib(): ReturnType<typeof bind> {
     bindings ??= bind();
     return bindings;

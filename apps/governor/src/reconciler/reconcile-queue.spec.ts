@@ -1,34 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Clock, type ReconcileOutcome, ReconcileQueue } from './reconcile-queue';
-
-/** A clock that moves only when told to, firing its timers in order. */
-class FakeClock implements Clock {
-  private time = 0;
-  private timers: Array<{ at: number; fire: () => void; live: boolean }> = [];
-
-  now(): number {
-    return this.time;
-  }
-
-  after(ms: number, fire: () => void): { cancel(): void } {
-    const timer = { at: this.time + ms, fire, live: true };
-    this.timers.push(timer);
-    return { cancel: () => (timer.live = false) };
-  }
-
-  advance(ms: number): void {
-    const until = this.time + ms;
-    for (;;) {
-      const next = this.timers.filter((t) => t.live && t.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (next === undefined) break;
-      next.live = false;
-      this.time = next.at;
-      next.fire();
-    }
-    this.time = until;
-  }
-}
+import { FakeClock } from './clock.fake';
+import { type ReconcileOutcome, ReconcileQueue } from './reconcile-queue';
 
 /** A reconcile that runs until the test ends it, recording the order names were started in. */
 class ManualReconciles {

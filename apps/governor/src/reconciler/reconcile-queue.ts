@@ -51,7 +51,8 @@ export class ReconcileQueue {
   private drained: Array<() => void> = [];
 
   constructor(
-    private readonly reconcile: (name: string) => Promise<ReconcileOutcome | undefined>,
+    /** `priority`: how the name was taken off the queue (a change is read fresh; a resync may use what it read) */
+    private readonly reconcile: (name: string, priority: ReconcilePriority) => Promise<ReconcileOutcome | undefined>,
     private readonly options: ReconcileQueueOptions,
   ) {
     if (!(Number.isInteger(options.workers) && options.workers >= 1))
@@ -109,19 +110,20 @@ export class ReconcileQueue {
 
   private pump(): void {
     while (this.running.size < this.options.workers) {
-      const name = first(this.changes) ?? first(this.resyncs);
+      const change = first(this.changes);
+      const name = change ?? first(this.resyncs);
       if (name === undefined) break;
       this.changes.delete(name);
       this.resyncs.delete(name);
       this.running.add(name);
-      void this.run(name);
+      void this.run(name, change === undefined ? 'resync' : 'change');
     }
   }
 
-  private async run(name: string): Promise<void> {
+  private async run(name: string, priority: ReconcilePriority): Promise<void> {
     let outcome: ReconcileOutcome | undefined;
     try {
-      outcome = await this.reconcile(name);
+      outcome = await this.reconcile(name, priority);
     } catch {
       // The reconcile reports its own failures (in the tenant's status); the queue only keeps going.
       outcome = undefined;

@@ -2,11 +2,15 @@ import { Module } from '@nestjs/common';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostAccess } from '../host/host.access';
 import { GovernorMetrics } from '../metrics/governor.metrics';
+import { DATABASE_URL } from '../database/database.module';
 import { NodesModule } from '../nodes/nodes.module';
+import { CHANGES_CHANNEL } from '../tenants/tenants.service';
+import { ChangeListener } from './change-listener';
 import { FirewallLog, hostFirewallTable } from './firewall-report';
 import { FirewallSync } from './firewall-sync';
 import { ReconcilerRepository } from './reconciler.repository';
-import { ReconcilerService } from './reconciler.service';
+import { systemClock } from './reconcile-queue';
+import { CHANGE_FEED, type ChangeFeed, RECONCILER_CLOCK, ReconcilerService } from './reconciler.service';
 import { TenantIsolation } from './tenant-isolation';
 import { TenantNetwork } from './tenant-network';
 import { TenantReconciler } from './tenant-reconciler';
@@ -23,6 +27,18 @@ import { TenantTeardown } from './tenant-teardown';
     TenantTeardown,
     TenantIsolation,
     TenantNetwork,
+    { provide: RECONCILER_CLOCK, useValue: systemClock },
+    {
+      provide: CHANGE_FEED,
+      inject: [DATABASE_URL],
+      useFactory: (databaseUrl: string): ChangeFeed => ({
+        listen(handlers) {
+          const listener = new ChangeListener(databaseUrl, CHANGES_CHANNEL, handlers);
+          listener.start();
+          return listener;
+        },
+      }),
+    },
     {
       provide: FirewallSync,
       inject: [GOVERNOR_CONFIG, HostAccess, GovernorMetrics],

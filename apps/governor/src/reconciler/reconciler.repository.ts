@@ -30,6 +30,13 @@ export interface TenantStatusWrite {
   isolation?: TenantIsolationStatus | null;
 }
 
+/** A tenant as one reconcile needs it: its row, its uid and address blocks, and this node's status. */
+export interface TenantRecord {
+  tenant: TenantEntity;
+  allocation: StoredAllocation | undefined;
+  status: TenantStatusRow | undefined;
+}
+
 /** The SQL of the reconciler: desired state in, status out. Nothing here touches the host. */
 @Injectable()
 export class ReconcilerRepository {
@@ -40,12 +47,19 @@ export class ReconcilerRepository {
     return (await this.db.getRepository(TenantEntity).findOneBy({ name, deletedAt: IsNull() })) ?? undefined;
   }
 
-  /** Every live tenant, with what the firewall and the resync need of it. */
-  async liveTenants(): Promise<TenantEntity[]> {
-    return this.db.getRepository(TenantEntity).find({
-      where: { deletedAt: IsNull() },
-      select: { id: true, name: true, nodes: true, quota: true, deletionRequestedAt: true },
-    });
+  /**
+   * Every live tenant with its allocation and this node's status: three queries for a whole resync, where
+   * reading each tenant on its own costs three per tenant.
+   */
+  async liveRecords(node: string): Promise<TenantRecord[]> {
+    const tenants = await this.db.getRepository(TenantEntity).find({ where: { deletedAt: IsNull() } });
+    const ids = tenants.map((t) => t.id);
+    const [allocations, statuses] = await Promise.all([
+      allocationsOf(this.db.manager, ids),
+      this.db.getRepository(TenantStatusEntity).find({ where: { node } }),
+    ]);
+    const byTenant = new Map<string, TenantStatusRow>(statuses.map((row) => [row.tenantId, row]));
+    return tenants.map((tenant) => ({ tenant, allocation: allocations.get(tenant.id), status: byTenant.get(tenant.id) }));
   }
 
   async existsLive(name: string): Promise<boolean> {
@@ -54,10 +68,6 @@ export class ReconcilerRepository {
 
   async allocation(tenantId: string): Promise<StoredAllocation | undefined> {
     return allocationOf(this.db.manager, tenantId);
-  }
-
-  async allocations(tenantIds: string[]): Promise<Map<string, StoredAllocation>> {
-    return allocationsOf(this.db.manager, tenantIds);
   }
 
   async status(tenantId: string, node: string): Promise<TenantStatusRow | undefined> {

@@ -3,72 +3,105 @@ import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { firewallEntry } from '../../../../libs/network/src';
 import { tenantIpv6 } from '../../../../libs/network/src/ipv6';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
-import { DATABASE_URL } from '../database/database.module';
 import { HostAccess } from '../host/host.access';
 import { GovernorMetrics } from '../metrics/governor.metrics';
-import { CHANGES_CHANNEL } from '../tenants/tenants.service';
-import { ChangeListener } from './change-listener';
+import type { ChangeHandlers } from './change-listener';
 import { FirewallSync } from './firewall-sync';
-import { ReconcileQueue, type ReconcileOutcome, systemClock } from './reconcile-queue';
-import { ReconcilerRepository } from './reconciler.repository';
+import { type Clock, ReconcileQueue, type ReconcileOutcome, type ReconcilePriority } from './reconcile-queue';
+import { ReconcilerRepository, type TenantRecord } from './reconciler.repository';
+import { ResyncRecords } from './resync-records';
 import { DesiredStateUnavailableError, TenantReconciler } from './tenant-reconciler';
 import { TenantTeardown } from './tenant-teardown';
 import { TenantWaits } from './tenant-waits';
 
 const MAX_RETRY_MS = 30_000;
 
+/** The NOTIFY channel as the reconciler hears it: LISTEN in the service, a hand-driven fake in unit tests. */
+export interface ChangeFeed {
+  listen(handlers: ChangeHandlers): { stop(): Promise<void> };
+}
+export const CHANGE_FEED = Symbol('CHANGE_FEED');
+/** The clock the resync interval, the retries and the waits run on. */
+export const RECONCILER_CLOCK = Symbol('RECONCILER_CLOCK');
+
+/** What the service needs of the host's cgroups: the writes it counts and the tenants cgroupfs has. */
+export interface HostCgroups {
+  readonly fs: { onWrite(listener: () => void): void };
+  tenantsOnHost(): string[];
+}
+/** The host, once prepared: its cgroup driver (undefined before, or in a role that does not touch it) and namespaces. */
+export interface ReconcilerHost<D> {
+  maybeCgroups(): D | undefined;
+  namespacesOnHost(): string[];
+}
+export interface TenantReconcile<D> {
+  reconcile(driver: D, name: string, waits: TenantWaits, known?: TenantRecord): Promise<ReconcileOutcome | undefined>;
+}
+export interface QuarantineSweep<D> {
+  /** The names whose processes are still exiting after their kill: each is reconciled again to wait for them. */
+  sweepQuarantine(driver: D): Promise<string[]>;
+}
+export type ReconcilerStore = Pick<ReconcilerRepository, 'liveRecords'>;
+export type ReconcilerFirewall = Pick<FirewallSync, 'set' | 'sync'>;
+export type ReconcilerMetrics = Pick<GovernorMetrics, 'cgroupWrites'>;
+
 /**
  * The level-triggered loop's scheduling: desired state from PostgreSQL, woken by NOTIFY, by a periodic
  * resync and by every reconnect. A tenant named in a NOTIFY goes ahead of resync work; tenants are
  * reconciled by a bounded pool of workers, one worker per tenant at a time (ReconcileQueue), each by
- * TenantReconciler. A resync first puts every hosted tenant's entry into the firewall table, so that after
- * a reboot every link is filtered before the first one goes up.
+ * TenantReconciler. A resync reads every tenant, its allocation and this node's status in one go, and hands
+ * each worker its tenant's record (ResyncRecords), while a NOTIFY's reconcile reads its tenant fresh. It
+ * first puts every hosted tenant's entry into the firewall table, so that after a reboot every link is
+ * filtered before the first one goes up.
  */
 @Injectable()
-export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcilerService<D extends HostCgroups = CgroupDriver> implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('reconciler');
-  private readonly waits = new TenantWaits(systemClock);
+  private readonly waits: TenantWaits;
+  private readonly records = new ResyncRecords<TenantRecord>();
   private queue: ReconcileQueue | undefined;
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
   private sweepDue = false;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: { cancel(): void } | undefined;
+  private retryTimer: { cancel(): void } | undefined;
   private retryMs = 1000;
   private databaseDown = false;
-  private listener: ChangeListener | undefined;
+  private listener: { stop(): Promise<void> } | undefined;
   private stopped = false;
 
   constructor(
-    private readonly repository: ReconcilerRepository,
-    private readonly host: HostAccess,
-    private readonly tenants: TenantReconciler,
-    private readonly teardown: TenantTeardown,
-    private readonly firewall: FirewallSync,
-    private readonly metrics: GovernorMetrics,
-    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
-    @Inject(DATABASE_URL) private readonly databaseUrl: string,
-  ) {}
+    @Inject(ReconcilerRepository) private readonly repository: ReconcilerStore,
+    @Inject(HostAccess) private readonly host: ReconcilerHost<D>,
+    @Inject(TenantReconciler) private readonly tenants: TenantReconcile<D>,
+    @Inject(TenantTeardown) private readonly teardown: QuarantineSweep<D>,
+    @Inject(FirewallSync) private readonly firewall: ReconcilerFirewall,
+    @Inject(GovernorMetrics) private readonly metrics: ReconcilerMetrics,
+    @Inject(GOVERNOR_CONFIG) private readonly config: Pick<GovernorConfig, 'nodeName' | 'net6Prefix' | 'reconcileWorkers' | 'resyncIntervalMs'>,
+    @Inject(CHANGE_FEED) private readonly changes: ChangeFeed,
+    @Inject(RECONCILER_CLOCK) private readonly clock: Clock,
+  ) {
+    this.waits = new TenantWaits(clock);
+  }
 
   onApplicationBootstrap(): void {
     const driver = this.host.maybeCgroups();
     if (!driver) return;
     driver.fs.onWrite(() => this.metrics.cgroupWrites.inc());
-    this.queue = new ReconcileQueue((name) => this.reconcileOne(driver, name), {
+    this.queue = new ReconcileQueue((name, priority) => this.reconcileOne(driver, name, priority), {
       workers: this.config.reconcileWorkers,
+      clock: this.clock,
       idle: () => this.whenIdle(driver),
     });
-    this.listener = new ChangeListener(this.databaseUrl, CHANGES_CHANNEL, { changed: (tenant) => this.schedule(tenant), connected: () => this.schedule() });
-    this.listener.start();
-    this.resyncTimer = setInterval(() => this.schedule(), this.config.resyncIntervalMs);
-    this.resyncTimer.unref();
+    this.listener = this.changes.listen({ changed: (tenant) => this.schedule(tenant), connected: () => this.schedule() });
+    this.everyResyncInterval();
     this.schedule();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.resyncTimer);
-    clearTimeout(this.retryTimer);
+    this.resyncTimer?.cancel();
+    this.retryTimer?.cancel();
     await this.listener?.stop();
     await this.resyncing;
     await this.queue?.stop();
@@ -79,6 +112,22 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     if (this.stopped || !this.queue) return;
     if (tenant !== undefined) this.queue.add(tenant, 'change');
     else this.resync();
+  }
+
+  /** Resolves once no resync is being read and no tenant is queued or running (for tests). */
+  async settled(): Promise<void> {
+    while (this.resyncing !== undefined || (this.queue?.depth ?? 0) > 0) {
+      await this.resyncing;
+      await this.queue?.settled();
+    }
+  }
+
+  private everyResyncInterval(): void {
+    this.resyncTimer = this.clock.after(this.config.resyncIntervalMs, () => {
+      if (this.stopped) return;
+      this.everyResyncInterval();
+      this.schedule();
+    });
   }
 
   private resync(): void {
@@ -97,14 +146,13 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  private async queueEveryTenant(driver: CgroupDriver): Promise<void> {
+  private async queueEveryTenant(driver: D): Promise<void> {
     try {
-      const rows = await this.repository.liveTenants();
-      const hosted = rows.filter((t) => !t.deletionRequestedAt && (t.nodes.length === 0 || t.nodes.includes(this.config.nodeName)));
-      const allocations = await this.repository.allocations(hosted.map((t) => t.id));
-      for (const tenant of hosted) {
-        const allocation = allocations.get(tenant.id);
-        if (!allocation || allocation.releasedAt !== null) continue;
+      const readAt = this.records.readStarts();
+      const records = await this.repository.liveRecords(this.config.nodeName);
+      for (const { tenant, allocation } of records) {
+        const hosted = !tenant.deletionRequestedAt && (tenant.nodes.length === 0 || tenant.nodes.includes(this.config.nodeName));
+        if (!hosted || !allocation || allocation.releasedAt !== null) continue;
         const addressing = { ...allocation, ipv6: tenantIpv6(this.config.net6Prefix, allocation) };
         this.firewall.set(tenant.name, firewallEntry(tenant.id, addressing, tenant.quota.network));
       }
@@ -116,20 +164,25 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       this.databaseDown = false;
       this.retryMs = 1000;
       this.sweepDue = true;
-      for (const name of new Set([...rows.map((row) => row.name), ...driver.tenantsOnHost(), ...this.host.namespacesOnHost()])) this.queue?.add(name, 'resync');
+      this.records.keep(readAt, new Map(records.map((record) => [record.tenant.name, record])));
+      const names = new Set([...records.map((record) => record.tenant.name), ...driver.tenantsOnHost(), ...this.host.namespacesOnHost()]);
+      for (const name of names) this.queue?.add(name, 'resync');
     } catch (err) {
       this.databaseUnavailable(err);
     }
   }
 
-  private async reconcileOne(driver: CgroupDriver, name: string): Promise<ReconcileOutcome | undefined> {
+  private async reconcileOne(driver: D, name: string, priority: ReconcilePriority): Promise<ReconcileOutcome | undefined> {
+    const known = this.records.start(name, priority);
     try {
-      return await this.tenants.reconcile(driver, name, this.waits);
+      return await this.tenants.reconcile(driver, name, this.waits, known);
     } catch (err) {
       if (!(err instanceof DesiredStateUnavailableError)) throw err;
       // Every tenant fails the same way while PostgreSQL is away: one warning, and one resync when it is back.
       this.databaseUnavailable(err.cause);
       return undefined;
+    } finally {
+      this.records.end(name);
     }
   }
 
@@ -141,16 +194,15 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     }
     this.databaseDown = true;
     if (this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.clock.after(this.retryMs, () => {
       this.retryTimer = undefined;
       this.schedule();
-    }, this.retryMs);
-    this.retryTimer.unref();
+    });
     this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 
   /** Once a resync's tenants are done: the tenants deleted while a node was away. */
-  private whenIdle(driver: CgroupDriver): void {
+  private whenIdle(driver: D): void {
     if (!this.sweepDue || this.stopped) return;
     this.sweepDue = false;
     this.teardown

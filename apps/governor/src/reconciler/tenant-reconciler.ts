@@ -11,7 +11,7 @@ import { GovernorMetrics } from '../metrics/governor.metrics';
 import { appliedBefore, driftOf } from './drift';
 import { FirewallSync } from './firewall-sync';
 import type { ReconcileOutcome } from './reconcile-queue';
-import { ReconcilerRepository } from './reconciler.repository';
+import { ReconcilerRepository, type TenantRecord } from './reconciler.repository';
 import { TenantIsolation } from './tenant-isolation';
 import { TenantNetwork } from './tenant-network';
 import { TenantStatusWriter } from './tenant-status.writer';
@@ -64,10 +64,11 @@ export class TenantReconciler {
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
-  async reconcile(driver: TenantCgroups, name: string, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
+  /** `known`: the tenant as a resync read it with every other one; without it, the tenant is read fresh. */
+  async reconcile(driver: TenantCgroups, name: string, waits: TenantWaits, known?: TenantRecord): Promise<ReconcileOutcome | undefined> {
     let tenant: TenantEntity | undefined;
     try {
-      tenant = await this.repository.findTenant(name);
+      tenant = known !== undefined ? known.tenant : await this.repository.findTenant(name);
     } catch (err) {
       throw new DesiredStateUnavailableError(name, err);
     }
@@ -91,7 +92,7 @@ export class TenantReconciler {
           await this.teardown.finishDeletion(tenant);
         }
       } else {
-        outcome = await this.apply(driver, tenant, waits);
+        outcome = await this.apply(driver, tenant, waits, known);
       }
       this.metrics.reconcileTotal.inc({ result: 'success' });
       return outcome;
@@ -132,8 +133,8 @@ export class TenantReconciler {
     }
   }
 
-  private async apply(driver: TenantCgroups, tenant: TenantEntity, waits: TenantWaits): Promise<ReconcileOutcome | undefined> {
-    const previous = await this.repository.status(tenant.id, this.config.nodeName);
+  private async apply(driver: TenantCgroups, tenant: TenantEntity, waits: TenantWaits, known?: TenantRecord): Promise<ReconcileOutcome | undefined> {
+    const previous = known !== undefined ? known.status : await this.repository.status(tenant.id, this.config.nodeName);
     const inSync = appliedBefore(previous, tenant.generation);
     let result: TenantApplyResult;
     try {
@@ -172,7 +173,7 @@ export class TenantReconciler {
     }
     const conditions: Condition[] = result.conditions;
 
-    const network = await this.applyNetwork(tenant);
+    const network = await this.applyNetwork(tenant, known);
     conditions.push(...network.conditions);
     // The init joins the network namespace and the user namespace made above: without them it cannot start.
     let isolation = previous?.isolation ?? null;
@@ -200,7 +201,7 @@ export class TenantReconciler {
     // deadline passes and the status says what the tenant waits for.
     if (wait !== undefined && !wait.overdue) return { requeueAfterMs: wait.retryAfterMs };
     const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
-    await this.status.save(tenant, phase, conditions, driver.tenantPath(tenant.name), true, isolation);
+    await this.status.save(tenant, phase, conditions, driver.tenantPath(tenant.name), true, isolation, previous);
     return wait === undefined ? undefined : { requeueAfterMs: wait.retryAfterMs };
   }
 
@@ -229,8 +230,8 @@ export class TenantReconciler {
    * link goes up. A failure here degrades the tenant (its cgroup limits still hold) rather than failing the
    * whole reconcile; a link whose filter could not be applied stays down.
    */
-  private async applyNetwork(tenant: TenantEntity): Promise<NetworkStep> {
-    const allocation = await this.repository.allocation(tenant.id);
+  private async applyNetwork(tenant: TenantEntity, known?: TenantRecord): Promise<NetworkStep> {
+    const allocation = known !== undefined ? known.allocation : await this.repository.allocation(tenant.id);
     if (!allocation || allocation.releasedAt !== null) {
       return { changes: [], conditions: [degraded('NotAllocated', 'the tenant has no uid range or address block; it was created before allocation existed')] };
     }
