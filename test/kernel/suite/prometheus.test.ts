@@ -129,6 +129,15 @@ describe('a real Prometheus scraping the governor', () => {
     // One burner held by the tenant cap only, one by its own cap too: the tenant dashboard tells them apart.
     await workload('busy', ['/bin/sh', '-c', 'while :; do :; done']);
     await workload('busy', { command: ['/bin/sh', '-c', 'while :; do :; done'], quota: { cpu: { max: '0.02', period: '100ms' } } });
+    // A first hand edit, taken back before the counters are looked at: the drift series then exists when the
+    // second edit below raises it, so the "increase(...) > 0" panels see a rise. A series born at its first
+    // correction has no earlier sample, and increase() over it is 0.
+    writeFileSync(join(host.root, 'tenants/busy/cpu.weight'), '300');
+    await until(
+      () => query('governor_drift_corrections_total{tenant="busy"}'),
+      (r) => Number(r.data?.result?.[0]?.value[1]) >= 1,
+      'the first drift correction in a scrape',
+    );
     await until(
       () => query('up{job="governor"}'),
       (r) => r.data?.result?.[0]?.value[1] === '1',
@@ -167,9 +176,9 @@ describe('a real Prometheus scraping the governor', () => {
       'the refused forks in a scrape',
     );
     await until(
-      () => query('governor_drift_corrections_total{tenant="busy"}'),
-      (r) => (r.data?.result?.length ?? 0) > 0,
-      'the drift correction',
+      () => query('sum(governor_drift_corrections_total{tenant="busy"})'),
+      (r) => Number(r.data?.result?.[0]?.value[1]) >= 2,
+      'the second drift correction',
     );
     await until(
       () => query('governor_tenant_io_write_bytes_total{tenant="busy"}'),
