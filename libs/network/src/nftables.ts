@@ -17,8 +17,21 @@ export class NftablesError extends Error {
   }
 }
 
+/** libnftables is a host library, not part of this package: a load failure names it and how to get it. */
+function load(): ReturnType<typeof koffi.load> {
+  try {
+    return koffi.load(LIBRARY);
+  } catch (err) {
+    throw new Error(
+      `${LIBRARY} could not be loaded (${(err as Error).message}); the tenant firewall needs it: ` +
+        'on Debian or Ubuntu install the libnftables1 package (npm install does so when run as root)',
+      { cause: err },
+    );
+  }
+}
+
 function bind() {
-  const lib = koffi.load(LIBRARY);
+  const lib = load();
   const ctx = koffi.pointer(koffi.opaque('nft_ctx'));
   const fn = <T extends (...args: never[]) => unknown>(prototype: string): KoffiFunc<T> => lib.func(prototype) as KoffiFunc<T>;
   return {
