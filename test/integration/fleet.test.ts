@@ -197,6 +197,7 @@ describe('fleet: one API and three agents on hosts of their own', () => {
     const doc = (await (await fetch(`${a.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/agent/v1/node',
+      '/agent/v1/node/rootfs',
       '/agent/v1/tenants/{name}/my-usage',
       '/agent/v1/tenants/{name}/plan',
       '/agent/v1/tenants/{name}/processes',
