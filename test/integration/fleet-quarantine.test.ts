@@ -40,9 +40,7 @@ describe('fleet: quarantine release under a lease with a fencing token', () => {
   const admin = <T extends { set(name: string, value: string): T }>(req: T): T => req.set('Authorization', gov.root);
   const allocation = async () =>
     (
-      await gov.query<AllocationRow>('SELECT quarantined_at IS NOT NULL AS quarantined, released_at FROM tenant_allocations WHERE tenant_id = $1', [
-        tenantId,
-      ])
+      await gov.query<AllocationRow>('SELECT quarantined_at IS NOT NULL AS quarantined, released_at FROM tenant_allocations WHERE tenant_id = $1', [tenantId])
     )[0];
   const lease = async () =>
     (await gov.query<{ holder: string; token: string }>('SELECT holder, token FROM fleet_leases WHERE name = $1', [QUARANTINE_RELEASE_JOB]))[0];
@@ -70,7 +68,11 @@ describe('fleet: quarantine release under a lease with a fencing token', () => {
     assert.deepEqual(await lease(), { holder: gov.app.get(FleetLeases).holder, token: String(holderToken) });
     assert.equal(await replica.app.get(QuarantineRelease).pass(), undefined, 'the other replica does not hold the lease');
 
-    tenantId = bodyOf<Tenant>(await admin(gov.http.post('/v1/tenants')).send({ name: 'held', nodes: [a.node, b.node] }).expect(201)).id;
+    tenantId = bodyOf<Tenant>(
+      await admin(gov.http.post('/v1/tenants'))
+        .send({ name: 'held', nodes: [a.node, b.node] })
+        .expect(201),
+    ).id;
     await waitFor(
       async () => {
         const { status } = bodyOf<Tenant>(await admin(gov.http.get('/v1/tenants/held')));
@@ -118,7 +120,7 @@ describe('fleet: quarantine release under a lease with a fencing token', () => {
     await running;
 
     // Its lease session is terminated: the advisory lock goes with it, and the other replica takes the lease.
-    const backends = await leaseBackends(gov.query, QUARANTINE_RELEASE_JOB);
+    const backends = await leaseBackends(gov, QUARANTINE_RELEASE_JOB);
     assert.equal(backends.length, 1, 'one session holds the quarantine-release lock');
     await gov.query('SELECT pg_terminate_backend($1)', [backends[0]]);
     assert.deepEqual(await waitFor(async () => replica.app.get(QuarantineRelease).pass(), 10_000, 'the other replica takes the lease'), []);

@@ -376,7 +376,9 @@ describe('fleet: workloads through the API, run by the owning agent of three', (
       const here = await ask(AGENT_TOKEN);
       assert.equal(here.status, 200);
       assert.deepEqual(await here.json(), { node: 'wl-a', rootfs: image, directory: true });
-      const created = await admin(api.http.post('/v1/tenants')).send({ name: 'imaged', nodes: ['wl-a', 'wl-c'], rootfs: image }).expect(201);
+      const created = await admin(api.http.post('/v1/tenants'))
+        .send({ name: 'imaged', nodes: ['wl-a', 'wl-c'], rootfs: image })
+        .expect(201);
       assert.equal(bodyOf<{ rootfs: string }>(created).rootfs, image);
       await admin(api.http.delete('/v1/tenants/imaged')).expect(202);
       await waitFor(async () => ((await admin(api.http.get('/v1/tenants/imaged'))).status === 404 ? true : undefined), 60_000, 'imaged deleted');
@@ -469,7 +471,9 @@ describe('fleet: workloads through the API, run by the owning agent of three', (
     // A rootfs is left to a node whose agent cannot check it now: the create is accepted, and that agent says
     // what it found once it is back (below).
     const unchecked = '/no/such/fleetlease-image';
-    await admin(api.http.post('/v1/tenants')).send({ name: 'unchecked', nodes: ['wl-b'], rootfs: unchecked }).expect(201);
+    await admin(api.http.post('/v1/tenants'))
+      .send({ name: 'unchecked', nodes: ['wl-b'], rootfs: unchecked })
+      .expect(201);
 
     // A node silent for 5 minutes is taken as gone: its workload reads lost (here its heartbeat is aged by hand).
     await api.query(`UPDATE nodes SET heartbeat_at = now() - interval '6 minutes' WHERE name = 'wl-b'`);

@@ -132,7 +132,7 @@ describe('fleet: API replicas and the fleet-wide jobs', () => {
     await running;
 
     // Its lease session is terminated: the advisory lock goes with it.
-    const terminated = await leaseBackends(gov.query, RETENTION_JOB);
+    const terminated = await leaseBackends(gov, RETENTION_JOB);
     assert.equal(terminated.length, 1, 'one session holds the retention lock');
     await gov.query('SELECT pg_terminate_backend($1)', [terminated[0]]);
 

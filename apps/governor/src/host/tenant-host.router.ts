@@ -60,11 +60,13 @@ export class TenantHostRouter {
     const deferred: string[] = [];
     for (const a of answers) {
       if ('answer' in a) continue;
-      if (a.error instanceof AgentAnswered && a.error.status === 400) refused.push(...(a.error.errors.length > 0 ? a.error.errors : [{ path: 'rootfs', message: a.error.message }]));
+      if (a.error instanceof AgentAnswered && a.error.status === 400)
+        refused.push(...(a.error.errors.length > 0 ? a.error.errors : [{ path: 'rootfs', message: a.error.message }]));
       else deferred.push(a.node);
     }
     if (refused.length > 0) throw new ValidationError(refused);
-    if (deferred.length > 0) this.logger.log({ rootfs, nodes: deferred }, `rootfs ${rootfs} left to the agents of ${deferred.join(', ')}, which could not check it now`);
+    if (deferred.length > 0)
+      this.logger.log({ rootfs, nodes: deferred }, `rootfs ${rootfs} left to the agents of ${deferred.join(', ')}, which could not check it now`);
     return deferred;
   }
 

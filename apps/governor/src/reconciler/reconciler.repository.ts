@@ -2,13 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
-import {
-  allocationOf,
-  allocationsOf,
-  quarantinedTenants,
-  quarantineTenant,
-  type StoredAllocation,
-} from '../../../../libs/persistence/src/allocation';
+import { allocationOf, allocationsOf, quarantinedTenants, quarantineTenant, type StoredAllocation } from '../../../../libs/persistence/src/allocation';
 import { TenantEntity, type TenantIsolationStatus, TenantStatusEntity, WorkloadEntity } from '../../../../libs/persistence/src/entities';
 
 /** A tenant's status row on one node, as the reconciler reads and writes it. */
