@@ -21,6 +21,8 @@ export type QuarantineLeases = Pick<FleetLeases, 'run'>;
 export class QuarantineRelease implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('quarantine');
   private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
 
   constructor(
     @Inject(QuarantineRepository) private readonly repository: QuarantineStore,
@@ -37,9 +39,32 @@ export class QuarantineRelease implements OnApplicationBootstrap, OnApplicationS
     clearInterval(this.timer);
   }
 
-  /** One pass in the background; a failed one is logged and retried at the next interval. */
+  /**
+   * One pass in the background; a failed one is logged and retried at the next interval. Kicks while a pass runs
+   * (many deletions at once) make one more pass after it, not one each.
+   */
   kick(): void {
-    this.pass().catch((err: unknown) => this.logger.warn({ err }, 'quarantine release pass failed; retrying at the next resync interval'));
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .then(
+        () => undefined,
+        (err: unknown) => this.logger.warn({ err }, 'quarantine release pass failed; retrying at the next resync interval'),
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Resolves once no kicked pass runs or waits (for tests). */
+  async settled(): Promise<void> {
+    while (this.running !== undefined) await this.running;
   }
 
   /** One pass: the tenants released; undefined when another instance holds the lease (or took it during the pass). */
