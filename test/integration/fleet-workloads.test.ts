@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bodyOf, type IssuedKey, type NodeView, type Problem, type Workload } from '../support/api';
+import { HostAccess } from '../../apps/governor/src/host/host.access';
 import { FleetAgent } from '../support/fleet-agent';
 import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
 import { waitFor } from '../support/wait';
@@ -342,6 +343,50 @@ describe('fleet: workloads through the API, run by the owning agent of three', (
     }
   });
 
+  it('has the agents of a tenant’s nodes check its rootfs, and refuses one that is not a directory with 400 naming each node', async () => {
+    // Role api holds no host: the API process itself cannot even ask whether a path is a directory.
+    assert.throws(() => api.app.get(HostAccess).isDirectory('/'), /role api, which holds no host/);
+    const missing = '/no/such/fleetlease-image';
+    const refused = await admin(api.http.post('/v1/tenants'))
+      .send({ name: 'imaged', nodes: ['wl-a', 'wl-c'], rootfs: missing })
+      .expect(400);
+    assert.equal(bodyOf<Problem>(refused).type, 'urn:governor:problem:validation');
+    assert.deepEqual(bodyOf<Problem>(refused).errors, [
+      { path: 'rootfs', message: `must be an existing directory (an unpacked image) on node wl-a; ${missing} is missing or not a directory` },
+      { path: 'rootfs', message: `must be an existing directory (an unpacked image) on node wl-c; ${missing} is missing or not a directory` },
+    ]);
+    // A file is no rootfs either; placed on every node, every agent says so.
+    const everywhere = await admin(api.http.post('/v1/tenants')).send({ name: 'imaged', rootfs: '/etc/hostname' }).expect(400);
+    assert.deepEqual(
+      bodyOf<Problem>(everywhere).errors.map((e) => /on node (\S+);/.exec(e.message)?.[1]),
+      ['wl-a', 'wl-b', 'wl-c'],
+    );
+    await admin(api.http.get('/v1/tenants/imaged')).expect(404);
+
+    // An agent answers for its own node, with the agent token only.
+    const image = mkdtempSync(join(tmpdir(), 'governor-fleetlease-rootfs-'));
+    try {
+      const ask = (token: string) =>
+        fetch(`${agents[0].url}/agent/v1/node/rootfs`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ rootfs: image }),
+        });
+      assert.equal((await ask('not-the-agent-token')).status, 401);
+      const here = await ask(AGENT_TOKEN);
+      assert.equal(here.status, 200);
+      assert.deepEqual(await here.json(), { node: 'wl-a', rootfs: image, directory: true });
+      const created = await admin(api.http.post('/v1/tenants'))
+        .send({ name: 'imaged', nodes: ['wl-a', 'wl-c'], rootfs: image })
+        .expect(201);
+      assert.equal(bodyOf<{ rootfs: string }>(created).rootfs, image);
+      await admin(api.http.delete('/v1/tenants/imaged')).expect(202);
+      await waitFor(async () => ((await admin(api.http.get('/v1/tenants/imaged'))).status === 404 ? true : undefined), 60_000, 'imaged deleted');
+    } finally {
+      rmSync(image, { recursive: true, force: true });
+    }
+  });
+
   it('passes an agent’s 4xx through, and reports a workload of a killed agent as unknown and its stop as 503 naming the node', async () => {
     // wl-a runs one workload of jobs (the test before last): at workloads.max 1 its agent refuses a second with
     // its own 409, which the API answers as it is.
@@ -423,6 +468,13 @@ describe('fleet: workloads through the API, run by the owning agent of three', (
       .expect(503);
     assert.match(bodyOf<Problem>(noPlan).detail, /wl-b/);
 
+    // A rootfs is left to a node whose agent cannot check it now: the create is accepted, and that agent says
+    // what it found once it is back (below).
+    const unchecked = '/no/such/fleetlease-image';
+    await admin(api.http.post('/v1/tenants'))
+      .send({ name: 'unchecked', nodes: ['wl-b'], rootfs: unchecked })
+      .expect(201);
+
     // A node silent for 5 minutes is taken as gone: its workload reads lost (here its heartbeat is aged by hand).
     await api.query(`UPDATE nodes SET heartbeat_at = now() - interval '6 minutes' WHERE name = 'wl-b'`);
     const gone = await get(started.id);
@@ -432,5 +484,16 @@ describe('fleet: workloads through the API, run by the owning agent of three', (
     // Back again: the workload (its monitor outlived the agent) is running, read from its agent.
     await b.start();
     await waitFor(async () => ((await get(started.id)).state === 'running' ? true : undefined), 20_000, 'the workload running again');
+    const reported = await waitFor(
+      async () => {
+        const { status } = (await admin(api.http.get('/v1/tenants/unchecked')).expect(200)).body as {
+          status: { conditions: Array<{ reason: string; message: string }> };
+        };
+        return status.conditions.find((c) => c.reason === 'InitFailed');
+      },
+      60_000,
+      'wl-b reporting the rootfs it could not enter',
+    );
+    assert.match(reported.message, /rootfs/);
   });
 });

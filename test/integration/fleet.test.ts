@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bodyOf, type NodeView, type Problem, type Tenant } from '../support/api';
 import { FleetAgent } from '../support/fleet-agent';
+import { leaseBackends } from '../support/leases';
 import { startGovernor, startReplica, type TestGovernor, type TestReplica } from '../support/governor.harness';
 import { waitFor } from '../support/wait';
 
@@ -131,12 +132,9 @@ describe('fleet: API replicas and the fleet-wide jobs', () => {
     await running;
 
     // Its lease session is terminated: the advisory lock goes with it.
-    const terminated = await gov.query<{ pid: number }>(
-      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [0x67760003],
-    );
+    const terminated = await leaseBackends(gov, RETENTION_JOB);
     assert.equal(terminated.length, 1, 'one session holds the retention lock');
-    await gov.query('SELECT pg_terminate_backend($1)', [terminated[0].pid]);
+    await gov.query('SELECT pg_terminate_backend($1)', [terminated[0]]);
 
     await agedAudit(3, 'aged.two');
     const takeover = await waitFor(async () => other.get(AuditRetention).prune(), 10_000);
@@ -199,6 +197,7 @@ describe('fleet: one API and three agents on hosts of their own', () => {
     const doc = (await (await fetch(`${a.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/agent/v1/node',
+      '/agent/v1/node/rootfs',
       '/agent/v1/tenants/{name}/my-usage',
       '/agent/v1/tenants/{name}/plan',
       '/agent/v1/tenants/{name}/processes',

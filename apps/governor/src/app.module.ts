@@ -21,6 +21,7 @@ import { TenantEventsModule } from './tenant-events/tenant-events.module';
 import { AuthFailures } from './auth/auth-failures';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LeasesModule } from './leases/leases.module';
+import { QuarantineModule } from './quarantine/quarantine.module';
 import { roleModules } from './roles/role.modules';
 
 @Module({})
@@ -34,7 +35,8 @@ export class AppModule implements NestModule {
         DatabaseModule.forUrl(databaseUrl),
         IdempotencyModule,
         LeasesModule,
-        // What every role needs: the auth guard's token services, fleet-wide jobs (audit retention), metrics, nodes.
+        QuarantineModule,
+        // What every role needs: the auth guard's token services, fleet-wide jobs (audit retention, quarantine release), metrics, nodes.
         AuditModule,
         AdminTokensModule,
         TenantKeysModule,

@@ -244,10 +244,9 @@ export async function allocationsOf(manager: EntityManager, tenantIds: string[])
   );
 }
 
-/** Frees a deleted tenant's ranges for others; the row stays as history. False when nothing was live. */
 /**
  * Puts a deleted tenant's blocks in quarantine: they stay taken (released_at stays NULL, so the EXCLUDE
- * constraints still hold them) until releaseIfTornDown finds every node's teardown confirmed. A uid block
+ * constraints still hold them) until releaseTornDown finds every node's teardown confirmed. A uid block
  * handed out while a node that was down still had the old tenant's files or IPC objects would give them to
  * the next tenant.
  */
@@ -258,17 +257,20 @@ export async function quarantineTenant(manager: EntityManager, tenantId: string)
 }
 
 /**
- * Releases a quarantined tenant's blocks once every node that has a status row for it reports it Deleted (a
- * node that was never given the tenant has no row). Returns whether it released them now.
+ * Releases the blocks of every quarantined tenant whose teardown every node that has a status row for it reports
+ * Deleted (a node that was never given the tenant has no row), in the caller's transaction; the tenants
+ * released now. Only the holder of the quarantine-release lease calls it, after its fence check in the same
+ * transaction (QuarantineRepository). `released_at IS NULL` makes a block's release happen once whoever asks.
  */
-export async function releaseIfTornDown(manager: EntityManager, tenantId: string): Promise<boolean> {
-  const [, affected] = await manager.query<[unknown, number]>(
-    `UPDATE tenant_allocations SET released_at = now()
-      WHERE tenant_id = $1 AND quarantined_at IS NOT NULL AND released_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM tenant_statuses s WHERE s.tenant_id = $1 AND s.phase <> 'Deleted')`,
-    [tenantId],
+export async function releaseTornDown(manager: EntityManager): Promise<Array<{ tenantId: string; name: string }>> {
+  const [rows] = await manager.query<[Array<{ tenant_id: string; name: string }>, number]>(
+    `UPDATE tenant_allocations a SET released_at = now()
+       FROM tenants t
+      WHERE t.id = a.tenant_id AND a.quarantined_at IS NOT NULL AND a.released_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM tenant_statuses s WHERE s.tenant_id = a.tenant_id AND s.phase <> 'Deleted')
+      RETURNING a.tenant_id, t.name`,
   );
-  return affected > 0;
+  return rows.map((row) => ({ tenantId: row.tenant_id, name: row.name }));
 }
 
 /** Tenants whose blocks wait in quarantine, with their names, for the agents' sweep. */
@@ -280,6 +282,7 @@ export async function quarantinedTenants(manager: EntityManager): Promise<Array<
   return rows.map((row) => ({ tenantId: row.tenant_id, name: row.name }));
 }
 
+/** Frees a deleted tenant's ranges for others; the row stays as history. False when nothing was live. */
 export async function releaseTenant(manager: EntityManager, tenantId: string): Promise<boolean> {
   const [, affected] = await manager.query<[unknown, number]>(
     'UPDATE tenant_allocations SET released_at = now() WHERE tenant_id = $1 AND released_at IS NULL',

@@ -11,6 +11,7 @@ import { AgentApiService } from './agent-api.service';
 import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
 import { parsePid } from '../host/tenant-host.controller';
 import { type TenantPlan, TenantHostService } from '../host/tenant-host.service';
+import type { RootfsOnNode } from '../host/tenant-host.router';
 import { WorkloadLogRoute } from '../workloads/workload-log.decorator';
 import { type MyUsage, MyUsageService } from '../me/my-usage.service';
 
@@ -70,6 +71,13 @@ export class AgentApiController {
   @ApiOperation({ summary: "This agent's node, as it registered it: kernel, cgroup mode, controllers, features, capacity, agent URL, heartbeat" })
   async node(): Promise<NodeView> {
     return this.agent.node();
+  }
+
+  @Post('node/rootfs')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Whether a tenant's rootfs ({rootfs}) is a directory on this node; 400 naming the node when it is not" })
+  rootfs(@Body() body: unknown): RootfsOnNode {
+    return this.agent.rootfs(body);
   }
 
   @Post('tenants/:name/workloads')

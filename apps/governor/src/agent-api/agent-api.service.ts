@@ -7,6 +7,11 @@ import { decodePrincipal } from '../workloads/workload-proxy';
 import type { LogQuery, StartWorkloadInput } from '../workloads/workload.request';
 import { type WorkloadView, WorkloadsService } from '../workloads/workloads.service';
 import { AgentApiException, AgentApiExceptionCode } from './agent-api.exception';
+import { HostAccess } from '../host/host.access';
+import type { RootfsOnNode } from '../host/tenant-host.router';
+import { rootfsNotADirectory } from '../tenants/tenant.request';
+import { type FieldError, ValidationError } from '../../../../libs/domain/src/errors';
+import { readObject } from '../../../../libs/domain/src/json';
 
 /** What the agent API answers: this agent's node, and the workloads whose monitors run on it. */
 @Injectable()
@@ -14,12 +19,24 @@ export class AgentApiService {
   constructor(
     private readonly nodes: NodesService,
     private readonly workloads: WorkloadsService,
+    private readonly host: HostAccess,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
   /** This node's row, as its last heartbeat wrote it. */
   async node(): Promise<NodeView> {
     return this.nodes.get(this.config.nodeName);
+  }
+
+  /** Whether a tenant's rootfs (`{rootfs}`, an absolute path) is a directory on this node: 400 naming the node when not. */
+  rootfs(body: unknown): RootfsOnNode {
+    const errors: FieldError[] = [];
+    const record = readObject(body, '', 'a rootfs check', ['rootfs'], errors);
+    const rootfs = record?.rootfs;
+    if (record !== undefined && (typeof rootfs !== 'string' || !rootfs.startsWith('/'))) errors.push({ path: 'rootfs', message: 'must be an absolute path' });
+    if (errors.length > 0 || typeof rootfs !== 'string') throw new ValidationError(errors);
+    if (!this.host.isDirectory(rootfs)) throw new ValidationError([rootfsNotADirectory(rootfs, `node ${this.config.nodeName}`)]);
+    return { node: this.config.nodeName, rootfs, directory: true };
   }
 
   /** A workload of this node; one of another node is that node's agent's to answer for. */

@@ -164,8 +164,14 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     return this.nativeLibrary;
   }
 
-  /** Whether `path` is a directory on this host (a tenant's rootfs is checked at create). */
+  /** Whether `path` is a directory on this host (a tenant's rootfs is checked at create); role api asks the agents instead. */
   isDirectory(path: string): boolean {
+    if (!this.touchesHost) {
+      throw new HostException(
+        HostExceptionCode.NOT_IN_ROLE,
+        `this governor runs as role api, which holds no host: whether ${path} is a directory is for an agent to say`,
+      );
+    }
     return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
   }
 

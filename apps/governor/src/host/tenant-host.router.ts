@@ -1,14 +1,23 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ValidationError } from '../../../../libs/domain/src/errors';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type FieldError, ValidationError } from '../../../../libs/domain/src/errors';
 import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
+import { rootfsNotADirectory } from '../tenants/tenant.request';
 import { TenantsService } from '../tenants/tenants.service';
+import { HostAccess } from './host.access';
 import { AgentAnswered, AgentUnavailable, WorkloadProxy } from '../workloads/workload-proxy';
 import { type NodePlan, type TenantPlan, TenantHostService } from './tenant-host.service';
 
 /** One node's part of a tenant's usage in role api: its usage, or why its agent did not answer. */
 export type NodeUsage = { node: string; usage: TenantUsage } | { node: string; error: { status: number; detail: string } };
+
+/** An agent's answer to a rootfs check: the path is a directory on its node. */
+export interface RootfsOnNode {
+  node: string;
+  rootfs: string;
+  directory: true;
+}
 
 /** The usage route's answer: the usage of one node (the first that answered, in name order), and in role api every node's. */
 export type RoutedUsage = TenantUsage & { node: string; nodes?: NodeUsage[] };
@@ -19,8 +28,11 @@ export type RoutedUsage = TenantUsage & { node: string; nodes?: NodeUsage[] };
  */
 @Injectable()
 export class TenantHostRouter {
+  private readonly logger = new Logger('tenants');
+
   constructor(
     private readonly host: TenantHostService,
+    private readonly access: HostAccess,
     private readonly tenants: TenantsService,
     private readonly proxy: WorkloadProxy,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
@@ -28,6 +40,34 @@ export class TenantHostRouter {
 
   private get proxied(): boolean {
     return this.config.role === 'api';
+  }
+
+  /**
+   * Refuses (400) a tenant's rootfs that is not a directory where the tenant will run: on this host in role all; in
+   * role api on each of its nodes, as that node's agent sees it (POST /agent/v1/node/rootfs), the API host's own
+   * files saying nothing of the agents'. A node whose agent cannot answer now (NotReady, unreachable) is left to
+   * its agent: its reconcile reports a rootfs it cannot enter as the tenant's InitFailed condition. The nodes
+   * left so are returned.
+   */
+  async checkRootfs(rootfs: string | null, nodes: readonly string[]): Promise<string[]> {
+    if (rootfs === null) return [];
+    if (!this.proxied) {
+      if (!this.access.isDirectory(rootfs)) throw new ValidationError([rootfsNotADirectory(rootfs, 'this host')]);
+      return [];
+    }
+    const answers = await this.proxy.askNodes<RootfsOnNode>(nodes, 'POST', 'node/rootfs', { rootfs });
+    const refused: FieldError[] = [];
+    const deferred: string[] = [];
+    for (const a of answers) {
+      if ('answer' in a) continue;
+      if (a.error instanceof AgentAnswered && a.error.status === 400)
+        refused.push(...(a.error.errors.length > 0 ? a.error.errors : [{ path: 'rootfs', message: a.error.message }]));
+      else deferred.push(a.node);
+    }
+    if (refused.length > 0) throw new ValidationError(refused);
+    if (deferred.length > 0)
+      this.logger.log({ rootfs, nodes: deferred }, `rootfs ${rootfs} left to the agents of ${deferred.join(', ')}, which could not check it now`);
+    return deferred;
   }
 
   async usage(name: string): Promise<RoutedUsage> {

@@ -22,7 +22,7 @@ export class LeaseLost extends Error {
 }
 
 /**
- * Runs each fleet-wide job (retention, expiry) on one instance of the fleet at a time. The holder is
+ * Runs each fleet-wide job (retention, quarantine release) on one instance of the fleet at a time. The holder is
  * whichever process holds the job's advisory lock on a live session; taking it raises the job's fencing
  * token, and every action of the job checks that token in its own transaction. A holder whose session
  * ended (crash, network, pg_terminate_backend) has lost the lock, so another instance takes it with a new

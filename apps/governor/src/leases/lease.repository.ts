@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { DATABASE_URL } from '../database/database.module';
 
 /** pg_try_advisory_lock(int4, int4) namespace of the fleet leases ("gv" 3), apart from allocation's 1 and 2 */
-const LEASE_LOCK = 0x67760003;
+export const LEASE_LOCK = 0x67760003;
 
 /** One database session that holds advisory locks; they end with it, whoever ends it. */
 export interface LeaseSession {

@@ -2,14 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
-import {
-  allocationOf,
-  allocationsOf,
-  quarantinedTenants,
-  quarantineTenant,
-  releaseIfTornDown,
-  type StoredAllocation,
-} from '../../../../libs/persistence/src/allocation';
+import { allocationOf, allocationsOf, quarantinedTenants, quarantineTenant, type StoredAllocation } from '../../../../libs/persistence/src/allocation';
 import { TenantEntity, type TenantIsolationStatus, TenantStatusEntity, WorkloadEntity } from '../../../../libs/persistence/src/entities';
 
 /** A tenant's status row on one node, as the reconciler reads and writes it. */
@@ -97,20 +90,15 @@ export class ReconcilerRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Tombstones the tenant and puts its blocks in quarantine, releasing them if every node confirmed already. */
+  /** Tombstones the tenant and puts its blocks in quarantine; the lease holder of the quarantine release frees them. */
   async tombstone(tenantId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.getRepository(TenantEntity).update({ id: tenantId, deletedAt: IsNull() }, { deletedAt: new Date() });
       await quarantineTenant(tx, tenantId);
-      await releaseIfTornDown(tx, tenantId);
     });
   }
 
   async quarantined(): Promise<Array<{ tenantId: string; name: string }>> {
     return quarantinedTenants(this.db.manager);
-  }
-
-  async releaseIfTornDown(tenantId: string): Promise<boolean> {
-    return releaseIfTornDown(this.db.manager, tenantId);
   }
 }

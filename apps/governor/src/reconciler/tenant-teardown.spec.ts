@@ -29,9 +29,6 @@ class MemoryTeardownStore implements TenantTeardownStore {
     this.tornDown.push(`${tenantId}@${node}`);
     return Promise.resolve();
   }
-  releaseIfTornDown(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
   workloadIds(): Promise<string[]> {
     return Promise.resolve([]);
   }
@@ -71,13 +68,22 @@ class MemoryCgroups implements Pick<CgroupDriver, 'hasTenant' | 'removeTenant'> 
   }
 }
 
-function teardownWith(store: MemoryTeardownStore): TenantTeardown {
+/** How often the teardown woke the quarantine release. */
+class ReleaseKicks {
+  count = 0;
+  kick(): void {
+    this.count += 1;
+  }
+}
+
+function teardownWith(store: MemoryTeardownStore, release = new ReleaseKicks()): TenantTeardown {
   return new TenantTeardown(
     store,
     hostWithoutNamespaces,
     { alive: () => Promise.resolve([NODE]) },
     { remove: () => Promise.resolve() },
     { delete: () => false, sync: () => Promise.resolve() },
+    release,
     config,
   );
 }
@@ -90,9 +96,11 @@ describe('TenantTeardown.sweepQuarantine', () => {
     store.quarantine.push({ tenantId: 'id-slow', name: 'slow' });
     store.rows.set('id-slow', unconfirmed);
     const cgroups = new MemoryCgroups(new Set(['slow']), new Set(['slow']));
-    assert.deepEqual(await teardownWith(store).sweepQuarantine(cgroups), ['slow']);
+    const release = new ReleaseKicks();
+    assert.deepEqual(await teardownWith(store, release).sweepQuarantine(cgroups), ['slow']);
     assert.deepEqual(cgroups.kills, ['slow wait 0']);
     assert.deepEqual(store.tornDown, [], 'a teardown is confirmed only once the cgroup is gone');
+    assert.equal(release.count, 0, 'nothing confirmed, so the quarantine release is not woken');
   });
 
   it('takes a host that cannot tear a tenant down as that tenant’s failure, and goes on with the next one', async () => {
@@ -111,8 +119,10 @@ describe('TenantTeardown.sweepQuarantine', () => {
     store.quarantine.push({ tenantId: 'id-done', name: 'done' });
     store.rows.set('id-done', { ...unconfirmed, phase: 'Deleted' });
     const cgroups = new MemoryCgroups(new Set(['done']), new Set());
-    assert.deepEqual(await teardownWith(store).sweepQuarantine(cgroups), []);
+    const release = new ReleaseKicks();
+    assert.deepEqual(await teardownWith(store, release).sweepQuarantine(cgroups), []);
     assert.deepEqual(cgroups.kills, []);
+    assert.equal(release.count, 0, 'releasing is the lease holder’s job, woken only by a new confirmation');
   });
 
   it('ends the sweep when the database cannot be read', async () => {

@@ -7,6 +7,7 @@ import { removeState } from '../../../../libs/workloads/src/monitor';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostAccess } from '../host/host.access';
 import { NodesService } from '../nodes/nodes.service';
+import { QuarantineRelease } from '../quarantine/quarantine.release';
 import { FirewallSync } from './firewall-sync';
 import { ReconcilerRepository } from './reconciler.repository';
 import { TenantIsolation } from './tenant-isolation';
@@ -14,7 +15,7 @@ import { TenantIsolation } from './tenant-isolation';
 /** What the teardown needs of the reconciler's SQL (a typed double in unit tests). */
 export type TenantTeardownStore = Pick<
   ReconcilerRepository,
-  'workloadIds' | 'nodesTornDown' | 'tombstone' | 'quarantined' | 'status' | 'existsLive' | 'markTornDown' | 'releaseIfTornDown'
+  'workloadIds' | 'nodesTornDown' | 'tombstone' | 'quarantined' | 'status' | 'existsLive' | 'markTornDown'
 >;
 
 /**
@@ -31,6 +32,7 @@ export class TenantTeardown {
     @Inject(NodesService) private readonly nodes: Pick<NodesService, 'alive'>,
     @Inject(TenantIsolation) private readonly isolation: Pick<TenantIsolation, 'remove'>,
     @Inject(FirewallSync) private readonly firewall: Pick<FirewallSync, 'delete' | 'sync'>,
+    @Inject(QuarantineRelease) private readonly release: Pick<QuarantineRelease, 'kick'>,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
@@ -54,18 +56,24 @@ export class TenantTeardown {
     }
   }
 
-  /** Tombstones a deleted tenant once every live node that hosts it has torn it down; its blocks go to quarantine. */
+  /**
+   * Tombstones a deleted tenant once every live node that hosts it has torn it down; its blocks go to quarantine,
+   * and the quarantine release (the fleet's lease holder) frees them once every node that hosted it confirmed.
+   */
   async finishDeletion(tenant: TenantEntity): Promise<void> {
     const alive = await this.nodes.alive();
     const hosts = tenant.nodes.length > 0 ? tenant.nodes.filter((node) => alive.includes(node)) : alive;
     const done = await this.repository.nodesTornDown(tenant.id);
-    if (hosts.every((node) => done.includes(node))) await this.repository.tombstone(tenant.id);
+    if (!hosts.every((node) => done.includes(node))) return;
+    await this.repository.tombstone(tenant.id);
+    this.release.kick();
   }
 
   /**
    * Confirms this node's teardown of tenants whose uid blocks wait in quarantine (tombstoned while a node that
-   * hosted them was down), tearing down what is left of them here first, and releases each block once every
-   * node that hosted its tenant has confirmed. A name taken again by a live tenant is that tenant's now: only
+   * hosted them was down), tearing down what is left of them here first. Releasing a block once every node that
+   * hosted its tenant has confirmed is the quarantine release's, a fleet-wide job under a lease: this node only
+   * wakes it after a confirmation (it acts if this process holds the lease). A name taken again by a live tenant is that tenant's now: only
    * the old tenant's home image, keyed by its id, is removed then.
    *
    * A cgroup whose processes are still exiting after its cgroup.kill is not waited for: its name is returned,
@@ -76,6 +84,7 @@ export class TenantTeardown {
    */
   async sweepQuarantine(driver: Pick<CgroupDriver, 'hasTenant' | 'removeTenant'>): Promise<string[]> {
     const emptying: string[] = [];
+    let confirmed = 0;
     for (const { tenantId, name } of await this.repository.quarantined()) {
       const row = await this.repository.status(tenantId, this.config.nodeName);
       if (row && row.phase !== 'Deleted') {
@@ -93,11 +102,11 @@ export class TenantTeardown {
           continue;
         }
         await this.repository.markTornDown(tenantId, this.config.nodeName);
+        confirmed += 1;
         this.logger.log({ tenant: name, tenantId }, 'confirmed the teardown of a quarantined tenant on this node');
       }
-      if (await this.repository.releaseIfTornDown(tenantId))
-        this.logger.log({ tenant: name, tenantId }, 'released the uid and address blocks of a deleted tenant');
     }
+    if (confirmed > 0) this.release.kick();
     return emptying;
   }
 

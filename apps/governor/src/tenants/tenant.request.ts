@@ -24,11 +24,13 @@ const CREATE_KEYS = ['name', 'displayName', 'quota', 'nodes', 'rootfs', 'hostnam
 const HOSTNAME = /^(?=.{1,64}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const MAX_ROOTFS = 4096;
 
-/** What parseCreateTenant asks of the host: whether a path is a directory (false when missing). */
-export type DirectoryCheck = (path: string) => boolean;
 export const PATCH_KEYS = ['displayName', 'quota', 'nodes', 'suspended'] as const;
 
-export function parseCreateTenant(body: unknown, isDirectory: DirectoryCheck): CreateTenantInput {
+/**
+ * The shape of a tenant create. Whether its rootfs is a directory is a question for the hosts that will run the
+ * tenant (TenantHostRouter.checkRootfs): this host in role all, the agents of its nodes in role api.
+ */
+export function parseCreateTenant(body: unknown): CreateTenantInput {
   const errors: FieldError[] = [];
   const record = readObject(body, '', 'a tenant', CREATE_KEYS, errors);
   if (!record) throwIfAny(errors);
@@ -37,8 +39,6 @@ export function parseCreateTenant(body: unknown, isDirectory: DirectoryCheck): C
   const rootfs = record?.rootfs === undefined || record.rootfs === null ? null : (text(record.rootfs, 'rootfs', MAX_ROOTFS, errors) ?? null);
   if (rootfs !== null && (!rootfs.startsWith('/') || rootfs.split('/').includes('..') || rootfs === '/')) {
     errors.push({ path: 'rootfs', message: 'must be an absolute path to a directory other than /, without ".." components' });
-  } else if (rootfs !== null && !isDirectory(rootfs)) {
-    errors.push({ path: 'rootfs', message: `must be an existing directory (an unpacked image) on this host; ${rootfs} is missing or not a directory` });
   }
   const hostname = record?.hostname === undefined || record.hostname === null ? null : (text(record.hostname, 'hostname', 64, errors) ?? null);
   if (hostname !== null && !HOSTNAME.test(hostname)) {
@@ -46,6 +46,11 @@ export function parseCreateTenant(body: unknown, isDirectory: DirectoryCheck): C
   }
   throwIfAny(errors);
   return { name, displayName: spec.displayName, quota: spec.quota, nodes: spec.nodes, rootfs, hostname };
+}
+
+/** The error of a rootfs that is not a directory on `host` ("this host", "node a-1"). */
+export function rootfsNotADirectory(rootfs: string, host: string): FieldError {
+  return { path: 'rootfs', message: `must be an existing directory (an unpacked image) on ${host}; ${rootfs} is missing or not a directory` };
 }
 
 /** Checks the shape of a merge patch before it is applied: only the known fields, as an object. */

@@ -8,7 +8,7 @@ import { CreateTenantDto, LedgerPageDto, PatchTenantDto, TenantDto, TenantPageDt
 import { parseCreateTenant } from './tenant.request';
 import { toTenantView } from './tenant.view';
 import { etagOf, type LedgerEntryView, TenantsService } from './tenants.service';
-import { HostAccess } from '../host/host.access';
+import { TenantHostRouter } from '../host/tenant-host.router';
 import type { Page } from '../common/pagination';
 import { ValidationError } from '../../../../libs/domain/src/errors';
 import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/idempotency.request';
@@ -21,7 +21,7 @@ export class TenantsController {
   constructor(
     private readonly tenants: TenantsService,
     private readonly idempotency: IdempotencyService,
-    private readonly host: HostAccess,
+    private readonly hosts: TenantHostRouter,
   ) {}
 
   @Post()
@@ -44,10 +44,9 @@ export class TenantsController {
   ): Promise<TenantDto> {
     const request = { header: idempotencyKey, principal, operation: 'tenant.create', target: '', body, status: 201 };
     return this.idempotency.run(request, res, async () => {
-      const tenant = await this.tenants.create(
-        parseCreateTenant(body, (path) => this.host.isDirectory(path)),
-        { principal, requestId },
-      );
+      const input = parseCreateTenant(body);
+      await this.hosts.checkRootfs(input.rootfs, input.nodes);
+      const tenant = await this.tenants.create(input, { principal, requestId });
       res.setHeader('ETag', etagOf(tenant)).setHeader('Location', `/v1/tenants/${tenant.name}`);
       return this.tenants.view(tenant);
     });

@@ -7,7 +7,7 @@ import { TENANT_NAME_PATTERN } from '../../../../libs/domain/src/tenant-name';
 import { QuotaLedgerEntity, TenantEntity, TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import { NodesService } from '../nodes/nodes.service';
 import { AdmissionService } from '../admission/admission.service';
-import { AllocationExhaustedError, allocateTenant, allocationsOf, quarantineTenant, releaseIfTornDown } from '../../../../libs/persistence/src/allocation';
+import { AllocationExhaustedError, allocateTenant, allocationsOf, quarantineTenant } from '../../../../libs/persistence/src/allocation';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import type { TenantDto } from './dto/tenant.dto';
 import { type TenantFacts, toTenantView } from './tenant.view';
@@ -18,6 +18,7 @@ import { decodeCursor, type Page, toPage } from '../common/pagination';
 import { TenantException, TenantExceptionCode } from './tenant.exception';
 import { type CreateTenantInput, parseSpec, parseTenantPatch, type TenantSpec } from './tenant.request';
 import { TenantsRepository } from './tenants.repository';
+import { QuarantineRelease } from '../quarantine/quarantine.release';
 
 /** The channel agents LISTEN on; the payload is the tenant name. */
 export const CHANGES_CHANNEL = 'governor_changes';
@@ -42,6 +43,7 @@ export class TenantsService {
     private readonly admission: AdmissionService,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
     private readonly records: TenantsRepository,
+    private readonly quarantine: QuarantineRelease,
   ) {}
 
   /** A live tenant and its API view, from one statement (GET /v1/tenants/{name}). */
@@ -198,10 +200,12 @@ export class TenantsService {
   /**
    * Marks the tenant Terminating. Agents tear down its cgroups and namespaces and then finish the
    * deletion; while no live agent could host it there is nothing to tear down, and the row becomes a
-   * tombstone at once. The ledger and the audit keep its id.
+   * tombstone at once, its blocks in quarantine for the quarantine release (which frees them at once when no
+   * node ever confirmed hosting it). The ledger and the audit keep its id.
    */
   async remove(name: string, ifMatch: string | undefined, actor: Actor): Promise<TenantEntity> {
-    return this.db.transaction(async (tx) => {
+    let tombstoned = false;
+    const removed = await this.db.transaction(async (tx) => {
       const tenant = await lockLive(tx, name);
       assertMatches(tenant, ifMatch);
       if (tenant.deletionRequestedAt === null) {
@@ -225,10 +229,12 @@ export class TenantsService {
       if (hosts.length === 0) {
         await tx.getRepository(TenantEntity).update({ id: tenant.id }, { deletedAt: new Date() });
         await quarantineTenant(tx, tenant.id);
-        await releaseIfTornDown(tx, tenant.id);
+        tombstoned = true;
       }
       return tenant;
     });
+    if (tombstoned) this.quarantine.kick();
+    return removed;
   }
 
   /** The quota ledger of a live tenant, newest first; the cursor is the id of the last entry seen. */

@@ -58,6 +58,9 @@ export class AgentUnavailable extends DomainError {
   readonly code = 'agent-unavailable';
 }
 
+/** What one node's agent answered to a request sent to several, or why it could not. */
+export type NodeAnswer<T> = { node: string; answer: T } | { node: string; error: AgentAnswered | AgentUnavailable };
+
 interface AgentNode {
   name: string;
   agentUrl: string | null;
@@ -135,18 +138,20 @@ export class WorkloadProxy implements OnModuleInit {
    * A host request of a tenant (usage, plan) sent to the agent of each of its nodes, in name order: what each
    * answered, or why it could not (NotReady, unreachable, an error), so that one node down does not hide the others.
    */
-  async fanOut<T>(
-    tenantName: string,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<Array<{ node: string; answer: T } | { node: string; error: AgentAnswered | AgentUnavailable }>> {
+  async fanOut<T>(tenantName: string, method: string, path: string, body?: unknown): Promise<Array<NodeAnswer<T>>> {
     // A Terminating tenant takes no new work whichever node would run it (409 naming the phase), before any agent is asked.
     const tenant = await this.tenants.getAccepting(tenantName, 'new workloads');
+    return this.askNodes<T>(tenant.nodes, method, `tenants/${encodeURIComponent(tenantName)}/${path}`, body);
+  }
+
+  /**
+   * One agent API request (`path` below /agent/v1/) to the agent of each node a placement names (every node that is
+   * not gone for an empty one), in name order: what each answered, or why it could not.
+   */
+  async askNodes<T>(placement: readonly string[], method: string, suffix: string, body?: unknown): Promise<Array<NodeAnswer<T>>> {
     const nodes = await this.agentNodes();
     const fleet = [...nodes.values()];
-    const names = targetNodes(tenant.nodes, fleet).sort((a, b) => a.localeCompare(b));
-    const suffix = `tenants/${encodeURIComponent(tenantName)}/${path}`;
+    const names = targetNodes(placement, fleet).sort((a, b) => a.localeCompare(b));
     return Promise.all(
       names.map(async (name) => {
         const node = nodes.get(name);
