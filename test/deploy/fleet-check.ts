@@ -6,6 +6,9 @@
  *   ready                              GET /readyz answers 200
  *   nodes <node,...>                   every named node is Ready on /v1/nodes
  *   tenant <name> <node,...>           a tenant placed on those nodes is Ready, with a Ready status per node
+ *   applied <name> <node,...>          like tenant, but only until every node applied the generation, whatever
+ *                                      its phase; prints each node's phase and conditions
+ *   attach <tenant> <node> <pid>       the process is attached to the tenant on that node (201)
  *   workload <tenant> <node> <cmd...>  a workload started through the API on that node is running
  *   workload-state <tenant> <id>       the workload's state as the API reports it
  *   delete <tenant>                    the tenant is deleted and gone (404)
@@ -76,16 +79,32 @@ async function nodes(names: string[]): Promise<unknown> {
   });
 }
 
-async function tenant(name: string, placed: string[]): Promise<unknown> {
+/** Creates the tenant on `placed` and waits until every node applied it: Ready there, or (`anyPhase`) any phase. */
+async function tenant(name: string, placed: string[], anyPhase: boolean): Promise<unknown> {
   const created = await call('POST', '/v1/tenants', { name, nodes: placed });
   if (created.status !== 201) throw new Error(`POST /v1/tenants answered ${created.status}: ${JSON.stringify(created.json)}`);
-  return until(`tenant ${name} Ready on ${placed.join(', ')}`, async () => {
+  const { generation } = created.json as Tenant;
+  return until(`tenant ${name} ${anyPhase ? 'applied' : 'Ready'} on ${placed.join(', ')}`, async () => {
     const res = await call('GET', `/v1/tenants/${name}`);
     const status = (res.json as Tenant).status;
-    const perNode = (status.nodes as NodeStatus[]).map((n) => ({ node: n.node, phase: n.phase, ready: n.ready }));
-    const all = status.phase === 'Ready' && placed.every((node) => perNode.some((n) => n.node === node && n.phase === 'Ready' && n.ready));
+    const perNode = (status.nodes as (NodeStatus & { observedGeneration: number; conditions: unknown[] })[]).map((n) => ({
+      node: n.node,
+      phase: n.phase,
+      ready: n.ready,
+      observedGeneration: n.observedGeneration,
+      ...(anyPhase && { conditions: n.conditions }),
+    }));
+    const applied = (node: string): boolean =>
+      perNode.some((n) => n.node === node && n.observedGeneration === generation && (anyPhase || (n.phase === 'Ready' && n.ready)));
+    const all = (anyPhase || status.phase === 'Ready') && placed.every(applied);
     return { done: all ? { phase: status.phase, nodes: perNode, cgroupPath: status.cgroupPath } : undefined, seen: status };
   });
+}
+
+async function attach(name: string, node: string, pid: number): Promise<unknown> {
+  const res = await call('POST', `/v1/tenants/${name}/processes`, { pid, node });
+  if (res.status !== 201) throw new Error(`POST /v1/tenants/${name}/processes answered ${res.status}: ${JSON.stringify(res.json)}`);
+  return res.json;
 }
 
 async function workload(name: string, node: string, command: string[]): Promise<unknown> {
@@ -122,7 +141,11 @@ async function main([command, ...args]: string[]): Promise<unknown> {
     case 'nodes':
       return nodes(list(args[0]));
     case 'tenant':
-      return tenant(args[0], list(args[1]));
+      return tenant(args[0], list(args[1]), false);
+    case 'applied':
+      return tenant(args[0], list(args[1]), true);
+    case 'attach':
+      return attach(args[0], args[1], Number(args[2]));
     case 'workload':
       return workload(args[0], args[1], args.slice(2));
     case 'workload-state':
@@ -130,7 +153,7 @@ async function main([command, ...args]: string[]): Promise<unknown> {
     case 'delete':
       return remove(args[0]);
     default:
-      throw new Error(`unknown command ${String(command)}: ready, nodes, tenant, workload, workload-state or delete`);
+      throw new Error(`unknown command ${String(command)}: ready, nodes, tenant, applied, attach, workload, workload-state or delete`);
   }
 }
 

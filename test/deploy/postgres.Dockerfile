@@ -3,7 +3,11 @@
 # POSTGRES_DB variables and the same data directory as the public image.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
-RUN apt-get update \
+# No cluster at install: the package would make one at build time, on a port chosen by what the build host had
+# in use (5433 next to a host PostgreSQL), and pg_isready (the healthcheck) would then ask that port.
+RUN mkdir -p /etc/postgresql-common/createcluster.d \
+ && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/no-main-cluster.conf \
+ && apt-get update \
  && apt-get install -y --no-install-recommends postgresql-15 postgresql-client-15 \
  && rm -rf /var/lib/apt/lists/*
 COPY postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint.sh
