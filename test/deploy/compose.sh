@@ -32,7 +32,7 @@ export GOVERNOR_CHECK_URL=http://127.0.0.1:$GOVERNOR_API_PORT GOVERNOR_CHECK_TOK
 step() { printf '\n== %s (%s, load %s)\n' "$1" "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 
 missing=()
-for tool in dockerd:docker.io docker-compose:docker-compose debootstrap:debootstrap; do
+for tool in dockerd:docker.io docker-compose:docker-compose debootstrap:debootstrap jq:jq capsh:libcap2-bin; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
 done
 if ((${#missing[@]})); then
@@ -65,6 +65,32 @@ trap cleanup EXIT
 
 step 'daemon'
 mkdir -p "$work"
+# A privileged container asks runc for every capability Docker knows; where this script itself runs without some
+# (a sandbox's bounding set), runc fails with "unable to apply caps". The daemon's runtime is then runc behind a
+# wrapper that takes those, and only those, out of each container's config: privileged minus what the host lacks.
+bounding=$((16#$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)))
+lacking=()
+for cap in $(seq 0 "$(cat /proc/sys/kernel/cap_last_cap)"); do
+  ((bounding >> cap & 1)) || lacking+=("\"$(capsh --decode="$(printf %x $((1 << cap)))" | sed 's/.*=//' | tr a-z A-Z)\"")
+done
+runtime=
+if ((${#lacking[@]})); then
+  echo "this host's bounding set lacks ${lacking[*]}: containers get runc through $work/runc-wrapper"
+  cat >"$work/runc-wrapper" <<WRAPPER
+#!/bin/sh
+bundle=
+prev=
+for arg in "\$@"; do [ "\$prev" = --bundle ] && bundle=\$arg; prev=\$arg; done
+if [ -n "\$bundle" ] && [ -f "\$bundle/config.json" ]; then
+  jq -c '(.process.capabilities // {}) |= with_entries(.value -= [$(IFS=,; echo "${lacking[*]}")])' "\$bundle/config.json" >"\$bundle/config.json.tmp"
+  mv "\$bundle/config.json.tmp" "\$bundle/config.json"
+fi
+exec runc "\$@"
+WRAPPER
+  chmod +x "$work/runc-wrapper"
+  printf '{"runtimes": {"host-caps": {"path": "%s"}}, "default-runtime": "host-caps"}\n' "$work/runc-wrapper" >"$work/daemon.json"
+  runtime="--config-file $work/daemon.json"
+fi
 # The daemon's mount namespace: private, then shared again inside, so that the agents' rshared run directories work.
 unshare -m sh -c "
   mount --make-rprivate /
@@ -72,7 +98,7 @@ unshare -m sh -c "
   mount --make-rshared /
   exec dockerd --data-root $work/data --exec-root /run/$prefix-docker -H unix://$sock --pidfile /run/$prefix-docker.pid \
     --iptables=false --ip-forward=false --ip-masq=false --bridge=none --default-address-pool base=10.220.16.0/20,size=24 \
-    --cgroup-parent=/$prefix-docker" >"$work/dockerd.log" 2>&1 &
+    --cgroup-parent=/$prefix-docker $runtime" >"$work/dockerd.log" 2>&1 &
 for _ in $(seq 100); do "$docker" info >/dev/null 2>&1 && break; sleep 0.3; done
 "$docker" info --format 'docker {{.ServerVersion}}, cgroup v{{.CgroupVersion}} ({{.CgroupDriver}}), {{.Driver}}'
 
