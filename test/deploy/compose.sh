@@ -21,7 +21,10 @@ sock=/run/$prefix-docker.sock
 base=$prefix-base:bookworm
 export DOCKER_HOST=unix://$sock
 docker=/usr/bin/docker
-compose=(docker-compose -p "$prefix" -f "$repo/docker-compose.yml" -f "$here/docker-compose.local.yml")
+# docker-compose 1.29 (the compose Debian 12 has) refuses the agents' `cgroup: host`, a key of the Compose
+# Specification it predates: it reads a copy without it, and the daemon makes the host's cgroup namespace the
+# default (--default-cgroupns-mode host), which is what the key asks for.
+compose=(docker-compose -p "$prefix" --project-directory "$repo" -f "$work/docker-compose.yml" -f "$here/docker-compose.local.yml")
 export GOVERNOR_TEST_PREFIX=$prefix GOVERNOR_TEST_BASE_IMAGE=$base GOVERNOR_TEST_NET_POOL=10.220.128.0/20
 export GOVERNOR_ADMIN_TOKEN=${GOVERNOR_ADMIN_TOKEN:-$prefix-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}
 export GOVERNOR_AGENT_TOKEN=${GOVERNOR_AGENT_TOKEN:-$prefix-agent-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}
@@ -65,6 +68,8 @@ trap cleanup EXIT
 
 step 'daemon'
 mkdir -p "$work"
+grep -c '^  cgroup: host$' "$repo/docker-compose.yml" >/dev/null || { echo "docker-compose.yml has no 'cgroup: host' to move to the daemon" >&2; exit 1; }
+grep -v '^  cgroup: host$' "$repo/docker-compose.yml" >"$work/docker-compose.yml"
 # A privileged container asks runc for every capability Docker knows; where this script itself runs without some
 # (a sandbox's bounding set), runc fails with "unable to apply caps". The daemon's runtime is then runc behind a
 # wrapper that takes those, and only those, out of each container's config: privileged minus what the host lacks.
@@ -98,7 +103,7 @@ unshare -m sh -c "
   mount --make-rshared /
   exec dockerd --data-root $work/data --exec-root /run/$prefix-docker -H unix://$sock --pidfile /run/$prefix-docker.pid \
     --iptables=false --ip-forward=false --ip-masq=false --bridge=none --default-address-pool base=10.220.16.0/20,size=24 \
-    --cgroup-parent=/$prefix-docker $runtime" >"$work/dockerd.log" 2>&1 &
+    --cgroup-parent=/$prefix-docker --default-cgroupns-mode host $runtime" >"$work/dockerd.log" 2>&1 &
 for _ in $(seq 100); do "$docker" info >/dev/null 2>&1 && break; sleep 0.3; done
 "$docker" info --format 'docker {{.ServerVersion}}, cgroup v{{.CgroupVersion}} ({{.CgroupDriver}}), {{.Driver}}'
 

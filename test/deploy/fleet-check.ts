@@ -33,6 +33,7 @@ function required(name: string): string {
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const res = await fetch(new URL(path, required('GOVERNOR_CHECK_URL')), {
     method,
+    signal: AbortSignal.timeout(15_000),
     headers: { authorization: `Bearer ${required('GOVERNOR_CHECK_TOKEN')}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
@@ -157,10 +158,16 @@ async function main([command, ...args]: string[]): Promise<unknown> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (seen) => console.log(JSON.stringify(seen)),
-  (err: Error) => {
-    console.error(`fleet-check: ${err.message}`);
-    process.exitCode = 1;
-  },
-);
+// A request to a port forwarder whose backend is not listening yet was seen to leave node with nothing to wait
+// for and exit 0 in silence; the interval keeps it alive, and an exit before the end is a failure.
+process.exitCode = 1;
+const alive = setInterval(() => undefined, 1000);
+main(process.argv.slice(2))
+  .then(
+    (seen) => {
+      console.log(JSON.stringify(seen));
+      process.exitCode = 0;
+    },
+    (err: Error) => console.error(`fleet-check: ${err.message}`),
+  )
+  .finally(() => clearInterval(alive));
