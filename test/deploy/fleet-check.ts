@@ -10,7 +10,7 @@
  *                                      its phase; prints each node's phase and conditions
  *   attach <tenant> <node> <pid>       the process is attached to the tenant on that node (201)
  *   workload <tenant> <node> <cmd...>  a workload started through the API on that node is running
- *   workload-state <tenant> <id>       the workload's state as the API reports it
+ *   workload-running <tenant> <id>     the workload reads running (again)
  *   delete <tenant>                    the tenant is deleted and gone (404)
  */
 import type { NodeView, Tenant, Workload } from '../support/api';
@@ -119,10 +119,12 @@ async function workload(name: string, node: string, command: string[]): Promise<
   });
 }
 
-async function workloadState(name: string, id: string): Promise<unknown> {
-  const res = await call('GET', `/v1/tenants/${name}/workloads/${id}`);
-  if (res.status !== 200) throw new Error(`GET workload ${id} answered ${res.status}: ${JSON.stringify(res.json)}`);
-  return res.json;
+/** Waits for the workload to read running: after an agent restart it reads unknown until the node heartbeats again. */
+async function workloadRunning(name: string, id: string): Promise<unknown> {
+  return until(`workload ${id} running`, async () => {
+    const res = await call('GET', `/v1/tenants/${name}/workloads/${id}`);
+    return { done: res.status === 200 && (res.json as Workload).state === 'running' ? res.json : undefined, seen: res.json };
+  });
 }
 
 async function remove(name: string): Promise<unknown> {
@@ -149,12 +151,12 @@ async function main([command, ...args]: string[]): Promise<unknown> {
       return attach(args[0], args[1], Number(args[2]));
     case 'workload':
       return workload(args[0], args[1], args.slice(2));
-    case 'workload-state':
-      return workloadState(args[0], args[1]);
+    case 'workload-running':
+      return workloadRunning(args[0], args[1]);
     case 'delete':
       return remove(args[0]);
     default:
-      throw new Error(`unknown command ${String(command)}: ready, nodes, tenant, applied, attach, workload, workload-state or delete`);
+      throw new Error(`unknown command ${String(command)}: ready, nodes, tenant, applied, attach, workload, workload-running or delete`);
   }
 }
 
