@@ -7,7 +7,7 @@
 #   - a workload started through the API, and a process attached to its tenant by pid, survive
 #     `systemctl restart governor-agent` (same pid, still running, adopted by the new agent);
 #   - governor-api.service (DynamicUser, ProtectSystem=strict) serves /readyz and /v1/nodes.
-# Exit status 3: everything held except that the tenant could not start its init, so no workload ran (the
+# Exit status 3: everything held except that no workload could start on the tenant (the
 # script says why). It leaves nothing running: the machine is powered off, its cgroup removed and its database dropped. Run as
 # root; see README "Deployment".
 #
