@@ -62,6 +62,7 @@ cleanup() {
   done
   for dir in "${cgroups[@]}"; do [ -d "$dir" ] && echo "left behind: $dir"; done
   rm -rf "/run/$prefix-agent-1" "/run/$prefix-agent-2"
+  grep -q " /run/$prefix-docker" /proc/self/mountinfo || rm -rf "/run/$prefix-docker"
   exit "$status"
 }
 trap cleanup EXIT
