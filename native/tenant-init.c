@@ -582,6 +582,13 @@ static int bind_ns(const struct options *o, pid_t pid, char *msg)
 		if (fd < 0)
 			return fail(msg, MSG_MAX, "%s: %s", target, strerror(errno));
 		close(fd);
+		/* The kernel never propagates a mount-namespace file: binding one where the mount propagates (the run
+		 * directory is shared, and under systemd or a container's rshared volume it has peers and slaves in
+		 * other namespaces) fails with EINVAL. So mnt first becomes a private mount of its own, and the
+		 * namespace is bound on top; removal unmounts every stacked mount (ns_file_remove). */
+		if (strcmp(ns_names[i], "mnt") == 0 &&
+		    (mount(target, target, NULL, MS_BIND, NULL) < 0 || mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0))
+			return fail(msg, MSG_MAX, "make %s a private mount: %s", target, strerror(errno));
 		if (mount(source, target, NULL, MS_BIND, NULL) < 0)
 			return fail(msg, MSG_MAX, "bind %s to %s: %s", source, target, strerror(errno));
 	}

@@ -264,8 +264,8 @@ describe('tenant namespaces and workloads', () => {
     const doomed = await tenant('doomed');
     assert.deepEqual(
       await census(),
-      { links: before.links + 1, mounts: before.mounts + 8, namespaces: before.namespaces + 1 },
-      'one link, seven namespace bind mounts (user, net, and the init pid, mnt, uts, ipc, cgroup), the home, one namespace directory',
+      { links: before.links + 1, mounts: before.mounts + 9, namespaces: before.namespaces + 1 },
+      'one link, seven namespace bind mounts (user, net, and the init pid, mnt, uts, ipc, cgroup), the private mount mnt is bound on, the home, one namespace directory',
     );
     const sleeper = await run('doomed', { command: ['/bin/sleep', '60'] });
     assert.equal((await gov.http.delete('/v1/tenants/doomed').set('Authorization', gov.root)).status, 202);
