@@ -48,11 +48,14 @@ export async function detach(strace: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** POST /v1/tenants for every name, 16 at a time, each retried a few times (a loaded host drops some). */
-export async function createTenants(url: string, token: string, names: readonly string[], quota?: unknown): Promise<void> {
-  for (let i = 0; i < names.length; i += 16) {
+/**
+ * POST /v1/tenants for every name, `parallel` at a time, each retried a few times (a loaded host drops some;
+ * under TCG the database can answer 503 for a while).
+ */
+export async function createTenants(url: string, token: string, names: readonly string[], quota?: unknown, parallel = 16, attempts = 4): Promise<void> {
+  for (let i = 0; i < names.length; i += parallel) {
     await Promise.all(
-      names.slice(i, i + 16).map(async (name) => {
+      names.slice(i, i + parallel).map(async (name) => {
         for (let attempt = 0; ; attempt += 1) {
           const res = await fetch(`${url}/v1/tenants`, {
             method: 'POST',
@@ -60,8 +63,8 @@ export async function createTenants(url: string, token: string, names: readonly 
             body: JSON.stringify(quota === undefined ? { name } : { name, quota }),
           });
           if (res.status === 201) return;
-          if (attempt >= 3) throw new Error(`POST ${name}: ${res.status} ${await res.text()}`);
-          await sleep(500);
+          if (attempt >= attempts - 1) throw new Error(`POST ${name}: ${res.status} ${await res.text()}`);
+          await sleep(500 * (attempt + 1));
         }
       }),
     );

@@ -231,7 +231,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
   try {
     log(`${tenants} tenants: creating them through a role api service`);
     const api = await startService({ ...env, GOVERNOR_ROLE: 'api' }, 1_800_000, main);
-    await createTenants(api.url, ROOT_TOKEN, names, QUOTA);
+    await createTenants(api.url, ROOT_TOKEN, names, QUOTA, 4, 10);
     await api.stop();
     await db.connect();
 
