@@ -41,9 +41,11 @@ function timedScript(script: string): number {
   return end - start;
 }
 
-function cgroupFloor(mount: string, label: string, tenants: number): { write: number; read: number } | null {
+/** floor.c's writes, then its read-back, in a cgroup of its own; null where cpu, memory or pids is missing. */
+export function cgroupFloor(mount: string, label: string, tenants: number): { write: number; read: number } | null {
   const controllers = readFileSync(join(mount, 'cgroup.controllers'), 'utf8').split(/\s+/);
   if (!['cpu', 'memory', 'pids'].every((c) => controllers.includes(c))) return null;
+  if (!existsSync(FLOOR)) throw new Error(`${FLOOR} is missing: make -C native bench`);
   const root = join(mount, `governor-floor-${label}`);
   try {
     execFileSync('/bin/mkdir', ['-p', join(root, 'tenants')]);
@@ -64,7 +66,6 @@ function cgroupFloor(mount: string, label: string, tenants: number): { write: nu
  * run's (names gbf<label>-<i>, links gf<label><i>), `address(i)` gives tenant i's /31.
  */
 export function measureFloor(mount: string, label: string, tenants: number, address: (i: number) => FloorAddressing): FloorResult {
-  if (!existsSync(FLOOR)) throw new Error(`${FLOOR} is missing: make -C native bench`);
   const ns = (i: number) => `gbf${label}-${i}`;
   const link = (i: number) => `gf${label}${i}`;
   if (link(tenants - 1).length > 15) throw new Error(`link name ${link(tenants - 1)} is longer than 15 characters`);
