@@ -158,9 +158,10 @@ async function tracedChange(gov: Governor, root: string, name: string) {
   const dir = mkdtempSync(join(tmpdir(), 'governor-bench-whole-strace-'));
   try {
     const strace = trace(gov.pid, join(dir, 'log'), TRACED, ['-yy', '-s', '1']);
-    await sleep(1000);
+    // strace attaches to one thread after another: on a loaded host that takes seconds.
+    await sleep(5000);
     await change(gov.service.url, root, name, 7);
-    await sleep(1000);
+    await sleep(2000);
     await detach(strace);
     return countSyscalls(readFileSync(join(dir, 'log'), 'utf8'));
   } finally {
