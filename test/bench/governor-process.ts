@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 // What the whole-governor benchmarks read of a running service process from outside it: its Prometheus
@@ -7,9 +8,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const TICKS = 100; // USER_HZ
 
-/** The sum of every sample of /metrics whose line matches `pattern`. */
+/**
+ * The sum of every sample of /metrics whose line matches `pattern`. Through node:http, which waits as long as the
+ * scrape takes: fetch gives up after 300 s without headers, and in the kernel guest, beside a reconciler
+ * resyncing back to back, a scrape took longer.
+ */
 export async function metric(url: string, pattern: RegExp, headers: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`, { headers })).text();
+  const text = await new Promise<string>((resolve, reject) => {
+    get(`${url}/metrics`, { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
   return text
     .split('\n')
     .filter((line) => pattern.test(line))

@@ -248,6 +248,10 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const changes = [];
     for (let round = 0; round < 5; round += 1) changes.push(await change(gov.service.url, scratch.root, names[round % tenants], round));
     const changeWrites = ((await metric(gov.service.url, CGROUP_WRITES)) - coldWrites) / changes.length;
+    // Said at once: a long guest run that fails later keeps these.
+    log(
+      `${tenants} tenants: floor ${JSON.stringify(floor)}; cold ${fixed(cold, 2)} s (listening at ${fixed(listening, 2)} s), CPU ${fixed(coldCpu, 1)} s, forks ${coldForks}`,
+    );
     await gov.service.stop();
 
     log(`${tenants} tenants: no-op passes`);
@@ -259,6 +263,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const noop = await noopWindow(gov, tenants, windowS);
     const traced = await tracedWindow(gov, tenants, windowS);
     const tracedOne = await tracedChange(gov, scratch.root, names[0]);
+    log(`${tenants} tenants: no-op ${JSON.stringify(noop)}; traced ${JSON.stringify({ passes: traced.passes, ...traced.count })}`);
     load.push(loadavg()[0]);
 
     const stuck = existsSync(join(scratch.root, 'tenants', names[0], 'memory.max'));
