@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
+import { createTenants } from './governor-process';
 import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 
 // Issue 13's read and scrape goals, on this host: a real governor (role all, real PostgreSQL in a fresh
@@ -109,25 +110,6 @@ async function readLoad(url: string, names: string[], seconds: number): Promise<
   return { latencies, seconds: millis(started) / 1000, wrong };
 }
 
-async function createTenants(service: ServiceProcess, names: string[]): Promise<void> {
-  for (let i = 0; i < names.length; i += 16) {
-    await Promise.all(
-      names.slice(i, i + 16).map(async (name) => {
-        for (let attempt = 0; ; attempt += 1) {
-          const res = await fetch(`${service.url}/v1/tenants`, {
-            method: 'POST',
-            headers: { ...auth, 'Content-Type': 'application/json' },
-            body: JSON.stringify({ name }),
-          });
-          if (res.status === 201) return;
-          if (attempt >= 3) throw new Error(`POST ${name}: ${res.status} ${await res.text()}`);
-          await sleep(500);
-        }
-      }),
-    );
-  }
-}
-
 async function allReady(service: ServiceProcess, tenants: number): Promise<void> {
   for (let deadline = Date.now() + 1_800_000; ; await sleep(2000)) {
     let ready = 0;
@@ -211,7 +193,7 @@ async function run(): Promise<void> {
       service = await startService(env(run.resync), 300_000, run.main, profile);
       process.stderr.write(`api-load: ${run.build} governor at ${service.url}, resync ${run.resync}\n`);
       if (i === 0) {
-        await createTenants(service, names);
+        await createTenants(service.url, ROOT_TOKEN, names);
         setup['create s'] = millis(started) / 1000;
       }
       await allReady(service, TENANTS);

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
+import { cpuSeconds, detach, metric, trace } from './governor-process';
 import { fixed, report } from './stats';
 
 // The whole governor's pass over tenants that are in sync (database read, cgroups, namespaces, link, tc,
@@ -22,7 +22,6 @@ import { fixed, report } from './stats';
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const RESYNC_S = 5;
 const PASSES = 3;
-const TICKS = 100; // USER_HZ
 const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 20);
 
 const percentile = (values: number[], p: number) =>
@@ -55,25 +54,6 @@ async function changeLatency(service: ServiceProcess, root: string, tenants: num
   return { fromRequest, fromAnswer };
 }
 const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
-
-async function metric(url: string, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => pattern.test(line))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // utime, stime, cutime, cstime are fields 14-17 of stat(5); after "pid (comm) " they are 11-14.
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS;
-}
-
-function trace(pid: number, out: string): ChildProcess {
-  const threads = readdirSync(`/proc/${pid}/task`).flatMap((tid) => ['-p', tid]);
-  return spawn('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', out, ...threads], { stdio: 'ignore' });
-}
 
 async function passesOver(service: ServiceProcess, tenants: number, seconds: number): Promise<number> {
   const success = /^governor_reconcile_total\{result="success"\}/;
@@ -129,10 +109,9 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     // saw falls inside a counted pass (tracing slows the governor: fewer passes fit the window).
     const success = /^governor_reconcile_total\{result="success"\}/;
     const tenantPassesBefore = await metric(service.url, success);
-    const strace = trace(pid, join(dir, 'execve'));
+    const strace = trace(pid, join(dir, 'execve'), 'execve');
     await sleep(PASSES * RESYNC_S * 1000);
-    strace.kill('SIGINT');
-    await new Promise((resolve) => strace.once('exit', resolve));
+    await detach(strace);
     const tracedPasses = ((await metric(service.url, success)) - tenantPassesBefore) / tenants;
     // Only the execve that succeeded: execvp tries each PATH entry in turn, and each miss is an execve too.
     const execs = [...readFileSync(join(dir, 'execve'), 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => m[1].split('/').pop());

@@ -6,6 +6,7 @@ import type { Quota } from '../../libs/domain/src/quota.types';
 import { KoffiNative } from '../../libs/native/src/native';
 import { removeCgroupTree } from '../support/cgroup-root';
 import { seconds } from './stats';
+import { cgroupFloor } from './whole-reconcile.floor';
 
 // Reconcile of N tenants against two baselines measured in the same run: a C floor doing the bare
 // mkdir and write calls, and a loop of libcgroup's cgcreate and cgset. Runs in the kernel guest
@@ -15,7 +16,6 @@ import { seconds } from './stats';
 // network and firewall included, is test/bench/noop-pass.bench.ts on the host.
 
 const MOUNT = process.env.GOVERNOR_TEST_CGROUP2 ?? '/sys/fs/cgroup';
-const FLOOR = join(__dirname, '..', '..', '..', 'native', 'build', 'floor');
 const QUOTA: Quota = { cpu: { max: '0.5' }, memory: { max: 268435456, high: 251658240 }, pids: { max: 100 } };
 const CHANGED: Quota = { ...QUOTA, memory: { max: 536870912, high: 503316480 } };
 const OPTIONS = { force: false, reclaimTimeoutMs: 1000, suspended: false };
@@ -86,17 +86,9 @@ function forksSinceBoot(): number {
 }
 
 function floor(n: number): number {
-  const root = join(MOUNT, `governor-floor-${n}`);
-  try {
-    execFileSync('/bin/mkdir', ['-p', join(root, 'tenants')]);
-    execFileSync('/bin/sh', [
-      '-c',
-      `echo "+cpu +memory +pids" > ${root}/cgroup.subtree_control && echo "+cpu +memory +pids" > ${root}/tenants/cgroup.subtree_control`,
-    ]);
-    return Number(execFileSync(FLOOR, [root, String(n)], { encoding: 'utf8' }).trim());
-  } finally {
-    removeCgroupTree(root);
-  }
+  const result = cgroupFloor(MOUNT, String(n), n);
+  if (result === null) throw new Error(`the C floor needs the cpu, memory and pids controllers in ${MOUNT}`);
+  return result.write;
 }
 
 function libcgroup(n: number): number | null {

@@ -2,7 +2,8 @@
 # npm run bench: builds what the benchmarks need and runs them. Each prints one JSON line and a table.
 #  - on this host (as root; real cgroup v2 core, namespaces, veth): workload spawn, tenant network setup and
 #    the embedded database (memory, cold start, throughput), and a whole governor's no-op pass;
-#  - in the kernel guest, where every cgroup v2 controller exists: reconcile and /metrics scrape cost.
+#  - in the kernel guest, where every cgroup v2 controller exists: reconcile (the cgroup driver, then the whole
+#    reconciler) and /metrics scrape cost.
 # The scrape benchmark runs in both: here with the core files only, in the guest with every controller's files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,3 +30,6 @@ GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/noop-pass.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/api-load.bench.js
 
 bash test/kernel/run.sh --timeout 1800 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/reconcile.bench.js && GOVERNOR_BENCH_TENANTS=100,1000 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/metrics.bench.js && GOVERNOR_BENCH_CRUN=1 GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup node dist/test/bench/isolation.bench.js'
+# The whole reconciler (issue 13) in the guest: a real governor over 100 and 1,000 tenants against the floor of
+# floor.c plus iproute2, PostgreSQL in the guest, the tenants' home images on a disk of their own.
+GOVERNOR_GUEST_POSTGRES=1 GOVERNOR_BENCH_TENANTS="${GOVERNOR_BENCH_TENANTS:-100,1000}" bash test/kernel/run.sh --disk 4096 --mem 6144 --timeout 7200 -- bash -c 'echo "+cpu +cpuset +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control && modprobe loop && mkfs.ext4 -q /dev/vda && mkdir -p /tmp/bench-data && mount /dev/vda /tmp/bench-data && GOVERNOR_BENCH_DATA_DIR=/tmp/bench-data GOVERNOR_TEST_CGROUP2=/sys/fs/cgroup GOVERNOR_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node dist/test/bench/whole-reconcile.bench.js'

@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// What the whole-governor benchmarks read of a running service process from outside it: its Prometheus
+// counters, its CPU time (children included) and, under strace, the system calls of every thread.
+
+const TICKS = 100; // USER_HZ
+
+/**
+ * The sum of every sample of /metrics whose line matches `pattern`. Through node:http, which waits as long as the
+ * scrape takes: fetch gives up after 300 s without headers, and in the kernel guest, beside a reconciler
+ * resyncing back to back, a scrape took longer.
+ */
+export async function metric(url: string, pattern: RegExp, headers: Record<string, string> = {}): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    get(`${url}/metrics`, { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  return text
+    .split('\n')
+    .filter((line) => pattern.test(line))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+
+/** One resync's work is one `success` per tenant. */
+export const RECONCILED = /^governor_reconcile_total\{result="success"\}/;
+export const CGROUP_WRITES = /^governor_cgroup_writes_total /;
+
+/** utime + stime + cutime + cstime of stat(5): the process and the children it has reaped, in seconds. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // utime, stime, cutime, cstime are fields 14-17 of stat(5); after "pid (comm) " they are 11-14.
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS;
+}
+
+/** The "processes" line of /proc/stat: forks and thread clones since boot, in the whole system. */
+export function forksSinceBoot(): number {
+  return Number(/^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
+}
+
+/**
+ * strace on every thread of `pid` (and, with -f, every thread and child it makes from then on), writing
+ * to `out`. `calls` is strace's -e trace= list; `extra` more options (e.g. -yy to name each fd).
+ */
+export function trace(pid: number, out: string, calls: string, extra: string[] = []): ChildProcess {
+  const threads = readdirSync(`/proc/${pid}/task`).flatMap((tid) => ['-p', tid]);
+  return spawn('strace', ['-f', '-qq', ...extra, '-e', `trace=${calls}`, '-o', out, ...threads], { stdio: 'ignore' });
+}
+
+/** Stops a trace started by `trace` (SIGINT detaches from every thread) and waits for it to have written its file. */
+export async function detach(strace: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => strace.once('exit', resolve));
+  strace.kill('SIGINT');
+  await exited;
+}
+
+/**
+ * POST /v1/tenants for every name, `parallel` at a time, each retried a few times (a loaded host drops some;
+ * under TCG the database can answer 503 for a while).
+ */
+export async function createTenants(url: string, token: string, names: readonly string[], quota?: unknown, parallel = 16, attempts = 4): Promise<void> {
+  for (let i = 0; i < names.length; i += parallel) {
+    await Promise.all(
+      names.slice(i, i + parallel).map(async (name) => {
+        for (let attempt = 0; ; attempt += 1) {
+          const res = await fetch(`${url}/v1/tenants`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify(quota === undefined ? { name } : { name, quota }),
+          });
+          if (res.status === 201) return;
+          if (attempt >= attempts - 1) throw new Error(`POST ${name}: ${res.status} ${await res.text()}`);
+          await sleep(500 * (attempt + 1));
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,343 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { CGROUP2_MOUNT, hostScratch } from '../support/cgroup-root';
+import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
+import { MAIN, startService, type ServiceProcess } from '../support/service.process';
+import { CGROUP_WRITES, cpuSeconds, createTenants, detach, forksSinceBoot, metric, RECONCILED, trace } from './governor-process';
+import { countSyscalls } from './syscall-count';
+import { measureFloor } from './whole-reconcile.floor';
+import { fixed, report, seconds, summarize } from './stats';
+
+// The whole reconciler (database read, cgroup, namespaces, link, shaping, firewall, home, init, status write)
+// of a real service process over N tenants, against the floor of whole-reconcile.floor.ts measured in the
+// same run. Meant for the kernel guest, where every controller exists (test/bench/run.sh); on a hybrid host
+// the cgroup floor is n/a and the tenants end Degraded (no controllers), which still times the whole pass.
+//  - cold: N tenants already in the database (made through a role api service, which reconciles nothing),
+//    then a role all service started: from its spawn to every tenant's status at its generation;
+//  - one change, the service idle (a 1 h resync): PATCH of a tenant's pids.max to the kernel file;
+//  - no-op, the service restarted with a 1 s resync, so that passes run back to back: pass time = window ÷
+//    passes (one `success` per tenant a pass), CPU of the governor and its reaped children, its own count of
+//    cgroup writes, the guest's /proc/stat forks; then, under strace, execve, forks, writes to /sys and
+//    /proc files and netlink requests that change something;
+//  - with one tenant held in MemoryLimitPending (a process keeps 100 MiB under a memory.max lowered to 64
+//    MiB; where the memory controller exists), PATCHes of random tenants' pids.max, at random moments of
+//    the resync, from the PATCH's answer (its commit and NOTIFY) to the kernel file.
+// GOVERNOR_BENCH_TENANTS (default 100), GOVERNOR_BENCH_LATENCY_ROUNDS (default 100), GOVERNOR_BENCH_DATA_DIR
+// (where the tenants' home images go; default the tmpdir), GOVERNOR_BENCH_MAIN (another build).
+
+const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
+const SIZES = (process.env.GOVERNOR_BENCH_TENANTS ?? '100').split(',').map(Number);
+const ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 100);
+const DATA_DIR = process.env.GOVERNOR_BENCH_DATA_DIR ?? tmpdir();
+/** this branch's address pool: the governor's half, then the floor's */
+const NET_POOL = '10.216.0.0/17';
+const FLOOR_BASE = 128;
+const QUOTA = {
+  cpu: { max: '0.5' },
+  memory: { max: '256Mi', high: '240Mi' },
+  pids: { max: 100 },
+  network: { ingress: '8Mbit' },
+  filesystem: { homeSize: '16Mi' },
+};
+const TRACED = 'execve,clone,clone3,fork,vfork,write,pwrite64,writev,sendmsg,sendto';
+const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
+const log = (message: string) =>
+  process.stderr.write(
+    `whole-reconcile: ${message} (load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})\n`,
+  );
+
+interface Governor {
+  service: ServiceProcess;
+  pid: number;
+  spawnedAt: bigint;
+}
+
+async function startGovernor(env: Record<string, string>, resync: string): Promise<Governor> {
+  const spawnedAt = process.hrtime.bigint();
+  const service = await startService({ ...env, GOVERNOR_RESYNC_INTERVAL: resync }, 1_800_000, main);
+  return { service, pid: service.child.pid as number, spawnedAt };
+}
+
+/** Tenants whose status is at their generation, by phase (one query on the benchmark's own connection). */
+async function phases(db: Client): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ phase: string; n: number }>(
+    'SELECT s.phase, count(*)::int AS n FROM tenants t JOIN tenant_statuses s ON s.tenant_id = t.id AND s.observed_generation = t.generation GROUP BY s.phase',
+  );
+  return new Map(rows.map((r) => [r.phase, r.n]));
+}
+
+async function allApplied(db: Client, tenants: number): Promise<Map<string, number>> {
+  for (let deadline = Date.now() + 7_200_000, told = Date.now(); ; await sleep(500)) {
+    const now = await phases(db);
+    const done = [...now.values()].reduce((a, b) => a + b, 0);
+    if (done >= tenants) return now;
+    if (Date.now() - told > 30_000) {
+      log(`${done} of ${tenants} tenants applied`);
+      told = Date.now();
+    }
+    if (Date.now() > deadline) throw new Error(`${done} of ${tenants} tenants applied after 2 hours`);
+  }
+}
+
+async function patch(url: string, name: string, body: object): Promise<void> {
+  const res = await fetch(`${url}/v1/tenants/${name}`, {
+    method: 'PATCH',
+    headers: { ...auth, 'Content-Type': 'application/merge-patch+json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 200) throw new Error(`PATCH ${name}: ${res.status} ${await res.text()}`);
+}
+
+/** A change that ends in one kernel file: pids.max where the controller exists, else cgroup.freeze (core). */
+function changeOf(root: string, name: string, round: number): { body: object; file: string; value: string } {
+  const dir = join(root, 'tenants', name);
+  if (existsSync(join(dir, 'pids.max'))) return { body: { quota: { pids: { max: 101 + round } } }, file: join(dir, 'pids.max'), value: String(101 + round) };
+  const suspended = readFileSync(join(dir, 'cgroup.freeze'), 'utf8').trim() !== '1';
+  return { body: { suspended }, file: join(dir, 'cgroup.freeze'), value: suspended ? '1' : '0' };
+}
+
+/** PATCH to kernel file: milliseconds from the request and from its answer. */
+async function change(url: string, root: string, name: string, round: number): Promise<{ fromRequest: number; fromAnswer: number }> {
+  const { body, file, value } = changeOf(root, name, round);
+  const start = performance.now();
+  await patch(url, name, body);
+  const answered = performance.now();
+  for (const deadline = Date.now() + 600_000; readFileSync(file, 'utf8').trim() !== value; await sleep(2)) {
+    if (Date.now() > deadline) throw new Error(`${file} not ${value} within 10 minutes`);
+  }
+  const applied = performance.now();
+  return { fromRequest: applied - start, fromAnswer: applied - answered };
+}
+
+/** Passes (one `success` per tenant each) over `windowS` seconds: how long a pass took, and what it cost. */
+async function noopWindow(gov: Governor, tenants: number, windowS: number) {
+  const url = gov.service.url;
+  const start = process.hrtime.bigint();
+  const [reconciled, writes, cpu, forks] = [await metric(url, RECONCILED), await metric(url, CGROUP_WRITES), cpuSeconds(gov.pid), forksSinceBoot()];
+  await sleep(windowS * 1000);
+  const [cpuAfter, forksAfter] = [cpuSeconds(gov.pid), forksSinceBoot()];
+  const elapsed = seconds(start);
+  const passes = ((await metric(url, RECONCILED)) - reconciled) / tenants;
+  return {
+    passes,
+    passSeconds: elapsed / passes,
+    cpuPerPass: (cpuAfter - cpu) / passes,
+    cgroupWritesPerPass: ((await metric(url, CGROUP_WRITES)) - writes) / passes,
+    forksPerPass: (forksAfter - forks) / passes,
+  };
+}
+
+/** The same passes under strace: what the governor wrote to the kernel and which processes it started. */
+async function tracedWindow(gov: Governor, tenants: number, windowS: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'governor-bench-whole-strace-'));
+  try {
+    const before = await metric(gov.service.url, RECONCILED);
+    const strace = trace(gov.pid, join(dir, 'log'), TRACED, ['-yy', '-s', '1']);
+    await sleep(windowS * 1000);
+    await detach(strace);
+    const passes = ((await metric(gov.service.url, RECONCILED)) - before) / tenants;
+    const count = countSyscalls(readFileSync(join(dir, 'log'), 'utf8'));
+    if (count.netlinkSamples.length > 0 || count.kernelFileWrites.length > 0) {
+      log(`writes seen under strace: ${[...count.kernelFileWrites.slice(0, 5), ...count.netlinkSamples].join('\n  ')}`);
+    }
+    return { passes, count };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One change under strace, to show that the count sees writes when there are some. */
+async function tracedChange(gov: Governor, root: string, name: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'governor-bench-whole-strace-'));
+  try {
+    const strace = trace(gov.pid, join(dir, 'log'), TRACED, ['-yy', '-s', '1']);
+    // strace attaches to one thread after another: on a loaded host that takes seconds.
+    await sleep(5000);
+    await change(gov.service.url, root, name, 7);
+    await sleep(2000);
+    await detach(strace);
+    return countSyscalls(readFileSync(join(dir, 'log'), 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A tenant whose lowered memory.max waits for reclaim: a process holds 100 MiB under a limit of 64 MiB. */
+async function stuckTenant(url: string, root: string): Promise<ChildProcess> {
+  const res = await fetch(`${url}/v1/tenants`, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'stuck', quota: { memory: { max: '256Mi', swapMax: '0' }, filesystem: { homeSize: '16Mi' } } }),
+  });
+  if (res.status !== 201) throw new Error(`POST stuck: ${res.status} ${await res.text()}`);
+  for (const deadline = Date.now() + 600_000; !existsSync(join(root, 'tenants', 'stuck', 'memory.max')); await sleep(200)) {
+    if (Date.now() > deadline) throw new Error('the stuck tenant has no cgroup after 10 minutes');
+  }
+  const holder = spawn('/bin/sh', ['-c', 'read go; exec /usr/bin/python3 -c "b = bytearray(100 * 1024 * 1024); import time; time.sleep(3600)"'], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  const attach = await fetch(`${url}/v1/tenants/stuck/processes`, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ pid: holder.pid }),
+  });
+  if (attach.status !== 201) throw new Error(`attach: ${attach.status} ${await attach.text()}`);
+  holder.stdin?.end('go\n');
+  const current = join(root, 'tenants', 'stuck', 'memory.current');
+  for (const deadline = Date.now() + 120_000; Number(readFileSync(current, 'utf8')) < 100 * 1024 * 1024; await sleep(200)) {
+    if (Date.now() > deadline) throw new Error('the holder did not allocate 100 MiB within 2 minutes');
+  }
+  await patch(url, 'stuck', { quota: { memory: { max: '64Mi' } } });
+  for (const deadline = Date.now() + 600_000; !(await memoryLimitPending(url)); await sleep(500)) {
+    if (Date.now() > deadline) throw new Error('the stuck tenant never reported MemoryLimitPending');
+  }
+  return holder;
+}
+
+async function memoryLimitPending(url: string): Promise<boolean> {
+  const tenant = (await (await fetch(`${url}/v1/tenants/stuck`, { headers: auth })).json()) as { status?: { conditions?: Array<{ reason: string }> } };
+  return (tenant.status?.conditions ?? []).some((c) => c.reason === 'MemoryLimitPending');
+}
+
+async function measure(tenants: number): Promise<Record<string, number | string>> {
+  const label = randomBytes(2).toString('hex');
+  const load = [loadavg()[0]];
+  log(`${tenants} tenants: the floor`);
+  const floor = measureFloor(CGROUP2_MOUNT, label, tenants, (i) => {
+    const net = `10.216.${FLOOR_BASE + (i >> 7)}`;
+    return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
+  });
+  const scratch = hostScratch(`gb${label}`);
+  const databaseUrl = await createDatabase();
+  const dataDir = mkdtempSync(join(DATA_DIR, 'governor-bench-whole-'));
+  const env = {
+    ...scratch.env,
+    DATABASE_URL: databaseUrl,
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+    GOVERNOR_LOG_LEVEL: 'warn',
+    GOVERNOR_NET_POOL: NET_POOL,
+  };
+  const db = new Client({ connectionString: databaseUrl });
+  const names = Array.from({ length: tenants }, (_, i) => `w${i}`);
+  let gov: Governor | undefined;
+  let holder: ChildProcess | undefined;
+  try {
+    log(`${tenants} tenants: creating them through a role api service`);
+    const api = await startService({ ...env, GOVERNOR_ROLE: 'api' }, 1_800_000, main);
+    await createTenants(api.url, ROOT_TOKEN, names, QUOTA, 4, 10);
+    await api.stop();
+    await db.connect();
+
+    log(`${tenants} tenants: cold pass`);
+    const forks = forksSinceBoot();
+    gov = await startGovernor(env, '1h');
+    const listening = seconds(gov.spawnedAt);
+    const applied = await allApplied(db, tenants);
+    const cold = seconds(gov.spawnedAt);
+    const coldCpu = cpuSeconds(gov.pid);
+    const coldForks = forksSinceBoot() - forks;
+    const coldWrites = await metric(gov.service.url, CGROUP_WRITES);
+    const changes = [];
+    for (let round = 0; round < 5; round += 1) changes.push(await change(gov.service.url, scratch.root, names[round % tenants], round));
+    const changeWrites = ((await metric(gov.service.url, CGROUP_WRITES)) - coldWrites) / changes.length;
+    // Said at once: a long guest run that fails later keeps these.
+    log(
+      `${tenants} tenants: floor ${JSON.stringify(floor)}; cold ${fixed(cold, 2)} s (listening at ${fixed(listening, 2)} s), CPU ${fixed(coldCpu, 1)} s, forks ${coldForks}`,
+    );
+    await gov.service.stop();
+
+    log(`${tenants} tenants: no-op passes`);
+    gov = await startGovernor(env, '1s');
+    for (const deadline = Date.now() + 3_600_000; (await metric(gov.service.url, RECONCILED)) < 2 * tenants; await sleep(5000)) {
+      if (Date.now() > deadline) throw new Error('the restarted governor did not finish two passes within an hour');
+    }
+    const windowS = Math.min(300, Math.max(15, cold));
+    const noop = await noopWindow(gov, tenants, windowS);
+    const traced = await tracedWindow(gov, tenants, windowS);
+    const tracedOne = await tracedChange(gov, scratch.root, names[0]);
+    log(`${tenants} tenants: no-op ${JSON.stringify(noop)}; traced ${JSON.stringify({ passes: traced.passes, ...traced.count })}`);
+    load.push(loadavg()[0]);
+
+    const stuck = existsSync(join(scratch.root, 'tenants', names[0], 'memory.max'));
+    if (stuck) {
+      log(`${tenants} tenants: holding a tenant in MemoryLimitPending`);
+      holder = await stuckTenant(gov.service.url, scratch.root);
+    }
+    log(`${tenants} tenants: ${ROUNDS} changes while every tenant resyncs`);
+    const before = await metric(gov.service.url, RECONCILED);
+    const latency = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      await sleep(Math.random() * 1000);
+      latency.push(await change(gov.service.url, scratch.root, names[Math.floor(Math.random() * tenants)], 10 + round));
+    }
+    const passesDuring = ((await metric(gov.service.url, RECONCILED)) - before) / tenants;
+    const stillStuck = stuck ? await memoryLimitPending(gov.service.url) : false;
+    load.push(loadavg()[0]);
+
+    const floorCold = (floor.cgroupSeconds ?? NaN) + floor.networkSeconds;
+    const floorRead = (floor.cgroupReadSeconds ?? NaN) + floor.networkReadSeconds;
+    const fromAnswer = summarize(latency.map((l) => l.fromAnswer));
+    const fromRequest = summarize(latency.map((l) => l.fromRequest));
+    return {
+      tenants,
+      'floor cgroup s': floor.cgroupSeconds === null ? 'n/a' : fixed(floor.cgroupSeconds, 3),
+      'floor network s': fixed(floor.networkSeconds, 2),
+      'floor of which process starts s': fixed(floor.processStartSeconds, 2),
+      'cold s (spawn to all applied)': fixed(cold, 2),
+      'of which spawn to listening s': fixed(listening, 2),
+      'cold ÷ floor': fixed(cold / floorCold, 2),
+      'cold ÷ floor without its process starts': fixed(cold / (floorCold - floor.processStartSeconds), 2),
+      'cold phases': [...applied].map(([phase, n]) => `${phase} ${n}`).join(', '),
+      'cold CPU s (children included)': fixed(coldCpu, 1),
+      'cold forks (whole system)': coldForks,
+      'cold cgroup writes': coldWrites,
+      'one change p50 ms (idle, PATCH to file)': fixed(summarize(changes.map((c) => c.fromRequest)).p50, 1),
+      'one change cgroup writes': fixed(changeWrites, 1),
+      'floor read-back s (cgroup + network)': `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds, 2)}`,
+      'no-op pass s': `${fixed(noop.passSeconds, 2)}${noop.passSeconds < 1.2 ? ' (at most: passes start every 1 s)' : ''}`,
+      'no-op ÷ floor read-back': fixed(noop.passSeconds / floorRead, 2),
+      'no-op ÷ floor read-back without its process starts': fixed(noop.passSeconds / (floorRead - floor.processStartSeconds), 2),
+      'no-op passes measured': fixed(noop.passes, 1),
+      'no-op CPU s per pass (children included)': fixed(noop.cpuPerPass, 2),
+      'no-op cgroup writes per pass (governor count)': fixed(noop.cgroupWritesPerPass, 1),
+      'no-op forks per pass (whole system, threads included)': fixed(noop.forksPerPass, 1),
+      'traced passes': fixed(traced.passes, 1),
+      'traced execve': traced.count.execs.length === 0 ? 0 : traced.count.execs.join(' '),
+      'traced process forks': traced.count.forks,
+      'traced writes to /sys and /proc files': traced.count.kernelFileWrites.length,
+      'traced netlink change requests': traced.count.netlinkWrites,
+      'traced one change: file writes, netlink change requests, execve': `${tracedOne.kernelFileWrites.length}, ${tracedOne.netlinkWrites}, ${tracedOne.execs.length}`,
+      'stuck tenant in MemoryLimitPending': stuck ? (stillStuck ? 'yes, to the end' : 'yes, not at the end') : 'n/a (no memory controller)',
+      'changes measured': latency.length,
+      'resync passes during them': fixed(passesDuring, 1),
+      'answer to file p50 / p99 ms': `${fixed(fromAnswer.p50, 1)} / ${fixed(fromAnswer.p99, 1)}`,
+      'PATCH to file p50 / p99 ms': `${fixed(fromRequest.p50, 1)} / ${fixed(fromRequest.p99, 1)}`,
+      'load average (start, mid, end)': load.map((l) => l.toFixed(1)).join(', '),
+    };
+  } finally {
+    holder?.kill('SIGKILL');
+    await gov?.service.stop();
+    await db.end().catch(() => undefined);
+    await dropDatabase(databaseUrl);
+    scratch.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function run(): Promise<void> {
+  const rows: Array<Record<string, number | string>> = [];
+  for (const n of SIZES) rows.push(await measure(n));
+  // One line per figure and a column per size: the figures are too many for a line per size.
+  const table = Object.keys(rows[0] ?? {}).map((figure) => ({ figure, ...Object.fromEntries(rows.map((row) => [`${row.tenants} tenants`, row[figure]])) }));
+  report('whole-reconcile', { main, kernel: process.env.GOVERNOR_KERNEL_GUEST ? 'guest' : 'host', rows }, table);
+}
+
+void run();

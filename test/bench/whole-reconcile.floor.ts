@@ -1,0 +1,100 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeCgroupTree } from '../support/cgroup-root';
+
+// The floor of the whole-reconciler benchmark: what a cold pass and a pass in sync cost with nothing around
+// the kernel work. Its cgroup part is native/bench/floor.c (the mkdirs and writes; with "read", the read-back).
+// Its network part is, per tenant, the processes of iproute2 doing a tenant's network: `ip -batch` on the host
+// (netns add, the veth pair with its peer made in the namespace, the host address, link up), `ip -n <ns>
+// -batch` inside (lo up, the address, eth0 up, the default route) and `tc qdisc add` of the tbf that shapes
+// traffic into the tenant; read back with the same three processes showing what they made. iproute2 cannot
+// enter a namespace from a batch line, so a tenant costs three process starts where the issue's "one `ip
+// -batch`" has one: the floor also reports what three starts of /bin/true cost per tenant, the part of it that
+// is no syscall of the work. Not in the floor: the user namespace, disable_ipv6, the home, the init and the
+// firewall, which the governor's pass does too.
+
+const FLOOR = join(__dirname, '..', '..', '..', 'native', 'build', 'floor');
+
+export interface FloorAddressing {
+  host: string;
+  tenant: string;
+}
+
+export interface FloorResult {
+  /** floor.c's mkdirs and writes; null where the mount lacks cpu, memory or pids (a hybrid host) */
+  cgroupSeconds: number | null;
+  cgroupReadSeconds: number | null;
+  networkSeconds: number;
+  networkReadSeconds: number;
+  /** three process starts of /bin/true per tenant, from the same shell */
+  processStartSeconds: number;
+}
+
+/** Runs a bash script and returns the seconds it measured between its marks ($EPOCHREALTIME around the loop). */
+function timedScript(script: string): number {
+  const out = execFileSync('bash', ['-c', `set -e\nstart=$EPOCHREALTIME\n${script}\nend=$EPOCHREALTIME\necho "$start $end"`], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const [start, end] = out.trim().split('\n').pop()?.split(' ').map(Number) ?? [NaN, NaN];
+  return end - start;
+}
+
+/** floor.c's writes, then its read-back, in a cgroup of its own; null where cpu, memory or pids is missing. */
+export function cgroupFloor(mount: string, label: string, tenants: number): { write: number; read: number } | null {
+  const controllers = readFileSync(join(mount, 'cgroup.controllers'), 'utf8').split(/\s+/);
+  if (!['cpu', 'memory', 'pids'].every((c) => controllers.includes(c))) return null;
+  if (!existsSync(FLOOR)) throw new Error(`${FLOOR} is missing: make -C native bench`);
+  const root = join(mount, `governor-floor-${label}`);
+  try {
+    execFileSync('/bin/mkdir', ['-p', join(root, 'tenants')]);
+    execFileSync('/bin/sh', [
+      '-c',
+      `echo "+cpu +memory +pids" > ${root}/cgroup.subtree_control && echo "+cpu +memory +pids" > ${root}/tenants/cgroup.subtree_control`,
+    ]);
+    const write = Number(execFileSync(FLOOR, [root, String(tenants)], { encoding: 'utf8' }).trim());
+    const read = Number(execFileSync(FLOOR, [root, String(tenants), 'read'], { encoding: 'utf8' }).trim());
+    return { write, read };
+  } finally {
+    removeCgroupTree(root);
+  }
+}
+
+/**
+ * Both parts of the floor for `tenants` tenants; `label` keeps its namespaces and links apart from any other
+ * run's (names gbf<label>-<i>, links gf<label><i>), `address(i)` gives tenant i's /31.
+ */
+export function measureFloor(mount: string, label: string, tenants: number, address: (i: number) => FloorAddressing): FloorResult {
+  const ns = (i: number) => `gbf${label}-${i}`;
+  const link = (i: number) => `gf${label}${i}`;
+  if (link(tenants - 1).length > 15) throw new Error(`link name ${link(tenants - 1)} is longer than 15 characters`);
+  const create = Array.from({ length: tenants }, (_, i) => {
+    const { host, tenant } = address(i);
+    return [
+      `ip -batch - <<'EOF'\nnetns add ${ns(i)}\nlink add ${link(i)} type veth peer name eth0 netns ${ns(i)}\naddr add ${host}/31 dev ${link(i)}\nlink set ${link(i)} up\nEOF`,
+      `ip -n ${ns(i)} -batch - <<'EOF'\nlink set lo up\naddr add ${tenant}/31 dev eth0\nlink set eth0 up\nroute add default via ${host} dev eth0\nEOF`,
+      `tc qdisc add dev ${link(i)} root tbf rate 8mbit burst 32kb latency 50ms`,
+    ].join('\n');
+  }).join('\n');
+  const read = Array.from({ length: tenants }, (_, i) =>
+    [
+      `ip -batch - >/dev/null <<'EOF'\nlink show dev ${link(i)}\naddr show dev ${link(i)}\nEOF`,
+      `ip -n ${ns(i)} -batch - >/dev/null <<'EOF'\nlink show\naddr show dev eth0\nroute show\nEOF`,
+      `tc qdisc show dev ${link(i)} >/dev/null`,
+    ].join('\n'),
+  ).join('\n');
+  try {
+    const cgroup = cgroupFloor(mount, label, tenants);
+    const networkSeconds = timedScript(create);
+    const networkReadSeconds = timedScript(read);
+    const processStartSeconds = timedScript(`for ((i = 0; i < ${3 * tenants}; i++)); do /bin/true; done`);
+    return { cgroupSeconds: cgroup?.write ?? null, cgroupReadSeconds: cgroup?.read ?? null, networkSeconds, networkReadSeconds, processStartSeconds };
+  } finally {
+    // Deleting a namespace deletes the veth end in it, and with it the host end.
+    spawnSync('ip', ['-force', '-batch', '-'], {
+      input: Array.from({ length: tenants }, (_, i) => `netns del ${ns(i)}\n`).join(''),
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+  }
+}
