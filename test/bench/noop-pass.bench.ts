@@ -206,7 +206,8 @@ async function everyTenantReady(service: ServiceProcess): Promise<boolean> {
 }
 
 async function measure(tenants: number): Promise<Array<Record<string, number | string>>> {
-  const scratch = hostScratch(`bn${tenants}${LABEL}`);
+  // Ten characters at most: the firewall table name it goes into holds 31.
+  const scratch = hostScratch(`bn${tenants}${LABEL}`.slice(0, 10));
   const databaseUrl = await createDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'governor-bench-noop-'));
   const env = {
