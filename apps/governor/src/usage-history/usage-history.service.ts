@@ -1,9 +1,8 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TENANTS } from '../../../../libs/cgroup/src/layout';
 import { parseCpuStat } from '../../../../libs/cgroup/src/stats/cpu-stat';
 import { parseMemoryEvents } from '../../../../libs/cgroup/src/stats/memory';
 import { parseLimitValue } from '../../../../libs/cgroup/src/stats/pids';
-import { hostLinkCounters } from '../../../../libs/network/src/link-counters';
 import type { LinkCounters } from '../../../../libs/network/src/tenant-link';
 import { HostAccess } from '../host/host.access';
 import { type CatalogTenant, TenantCatalog } from '../metrics/tenant-catalog';
@@ -40,9 +39,9 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
   private sampling = false;
 
   constructor(
-    private readonly host: HostAccess,
-    private readonly catalog: TenantCatalog,
-    private readonly events: TenantEventsService,
+    @Inject(HostAccess) private readonly host: Pick<HostAccess, 'maybeCgroups' | 'linkCounters'>,
+    @Inject(TenantCatalog) private readonly catalog: Pick<TenantCatalog, 'tenants'>,
+    @Inject(TenantEventsService) private readonly events: Pick<TenantEventsService, 'record'>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -71,7 +70,7 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
       const tenants = this.catalog.tenants().filter((t) => t.phase !== 'Terminating');
       const sampled = new Set(tenants.map((t) => t.name));
       for (const name of this.histories.keys()) if (!sampled.has(name)) this.histories.delete(name);
-      const links = tenants.some((t) => t.hostInterface !== undefined) ? readLinks(this.logger) : new Map<string, LinkCounters>();
+      const links = tenants.some((t) => t.hostInterface !== undefined) ? this.readLinks() : new Map<string, LinkCounters>();
       for (let i = 0; i < tenants.length; i += TENANTS_PER_READ) {
         const group = tenants.slice(i, i + TENANTS_PER_READ);
         let files: Map<string, Map<string, string | undefined>>;
@@ -93,6 +92,15 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
       }
     } finally {
       this.sampling = false;
+    }
+  }
+
+  private readLinks(): Map<string, LinkCounters> {
+    try {
+      return this.host.linkCounters();
+    } catch (err) {
+      this.logger.debug({ err }, 'link counters unreadable');
+      return new Map();
     }
   }
 
@@ -132,15 +140,6 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
 }
 
 const SAMPLED_FILES = ['cpu.stat', 'memory.current', 'pids.current', 'memory.events'];
-
-function readLinks(logger: Logger): Map<string, LinkCounters> {
-  try {
-    return hostLinkCounters();
-  } catch (err) {
-    logger.debug({ err }, 'link counters unreadable');
-    return new Map();
-  }
-}
 
 function sampleOf(at: number, files: Map<string, string | undefined> | undefined, link: LinkCounters | undefined): RawSample {
   const [cpuStat, memory, pids, events] = SAMPLED_FILES.map((file) => files?.get(file));
