@@ -63,6 +63,16 @@ describe('batched cgroup reconcile', () => {
     assert.equal(await driver.fs.readMany('tenants/nobody', ['cgroup.freeze']), undefined);
   });
 
+  it('reads the same files of many child cgroups, a few children to a native call', async () => {
+    const before = driver.fs.batchReads;
+    const snapshots = await driver.fs.readAcross('tenants', ['batch-a', 'nobody', 'batch-a'], ['cgroup.freeze', 'memory.max'], 2);
+    assert.equal(driver.fs.batchReads - before, 2);
+    assert.equal(snapshots.get('batch-a')?.get('cgroup.freeze')?.trim(), '0');
+    assert.equal(snapshots.get('batch-a')?.has('memory.max'), true);
+    assert.deepEqual([...(snapshots.get('nobody')?.values() ?? [])], [undefined, undefined]);
+    await assert.rejects(driver.fs.readAcross('tenants', ['..'], ['cgroup.procs']), /refusing to build a cgroup path/);
+  });
+
   it('refuses a batch name that climbs out of the cgroup', async () => {
     await assert.rejects(driver.fs.readMany('tenants/batch-a', ['../cgroup.procs']), /refusing to build a cgroup path/);
   });

@@ -84,6 +84,24 @@ export class CgroupFs {
   }
 
   /**
+   * The same files of many child cgroups of `dir`, `perCall` children to a native call: per child, its
+   * snapshot as readMany gives it (a child that does not exist has every file absent). A sample of every
+   * tenant then costs a few trips to a worker instead of one per tenant. Names are checked as readMany does.
+   */
+  async readAcross(dir: string, children: readonly string[], files: readonly string[], perCall = 128): Promise<Map<string, Map<string, string | undefined>>> {
+    const snapshots = new Map<string, Map<string, string | undefined>>();
+    for (let i = 0; i < children.length; i += perCall) {
+      const group = children.slice(i, i + perCall);
+      const read = await this.readMany(
+        dir,
+        group.flatMap((child) => files.map((file) => `${child}/${file}`)),
+      );
+      group.forEach((child) => snapshots.set(child, new Map(files.map((file) => [file, read?.get(`${child}/${file}`)]))));
+    }
+    return snapshots;
+  }
+
+  /**
    * Many files of one cgroup in one native call on one worker: the file's text, or undefined when it does
    * not exist. Undefined as a whole when the cgroup itself does not exist. Any other errno names its file.
    */

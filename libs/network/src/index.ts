@@ -29,4 +29,5 @@ export {
   type LinkHooks,
   type TenantLinkSpec,
 } from './tenant-link';
+export { hostLinkCounters, parseNetDev } from './link-counters';
 export { embedIpv4, embeddedPrefixLength, parseIpv6Prefix, tenantIpv6 } from './ipv6';

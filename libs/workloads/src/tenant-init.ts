@@ -66,13 +66,16 @@ export function readTenantInit(paths: TenantNamespacePaths): TenantInitState {
   }
   const pid = Number(text.trim());
   const bound = namespaces.find((ns) => ns.kind === 'pid')?.inode;
+  // The recorded pid in the bound PID namespace is its init: once a namespace's init is gone the kernel kills
+  // the rest and lets no process in again, so no other process of that namespace can hold the init's pid.
+  // (Looking for "NSpid: <pid> 1" in /proc/<pid>/status said the same at about 0.1 ms a tenant a pass.)
   const running =
     Number.isInteger(pid) &&
     pid > 0 &&
     bound !== undefined &&
     (() => {
       try {
-        return statSync(`/proc/${pid}/ns/pid`).ino === bound && /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return statSync(`/proc/${pid}/ns/pid`).ino === bound;
       } catch {
         return false;
       }

@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
 import { KoffiNative } from '../../../../libs/native/src/native';
+import { hostLinkCounters } from '../../../../libs/network/src/link-counters';
 import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
+import type { LinkCounters } from '../../../../libs/network/src/tenant-link';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TenantHomes } from '../../../../libs/workloads/src/home';
@@ -173,6 +175,11 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       );
     }
     return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+  }
+
+  /** Every link of the host's network namespace with its counters (/proc/net/dev, one read). */
+  linkCounters(): Map<string, LinkCounters> {
+    return hostLinkCounters();
   }
 
   /** The driver when there is one; for the reconciler, which idles without it. */

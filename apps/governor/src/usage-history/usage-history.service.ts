@@ -1,10 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { CgroupDriver } from '../../../../libs/cgroup/src/driver';
-import { tenantDir } from '../../../../libs/cgroup/src/layout';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TENANTS } from '../../../../libs/cgroup/src/layout';
 import { parseCpuStat } from '../../../../libs/cgroup/src/stats/cpu-stat';
 import { parseMemoryEvents } from '../../../../libs/cgroup/src/stats/memory';
 import { parseLimitValue } from '../../../../libs/cgroup/src/stats/pids';
-import { linkCounters } from '../../../../libs/network/src/tenant-link';
+import type { LinkCounters } from '../../../../libs/network/src/tenant-link';
 import { HostAccess } from '../host/host.access';
 import { type CatalogTenant, TenantCatalog } from '../metrics/tenant-catalog';
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
@@ -13,8 +12,8 @@ import { findings, pointBetween, type RawSample, type UsagePoint } from './usage
 export const SAMPLE_INTERVAL_MS = 5_000;
 /** 30 minutes at 5 s: enough for the portal's charts, small enough to keep in memory for thousands of tenants. */
 const POINTS_KEPT = 360;
-/** Tenants sampled at once: the reads are async, and this bounds the files open at any moment. */
-const CONCURRENCY = 16;
+/** Tenants whose files one native call reads: one trip to a worker per group, not per tenant. */
+const TENANTS_PER_READ = 128;
 
 interface TenantHistory {
   last: RawSample;
@@ -40,9 +39,9 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
   private sampling = false;
 
   constructor(
-    private readonly host: HostAccess,
-    private readonly catalog: TenantCatalog,
-    private readonly events: TenantEventsService,
+    @Inject(HostAccess) private readonly host: Pick<HostAccess, 'maybeCgroups' | 'linkCounters'>,
+    @Inject(TenantCatalog) private readonly catalog: Pick<TenantCatalog, 'tenants'>,
+    @Inject(TenantEventsService) private readonly events: Pick<TenantEventsService, 'record'>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -59,25 +58,54 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
     return { intervalSeconds: SAMPLE_INTERVAL_MS / 1000, points: [...(this.histories.get(tenant)?.points ?? [])] };
   }
 
-  /** One pass over every tenant; a pass still running when the next is due makes that one skip. */
+  /**
+   * One pass over every tenant: their cgroup files TENANTS_PER_READ tenants to a native call, their links'
+   * counters in one read of /proc/net/dev. A pass still running when the next is due makes that one skip.
+   */
   async sampleAll(): Promise<void> {
     const driver = this.host.maybeCgroups();
     if (!driver || this.sampling) return;
     this.sampling = true;
     try {
       const tenants = this.catalog.tenants().filter((t) => t.phase !== 'Terminating');
-      for (const name of this.histories.keys()) if (!tenants.some((t) => t.name === name)) this.histories.delete(name);
-      for (let i = 0; i < tenants.length; i += CONCURRENCY) {
-        await Promise.all(tenants.slice(i, i + CONCURRENCY).map((tenant) => this.sampleOne(driver, tenant)));
+      const sampled = new Set(tenants.map((t) => t.name));
+      for (const name of this.histories.keys()) if (!sampled.has(name)) this.histories.delete(name);
+      const links = tenants.some((t) => t.hostInterface !== undefined) ? this.readLinks() : new Map<string, LinkCounters>();
+      for (let i = 0; i < tenants.length; i += TENANTS_PER_READ) {
+        const group = tenants.slice(i, i + TENANTS_PER_READ);
+        let files: Map<string, Map<string, string | undefined>>;
+        try {
+          files = await driver.fs.readAcross(
+            TENANTS,
+            group.map((t) => t.name),
+            SAMPLED_FILES,
+            TENANTS_PER_READ,
+          );
+        } catch (err) {
+          this.logger.debug({ err, tenants: group.map((t) => t.name) }, 'usage sample failed');
+          continue;
+        }
+        const at = Date.now();
+        for (const tenant of group) {
+          await this.sampleOne(tenant, sampleOf(at, files.get(tenant.name), tenant.hostInterface === undefined ? undefined : links.get(tenant.hostInterface)));
+        }
       }
     } finally {
       this.sampling = false;
     }
   }
 
-  private async sampleOne(driver: CgroupDriver, tenant: CatalogTenant): Promise<void> {
+  private readLinks(): Map<string, LinkCounters> {
     try {
-      const current = await readSample(driver, tenant);
+      return this.host.linkCounters();
+    } catch (err) {
+      this.logger.debug({ err }, 'link counters unreadable');
+      return new Map();
+    }
+  }
+
+  private async sampleOne(tenant: CatalogTenant, current: RawSample): Promise<void> {
+    try {
       const history = this.histories.get(tenant.name);
       if (!history) {
         this.histories.set(tenant.name, { last: current, points: [], throttling: false });
@@ -113,13 +141,7 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
 
 const SAMPLED_FILES = ['cpu.stat', 'memory.current', 'pids.current', 'memory.events'];
 
-async function readSample(driver: CgroupDriver, tenant: CatalogTenant): Promise<RawSample> {
-  const dir = tenantDir(tenant.name);
-  // One native call for the four files: a sample of every tenant every 5 s is most of an idle governor's work.
-  const [files, link] = await Promise.all([
-    driver.fs.readMany(dir, SAMPLED_FILES),
-    tenant.hostInterface === undefined ? undefined : linkCounters(tenant.hostInterface),
-  ]);
+function sampleOf(at: number, files: Map<string, string | undefined> | undefined, link: LinkCounters | undefined): RawSample {
   const [cpuStat, memory, pids, events] = SAMPLED_FILES.map((file) => files?.get(file));
   const cpu = cpuStat === undefined ? undefined : parseCpuStat(cpuStat);
   const number = (text: string | undefined) => {
@@ -127,7 +149,7 @@ async function readSample(driver: CgroupDriver, tenant: CatalogTenant): Promise<
     return typeof value === 'number' ? value : undefined;
   };
   return {
-    at: Date.now(),
+    at,
     cpuUsageUsec: cpu?.usageUsec,
     nrPeriods: cpu?.nrPeriods,
     nrThrottled: cpu?.nrThrottled,
