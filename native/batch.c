@@ -107,6 +107,67 @@ int gv_read_files_beneath(int dirfd, const char *dir, const char *names, size_t 
 	return ret;
 }
 
+/* The dir of the entries being read: opened once for a run of entries that name it, or the errno of that open. */
+struct tree_dir {
+	const char *name;
+	int fd;
+};
+
+static int tree_dir_enter(int dirfd, struct tree_dir *cur, const char *name)
+{
+	if (cur->name && strcmp(cur->name, name) == 0)
+		return cur->fd;
+	if (cur->fd >= 0)
+		close(cur->fd);
+	cur->name = name;
+	cur->fd = batch_open(dirfd, *name ? name : ".", O_PATH | O_DIRECTORY);
+	return cur->fd;
+}
+
+int gv_read_tree_beneath(int dirfd, const char *list, size_t list_len, size_t count, size_t skip, unsigned char *buf,
+			 size_t cap, size_t *used, unsigned char *results, size_t *done)
+{
+	if (!list || !used || !results || !done || skip > count || (!buf && cap > 0))
+		return -EINVAL;
+	*used = 0;
+	*done = skip;
+	const char *cursor = list, *end = list + list_len;
+	struct tree_dir cur = { NULL, -1 };
+	int ret = 0;
+	for (size_t i = 0; i < count; i++) {
+		const char *dir, *name;
+		if ((ret = next_string(&cursor, end, &dir)) < 0 || (ret = next_string(&cursor, end, &name)) < 0)
+			break;
+		if (i < skip)
+			continue;
+		int base = tree_dir_enter(dirfd, &cur, dir);
+		int fd = base < 0 ? base : batch_open(base, name, O_RDONLY);
+		if (fd < 0) {
+			put_result(results, i, fd);
+			*done = i + 1;
+			continue;
+		}
+		size_t start = *used;
+		int got = slurp(fd, buf, cap, used);
+		close(fd);
+		if (got == -EFBIG) {
+			*used = start;
+			ret = -EFBIG;
+			break;
+		}
+		if (got < 0) {
+			*used = start;
+			put_result(results, i, got);
+		} else {
+			put_result(results, i, (int64_t)(*used - start));
+		}
+		*done = i + 1;
+	}
+	if (cur.fd >= 0)
+		close(cur.fd);
+	return ret;
+}
+
 int gv_write_files_beneath(int dirfd, const char *dir, const char *plan, size_t plan_len, size_t count, int nonblock,
 			   unsigned char *results)
 {
