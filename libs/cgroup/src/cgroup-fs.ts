@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
-import type { DirFd, FileWrite, GovernorNative } from '../../native/src/native.types';
+import { type DirFd, type FileWrite, type GovernorNative, TreeList } from '../../native/src/native.types';
+import type { CgroupFileList, FileListRead } from './collect';
 import { NativeError } from '../../native/src/native.error';
 import { CgroupPathError, fileIn } from './layout';
 
@@ -46,6 +47,7 @@ export class CgroupFs {
   /** batched reads (one native call each) since start */
   batchReads = 0;
   private readonly listeners: Array<(file: string, value: string) => void> = [];
+  private readonly treeLists = new WeakMap<CgroupFileList, TreeList>();
 
   private constructor(
     readonly root: string,
@@ -104,6 +106,29 @@ export class CgroupFs {
       else throw new NativeError('readFiles', this.absolute(batchPath(dir, result.name)), constants.errno[result.errno as keyof typeof constants.errno] ?? 0);
     }
     return snapshot;
+  }
+
+  /**
+   * Every file of a list in one native call on one worker (a scrape of every tenant): each file's text,
+   * undefined when it or its cgroup does not exist, and a NativeError naming the file for any other errno.
+   * The list is encoded for the library once and reused as long as the caller keeps the list.
+   */
+  async readList(list: CgroupFileList): Promise<FileListRead> {
+    let tree = this.treeLists.get(list);
+    if (tree === undefined) {
+      for (const [dir, file] of list.entries) fileIn(dir, file);
+      tree = new TreeList(list.entries);
+      this.treeLists.set(list, tree);
+    }
+    this.batchReads += 1;
+    const { texts, errors } = await this.native.readTree(this.dir, tree);
+    const failures = new Map<number, unknown>();
+    for (const [i, code] of errors) {
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      const [dir, file] = list.entries[i];
+      failures.set(i, new NativeError('readList', this.absolute(fileIn(dir, file)), constants.errno[code as keyof typeof constants.errno] ?? 0));
+    }
+    return { texts, errors: failures };
   }
 
   /**
