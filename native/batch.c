@@ -68,6 +68,29 @@ static int slurp(int fd, unsigned char *buf, size_t cap, size_t *used)
 	}
 }
 
+/*
+ * Reads the file `name` beneath `base` (a directory fd, or the -errno of opening it) into buf at *used, and puts
+ * its length or its -errno in slot i. -EFBIG when it does not fit (nothing of it kept, its slot untouched), else 0.
+ */
+static int read_entry(int base, const char *name, unsigned char *buf, size_t cap, size_t *used, unsigned char *results,
+		      size_t i)
+{
+	int fd = base < 0 ? base : batch_open(base, name, O_RDONLY);
+	if (fd < 0) {
+		put_result(results, i, fd);
+		return 0;
+	}
+	size_t start = *used;
+	int got = slurp(fd, buf, cap, used);
+	close(fd);
+	if (got < 0)
+		*used = start;
+	if (got == -EFBIG)
+		return -EFBIG;
+	put_result(results, i, got < 0 ? got : (int64_t)(*used - start));
+	return 0;
+}
+
 int gv_read_files_beneath(int dirfd, const char *dir, const char *names, size_t names_len, size_t count,
 			  unsigned char *buf, size_t cap, size_t *used, unsigned char *results)
 {
@@ -83,25 +106,9 @@ int gv_read_files_beneath(int dirfd, const char *dir, const char *names, size_t 
 		const char *name;
 		if ((ret = next_string(&cursor, end, &name)) < 0)
 			break;
-		int fd = batch_open(base, name, O_RDONLY);
-		if (fd < 0) {
-			put_result(results, i, fd);
-			continue;
-		}
-		size_t start = *used;
-		int got = slurp(fd, buf, cap, used);
-		close(fd);
-		if (got == -EFBIG) {
-			/* The whole batch is retried with a larger buffer: the caller cannot tell a part from the file. */
-			ret = -EFBIG;
+		/* On EFBIG the whole batch is retried with a larger buffer: the caller cannot tell a part from the file. */
+		if ((ret = read_entry(base, name, buf, cap, used, results, i)) < 0)
 			break;
-		}
-		if (got < 0) {
-			*used = start;
-			put_result(results, i, got);
-			continue;
-		}
-		put_result(results, i, (int64_t)(*used - start));
 	}
 	close(base);
 	return ret;
@@ -140,27 +147,8 @@ int gv_read_tree_beneath(int dirfd, const char *list, size_t list_len, size_t co
 			break;
 		if (i < skip)
 			continue;
-		int base = tree_dir_enter(dirfd, &cur, dir);
-		int fd = base < 0 ? base : batch_open(base, name, O_RDONLY);
-		if (fd < 0) {
-			put_result(results, i, fd);
-			*done = i + 1;
-			continue;
-		}
-		size_t start = *used;
-		int got = slurp(fd, buf, cap, used);
-		close(fd);
-		if (got == -EFBIG) {
-			*used = start;
-			ret = -EFBIG;
+		if ((ret = read_entry(tree_dir_enter(dirfd, &cur, dir), name, buf, cap, used, results, i)) < 0)
 			break;
-		}
-		if (got < 0) {
-			*used = start;
-			put_result(results, i, got);
-		} else {
-			put_result(results, i, (int64_t)(*used - start));
-		}
 		*done = i + 1;
 	}
 	if (cur.fd >= 0)
