@@ -68,6 +68,29 @@ static int slurp(int fd, unsigned char *buf, size_t cap, size_t *used)
 	}
 }
 
+/*
+ * Reads the file `name` beneath `base` (a directory fd, or the -errno of opening it) into buf at *used, and puts
+ * its length or its -errno in slot i. -EFBIG when it does not fit (nothing of it kept, its slot untouched), else 0.
+ */
+static int read_entry(int base, const char *name, unsigned char *buf, size_t cap, size_t *used, unsigned char *results,
+		      size_t i)
+{
+	int fd = base < 0 ? base : batch_open(base, name, O_RDONLY);
+	if (fd < 0) {
+		put_result(results, i, fd);
+		return 0;
+	}
+	size_t start = *used;
+	int got = slurp(fd, buf, cap, used);
+	close(fd);
+	if (got < 0)
+		*used = start;
+	if (got == -EFBIG)
+		return -EFBIG;
+	put_result(results, i, got < 0 ? got : (int64_t)(*used - start));
+	return 0;
+}
+
 int gv_read_files_beneath(int dirfd, const char *dir, const char *names, size_t names_len, size_t count,
 			  unsigned char *buf, size_t cap, size_t *used, unsigned char *results)
 {
@@ -83,27 +106,53 @@ int gv_read_files_beneath(int dirfd, const char *dir, const char *names, size_t 
 		const char *name;
 		if ((ret = next_string(&cursor, end, &name)) < 0)
 			break;
-		int fd = batch_open(base, name, O_RDONLY);
-		if (fd < 0) {
-			put_result(results, i, fd);
-			continue;
-		}
-		size_t start = *used;
-		int got = slurp(fd, buf, cap, used);
-		close(fd);
-		if (got == -EFBIG) {
-			/* The whole batch is retried with a larger buffer: the caller cannot tell a part from the file. */
-			ret = -EFBIG;
+		/* On EFBIG the whole batch is retried with a larger buffer: the caller cannot tell a part from the file. */
+		if ((ret = read_entry(base, name, buf, cap, used, results, i)) < 0)
 			break;
-		}
-		if (got < 0) {
-			*used = start;
-			put_result(results, i, got);
-			continue;
-		}
-		put_result(results, i, (int64_t)(*used - start));
 	}
 	close(base);
+	return ret;
+}
+
+/* The dir of the entries being read: opened once for a run of entries that name it, or the errno of that open. */
+struct tree_dir {
+	const char *name;
+	int fd;
+};
+
+static int tree_dir_enter(int dirfd, struct tree_dir *cur, const char *name)
+{
+	if (cur->name && strcmp(cur->name, name) == 0)
+		return cur->fd;
+	if (cur->fd >= 0)
+		close(cur->fd);
+	cur->name = name;
+	cur->fd = batch_open(dirfd, *name ? name : ".", O_PATH | O_DIRECTORY);
+	return cur->fd;
+}
+
+int gv_read_tree_beneath(int dirfd, const char *list, size_t list_len, size_t count, size_t skip, unsigned char *buf,
+			 size_t cap, size_t *used, unsigned char *results, size_t *done)
+{
+	if (!list || !used || !results || !done || skip > count || (!buf && cap > 0))
+		return -EINVAL;
+	*used = 0;
+	*done = skip;
+	const char *cursor = list, *end = list + list_len;
+	struct tree_dir cur = { NULL, -1 };
+	int ret = 0;
+	for (size_t i = 0; i < count; i++) {
+		const char *dir, *name;
+		if ((ret = next_string(&cursor, end, &dir)) < 0 || (ret = next_string(&cursor, end, &name)) < 0)
+			break;
+		if (i < skip)
+			continue;
+		if ((ret = read_entry(tree_dir_enter(dirfd, &cur, dir), name, buf, cap, used, results, i)) < 0)
+			break;
+		*done = i + 1;
+	}
+	if (cur.fd >= 0)
+		close(cur.fd);
 	return ret;
 }
 

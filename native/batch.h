@@ -23,6 +23,20 @@ GV_API int gv_read_files_beneath(int dirfd, const char *dir, const char *names, 
 				 unsigned char *buf, size_t cap, size_t *used, unsigned char *results);
 
 /*
+ * Reads the files of many cgroups in one call (a whole /metrics scrape). `list` holds entries "dir\0file\0",
+ * one after another within `list_len` bytes; entries that follow each other with the same dir share one
+ * open of it. The first `skip` entries are passed over; the others are read in order, their contents one
+ * after another into buf, *used the total. `results` holds one int64 slot per entry (native byte order),
+ * `skip` included: the length of the entry's content, or -errno for a file that could not be read (every
+ * file of a dir that cannot be opened gets that dir's -errno: ENOENT for a removed cgroup). *done is the
+ * number of entries settled from the start of the list, `skip` included. Returns 0 when all `count` are,
+ * -EFBIG when buf filled up first (the caller reads on from *done with a new buffer, a larger one when
+ * *done did not move), -EINVAL for a list without enough NULs.
+ */
+GV_API int gv_read_tree_beneath(int dirfd, const char *list, size_t list_len, size_t count, size_t skip, unsigned char *buf,
+				size_t cap, size_t *used, unsigned char *results, size_t *done);
+
+/*
  * Applies an ordered write plan in `dir`: `count` pairs "name\0value\0" in `plan` (plan_len bytes). Each value
  * is written to its existing file in one write(2), opened O_WRONLY (| O_NONBLOCK with nonblock != 0). The
  * order is the caller's (the cgroup write-order rules), so the first refused write stops the plan. `results`

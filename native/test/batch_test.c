@@ -1,4 +1,4 @@
-/* gv_read_files_beneath, gv_write_files_beneath and gv_page_size (batch.c), in a temporary directory. */
+/* gv_read_files_beneath, gv_read_tree_beneath, gv_write_files_beneath and gv_page_size (batch.c), in a temporary directory. */
 #include "batch.h"
 #include "test/check.h"
 
@@ -82,6 +82,35 @@ void test_batch(void)
 	EXPECT("... its slot", result_at(results, 0), -EXDEV);
 	EXPECT("more names than the list holds is EINVAL",
 	       gv_read_files_beneath(dir, "cg", NAMES, sizeof NAMES, 5, buf, sizeof buf, &used, results), -EINVAL);
+
+	/* Many cgroups in one call: cg twice in a row (one open), a removed cgroup, then cg/sub. */
+	static const char TREE[] = "cg\0memory.max\0cg\0empty\0gone\0pids.max\0gone\0memory.max\0cg/sub\0pids.max\0cg\0../../x";
+	unsigned char tree_results[6 * 8];
+	size_t done = 0;
+	EXPECT("a tree read settles every entry",
+	       gv_read_tree_beneath(dir, TREE, sizeof TREE, 6, 0, buf, sizeof buf, &used, tree_results, &done), 0);
+	EXPECT("all six are done", done, 6);
+	EXPECT("cg/memory.max", result_at(tree_results, 0), 4);
+	EXPECT("cg/empty", result_at(tree_results, 1), 0);
+	EXPECT("every file of a removed cgroup is ENOENT", result_at(tree_results, 2), -ENOENT);
+	EXPECT("... the second one too", result_at(tree_results, 3), -ENOENT);
+	EXPECT("cg/sub/pids.max", result_at(tree_results, 4), 3);
+	EXPECT("a name that escapes its dir is EXDEV in its slot", result_at(tree_results, 5), -EXDEV);
+	EXPECT("the contents lie one after another", memcmp(buf, "max\n64\n", 7), 0);
+	EXPECT("a buffer that fills up is EFBIG",
+	       gv_read_tree_beneath(dir, TREE, sizeof TREE, 6, 0, buf, 5, &used, tree_results, &done), -EFBIG);
+	EXPECT("... after the entries that fit", done, 4);
+	EXPECT("... which are all it used", used, 4);
+	EXPECT("reading on from there", gv_read_tree_beneath(dir, TREE, sizeof TREE, 6, done, buf, 5, &used, tree_results, &done), 0);
+	EXPECT("... settles the rest", done, 6);
+	EXPECT("... into the new buffer", memcmp(buf, "64\n", 3), 0);
+	EXPECT("a file larger than the whole buffer does not move done",
+	       gv_read_tree_beneath(dir, TREE, sizeof TREE, 6, 0, buf, 2, &used, tree_results, &done), -EFBIG);
+	EXPECT("... done", done, 0);
+	EXPECT("more entries than the list holds is EINVAL",
+	       gv_read_tree_beneath(dir, TREE, sizeof TREE, 7, 0, buf, sizeof buf, &used, tree_results, &done), -EINVAL);
+	EXPECT("skip beyond count is EINVAL", gv_read_tree_beneath(dir, TREE, sizeof TREE, 6, 7, buf, sizeof buf, &used, tree_results, &done),
+	       -EINVAL);
 
 	static const char PLAN[] = "memory.max\0" "1048576\0" "sub/pids.max\0" "32\0" "missing\0" "1\0" "empty\0" "x";
 	EXPECT("a plan stops at its refused write with that write's errno",

@@ -18,14 +18,18 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 // and the default) is one restart of the same service on the same tenants. Reconcile passes counted during
 // each window show that the reconciler was running. GOVERNOR_BENCH_MAIN measures another build;
 // GOVERNOR_BENCH_BEFORE=<main.js of another build> adds that build's rows, restarted on the same tenants and
-// database in the same run, for a side-by-side before and after. GOVERNOR_BENCH_API_TENANTS sets the size,
-// GOVERNOR_BENCH_API_SECONDS the window (default 15).
+// database in the same run, for a side-by-side before and after (for each resync interval, this build and
+// then that one). GOVERNOR_BENCH_API_TENANTS sets the size, GOVERNOR_BENCH_API_SECONDS the window (default
+// 15), GOVERNOR_BENCH_API_POOL the tenants' address pool (default 10.228.0.0/16; parallel runs need pools of
+// their own), GOVERNOR_BENCH_LABEL a word in the scratch cgroup root, run dir and firewall table names.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
 const TENANTS = Number(process.env.GOVERNOR_BENCH_API_TENANTS ?? 1000);
 const RESYNCS = (process.env.GOVERNOR_BENCH_API_RESYNC ?? '5s,30s').split(',');
 const WINDOW_S = Number(process.env.GOVERNOR_BENCH_API_SECONDS ?? 15);
+const POOL = process.env.GOVERNOR_BENCH_API_POOL ?? '10.228.0.0/16';
+const LABEL = process.env.GOVERNOR_BENCH_LABEL ?? 'bapi';
 const CLIENTS = 32;
 // GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
@@ -161,7 +165,7 @@ async function measure(service: ServiceProcess, names: string[], resync: string,
 }
 
 async function run(): Promise<void> {
-  const scratch = hostScratch('bapi');
+  const scratch = hostScratch(LABEL);
   const databaseUrl = await createDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'governor-bench-api-'));
   const env = (resync: string) => ({
@@ -171,7 +175,7 @@ async function run(): Promise<void> {
     GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
     GOVERNOR_METRICS_TOKEN: METRICS_TOKEN,
     GOVERNOR_LOG_LEVEL: process.env.GOVERNOR_BENCH_LOG_LEVEL ?? 'info',
-    GOVERNOR_NET_POOL: '10.228.0.0/16',
+    GOVERNOR_NET_POOL: POOL,
     GOVERNOR_RESYNC_INTERVAL: resync,
   });
   let service: ServiceProcess | undefined;
@@ -184,10 +188,10 @@ async function run(): Promise<void> {
   const setup: Record<string, number> = {};
   try {
     const names = Array.from({ length: TENANTS }, (_, i) => `api-${i}`);
-    const runs = [
-      ...RESYNCS.map((resync) => ({ build: before === undefined ? 'this' : 'after', main, resync })),
-      ...(before === undefined ? [] : RESYNCS.map((resync) => ({ build: 'before', main: before, resync }))),
-    ];
+    const runs = RESYNCS.flatMap((resync) => [
+      { build: before === undefined ? 'this' : 'after', main, resync },
+      ...(before === undefined ? [] : [{ build: 'before', main: before, resync }]),
+    ]);
     for (const [i, run] of runs.entries()) {
       const started = process.hrtime.bigint();
       service = await startService(env(run.resync), 300_000, run.main, profile);

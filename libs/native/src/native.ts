@@ -4,7 +4,19 @@ import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import koffi, { type KoffiFunc } from 'koffi';
 import { errnoName, NativeError } from './native.error';
-import type { DirFd, FileRead, FileWrite, FileWriteResult, GovernorNative, ProcessExit, SpareMonitor, SpawnRequest, SpawnedProcess } from './native.types';
+import type {
+  DirFd,
+  FileRead,
+  FileWrite,
+  FileWriteResult,
+  GovernorNative,
+  ProcessExit,
+  SpareMonitor,
+  SpawnRequest,
+  SpawnedProcess,
+  TreeList,
+  TreeRead,
+} from './native.types';
 
 const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH } = constants.errno;
 
@@ -47,6 +59,22 @@ function bind(path: string) {
       (dirfd: number, dir: string, names: Buffer, namesLen: number, count: number, buf: Buffer, cap: number, used: [number], results: Buffer) => number
     >(
       'int gv_read_files_beneath(int dirfd, const char *dir, const uint8_t *names, size_t names_len, size_t count, uint8_t *buf, size_t cap, _Out_ size_t *used, uint8_t *results)',
+    ),
+    readTree: fn<
+      (
+        dirfd: number,
+        list: Buffer,
+        listLen: number,
+        count: number,
+        skip: number,
+        buf: Buffer,
+        cap: number,
+        used: [number],
+        results: Buffer,
+        done: [number],
+      ) => number
+    >(
+      'int gv_read_tree_beneath(int dirfd, const uint8_t *list, size_t list_len, size_t count, size_t skip, uint8_t *buf, size_t cap, _Out_ size_t *used, uint8_t *results, _Out_ size_t *done)',
     ),
     writeFiles: fn<(dirfd: number, dir: string, plan: Buffer, planLen: number, count: number, nonblock: number, results: Buffer) => number>(
       'int gv_write_files_beneath(int dirfd, const char *dir, const uint8_t *plan, size_t plan_len, size_t count, int nonblock, uint8_t *results)',
@@ -333,6 +361,42 @@ export class KoffiNative implements GovernorNative {
         return { name, text };
       });
     }
+  }
+
+  async readTree(dir: DirFd, list: TreeList): Promise<TreeRead> {
+    const read: TreeRead = { texts: new Array<string | undefined>(list.count).fill(undefined), errors: new Map() };
+    // koffi passes an empty Buffer as NULL, which C refuses; and there is nothing to read.
+    if (list.count === 0) return read;
+    const results = Buffer.alloc(8 * list.count);
+    let cap = Math.max(FIRST_READ, list.lastSize + (list.lastSize >> 3));
+    let total = 0;
+    for (let skip = 0; skip < list.count;) {
+      const buf = Buffer.allocUnsafe(cap);
+      const used: [number] = [0];
+      const done: [number] = [skip];
+      const ret = await onWorker(this.lib.readTree, dir, list.bytes, list.bytes.length, list.count, skip, buf, cap, used, results, done);
+      if (ret < 0 && ret !== -EFBIG) throw new NativeError('readTree', this.where(dir, ''), -ret, `${list.count} files`);
+      // One decode per call; each file's text is then a slice of it, never a copy.
+      const contents = buf.toString('latin1', 0, used[0]);
+      let offset = 0;
+      for (let i = skip; i < done[0]; i++) {
+        const status = Number(results.readBigInt64LE(8 * i));
+        if (status < 0) {
+          read.errors.set(i, errnoName(-status));
+        } else {
+          read.texts[i] = contents.substring(offset, offset + status);
+          offset += status;
+        }
+      }
+      total += used[0];
+      if (ret === -EFBIG && done[0] === skip) {
+        if (cap >= MAX_READ) throw new NativeError('readTree', this.where(dir, list.entries[skip].join('/')), EFBIG, `larger than ${MAX_READ} bytes`);
+        cap *= 2;
+      }
+      skip = done[0];
+    }
+    list.lastSize = total;
+    return read;
   }
 
   async writeFiles(dir: DirFd, rel: string, plan: readonly FileWrite[], options: { nonblock?: boolean } = {}): Promise<FileWriteResult[]> {

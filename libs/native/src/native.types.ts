@@ -47,6 +47,36 @@ export interface ProcessExit {
 /** One file of a batch read: its text, or the errno name (ENOENT for a missing controller's file). */
 export type FileRead = { name: string; text: string; errno?: undefined } | { name: string; text?: undefined; errno: string };
 
+/**
+ * Files of many cgroups, each entry a directory (relative to the DirFd it is read beneath) and a file in it,
+ * encoded once in the form gv_read_tree_beneath takes ("dir\0file\0" one after another), so that a list read
+ * at every scrape is built only when it changes. Entries that name the same directory one after another
+ * share one open of it, so a caller lists a directory's files together.
+ */
+export class TreeList {
+  readonly bytes: Buffer;
+  readonly count: number;
+  /** the bytes the last read of this list took, so that the next one asks for a buffer that holds them all */
+  lastSize = 0;
+
+  constructor(readonly entries: ReadonlyArray<readonly [dir: string, file: string]>) {
+    // A NUL would end a name early and shift every entry after it.
+    const bad = entries.find(([dir, file]) => dir.includes('\0') || file.includes('\0'));
+    if (bad !== undefined) throw new RangeError(`a file list entry contains a NUL byte: ${JSON.stringify(bad.join('/'))}`);
+    this.bytes = Buffer.from(entries.map(([dir, file]) => `${dir}\0${file}\0`).join(''), 'utf8');
+    this.count = entries.length;
+  }
+}
+
+/**
+ * What readTree read, entry by entry in the list's order: the file's text, or undefined when it could not
+ * be read, with its errno name (ENOENT for a missing file or a removed cgroup) in `errors`.
+ */
+export interface TreeRead {
+  texts: Array<string | undefined>;
+  errors: Map<number, string>;
+}
+
 /** One write of a write plan: a file relative to the plan's directory and the value to write. */
 export interface FileWrite {
   name: string;
@@ -86,6 +116,13 @@ export interface GovernorNative {
    * cannot be read has its errno in its own result; only a `rel` that cannot be opened throws.
    */
   readFiles(dir: DirFd, rel: string, names: readonly string[]): Promise<FileRead[]>;
+  /**
+   * Reads every file of `list` beneath `dir` in one call on one worker thread (more only when the contents
+   * outgrow the buffer sized from the list's last read), so that a scrape of every tenant costs one trip off
+   * the event loop. Each entry's text, or its errno; nothing throws for a file or directory that cannot be
+   * read. The texts are decoded one byte a character (cgroup files are ASCII).
+   */
+  readTree(dir: DirFd, list: TreeList): Promise<TreeRead>;
   /**
    * Applies an ordered write plan in `rel` in one call on one worker thread: each write as writeFile does,
    * in order, stopping at the first refused write (the order is a cgroup rule, so what follows is not

@@ -43,6 +43,18 @@ export class MetricFamily {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: await this.source(this) };
   }
 
+  /**
+   * This family's text in the exposition format, byte for byte as prom-client's Registry formats what
+   * get() returns (HELP and TYPE lines, then one line per sample; no line for a family without samples
+   * but its HELP and TYPE), in one synchronous pass over the samples.
+   */
+  exposition(samples: readonly Sample[]): string {
+    const name = escapeText(this.name);
+    let text = `# HELP ${name} ${escapeText(this.help)}\n# TYPE ${name} ${this.type}`;
+    for (const sample of samples) text += `\n${name}${labelText(sample.sharedLabels)} ${valueText(sample.value)}`;
+    return text;
+  }
+
   /** Registry.resetMetrics(): nothing to reset, the values live in the kernel. */
   reset(): void {}
 
@@ -53,11 +65,38 @@ export class MetricFamily {
   }
 }
 
+/** Each label set's `{a="x",b="y"}`, made once per label object, as prom-client caches its sharedLabels. */
+const labelTexts = new WeakMap<LabelSet, string>();
+
+function labelText(labels: LabelSet): string {
+  let text = labelTexts.get(labels);
+  if (text === undefined) {
+    const pairs = Object.entries(labels).map(([key, value]) => `${key}="${escapeText(value).replace(/"/g, '\\"')}"`);
+    text = pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
+    labelTexts.set(labels, text);
+  }
+  return text;
+}
+
+/** prom-client's escaping of names, help and (with quotes too) label values. */
+function escapeText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** prom-client's getValueAsString, its "Nan" spelling included. */
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
+  return `${value}`;
+}
+
 /**
- * The values of one scrape, family by family, and the pacing of their formatting. prom-client formats
- * each family synchronously once its get() resolves; releasing one family per turn of the event loop
- * (setImmediate) keeps each slice of formatting to one family, so that requests and I/O are served in
- * between instead of waiting for the whole exposition of thousands of tenants.
+ * The values of one scrape, family by family, and the pacing of their formatting when prom-client's
+ * registry.metrics() is asked for them. prom-client formats each family synchronously once its get()
+ * resolves; releasing one family per turn of the event loop (setImmediate) keeps each slice of that
+ * formatting to one family. GET /metrics does not go this way: MetricsExporter.exposition() formats the
+ * snapshot in one pass, since under load every turn waits behind the requests already queued, and forty
+ * turns cost a scrape far more than the one pass holds the loop.
  */
 export class ScrapeSnapshot {
   private readonly byFamily = new Map<MetricFamily, Sample[]>();

@@ -2,7 +2,7 @@ import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Access } from '../auth/access.decorator';
-import { GovernorMetrics } from './governor.metrics';
+import { MetricsExporter } from './metrics.exporter';
 import { MetricsTokenGuard } from './metrics-token.guard';
 
 @ApiExcludeController()
@@ -10,10 +10,10 @@ import { MetricsTokenGuard } from './metrics-token.guard';
 @UseGuards(MetricsTokenGuard)
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: GovernorMetrics) {}
+  constructor(private readonly exporter: MetricsExporter) {}
 
   @Get()
   async scrape(@Res() res: Response): Promise<void> {
-    res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    res.type(this.exporter.contentType).send(await this.exporter.exposition());
   }
 }

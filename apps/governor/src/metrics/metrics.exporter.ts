@@ -1,6 +1,7 @@
 import type { Counter, Registry } from 'prom-client';
-import { BoundedReader, type CgroupFileReader, eachBounded } from '../../../../libs/cgroup/src/collect';
-import type { Collector, CollectorName, CollectorRun, HostView } from './collector';
+import { CgroupFileList, type CgroupFileReader, type FileListRead, readList } from '../../../../libs/cgroup/src/collect';
+import type { HostCapabilities } from '../../../../libs/cgroup/src/capabilities';
+import type { Collector, CollectorName, CollectorPlan, CollectorRun, HostView } from './collector';
 import { CpuCollector } from './collectors/cpu.collector';
 import { IoCollector } from './collectors/io.collector';
 import { MemoryCollector } from './collectors/memory.collector';
@@ -16,10 +17,11 @@ import type { NodeHeartbeats } from './node-heartbeats';
 import type { TenantCatalog } from './tenant-catalog';
 import { type TenantTarget, TenantTargets } from './tenant-targets';
 
-/** Reads in flight at once: below koffi's 8 resident async pools, and leaving room for the reconciler. */
+/**
+ * Reads in flight at once for a reader that cannot read a whole list in one call (CgroupFs can): below
+ * koffi's 8 resident async pools, and leaving room for the reconciler.
+ */
 export const DEFAULT_READS_IN_FLIGHT = 8;
-/** Tenants in progress at once; each issues its few reads together and the reader bounds the total. */
-export const DEFAULT_TENANTS_IN_FLIGHT = 16;
 
 export interface ExporterOptions {
   registry: Registry;
@@ -32,7 +34,6 @@ export interface ExporterOptions {
   driftCorrections?: Counter<'tenant' | 'file'>;
   readNetdev?: NetdevReader;
   readsInFlight?: number;
-  tenantsInFlight?: number;
   /** Called when a collector starts failing, and once more when it works again (err undefined). */
   onCollectorChange?: (collector: CollectorName, err: unknown) => void;
   /** Called for each file that exists but cannot be read (it costs its series and counts as an error). */
@@ -43,17 +44,21 @@ export interface ExporterOptions {
 /**
  * The tenant and node metrics of GET /metrics. Every family is a registry entry of its own (see
  * MetricFamily); the first family the Registry asks starts one collection for the scrape and the others
- * join it, so each file is read once per scrape and never on a timer. The collectors run one after the
- * other, each timed and each reporting its own success; within a collector the tenants' files are read
- * asynchronously, a bounded number at a time.
+ * join it, so each file is read once per scrape and never on a timer. A collection first has every
+ * collector name the files it reads (a list kept until the tenants change), reads them all in one call
+ * (CgroupFs: one native call on one worker thread), and then runs the collectors one after the other
+ * over what was read, each timed and each reporting its own success. exposition() formats the whole
+ * registry for GET /metrics in one go, so that a scrape waits for the event loop a few times, not once
+ * per family and per batch of reads.
  *
  * Failure accounting:
  * - a file that does not exist (a controller the tenant lacks, a feature of a newer kernel, a removed
  *   cgroup) exports no series and is not an error;
  * - a file that cannot be read or parsed, and a tenant whose cgroup is gone while the reconciler has it
  *   in place, cost their series and add to governor_collector_errors_total{collector};
- * - a collector that throws (a bug, or /proc/net/dev unreadable) exports none of its series, and
- *   governor_collector_success{collector} is 0 for that scrape. The other collectors are unaffected.
+ * - a collector that throws (a bug, /proc/net/dev unreadable, or the list of files not readable at all)
+ *   exports none of its series, and governor_collector_success{collector} is 0 for that scrape. The other
+ *   collectors are unaffected.
  * A collector with nothing to read on this host (its controller is missing, or role api) does not run
  * and has no governor_collector_* series.
  */
@@ -66,11 +71,17 @@ export class MetricsExporter {
   private readonly collectorLabels = new Map<CollectorName, LabelSet>();
   private readonly errorTotals = new Map<CollectorName, number>();
   private readonly failing = new Set<CollectorName>();
+  private readonly ownFamilies = new Set<MetricFamily>();
   private inflight: Promise<ScrapeSnapshot> | undefined;
-  private reader: { fs: CgroupFileReader; bounded: BoundedReader } | undefined;
+  private inflightText: Promise<string> | undefined;
+  private plan: { targets: readonly TenantTarget[]; fs: CgroupFileReader; capabilities: HostCapabilities; list: CgroupFileList } | undefined;
 
   constructor(private readonly options: ExporterOptions) {
-    const family = (name: string, help: string, type: FamilyType) => new MetricFamily(name, help, type, (f) => this.samples(f)).register(options.registry);
+    const family = (name: string, help: string, type: FamilyType) => {
+      const created = new MetricFamily(name, help, type, (f) => this.samples(f)).register(options.registry);
+      this.ownFamilies.add(created);
+      return created;
+    };
     this.targets = new TenantTargets(options.catalog, options.node);
     options.catalog.onTenantDeleted((tenant) => void this.forget(tenant));
     this.collectors = [
@@ -105,6 +116,36 @@ export class MetricsExporter {
     return this.inflight;
   }
 
+  get contentType(): string {
+    return this.options.registry.contentType;
+  }
+
+  /**
+   * The whole registry in the text format, as registry.metrics() gives it, for GET /metrics: this
+   * exporter's families formatted straight from one collection in a single pass, prom-client's own
+   * metrics (the reconciler's counters, process defaults) by prom-client. Scrapes that arrive while one
+   * is being made get the same text.
+   */
+  exposition(): Promise<string> {
+    this.inflightText ??= this.formatAll().finally(() => {
+      this.inflightText = undefined;
+    });
+    return this.inflightText;
+  }
+
+  private async formatAll(): Promise<string> {
+    const registry = this.options.registry;
+    const snapshot = await this.collect();
+    const parts = await Promise.all(
+      registry.getMetricsAsArray().map(async (metric) => {
+        // The Registry holds the families as it holds its own metrics (see MetricFamily.register).
+        const own = metric as unknown as MetricFamily;
+        return this.ownFamilies.has(own) ? own.exposition(snapshot.samples(own)) : registry.getSingleMetricAsString(metric.name);
+      }),
+    );
+    return `${parts.join('\n\n')}\n`;
+  }
+
   private async samples(family: MetricFamily): Promise<readonly Sample[]> {
     const snapshot = await this.collect();
     await snapshot.turn();
@@ -115,13 +156,18 @@ export class MetricsExporter {
     const snapshot = new ScrapeSnapshot();
     const host = this.options.host();
     const targets = this.targets.current();
-    const reads = host === undefined ? undefined : this.boundedReader(host.fs);
+    const collectors = this.collectors.filter((collector) => collector.enabled(host));
+    const list = host === undefined ? undefined : this.planFor(host, targets, collectors);
+    let files: FileListRead | Error | undefined;
+    if (host !== undefined && list !== undefined) {
+      files = await readList(host.fs, list, this.options.readsInFlight ?? DEFAULT_READS_IN_FLIGHT).catch((err: unknown) =>
+        err instanceof Error ? err : new Error(String(err)),
+      );
+    }
     const gone = new Set<TenantTarget>();
     const now = (this.options.clock ?? Date.now)();
-    const lanes = this.options.tenantsInFlight ?? DEFAULT_TENANTS_IN_FLIGHT;
 
-    for (const collector of this.collectors) {
-      if (!collector.enabled(host)) continue;
+    for (const collector of collectors) {
       let errors = 0;
       const tenants = gone.size === 0 ? targets : targets.filter((tenant) => !gone.has(tenant));
       const run: CollectorRun = {
@@ -129,15 +175,17 @@ export class MetricsExporter {
         host,
         node: this.options.node,
         now,
-        read: async (dir, file) => {
-          if (reads === undefined) return undefined;
-          try {
-            return await reads.read(dir, file);
-          } catch (err) {
-            errors += 1;
-            this.options.onReadError?.(collector.name, `${dir}/${file}`, err);
-            return undefined;
-          }
+        read: (dir, file) => {
+          if (files === undefined || list === undefined) return undefined;
+          // The list could not be read at all: every collector that reads a file fails, with the reason.
+          if (files instanceof Error) throw files;
+          const i = list.indexOf(dir, file);
+          if (i === undefined) throw new Error(`collector ${collector.name} reads ${dir}/${file}, which its plan did not name`);
+          const err = files.errors.get(i);
+          if (err === undefined) return files.texts[i];
+          errors += 1;
+          this.options.onReadError?.(collector.name, `${dir}/${file}`, err);
+          return undefined;
         },
         countError: () => {
           errors += 1;
@@ -145,7 +193,6 @@ export class MetricsExporter {
         gone: (tenant) => {
           gone.add(tenant);
         },
-        eachTenant: (fn) => eachBounded(tenants, lanes, fn),
         series: (family) => snapshot.series(family),
       };
       const started = process.hrtime.bigint();
@@ -168,10 +215,21 @@ export class MetricsExporter {
     return snapshot;
   }
 
-  /** One bounded reader per CgroupFs, kept across scrapes. */
-  private boundedReader(fs: CgroupFileReader): BoundedReader {
-    if (this.reader?.fs !== fs) this.reader = { fs, bounded: new BoundedReader(fs, this.options.readsInFlight ?? DEFAULT_READS_IN_FLIGHT) };
-    return this.reader.bounded;
+  /** The files the collectors read for these tenants on this host; made again only when either changes. */
+  private planFor(host: HostView, targets: readonly TenantTarget[], collectors: readonly Collector[]): CgroupFileList {
+    const known = this.plan;
+    if (known !== undefined && known.targets === targets && known.fs === host.fs && known.capabilities === host.capabilities) return known.list;
+    const list = new CgroupFileList();
+    const plan: CollectorPlan = {
+      tenants: targets,
+      host,
+      want: (dir, files) => {
+        for (const file of files) list.add(dir, file);
+      },
+    };
+    for (const collector of collectors) collector.plan?.(plan);
+    this.plan = { targets, fs: host.fs, capabilities: host.capabilities, list };
+    return list;
   }
 
   /** Drops the series prom-client's own counters hold for a tenant that left this node. */

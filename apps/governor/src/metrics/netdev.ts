@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 /** One interface's counters, as the host sees them. */
 export interface NetdevCounters {
@@ -13,7 +13,12 @@ export interface NetdevCounters {
 /** Reads /proc/net/dev of this process's network namespace: where the host ends of tenant links live. */
 export type NetdevReader = () => Promise<string>;
 
-export const readProcNetDev: NetdevReader = () => readFile('/proc/net/dev', 'utf8');
+/**
+ * Read synchronously: about 2 ms with 830 links on this host, where fs.promises.readFile takes four trips
+ * through the thread pool (open, fstat, read, close), each a turn of the event loop that waits behind every
+ * request already queued, so a scrape beside heavy API load would wait for those four turns.
+ */
+export const readProcNetDev: NetdevReader = () => Promise.resolve(readFileSync('/proc/net/dev', 'utf8'));
 
 /**
  * Parses /proc/net/dev for the interfaces asked for. The file has two header lines and then one line per

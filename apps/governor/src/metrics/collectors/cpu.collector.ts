@@ -1,11 +1,16 @@
 import { parseCpuMax } from '../../../../../libs/cgroup/src/stats/cpu-max';
 import { parseCpuStat, parseCpuStatLocal } from '../../../../../libs/cgroup/src/stats/cpu-stat';
 import { parseLimitValue } from '../../../../../libs/cgroup/src/stats/pids';
-import { type Collector, type CollectorRun, emit, type FamilyFactory, type HostView, seconds } from '../collector';
+import { type Collector, type CollectorPlan, type CollectorRun, emit, type FamilyFactory, type HostView, seconds } from '../collector';
 import type { MetricFamily } from '../metric-family';
 import type { TenantTarget, WorkloadTarget } from '../tenant-targets';
 
 type CpuSeries = ReturnType<CpuCollector['seriesOf']>;
+
+/** cpu.stat's usage keys come from cgroup core; the limits and the throttling need the cpu controller. */
+const CORE_FILES = ['cpu.stat'];
+const TENANT_FILES = ['cpu.stat', 'cpu.max', 'cpu.weight'];
+const LOCAL_FILES = ['cpu.stat', 'cpu.stat.local'];
 
 /**
  * CPU time, throttling and limits of each tenant (cpu.stat, cpu.max, cpu.weight), and of each running
@@ -102,14 +107,26 @@ export class CpuCollector implements Collector {
     return host !== undefined;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  plan(plan: CollectorPlan): void {
+    const controller = plan.host.capabilities.available.includes('cpu');
+    const local = controller && plan.host.capabilities.features.cpuStatLocal;
+    const tenantFiles = controller ? TENANT_FILES : CORE_FILES;
+    const workloadFiles = local ? LOCAL_FILES : CORE_FILES;
+    for (const tenant of plan.tenants) {
+      plan.want(tenant.dir, tenantFiles);
+      for (const workload of tenant.workloads) plan.want(workload.dir, workloadFiles);
+    }
+  }
+
+  collect(run: CollectorRun): void {
     const capabilities = run.host?.capabilities;
     const controller = capabilities?.available.includes('cpu') ?? false;
     const local = controller && (capabilities?.features.cpuStatLocal ?? false);
     const out = this.seriesOf(run);
-    await run.eachTenant(async (tenant) => {
-      await Promise.all([this.tenant(run, tenant, controller, out), ...tenant.workloads.map((workload) => this.workload(run, workload, local, out))]);
-    });
+    for (const tenant of run.tenants) {
+      this.tenant(run, tenant, controller, out);
+      for (const workload of tenant.workloads) this.workload(run, workload, local, out);
+    }
   }
 
   private seriesOf(run: CollectorRun) {
@@ -130,12 +147,10 @@ export class CpuCollector implements Collector {
     };
   }
 
-  private async tenant(run: CollectorRun, tenant: TenantTarget, controller: boolean, out: CpuSeries): Promise<void> {
-    const [statText, maxText, weightText] = await Promise.all([
-      run.read(tenant.dir, 'cpu.stat'),
-      controller ? run.read(tenant.dir, 'cpu.max') : undefined,
-      controller ? run.read(tenant.dir, 'cpu.weight') : undefined,
-    ]);
+  private tenant(run: CollectorRun, tenant: TenantTarget, controller: boolean, out: CpuSeries): void {
+    const statText = run.read(tenant.dir, 'cpu.stat');
+    const maxText = controller ? run.read(tenant.dir, 'cpu.max') : undefined;
+    const weightText = controller ? run.read(tenant.dir, 'cpu.weight') : undefined;
     const labels = tenant.labels;
     if (statText !== undefined) {
       const stat = parseCpuStat(statText);
@@ -163,8 +178,9 @@ export class CpuCollector implements Collector {
     }
   }
 
-  private async workload(run: CollectorRun, workload: WorkloadTarget, local: boolean, out: CpuSeries): Promise<void> {
-    const [statText, localText] = await Promise.all([run.read(workload.dir, 'cpu.stat'), local ? run.read(workload.dir, 'cpu.stat.local') : undefined]);
+  private workload(run: CollectorRun, workload: WorkloadTarget, local: boolean, out: CpuSeries): void {
+    const statText = run.read(workload.dir, 'cpu.stat');
+    const localText = local ? run.read(workload.dir, 'cpu.stat.local') : undefined;
     const labels = workload.labels;
     if (statText !== undefined) {
       const stat = parseCpuStat(statText);

@@ -1,6 +1,8 @@
 import { parseIoStat } from '../../../../../libs/cgroup/src/stats/io-stat';
-import type { Collector, CollectorRun, FamilyFactory, HostView } from '../collector';
+import type { Collector, CollectorPlan, CollectorRun, FamilyFactory, HostView } from '../collector';
 import type { MetricFamily } from '../metric-family';
+
+const FILES = ['io.stat'];
 
 /**
  * Block I/O of each tenant by device ("MAJ:MIN") from io.stat. A device the tenant never touched has no
@@ -26,14 +28,18 @@ export class IoCollector implements Collector {
     return host?.capabilities.available.includes('io') ?? false;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  plan(plan: CollectorPlan): void {
+    for (const tenant of plan.tenants) plan.want(tenant.dir, FILES);
+  }
+
+  collect(run: CollectorRun): void {
     const readBytes = run.series(this.readBytes);
     const writeBytes = run.series(this.writeBytes);
     const reads = run.series(this.reads);
     const writes = run.series(this.writes);
-    await run.eachTenant(async (tenant) => {
-      const text = await run.read(tenant.dir, 'io.stat');
-      if (text === undefined) return;
+    for (const tenant of run.tenants) {
+      const text = run.read(tenant.dir, 'io.stat');
+      if (text === undefined) continue;
       for (const entry of parseIoStat(text)) {
         const labels = tenant.device(entry.device);
         readBytes.push({ value: entry.rbytes, sharedLabels: labels });
@@ -41,6 +47,6 @@ export class IoCollector implements Collector {
         reads.push({ value: entry.rios, sharedLabels: labels });
         writes.push({ value: entry.wios, sharedLabels: labels });
       }
-    });
+    }
   }
 }

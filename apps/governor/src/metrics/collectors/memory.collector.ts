@@ -1,11 +1,15 @@
 import { flatKeyedValue } from '../../../../../libs/cgroup/src/stats/flat-key';
 import { type MemoryEvents, parseMemoryEvents } from '../../../../../libs/cgroup/src/stats/memory';
 import { parseLimitValue } from '../../../../../libs/cgroup/src/stats/pids';
-import { type Collector, type CollectorRun, emit, type FamilyFactory, type HostView } from '../collector';
+import { type Collector, type CollectorPlan, type CollectorRun, emit, type FamilyFactory, type HostView } from '../collector';
 import type { MetricFamily } from '../metric-family';
-import type { MemoryEventName, TenantTarget, WorkloadTarget } from '../tenant-targets';
+import type { MemoryEventName, TenantTarget } from '../tenant-targets';
 
 type MemorySeries = ReturnType<MemoryCollector['seriesOf']>;
+
+/** memory.peak (5.19+) and memory.swap.current (swap accounting) are left out where the host lacks them. */
+const TENANT_FILES = ['memory.current', 'memory.stat', 'memory.peak', 'memory.max', 'memory.high', 'memory.events', 'memory.swap.current'];
+const WORKLOAD_FILES = ['memory.current'];
 
 /** memory.events keys by the event label they are exported under. */
 const EVENT_FIELDS: ReadonlyArray<[MemoryEventName, keyof MemoryEvents]> = [
@@ -59,14 +63,24 @@ export class MemoryCollector implements Collector {
     return host?.capabilities.available.includes('memory') ?? false;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  plan(plan: CollectorPlan): void {
+    const features = plan.host.capabilities.features;
+    const tenantFiles = TENANT_FILES.filter((file) => (file !== 'memory.peak' || features.memoryPeak) && (file !== 'memory.swap.current' || features.swap));
+    for (const tenant of plan.tenants) {
+      plan.want(tenant.dir, tenantFiles);
+      for (const workload of tenant.workloads) plan.want(workload.dir, WORKLOAD_FILES);
+    }
+  }
+
+  collect(run: CollectorRun): void {
     const features = run.host?.capabilities.features;
     const peak = features?.memoryPeak ?? false;
     const swap = features?.swap ?? false;
     const out = this.seriesOf(run);
-    await run.eachTenant(async (tenant) => {
-      await Promise.all([this.tenant(run, tenant, peak, swap, out), ...tenant.workloads.map((workload) => this.workload(run, workload, out))]);
-    });
+    for (const tenant of run.tenants) {
+      this.tenant(run, tenant, peak, swap, out);
+      for (const workload of tenant.workloads) emit(out.workloadUsage, workload.labels, bytes(run, run.read(workload.dir, 'memory.current')));
+    }
   }
 
   private seriesOf(run: CollectorRun) {
@@ -82,17 +96,15 @@ export class MemoryCollector implements Collector {
     };
   }
 
-  private async tenant(run: CollectorRun, tenant: TenantTarget, peak: boolean, swap: boolean, out: MemorySeries): Promise<void> {
+  private tenant(run: CollectorRun, tenant: TenantTarget, peak: boolean, swap: boolean, out: MemorySeries): void {
     const dir = tenant.dir;
-    const [current, stat, peakText, max, high, events, swapText] = await Promise.all([
-      run.read(dir, 'memory.current'),
-      run.read(dir, 'memory.stat'),
-      peak ? run.read(dir, 'memory.peak') : undefined,
-      run.read(dir, 'memory.max'),
-      run.read(dir, 'memory.high'),
-      run.read(dir, 'memory.events'),
-      swap ? run.read(dir, 'memory.swap.current') : undefined,
-    ]);
+    const current = run.read(dir, 'memory.current');
+    const stat = run.read(dir, 'memory.stat');
+    const peakText = peak ? run.read(dir, 'memory.peak') : undefined;
+    const max = run.read(dir, 'memory.max');
+    const high = run.read(dir, 'memory.high');
+    const events = run.read(dir, 'memory.events');
+    const swapText = swap ? run.read(dir, 'memory.swap.current') : undefined;
     const labels = tenant.labels;
     const usage = bytes(run, current);
     emit(out.usage, labels, usage);
@@ -109,10 +121,6 @@ export class MemoryCollector implements Collector {
       if (parsed === undefined) run.countError();
       else for (const [event, field] of EVENT_FIELDS) emit(out.events, tenant.memoryEvents[event], parsed[field]);
     }
-  }
-
-  private async workload(run: CollectorRun, workload: WorkloadTarget, out: MemorySeries): Promise<void> {
-    emit(out.workloadUsage, workload.labels, bytes(run, await run.read(workload.dir, 'memory.current')));
   }
 }
 

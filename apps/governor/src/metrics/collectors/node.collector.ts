@@ -43,7 +43,7 @@ export class NodeCollector implements Collector {
   }
 
   // Nothing here reads a file: the capabilities and heartbeats are already in memory.
-  collect(run: CollectorRun): Promise<void> {
+  collect(run: CollectorRun): void {
     const capabilities = run.host?.capabilities;
     if (capabilities !== undefined) {
       if (this.controllerLabels.size === 0) this.controllerLabels = new Map(CONTROLLERS.map((controller) => [controller, { controller, node: run.node }]));
@@ -58,6 +58,5 @@ export class NodeCollector implements Collector {
       ages.push({ value: Math.max(0, (run.now - beat.heartbeatAt) / 1000), sharedLabels: beat.labels });
       ready.push({ value: isReady(new Date(beat.heartbeatAt), beat.intervalMs, run.now) ? 1 : 0, sharedLabels: beat.labels });
     }
-    return Promise.resolve();
   }
 }

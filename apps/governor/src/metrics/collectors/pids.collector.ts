@@ -1,8 +1,11 @@
 import { parseLimitValue, parsePidsEvents } from '../../../../../libs/cgroup/src/stats/pids';
-import { type Collector, type CollectorRun, emit, type FamilyFactory, type HostView } from '../collector';
+import { type Collector, type CollectorPlan, type CollectorRun, emit, type FamilyFactory, type HostView } from '../collector';
 import type { MetricFamily } from '../metric-family';
 import type { TenantCatalog } from '../tenant-catalog';
 import type { TenantTarget } from '../tenant-targets';
+
+const FILES = ['pids.current', 'pids.max', 'pids.events'];
+const LEAF_FILES = ['pids.events'];
 
 /**
  * Processes of each tenant: pids.current, pids.max (absent when max) and pids.events. Needs the pids
@@ -40,18 +43,25 @@ export class PidsCollector implements Collector {
     return host?.capabilities.available.includes('pids') ?? false;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  plan(plan: CollectorPlan): void {
+    const hierarchical = plan.host.capabilities.features.pidsEventsLocal;
+    for (const tenant of plan.tenants) {
+      plan.want(tenant.dir, FILES);
+      if (hierarchical) continue;
+      for (const dir of leaves(tenant)) plan.want(dir, LEAF_FILES);
+    }
+  }
+
+  collect(run: CollectorRun): void {
     const current = run.series(this.current);
     const limit = run.series(this.limit);
     const events = run.series(this.events);
     const hierarchical = run.host?.capabilities.features.pidsEventsLocal ?? true;
     for (const name of this.lastSum.keys()) if (!run.tenants.some((t) => t.name === name)) this.lastSum.delete(name);
-    await run.eachTenant(async (tenant) => {
-      const [currentText, maxText, eventsText] = await Promise.all([
-        run.read(tenant.dir, 'pids.current'),
-        run.read(tenant.dir, 'pids.max'),
-        run.read(tenant.dir, 'pids.events'),
-      ]);
+    for (const tenant of run.tenants) {
+      const currentText = run.read(tenant.dir, 'pids.current');
+      const maxText = run.read(tenant.dir, 'pids.max');
+      const eventsText = run.read(tenant.dir, 'pids.events');
       if (currentText !== undefined) {
         const value = parseLimitValue(currentText);
         if (typeof value === 'number') emit(current, tenant.labels, value);
@@ -65,20 +75,25 @@ export class PidsCollector implements Collector {
       if (eventsText !== undefined) {
         const parsed = parsePidsEvents(eventsText);
         if (parsed === undefined) run.countError();
-        else emit(events, tenant.pidsMaxEvent, hierarchical ? parsed.max : await this.leafSum(run, tenant, parsed.max));
+        else emit(events, tenant.pidsMaxEvent, hierarchical ? parsed.max : this.leafSum(run, tenant, parsed.max));
       }
-    });
+    }
   }
 
   /** The tenant's own pids.events max plus its leaves', live and removed; never less than last time. */
-  private async leafSum(run: CollectorRun, tenant: TenantTarget, own: number): Promise<number> {
-    const retired = this.catalog.retiredPidsMax(tenant.name);
-    const dirs = [`${tenant.dir}/attached`, ...tenant.workloads.map((w) => w.dir)];
-    const texts = await Promise.all(dirs.map((dir) => run.read(dir, 'pids.events')));
-    let sum = own + retired;
-    for (const text of texts) sum += (text === undefined ? undefined : parsePidsEvents(text)?.max) ?? 0;
+  private leafSum(run: CollectorRun, tenant: TenantTarget, own: number): number {
+    let sum = own + this.catalog.retiredPidsMax(tenant.name);
+    for (const dir of leaves(tenant)) {
+      const text = run.read(dir, 'pids.events');
+      sum += (text === undefined ? undefined : parsePidsEvents(text)?.max) ?? 0;
+    }
     sum = Math.max(sum, this.lastSum.get(tenant.name) ?? 0);
     this.lastSum.set(tenant.name, sum);
     return sum;
   }
+}
+
+/** The leaves a refused fork is counted in before 6.11: attached/ and each running workload's. */
+function leaves(tenant: TenantTarget): string[] {
+  return [`${tenant.dir}/attached`, ...tenant.workloads.map((w) => w.dir)];
 }

@@ -1,9 +1,10 @@
 import { parsePressure } from '../../../../../libs/cgroup/src/stats/pressure';
-import { type Collector, type CollectorRun, emit, type FamilyFactory, type HostView, seconds } from '../collector';
+import { type Collector, type CollectorPlan, type CollectorRun, emit, type FamilyFactory, type HostView, seconds } from '../collector';
 import type { MetricFamily } from '../metric-family';
 import { PRESSURE_RESOURCES } from '../tenant-targets';
 
 const FILES = { cpu: 'cpu.pressure', memory: 'memory.pressure', io: 'io.pressure' } as const;
+const PLANNED = PRESSURE_RESOURCES.map((resource) => FILES[resource]);
 
 /**
  * Per-tenant pressure stall information: the cumulative "total=" of each line of cpu.pressure,
@@ -28,22 +29,25 @@ export class PressureCollector implements Collector {
     return host?.capabilities.features.pressure ?? false;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  plan(plan: CollectorPlan): void {
+    for (const tenant of plan.tenants) plan.want(tenant.dir, PLANNED);
+  }
+
+  collect(run: CollectorRun): void {
     const stalled = run.series(this.stalled);
-    await run.eachTenant(async (tenant) => {
-      const texts = await Promise.all(PRESSURE_RESOURCES.map((resource) => run.read(tenant.dir, FILES[resource])));
-      PRESSURE_RESOURCES.forEach((resource, i) => {
-        const text = texts[i];
-        if (text === undefined) return;
+    for (const tenant of run.tenants) {
+      for (const resource of PRESSURE_RESOURCES) {
+        const text = run.read(tenant.dir, FILES[resource]);
+        if (text === undefined) continue;
         const pressure = parsePressure(text);
         if (pressure === undefined) {
           run.countError();
-          return;
+          continue;
         }
         const labels = tenant.pressure[resource];
         emit(stalled, labels.some, seconds(pressure.some.totalUsec));
         if (pressure.full !== undefined) emit(stalled, labels.full, seconds(pressure.full.totalUsec));
-      });
-    });
+      }
+    }
   }
 }

@@ -1,9 +1,10 @@
 import { parseCgroupEvents } from '../../../../../libs/cgroup/src/stats/cgroup-events';
-import type { Collector, CollectorRun, FamilyFactory, HostView } from '../collector';
+import type { Collector, CollectorPlan, CollectorRun, FamilyFactory, HostView } from '../collector';
 import type { LabelSet, MetricFamily } from '../metric-family';
 
 /** The phases the reconciler records; each is exported, 0 when no tenant is in it. */
 const PHASES = ['Pending', 'Ready', 'Degraded', 'Suspended', 'Error', 'Terminating'] as const;
+const FILES = ['cgroup.events'];
 
 /**
  * The catalog's tenants by phase, and each tenant's freezer state from cgroup.events. It runs first: a
@@ -31,25 +32,29 @@ export class TenantsCollector implements Collector {
     return host !== undefined;
   }
 
-  async collect(run: CollectorRun): Promise<void> {
+  plan(plan: CollectorPlan): void {
+    for (const tenant of plan.tenants) plan.want(tenant.dir, FILES);
+  }
+
+  collect(run: CollectorRun): void {
     const counts = new Map<string, number>(PHASES.map((phase) => [phase, 0]));
     for (const tenant of run.tenants) counts.set(tenant.phase, (counts.get(tenant.phase) ?? 0) + 1);
     const tenants = run.series(this.tenants);
     for (const [state, count] of counts) tenants.push({ value: count, sharedLabels: this.phaseLabel(state, run.node) });
 
     const frozen = run.series(this.frozen);
-    await run.eachTenant(async (tenant) => {
-      const text = await run.read(tenant.dir, 'cgroup.events');
+    for (const tenant of run.tenants) {
+      const text = run.read(tenant.dir, 'cgroup.events');
       if (text === undefined) {
         run.gone(tenant);
         // A terminating tenant's cgroup goes away on purpose; any other was removed behind Governor's back.
         if (tenant.phase !== 'Terminating') run.countError();
-        return;
+        continue;
       }
       const events = parseCgroupEvents(text);
       if (events === undefined) run.countError();
       else if (events.frozen !== undefined) frozen.push({ value: events.frozen ? 1 : 0, sharedLabels: tenant.labels });
-    });
+    }
   }
 
   private phaseLabel(state: string, node: string): LabelSet {

@@ -22,7 +22,7 @@ export class WorkloadsCollector implements Collector {
   }
 
   // The counts come from the catalog in memory; no file is read.
-  collect(run: CollectorRun): Promise<void> {
+  collect(run: CollectorRun): void {
     const out = run.series(this.workloads);
     for (const tenant of run.tenants) {
       const states = this.catalog.workloads(tenant.name).states;
@@ -31,6 +31,5 @@ export class WorkloadsCollector implements Collector {
         if (!(WORKLOAD_STATES as readonly string[]).includes(state)) out.push({ value: count, sharedLabels: tenant.workloadState(state) });
       }
     }
-    return Promise.resolve();
   }
 }
