@@ -21,14 +21,23 @@ import { cleanupOnSignal, fixed, millis, report, seconds, summarize, times, type
 // sample is one tenant's call, and the total is the sum of one way's samples. All at once (create, then
 // remove; Governor's turn, then the floor's): everything is requested together (Promise.all); a sample runs
 // from that moment to the end of one tenant's call, and the total is the phase's wall time.
-// Addresses are /31s from 10.250.0.0/17 (Governor) and 10.250.128.0/17 (floor), routed only to the veths
-// made here. Links, nsfs mounts and mounts below the scratch run dir are counted before, in between and
+// Addresses are /31s from the lower half of GOVERNOR_BENCH_NET_POOL (a /16, default 10.250.0.0/16) for
+// Governor and its upper half for the floor, routed only to the veths made here. Links, nsfs mounts and mounts below the scratch run dir are counted before, in between and
 // after; anything of this run left behind fails it.
 
 const TENANTS = Number(process.env.GOVERNOR_BENCH_NET_TENANTS ?? 100);
 /** distinguishes this run's interfaces from any other run's or a real governor's */
 const RUN = randomBytes(2).toString('hex');
 const UID_BASE = 0x7000_0000;
+/** the first two octets of the /16 the addresses come from */
+const POOL = netPool(process.env.GOVERNOR_BENCH_NET_POOL ?? '10.250.0.0/16');
+
+function netPool(cidr: string): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
+  if (!match || Number(match[1]) > 255 || Number(match[2]) > 255) throw new Error(`GOVERNOR_BENCH_NET_POOL must be an IPv4 /16 such as 10.222.0.0/16, not ${JSON.stringify(cidr)}`);
+  if (TENANTS > 128 * 128) throw new Error(`${TENANTS} tenants need more than half of ${cidr} each way`);
+  return `${match[1]}.${match[2]}`;
+}
 
 interface Tenant {
   name: string;
@@ -44,7 +53,7 @@ function tenant(i: number): Tenant {
 }
 
 function addressing(i: number, thirdOctetBase: number, uidBase: number): TenantAddressing {
-  const net = `10.250.${thirdOctetBase + (i >> 7)}`;
+  const net = `${POOL}.${thirdOctetBase + (i >> 7)}`;
   return { uidBase, hostAddress: `${net}.${(i & 127) * 2}`, tenantAddress: `${net}.${(i & 127) * 2 + 1}`, prefix: 31 };
 }
 
