@@ -34,7 +34,8 @@ const POOL = netPool(process.env.GOVERNOR_BENCH_NET_POOL ?? '10.250.0.0/16');
 
 function netPool(cidr: string): string {
   const match = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
-  if (!match || Number(match[1]) > 255 || Number(match[2]) > 255) throw new Error(`GOVERNOR_BENCH_NET_POOL must be an IPv4 /16 such as 10.222.0.0/16, not ${JSON.stringify(cidr)}`);
+  if (!match || Number(match[1]) > 255 || Number(match[2]) > 255)
+    throw new Error(`GOVERNOR_BENCH_NET_POOL must be an IPv4 /16 such as 10.222.0.0/16, not ${JSON.stringify(cidr)}`);
   if (TENANTS > 128 * 128) throw new Error(`${TENANTS} tenants need more than half of ${cidr} each way`);
   return `${match[1]}.${match[2]}`;
 }
