@@ -129,6 +129,11 @@ static int open_route_socket(void)
 	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (sock < 0)
 		return -errno;
+	/*
+	 * The kernel always answers; should it not, a worker thread waits 5 s, not for ever. One limit for reads
+	 * and writes: a read can wait behind the rtnl lock as long as a write, when many tenants are made or
+	 * removed at once on a loaded host.
+	 */
 	struct timeval limit = {.tv_sec = 5, .tv_usec = 0};
 	(void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
 	return sock;
@@ -156,8 +161,10 @@ int nl_index_of(const char *name)
 }
 
 /*
- * What each call does, run by in_netns on the calling thread (the caller's namespace) or on a short-lived
- * thread that has entered the tenant's: setns(2) moves only that thread, which ends right after.
+ * What each call does, run by nl_in_netns on the calling thread (the caller's namespace) or on a short-lived
+ * thread that has entered the tenant's: setns(2) moves only that thread, which ends right after, so no thread
+ * that runs JavaScript or serves another koffi call ever changes namespace. The socket and the /proc/sys files
+ * keep the namespace they were opened in.
  */
 struct job {
 	int (*work)(int sock, const void *arg);

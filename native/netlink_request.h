@@ -1,6 +1,7 @@
 /*
- * libgovernor, private to netlink_write.c and netlink_tc.c (nothing here is exported from the library): the
- * rtnetlink request builder and the runner that enters a network namespace by file on a thread of its own.
+ * libgovernor, private to netlink.c, netlink_write.c and netlink_tc.c (nothing here is exported from the
+ * library): the rtnetlink request builder and the runner that enters a network namespace by file on a thread of
+ * its own, which both the reads and the writes use.
  */
 #ifndef GOVERNOR_NETLINK_REQUEST_H
 #define GOVERNOR_NETLINK_REQUEST_H
@@ -33,7 +34,8 @@ int nl_valid_ifname(const char *name);
 int nl_index_of(const char *name);
 /*
  * Runs work(sock, arg) with a fresh rtnetlink socket: on the calling thread for NULL or "" (the caller's
- * namespace), else on a short-lived thread that has entered the namespace of the file netns_path.
+ * namespace), else on a short-lived thread that has entered the namespace of the file netns_path, where work
+ * also opens any /proc/sys/net file it reads. The socket gives up waiting for an answer after 5 s.
  */
 int nl_in_netns(const char *netns_path, int (*work)(int sock, const void *arg), const void *arg);
 
