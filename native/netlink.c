@@ -95,6 +95,19 @@ static size_t attr_payload(const struct rtattr *a)
 	return a->rta_len - align4(sizeof *a);
 }
 
+/* What talk hands nl_exchange: the answer callback of this file, with its output and context. */
+struct talk_answers {
+	void (*each)(const struct nlmsghdr *, struct out *, const void *);
+	struct out *out;
+	const void *ctx;
+};
+
+static void each_answer(const struct nlmsghdr *h, void *arg)
+{
+	const struct talk_answers *answers = arg;
+	answers->each(h, answers->out, answers->ctx);
+}
+
 /*
  * Sends one request and calls `each` for every answer, until NLMSG_DONE for a dump or the ack (an NLMSG_ERROR
  * of 0) for a get. `ifname`, when given, goes along as IFLA_IFNAME (a link asked for by name).
@@ -121,33 +134,8 @@ static int talk(int sock, uint16_t type, uint16_t flags, const void *body, size_
 	/* A get is acked too: some gets (a builtin qdisc such as noqueue) answer nothing but the ack. */
 	request.header.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK));
 	request.header.nlmsg_seq = 1;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	if (sendto(sock, &request, request.header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
-		return -errno;
-	/* Aligned for the nlmsghdr casts below. */
-	uint64_t storage[32768 / sizeof(uint64_t)];
-	char *reply = (char *)storage;
-	for (;;) {
-		ssize_t n = recv(sock, reply, sizeof storage, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		size_t left = (size_t)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)reply;
-		     left >= sizeof *h && h->nlmsg_len >= sizeof *h && h->nlmsg_len <= left;) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = (const struct nlmsgerr *)(const void *)((const char *)h + NLMSG_HDRLEN);
-				return e->error;
-			}
-			each(h, out, ctx);
-			size_t step = align4(h->nlmsg_len);
-			left = step >= left ? 0 : left - step;
-			h = (const struct nlmsghdr *)(const void *)((const char *)h + step);
-		}
-	}
+	struct talk_answers answers = {.each = each, .out = out, .ctx = ctx};
+	return nl_exchange(sock, &request, request.header.nlmsg_len, each_answer, &answers);
 }
 
 static void each_link(const struct nlmsghdr *h, struct out *out, const void *ctx)

@@ -28,6 +28,12 @@ size_t nl_nest_begin(struct request *r, uint16_t type);
 void nl_nest_end(struct request *r, size_t at);
 /* Sends the request and waits for its ack: 0, or the kernel's -errno. */
 int nl_transact(int sock, struct request *r);
+struct nlmsghdr;
+/*
+ * Sends `len` bytes of message and reads the answers until NLMSG_DONE (0) or NLMSG_ERROR (its error: 0 for an
+ * ack, else the kernel's -errno), passing every other message to each(message, arg) when each is not NULL.
+ */
+int nl_exchange(int sock, const void *message, size_t len, void (*each)(const struct nlmsghdr *, void *), void *arg);
 /* A name the kernel would take for an interface: 1 to 15 bytes, none of them '/', ':' or whitespace. */
 int nl_valid_ifname(const char *name);
 /* The index of `name` in the calling thread's network namespace, or -ENODEV. */
