@@ -1,5 +1,6 @@
 /* libgovernor: gv_monitor_start, the launch of a workload's monitor from the governor's own process (see governor.h). */
 #include "governor.h"
+#include "fd_write.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,18 +23,6 @@ static const char fd_options[] = "--ready-fd\0" "3\0" "--env-fd\0" "4";
 /* argv[1] of a spare (governor-monitor's SPARE, the same text): room for the workload id it is given later. */
 static const char spare_mark[] = "--spare:" "........................................................";
 
-static int write_full(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		buf += n > 0 ? n : 0;
-		len -= n > 0 ? (size_t)n : 0;
-	}
-	return 0;
-}
-
 /* fd moved to ENV_FD + 1 or above (close-on-exec), so that no dup2 of the spawn's file actions can clobber it. */
 static int above_targets(int fd)
 {
@@ -51,9 +40,9 @@ static int memfd_of(const char *name, const uint8_t *a, size_t alen, const uint8
 	int fd = memfd_create(name, MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int ret = write_full(fd, a, alen);
+	int ret = gv_write_all(fd, a, alen);
 	if (ret == 0)
-		ret = write_full(fd, b, blen);
+		ret = gv_write_all(fd, b, blen);
 	if (ret == 0 && lseek(fd, 0, SEEK_SET) < 0)
 		ret = -errno;
 	if (ret < 0) {

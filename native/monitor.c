@@ -58,6 +58,8 @@
  * When the workload has ended the monitor drains its pipes (bounded: a descendant may hold them open), writes
  * status and exits 0; descendants left in the cgroup are the caller's to kill (cgroup.kill).
  */
+#include "fd_write.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -180,18 +182,6 @@ static void close_all(const int *fds, size_t count)
 			close(fds[i]);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		buf += n > 0 ? n : 0;
-		len -= n > 0 ? (size_t)n : 0;
-	}
-	return 0;
-}
-
 /*
  * Writes DIR/name atomically: DIR/.name.tmp, then rename; with `durable`, fsync before the rename. Only the exit
  * status is durable: boot_id, pid and namespaces describe a process that cannot outlive a reboot of the host, and a
@@ -205,7 +195,7 @@ static int put_file(int dir, const char *name, const char *text, int durable)
 	int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	int ret = write_all(fd, text, strlen(text));
+	int ret = gv_write_all(fd, text, strlen(text));
 	if (ret == 0 && durable && fsync(fd) < 0)
 		ret = -errno;
 	if (close(fd) < 0 && errno != EINTR && ret == 0)
@@ -225,7 +215,7 @@ static int put_proc_self(const char *name, const char *text)
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int ret = write_all(fd, text, strlen(text));
+	int ret = gv_write_all(fd, text, strlen(text));
 	close(fd);
 	return ret;
 }
@@ -239,7 +229,7 @@ static int reserve_status(int dir)
 	int fd = openat(dir, RESERVED, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	int ret = write_all(fd, blank, sizeof blank);
+	int ret = gv_write_all(fd, blank, sizeof blank);
 	if (ret < 0) {
 		close(fd);
 		unlinkat(dir, RESERVED, 0);
@@ -307,7 +297,7 @@ static void log_write(struct log *l, const char *buf, size_t n)
 		if ((l->fd < 0 || l->size >= l->max) && (l->fd < 0 ? log_open(l, 0) : log_rotate(l)) < 0)
 			return;
 		size_t chunk = l->max - l->size < n ? (size_t)(l->max - l->size) : n;
-		if (write_all(l->fd, buf, chunk) < 0)
+		if (gv_write_all(l->fd, buf, chunk) < 0)
 			return;
 		l->size += chunk;
 		buf += chunk;
@@ -538,7 +528,7 @@ static int setup(const struct options *o, int *dir, int *lock, int *sigfd, int *
 	snprintf(text, sizeof text, "%d\n", getpid());
 	*lock = openat(*dir, "monitor.pid", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (*lock < 0 || flock(*lock, LOCK_EX | LOCK_NB) < 0 || ftruncate(*lock, 0) < 0 ||
-	    write_all(*lock, text, strlen(text)) < 0)
+	    gv_write_all(*lock, text, strlen(text)) < 0)
 		return fail(msg, MSG_MAX, "%s/monitor.pid: %s", o->state_dir,
 			    errno == EWOULDBLOCK ? "another monitor holds it" : strerror(errno));
 	if ((unlinkat(*dir, "status", 0) < 0 && errno != ENOENT) || (unlinkat(*dir, "pid", 0) < 0 && errno != ENOENT) ||
@@ -607,7 +597,7 @@ static int monitor(const struct options *o, int ready)
 	}
 	ret = pidfd < 0 ? 0 : 1;
 	snprintf(msg, sizeof msg, "ok");
-	write_all(ready, msg, strlen(msg));
+	gv_write_all(ready, msg, strlen(msg));
 	close(ready);
 	ready = -1;
 	/* The monitor sits outside the tenant's cpu.max so that the tenant cannot starve it, but then a workload that
@@ -638,7 +628,7 @@ static int monitor(const struct options *o, int ready)
 	}
 done:
 	if (ready >= 0)
-		write_all(ready, msg, strlen(msg));
+		gv_write_all(ready, msg, strlen(msg));
 	if (ready >= 0 && pidfd >= 0) { /* started, but not recorded: stop it */
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED);

@@ -4,6 +4,7 @@
  * or in a tenant's (by its bind-mounted file). See netlink.h for the contract and the output format.
  */
 #include "netlink.h"
+#include "netlink_request.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,14 +16,11 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 /* What the output is written into; a full buffer turns into -EFBIG at the end (the caller retries larger). */
@@ -45,16 +43,6 @@ __attribute__((format(printf, 2, 3))) static void emit(struct out *out, const ch
 		out->used += (size_t)n;
 }
 
-/* The socket, and the IPv6 switch of each named interface, taken inside the tenant's namespace. */
-struct enter {
-	const char *netns_path;
-	const char *const *ifnames;
-	size_t count;
-	int sock;
-	int disable_ipv6[8];
-	int err;
-};
-
 static int read_switch(const char *ifname)
 {
 	char path[128];
@@ -66,44 +54,6 @@ static int read_switch(const char *ifname)
 	ssize_t n = read(fd, &c, 1);
 	close(fd);
 	return n == 1 && (c == '0' || c == '1') ? c - '0' : -EIO;
-}
-
-static int open_socket(void)
-{
-	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (sock < 0)
-		return -errno;
-	/* The kernel always answers; should it not, a worker thread waits a second, not for ever. */
-	struct timeval limit = {.tv_sec = 1, .tv_usec = 0};
-	(void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-	return sock;
-}
-
-/*
- * Runs on a thread of its own that ends right after: setns(2) moves only the calling thread, so this
- * thread alone ever enters the tenant's namespace, and no thread that runs JavaScript or serves another
- * koffi call does. The socket and the /proc/sys files keep the namespace they were opened in.
- */
-static void *enter_and_open(void *arg)
-{
-	struct enter *enter = arg;
-	int ns = open(enter->netns_path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0) {
-		enter->err = -errno;
-		return NULL;
-	}
-	if (setns(ns, CLONE_NEWNET) < 0) {
-		enter->err = -errno;
-		close(ns);
-		return NULL;
-	}
-	close(ns);
-	for (size_t i = 0; i < enter->count; i++)
-		enter->disable_ipv6[i] = read_switch(enter->ifnames[i]);
-	enter->sock = open_socket();
-	if (enter->sock < 0)
-		enter->err = enter->sock;
-	return NULL;
 }
 
 /*
@@ -145,6 +95,19 @@ static size_t attr_payload(const struct rtattr *a)
 	return a->rta_len - align4(sizeof *a);
 }
 
+/* What talk hands nl_exchange: the answer callback of this file, with its output and context. */
+struct talk_answers {
+	void (*each)(const struct nlmsghdr *, struct out *, const void *);
+	struct out *out;
+	const void *ctx;
+};
+
+static void each_answer(const struct nlmsghdr *h, void *arg)
+{
+	const struct talk_answers *answers = arg;
+	answers->each(h, answers->out, answers->ctx);
+}
+
 /*
  * Sends one request and calls `each` for every answer, until NLMSG_DONE for a dump or the ack (an NLMSG_ERROR
  * of 0) for a get. `ifname`, when given, goes along as IFLA_IFNAME (a link asked for by name).
@@ -171,33 +134,8 @@ static int talk(int sock, uint16_t type, uint16_t flags, const void *body, size_
 	/* A get is acked too: some gets (a builtin qdisc such as noqueue) answer nothing but the ack. */
 	request.header.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK));
 	request.header.nlmsg_seq = 1;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	if (sendto(sock, &request, request.header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
-		return -errno;
-	/* Aligned for the nlmsghdr casts below. */
-	uint64_t storage[32768 / sizeof(uint64_t)];
-	char *reply = (char *)storage;
-	for (;;) {
-		ssize_t n = recv(sock, reply, sizeof storage, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		size_t left = (size_t)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)reply;
-		     left >= sizeof *h && h->nlmsg_len >= sizeof *h && h->nlmsg_len <= left;) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = (const struct nlmsgerr *)(const void *)((const char *)h + NLMSG_HDRLEN);
-				return e->error;
-			}
-			each(h, out, ctx);
-			size_t step = align4(h->nlmsg_len);
-			left = step >= left ? 0 : left - step;
-			h = (const struct nlmsghdr *)(const void *)((const char *)h + step);
-		}
-	}
+	struct talk_answers answers = {.each = each, .out = out, .ctx = ctx};
+	return nl_exchange(sock, &request, request.header.nlmsg_len, each_answer, &answers);
 }
 
 static void each_link(const struct nlmsghdr *h, struct out *out, const void *ctx)
@@ -234,19 +172,14 @@ static void each_nsid(const struct nlmsghdr *h, struct out *out, const void *ctx
 	}
 }
 
-int gv_net_nsid(const char *netns_path, int *nsid)
+struct nsid_args {
+	int ns;
+	int *found;
+};
+
+static int nsid_of(int sock, const void *arg)
 {
-	if (!netns_path || !*netns_path || !nsid)
-		return -EINVAL;
-	*nsid = -1;
-	int ns = open(netns_path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
-		return -errno;
-	int sock = open_socket();
-	if (sock < 0) {
-		close(ns);
-		return sock;
-	}
+	const struct nsid_args *a = arg;
 	struct {
 		struct rtgenmsg gen;
 		unsigned char pad[3];
@@ -257,11 +190,23 @@ int gv_net_nsid(const char *netns_path, int *nsid)
 	body.gen.rtgen_family = AF_UNSPEC;
 	body.attr.rta_len = (unsigned short)(sizeof body.attr + sizeof body.fd);
 	body.attr.rta_type = NETNSA_FD;
-	body.fd = (uint32_t)ns;
+	body.fd = (uint32_t)a->ns;
 	struct out none = {.buf = NULL, .cap = 0, .used = 0, .full = 0};
+	return talk(sock, RTM_GETNSID, 0, &body, sizeof body, NULL, &none, each_nsid, a->found);
+}
+
+int gv_net_nsid(const char *netns_path, int *nsid)
+{
+	if (!netns_path || !*netns_path || !nsid)
+		return -EINVAL;
+	*nsid = -1;
+	int ns = open(netns_path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return -errno;
 	int found = -1;
-	int ret = talk(sock, RTM_GETNSID, 0, &body, sizeof body, NULL, &none, each_nsid, &found);
-	close(sock);
+	struct nsid_args args = {.ns = ns, .found = &found};
+	/* Asked in the caller's own namespace: the id is the one this namespace gives the other. */
+	int ret = nl_in_netns(NULL, nsid_of, &args);
 	close(ns);
 	if (ret < 0)
 		return ret;
@@ -398,44 +343,32 @@ static void each_filter(const struct nlmsghdr *h, struct out *out, const void *c
 	}
 }
 
-int gv_net_observe(const char *netns_path, const char *const *ifnames, size_t count, unsigned char *buf, size_t cap,
-		   size_t *used)
+struct observe_args {
+	const char *const *ifnames;
+	size_t count;
+	/* routes are listed only inside a tenant's namespace, which holds a handful; the host's table can be long */
+	int routes;
+	struct out *out;
+};
+
+/* Runs where nl_in_netns put it: the /proc/sys files and the socket show that thread's namespace. */
+static int observe(int sock, const void *arg)
 {
-	if (!ifnames || !used || (!buf && cap > 0) || count > 8)
-		return -EINVAL;
-	*used = 0;
-	struct out out = {.buf = (char *)buf, .cap = cap, .used = 0, .full = 0};
-	struct enter enter = {.netns_path = netns_path, .ifnames = ifnames, .count = count, .sock = -1, .err = 0};
-	if (netns_path && *netns_path) {
-		pthread_t thread;
-		int err = pthread_create(&thread, NULL, enter_and_open, &enter);
-		if (err != 0)
-			return -err;
-		pthread_join(thread, NULL);
-		if (enter.err < 0) {
-			if (enter.sock >= 0)
-				close(enter.sock);
-			return enter.err;
-		}
-	} else {
-		for (size_t i = 0; i < count; i++)
-			enter.disable_ipv6[i] = read_switch(ifnames[i]);
-		enter.sock = open_socket();
-		if (enter.sock < 0)
-			return enter.sock;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (enter.disable_ipv6[i] >= 0)
-			emit(&out, "disable_ipv6 %s %d\n", ifnames[i], enter.disable_ipv6[i]);
+	const struct observe_args *a = arg;
+	struct out *out = a->out;
+	for (size_t i = 0; i < a->count; i++) {
+		int disabled = read_switch(a->ifnames[i]);
+		if (disabled >= 0)
+			emit(out, "disable_ipv6 %s %d\n", a->ifnames[i], disabled);
 	}
 	/* Lets the kernel filter address dumps by link (4.20+), instead of sending every address of the host. */
 	int strict = 1;
-	(void)setsockopt(enter.sock, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &strict, sizeof strict);
+	(void)setsockopt(sock, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &strict, sizeof strict);
 	int ret = 0;
-	for (size_t i = 0; i < count && ret == 0; i++) {
+	for (size_t i = 0; i < a->count && ret == 0; i++) {
 		int index = 0;
 		struct ifinfomsg link = {.ifi_family = AF_UNSPEC};
-		ret = talk(enter.sock, RTM_GETLINK, 0, &link, sizeof link, ifnames[i], &out, each_link, &index);
+		ret = talk(sock, RTM_GETLINK, 0, &link, sizeof link, a->ifnames[i], out, each_link, &index);
 		if (ret == -ENODEV) {
 			ret = 0;
 			continue;
@@ -443,32 +376,42 @@ int gv_net_observe(const char *netns_path, const char *const *ifnames, size_t co
 		if (ret < 0 || index == 0)
 			break;
 		struct ifaddrmsg addr = {.ifa_family = AF_UNSPEC, .ifa_index = (unsigned int)index};
-		ret = talk(enter.sock, RTM_GETADDR, NLM_F_DUMP, &addr, sizeof addr, NULL, &out, each_address, &index);
+		ret = talk(sock, RTM_GETADDR, NLM_F_DUMP, &addr, sizeof addr, NULL, out, each_address, &index);
 		/* A link's root and ingress qdiscs asked for by parent; one it does not have is an error to skip. */
 		const uint32_t parents[] = {TC_H_ROOT, TC_H_INGRESS};
 		int ingress = 0;
 		for (size_t p = 0; p < 2 && ret == 0; p++) {
 			struct tcmsg qdisc = {.tcm_family = AF_UNSPEC, .tcm_ifindex = index, .tcm_parent = parents[p]};
 			/* The kernel sends a qdisc get's answer to the TC group, and to the asker only with NLM_F_ECHO. */
-			int got = talk(enter.sock, RTM_GETQDISC, NLM_F_ECHO, &qdisc, sizeof qdisc, NULL, &out, each_qdisc, &ingress);
+			int got = talk(sock, RTM_GETQDISC, NLM_F_ECHO, &qdisc, sizeof qdisc, NULL, out, each_qdisc, &ingress);
 			if (got < 0 && got != -ENOENT && got != -EINVAL)
 				ret = got;
 		}
 		/* The policing filter's rate, only on a link that has an ingress qdisc to hold it. */
 		if (ret == 0 && ingress) {
 			struct tcmsg filter = {.tcm_family = AF_UNSPEC, .tcm_ifindex = index, .tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0)};
-			ret = talk(enter.sock, RTM_GETTFILTER, NLM_F_DUMP, &filter, sizeof filter, NULL, &out, each_filter, NULL);
+			ret = talk(sock, RTM_GETTFILTER, NLM_F_DUMP, &filter, sizeof filter, NULL, out, each_filter, NULL);
 		}
 	}
-	/* Routes only inside a tenant's namespace, which holds a handful; the host's table can be long. */
-	if (ret == 0 && enter.netns_path && *enter.netns_path) {
+	if (ret == 0 && a->routes) {
 		struct rtmsg route4 = {.rtm_family = AF_INET};
 		struct rtmsg route6 = {.rtm_family = AF_INET6};
-		ret = talk(enter.sock, RTM_GETROUTE, NLM_F_DUMP, &route4, sizeof route4, NULL, &out, each_route, NULL);
+		ret = talk(sock, RTM_GETROUTE, NLM_F_DUMP, &route4, sizeof route4, NULL, out, each_route, NULL);
 		if (ret == 0)
-			ret = talk(enter.sock, RTM_GETROUTE, NLM_F_DUMP, &route6, sizeof route6, NULL, &out, each_route, NULL);
+			ret = talk(sock, RTM_GETROUTE, NLM_F_DUMP, &route6, sizeof route6, NULL, out, each_route, NULL);
 	}
-	close(enter.sock);
+	return ret;
+}
+
+int gv_net_observe(const char *netns_path, const char *const *ifnames, size_t count, unsigned char *buf, size_t cap,
+		   size_t *used)
+{
+	if (!ifnames || !used || (!buf && cap > 0) || count > 8)
+		return -EINVAL;
+	*used = 0;
+	struct out out = {.buf = (char *)buf, .cap = cap, .used = 0, .full = 0};
+	struct observe_args args = {.ifnames = ifnames, .count = count, .routes = netns_path && *netns_path, .out = &out};
+	int ret = nl_in_netns(netns_path, observe, &args);
 	if (ret < 0)
 		return ret;
 	*used = out.used;

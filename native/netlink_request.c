@@ -96,16 +96,13 @@ void nl_nest_end(struct request *r, size_t at)
 	header->rta_len = (unsigned short)(r->len - at);
 }
 
-/* Sends the request and waits for its ack: 0, or the kernel's -errno. */
-int nl_transact(int sock, struct request *r)
+int nl_exchange(int sock, const void *message, size_t len, void (*each)(const struct nlmsghdr *, void *), void *arg)
 {
-	if (r->overflow)
-		return -EMSGSIZE;
-	header_of(r)->nlmsg_len = (uint32_t)r->len;
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	if (sendto(sock, r->storage, r->len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+	if (sendto(sock, message, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
 		return -errno;
-	uint64_t reply[2048];
+	/* Room for a dump's batch of messages; aligned for the nlmsghdr casts below. */
+	uint64_t reply[32768 / sizeof(uint64_t)];
 	for (;;) {
 		ssize_t n = recv(sock, reply, sizeof reply, 0);
 		if (n < 0 && errno == EINTR)
@@ -115,8 +112,12 @@ int nl_transact(int sock, struct request *r)
 		size_t left = (size_t)n;
 		for (const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)reply;
 		     left >= sizeof *h && h->nlmsg_len >= sizeof *h && h->nlmsg_len <= left;) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct nlmsgerr))
 				return ((const struct nlmsgerr *)(const void *)((const char *)h + NLMSG_HDRLEN))->error;
+			if (each)
+				each(h, arg);
 			size_t step = align4(h->nlmsg_len);
 			left = step >= left ? 0 : left - step;
 			h = (const struct nlmsghdr *)(const void *)((const char *)h + step);
@@ -124,11 +125,25 @@ int nl_transact(int sock, struct request *r)
 	}
 }
 
+/* Sends the request and waits for its ack: 0, or the kernel's -errno. */
+int nl_transact(int sock, struct request *r)
+{
+	if (r->overflow)
+		return -EMSGSIZE;
+	header_of(r)->nlmsg_len = (uint32_t)r->len;
+	return nl_exchange(sock, r->storage, r->len, NULL, NULL);
+}
+
 static int open_route_socket(void)
 {
 	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (sock < 0)
 		return -errno;
+	/*
+	 * The kernel always answers; should it not, a worker thread waits 5 s, not for ever. One limit for reads
+	 * and writes: a read can wait behind the rtnl lock as long as a write, when many tenants are made or
+	 * removed at once on a loaded host.
+	 */
 	struct timeval limit = {.tv_sec = 5, .tv_usec = 0};
 	(void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
 	return sock;
@@ -156,8 +171,10 @@ int nl_index_of(const char *name)
 }
 
 /*
- * What each call does, run by in_netns on the calling thread (the caller's namespace) or on a short-lived
- * thread that has entered the tenant's: setns(2) moves only that thread, which ends right after.
+ * What each call does, run by nl_in_netns on the calling thread (the caller's namespace) or on a short-lived
+ * thread that has entered the tenant's: setns(2) moves only that thread, which ends right after, so no thread
+ * that runs JavaScript or serves another koffi call ever changes namespace. The socket and the /proc/sys files
+ * keep the namespace they were opened in.
  */
 struct job {
 	int (*work)(int sock, const void *arg);

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* --- links --- */
@@ -82,6 +84,83 @@ int gv_net_link_delete(const char *netns_path, const char *ifname)
 	if (!nl_valid_ifname(ifname))
 		return -EINVAL;
 	return nl_in_netns(netns_path, link_delete, ifname);
+}
+
+struct links_args {
+	const char *const *ifnames;
+	size_t count;
+	int *results;
+};
+
+/* Puts a link into interface group `group` (RTM_NEWLINK without NLM_F_CREATE changes an existing link). */
+static int link_set_group(int sock, const char *ifname, uint32_t group)
+{
+	struct request r;
+	struct ifinfomsg link = {.ifi_family = AF_UNSPEC};
+	nl_begin(&r, RTM_NEWLINK, 0, &link, sizeof link);
+	nl_attr_string(&r, IFLA_IFNAME, ifname);
+	nl_attr_u32(&r, IFLA_GROUP, group);
+	return nl_transact(sock, &r);
+}
+
+static int group_delete(int sock, uint32_t group)
+{
+	struct request r;
+	struct ifinfomsg link = {.ifi_family = AF_UNSPEC};
+	nl_begin(&r, RTM_DELLINK, 0, &link, sizeof link);
+	nl_attr_u32(&r, IFLA_GROUP, group);
+	return nl_transact(sock, &r);
+}
+
+/* A group no administrator picks by hand: the top bit set, the rest random; never 0, the default group. */
+static uint32_t scratch_group(void)
+{
+	uint32_t group = 0;
+	if (getrandom(&group, sizeof group, GRND_NONBLOCK) != (ssize_t)sizeof group) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		group = (uint32_t)now.tv_nsec ^ ((uint32_t)getpid() << 12);
+	}
+	return group | 0x80000000u;
+}
+
+/*
+ * Each RTM_DELLINK unregisters its devices as one batch, and a batch costs RCU grace periods and an
+ * rcu_barrier() however few devices it holds (about 18 ms a link one by one under rtnl here, 0.5 ms a link for
+ * 100 in one batch). So the links are moved into a scratch group, cheap writes with no wait, and the group is
+ * deleted in one request. A link already gone is -ENODEV in its result; if the group request is refused, the
+ * links are deleted one by one.
+ */
+static int links_delete(int sock, const void *arg)
+{
+	const struct links_args *a = arg;
+	uint32_t group = scratch_group();
+	size_t grouped = 0;
+	for (size_t i = 0; i < a->count; i++) {
+		a->results[i] = link_set_group(sock, a->ifnames[i], group);
+		grouped += a->results[i] == 0;
+	}
+	if (grouped == 0)
+		return 0;
+	int ret = group_delete(sock, group);
+	/* -ENODEV: something else (the namespace's own teardown) removed every grouped link first. */
+	if (ret == 0 || ret == -ENODEV)
+		return 0;
+	for (size_t i = 0; i < a->count; i++)
+		if (a->results[i] == 0)
+			a->results[i] = link_delete(sock, a->ifnames[i]);
+	return 0;
+}
+
+int gv_net_links_delete(const char *netns_path, const char *const *ifnames, size_t count, int *results)
+{
+	if (!ifnames || !results || count == 0 || count > GV_NET_LINKS_DELETE_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < count; i++)
+		if (!nl_valid_ifname(ifnames[i]))
+			return -EINVAL;
+	struct links_args args = {.ifnames = ifnames, .count = count, .results = results};
+	return nl_in_netns(netns_path, links_delete, &args);
 }
 
 static int link_up(int sock, const void *arg)

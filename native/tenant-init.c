@@ -33,6 +33,8 @@
  * it (kill(-1)), and never exits on its own. Signals it has no use for keep their default disposition, which for
  * a PID 1 means ignored when they come from inside its namespace: `kill -9 1` in a workload does nothing.
  */
+#include "fd_write.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -156,19 +158,6 @@ __attribute__((format(printf, 3, 4))) static int fail(char *msg, size_t cap, con
 	vsnprintf(msg, cap, format, ap);
 	va_end(ap);
 	return -1;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		p += n > 0 ? n : 0;
-		len -= n > 0 ? (size_t)n : 0;
-	}
-	return 0;
 }
 
 static ssize_t read_full(int fd, void *buf, size_t len)
@@ -464,7 +453,7 @@ static int build_view(const struct options *o, int *step)
 static _Noreturn void init_fail(int report, int step, int err)
 {
 	int r[2] = {step, err};
-	write_all(report, r, sizeof r);
+	gv_write_all(report, r, sizeof r);
 	_exit(127);
 }
 
@@ -509,7 +498,7 @@ static _Noreturn void run_init(const struct options *o, int report, int user)
 		dup2(null, 2);
 	}
 	int ok[2] = {STEP_READY, 0};
-	write_all(report, ok, sizeof ok);
+	gv_write_all(report, ok, sizeof ok);
 	close_range(3, ~0U, 0);
 	init_loop();
 }
@@ -597,7 +586,7 @@ static int bind_ns(const struct options *o, pid_t pid, char *msg)
 	snprintf(final, sizeof final, "%s/init.pid", o->ns_dir);
 	snprintf(text, sizeof text, "%d\n", (int)pid);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, final) < 0)
+	if (fd < 0 || gv_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, final) < 0)
 		return fail(msg, MSG_MAX, "%s: %s", final, strerror(errno));
 	return 0;
 }

@@ -145,5 +145,27 @@ void test_netlink_write(const char *run_dir)
 	EXPECT_TRUE("eth0 went with it", !observed(b, tenant, 2, " eth0 "));
 	EXPECT("deleting it again is ENODEV", gv_net_link_delete(a, "gvtest0"), -ENODEV);
 	EXPECT("a namespace file that is missing is ENOENT", gv_net_link_up("/nonexistent/net", "eth0"), -ENOENT);
+
+	const char *pairs[][2] = {{"gvtest1", "p1"}, {"gvtest2", "p2"}, {"gvtest3", "p3"}, {"gvtest4", "p4"}};
+	for (size_t i = 0; i < 4; i++)
+		EXPECT("a veth pair for the batch deletion", gv_net_veth_create(a, pairs[i][0], pairs[i][1], b), 0);
+	const char *doomed[] = {"gvtest1", "gvtest2", "gvnone", "gvtest3"};
+	int results[4] = {1, 1, 1, 1};
+	EXPECT("three links and a missing one are deleted in one batch", gv_net_links_delete(a, doomed, 4, results), 0);
+	EXPECT_TRUE("each named link is deleted, the missing one is ENODEV",
+		    results[0] == 0 && results[1] == 0 && results[2] == -ENODEV && results[3] == 0);
+	const char *host_ends[] = {"gvtest1", "gvtest2", "gvtest3"}, *peers[] = {"p1", "p2", "p3", "p4"};
+	EXPECT_TRUE("the deleted links are gone", !observed(a, host_ends, 3, " gvtest"));
+	EXPECT_TRUE("their other ends went with them", !observed(b, peers, 3, " p"));
+	const char *kept[] = {"gvtest4"};
+	EXPECT_TRUE("a link not named stays", observed(a, kept, 1, " gvtest4 down\n") && observed(b, peers + 3, 1, " p4 down\n"));
+	EXPECT("deleting them again is no error", gv_net_links_delete(a, doomed, 4, results), 0);
+	EXPECT_TRUE("and each says ENODEV", results[0] == -ENODEV && results[1] == -ENODEV && results[3] == -ENODEV);
+	EXPECT("no names is EINVAL", gv_net_links_delete(a, doomed, 0, results), -EINVAL);
+	const char *bad_name[] = {"gvtest4", "a/b"};
+	EXPECT("a bad name is EINVAL, before anything is deleted", gv_net_links_delete(a, bad_name, 2, results), -EINVAL);
+	EXPECT_TRUE("so the good one stays", observed(a, kept, 1, " gvtest4 "));
+	EXPECT("a batch of one deletes it", gv_net_links_delete(a, kept, 1, results), 0);
+	EXPECT_TRUE("and it is gone", results[0] == 0 && !observed(a, kept, 1, " gvtest4 "));
 	EXPECT("ns_destroy of the scratch namespaces", gv_ns_destroy(dir_a) | gv_ns_destroy(dir_b), 0);
 }

@@ -21,14 +21,31 @@ import { cleanupOnSignal, fixed, millis, report, seconds, summarize, times, type
 // sample is one tenant's call, and the total is the sum of one way's samples. All at once (create, then
 // remove; Governor's turn, then the floor's): everything is requested together (Promise.all); a sample runs
 // from that moment to the end of one tenant's call, and the total is the phase's wall time.
-// Addresses are /31s from 10.250.0.0/17 (Governor) and 10.250.128.0/17 (floor), routed only to the veths
-// made here. Links, nsfs mounts and mounts below the scratch run dir are counted before, in between and
-// after; anything of this run left behind fails it.
+// GOVERNOR_BENCH_NET_BEFORE=<root of another built checkout> adds a third way, 'before': that build's
+// applyTenantNetwork and removeTenantNetwork (its dist/ and its native library), run beside this one's in the
+// same phases, for a before-and-after in one run.
+// Addresses are /31s from GOVERNOR_BENCH_NET_POOL (a /16, default 10.250.0.0/16): its first quarter for
+// Governor, the second for 'before', the upper half for the floor, routed only to the veths made here. Links,
+// nsfs mounts and mounts below the scratch run dir are counted before, in between and after; anything of this
+// run left behind fails it.
 
 const TENANTS = Number(process.env.GOVERNOR_BENCH_NET_TENANTS ?? 100);
 /** distinguishes this run's interfaces from any other run's or a real governor's */
 const RUN = randomBytes(2).toString('hex');
+/** the 'before' way's tag: hostInterfaceName gives its tenants gv<tag><index> */
+const BEFORE_RUN = ((parseInt(RUN, 16) + 1) & 0xffff).toString(16).padStart(4, '0');
+const BEFORE_ROOT = process.env.GOVERNOR_BENCH_NET_BEFORE;
 const UID_BASE = 0x7000_0000;
+/** the first two octets of the /16 the addresses come from */
+const POOL = netPool(process.env.GOVERNOR_BENCH_NET_POOL ?? '10.250.0.0/16');
+
+function netPool(cidr: string): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
+  if (!match || Number(match[1]) > 255 || Number(match[2]) > 255)
+    throw new Error(`GOVERNOR_BENCH_NET_POOL must be an IPv4 /16 such as 10.222.0.0/16, not ${JSON.stringify(cidr)}`);
+  if (TENANTS > 64 * 128) throw new Error(`${TENANTS} tenants need more than a quarter of ${cidr} each way`);
+  return `${match[1]}.${match[2]}`;
+}
 
 interface Tenant {
   name: string;
@@ -37,14 +54,14 @@ interface Tenant {
   addressing: TenantAddressing;
 }
 
-/** Tenant i: uuid-like id with the run tag, so that hostInterfaceName gives gv<run><index>. */
-function tenant(i: number): Tenant {
-  const id = `${RUN}${i.toString(16).padStart(6, '0')}-0000-4000-8000-000000000000`;
-  return { name: `n${i}`, id, hostInterface: hostInterfaceName(id), addressing: addressing(i, 0, UID_BASE + i * 65536) };
+/** Tenant i of a way: uuid-like id with the way's tag, so that hostInterfaceName gives gv<tag><index>. */
+function tenant(i: number, tag: string, thirdOctetBase: number, uidBase: number): Tenant {
+  const id = `${tag}${i.toString(16).padStart(6, '0')}-0000-4000-8000-000000000000`;
+  return { name: `n${i}`, id, hostInterface: hostInterfaceName(id), addressing: addressing(i, thirdOctetBase, uidBase + i * 65536) };
 }
 
 function addressing(i: number, thirdOctetBase: number, uidBase: number): TenantAddressing {
-  const net = `10.250.${thirdOctetBase + (i >> 7)}`;
+  const net = `${POOL}.${thirdOctetBase + (i >> 7)}`;
   return { uidBase, hostAddress: `${net}.${(i & 127) * 2}`, tenantAddress: `${net}.${(i & 127) * 2 + 1}`, prefix: 31 };
 }
 
@@ -56,17 +73,45 @@ interface Way {
   remove: (i: number) => Promise<void>;
 }
 
-function governorWay(namespaces: TenantNamespaces): Way {
-  const tenants = Array.from({ length: TENANTS }, (_, i) => tenant(i));
+/** The tenant network code of one build: this one's, or another checkout's dist/ (GOVERNOR_BENCH_NET_BEFORE). */
+interface NetworkCode {
+  TenantNamespaces: typeof TenantNamespaces;
+  KoffiNative: typeof KoffiNative;
+  applyTenantNetwork: typeof applyTenantNetwork;
+  removeTenantNetwork: typeof removeTenantNetwork;
+}
+
+const THIS_BUILD: NetworkCode = { TenantNamespaces, KoffiNative, applyTenantNetwork, removeTenantNetwork };
+
+/** Another checkout's build, which loads its own native library (found from its dist/). */
+async function otherBuild(root: string): Promise<NetworkCode> {
+  const at = (rel: string) => join(root, 'dist', rel);
+  if (!existsSync(at('libs/network/src/tenant-network.js'))) throw new Error(`GOVERNOR_BENCH_NET_BEFORE=${root}: no dist/ built there`);
+  const network = (await import(at('libs/network/src/tenant-network.js'))) as typeof import('../../libs/network/src/tenant-network');
+  const namespaces = (await import(at('libs/network/src/namespaces.js'))) as typeof import('../../libs/network/src/namespaces');
+  const native = (await import(at('libs/native/src/native.js'))) as typeof import('../../libs/native/src/native');
   return {
-    name: 'governor',
+    TenantNamespaces: namespaces.TenantNamespaces,
+    KoffiNative: native.KoffiNative,
+    applyTenantNetwork: network.applyTenantNetwork,
+    removeTenantNetwork: network.removeTenantNetwork,
+  };
+}
+
+/** Governor's real path, of this build ('governor') or of another ('before'), with its own namespace dir. */
+function governorWay(name: string, code: NetworkCode, runDir: string, tag: string, thirdOctetBase: number, uidBase: number): Way {
+  const namespaces = new code.TenantNamespaces(new code.KoffiNative(), runDir);
+  namespaces.prepare();
+  const tenants = Array.from({ length: TENANTS }, (_, i) => tenant(i, tag, thirdOctetBase, uidBase));
+  return {
+    name,
     nsfsPerTenant: 2,
     create: async (i) => {
       const t = tenants[i];
-      const result = await applyTenantNetwork(namespaces, t.name, t.id, t.addressing, undefined);
+      const result = await code.applyTenantNetwork(namespaces, t.name, t.id, t.addressing, undefined);
       if (!result.changes.some((change) => change.startsWith('created veth'))) throw new Error(`${t.name}: no veth created: ${result.changes.join('; ')}`);
     },
-    remove: (i) => removeTenantNetwork(namespaces, tenants[i].name, tenants[i].id),
+    remove: (i) => code.removeTenantNetwork(namespaces, tenants[i].name, tenants[i].id),
   };
 }
 
@@ -131,7 +176,7 @@ async function allAtOnce(way: Way, phase: Phase['phase'], step: (i: number) => P
 }
 
 interface Census {
-  /** links of this run (gv<run>…, gf<run>…) */
+  /** links of this run (gv<run>…, gv<before run>…, gf<run>…) */
   links: number;
   /** every link whose name starts with gv, whoever made it (informational: other runs may be at work) */
   gvLinksOnHost: number;
@@ -148,7 +193,7 @@ async function census(runDir: string): Promise<Census> {
     .map((line) => line.split(' '))
     .filter((fields) => fields[4] === runDir || fields[4]?.startsWith(`${runDir}/`));
   return {
-    links: names.filter((name) => name.startsWith(`gv${RUN}`) || name.startsWith(`gf${RUN}`)).length,
+    links: names.filter((name) => name.startsWith(`gv${RUN}`) || name.startsWith(`gv${BEFORE_RUN}`) || name.startsWith(`gf${RUN}`)).length,
     gvLinksOnHost: names.filter((name) => name.startsWith('gv')).length,
     nsfsMounts: mounts.filter((fields) => fields[fields.indexOf('-') + 1] === 'nsfs').length,
     mounts: mounts.length,
@@ -163,7 +208,8 @@ function expectCensus(when: string, found: Census, links: number, nsfsMounts: nu
 
 /** Whatever a failed or interrupted run left: this run's links (both ends go together), then every mount below the run dir. */
 function removeEverything(runDir: string): void {
-  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.match(new RegExp(`\\bg[vf]${RUN}[0-9a-f]{6}\\b`, 'g')) ?? [];
+  const links =
+    spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.match(new RegExp(`\\b(g[vf]${RUN}|gv${BEFORE_RUN})[0-9a-f]{6}\\b`, 'g')) ?? [];
   for (const link of new Set(links)) spawnSync('ip', ['link', 'del', link]);
   removeRunDir(runDir);
 }
@@ -172,15 +218,18 @@ const PHASES: Phase['phase'][] = ['create one at a time', 'remove one at a time'
 
 async function main(): Promise<void> {
   const runDir = scratchRunDir('bench-net');
-  const namespaces = new TenantNamespaces(new KoffiNative(), runDir);
+  const beforeCode = BEFORE_ROOT === undefined ? undefined : await otherBuild(BEFORE_ROOT);
   const before = await census(runDir);
   if (before.links !== 0) throw new Error(`links of run ${RUN} exist already: ${JSON.stringify(before)}`);
   const phases: Phase[] = [];
   const during: Record<string, Census> = {};
   const stopWatching = cleanupOnSignal(() => removeEverything(runDir));
   try {
-    namespaces.prepare();
-    const ways = [governorWay(namespaces), floorWay(runDir)];
+    const ways = [
+      governorWay('governor', THIS_BUILD, runDir, RUN, 0, UID_BASE),
+      ...(beforeCode ? [governorWay('before', beforeCode, join(runDir, 'before'), BEFORE_RUN, 64, UID_BASE + 0x1000_0000)] : []),
+      floorWay(runDir),
+    ];
     const all = (count: (way: Way) => number) => ways.reduce((sum, way) => sum + count(way), 0);
     phases.push(...(await oneAtATime(ways, 'create one at a time', (way, i) => way.create(i))));
     during['both, created one at a time'] = await census(runDir);
@@ -207,27 +256,29 @@ async function main(): Promise<void> {
   if (after.links !== 0 || after.nsfsMounts !== 0 || after.mounts !== 0 || existsSync(runDir))
     throw new Error(`the benchmark left these behind: ${JSON.stringify(after)}${existsSync(runDir) ? ` and ${runDir}` : ''}`);
 
-  const floorOf = (p: Phase) => phases.find((q) => q.way === 'floor' && q.phase === p.phase);
+  const wayOf = (name: string, p: Phase) => phases.find((q) => q.way === name && q.phase === p.phase);
+  const ratio = (p: Phase, base: Phase | undefined) => (base ? { total: p.totalSeconds / base.totalSeconds, p50: p.perTenant.p50 / base.perTenant.p50 } : null);
   report(
     'tenant-network',
     {
       tenants: TENANTS,
       unit: { totalSeconds: 's', perTenant: 'ms' },
       phases,
-      ratios: Object.fromEntries(
-        phases
-          .filter((p) => p.way === 'governor')
-          .map((p) => {
-            const floor = floorOf(p);
-            return [p.phase, floor ? { total: p.totalSeconds / floor.totalSeconds, p50: p.perTenant.p50 / floor.perTenant.p50 } : null];
+      ratios: Object.fromEntries(phases.filter((p) => p.way === 'governor').map((p) => [p.phase, ratio(p, wayOf('floor', p))])),
+      ...(BEFORE_ROOT === undefined
+        ? {}
+        : {
+            before: BEFORE_ROOT,
+            ratiosBefore: Object.fromEntries(phases.filter((p) => p.way === 'before').map((p) => [p.phase, ratio(p, wayOf('floor', p))])),
+            ratiosToBefore: Object.fromEntries(phases.filter((p) => p.way === 'governor').map((p) => [p.phase, ratio(p, wayOf('before', p))])),
           }),
-      ),
       census: { before, during, after },
     },
     [...phases]
       .sort((p, q) => PHASES.indexOf(p.phase) - PHASES.indexOf(q.phase))
       .map((p) => {
-        const floor = p.way === 'governor' ? floorOf(p) : undefined;
+        const floor = p.way === 'floor' ? undefined : wayOf('floor', p);
+        const old = p.way === 'governor' ? wayOf('before', p) : undefined;
         return {
           phase: p.phase,
           way: p.way,
@@ -237,6 +288,7 @@ async function main(): Promise<void> {
           'mean ms': fixed(p.perTenant.mean, 1),
           'total ÷ floor': floor ? times(p.totalSeconds, floor.totalSeconds) : '',
           'p50 ÷ floor': floor ? times(p.perTenant.p50, floor.perTenant.p50) : '',
+          ...(BEFORE_ROOT === undefined ? {} : { 'total ÷ before': old ? times(p.totalSeconds, old.totalSeconds) : '' }),
         };
       }),
   );

@@ -120,4 +120,22 @@ describe('tenant links written over netlink', () => {
       'a plan names the step it stopped at',
     );
   });
+
+  it('removes 30 links asked for together, with their other ends, and leaves the links it was not asked for', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const hostEnds = Array.from({ length: 31 }, (_, i) => `gv${tag}${i.toString(16).padStart(4, '0')}`);
+    for (const [i, name] of hostEnds.entries()) await writes.createVeth(undefined, name, `e${i}`, oldNs);
+    const [kept, ...doomed] = hostEnds;
+    try {
+      await Promise.all([...doomed.map((name) => removeLink(name)), removeLink(`gv${tag}none`)]);
+      const hostLinks = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string; group: string }[]).filter((l) =>
+        l.ifname.startsWith(`gv${tag}`),
+      );
+      assert.deepEqual(hostLinks, [{ ...hostLinks[0], ifname: kept, group: 'default' }], 'only the link not asked for is left, in its own group');
+      assert.deepEqual(linksIn(oldNs).sort(), ['e0', 'lo'], 'the other ends went with them');
+    } finally {
+      await writes.deleteLinks(undefined, hostEnds);
+    }
+    assert.deepEqual(linksIn(oldNs), ['lo']);
+  });
 });

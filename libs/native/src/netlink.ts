@@ -6,6 +6,8 @@ import type { NetlinkStep, NetlinkWrites } from './netlink.types';
 
 const { EINVAL, ENODEV, ENOENT } = constants.errno;
 const MAX_RATE = 2 ** 53;
+/** GV_NET_LINKS_DELETE_MAX of native/netlink.h */
+const LINKS_DELETE_MAX = 1024;
 
 function bind(path: string) {
   const lib = koffi.load(path);
@@ -16,6 +18,10 @@ function bind(path: string) {
       'int gv_net_veth_create(const char *netns_path, const char *ifname, const char *peer_name, const char *peer_netns_path)',
     ),
     linkDelete: fn<(netns: Ns, ifname: string) => number>('int gv_net_link_delete(const char *netns_path, const char *ifname)'),
+    // No _Out_ on results: koffi passes the Int32Array as a pointer to its own slots, which the call fills.
+    linksDelete: fn<(netns: Ns, ifnames: string[], count: number, results: Int32Array) => number>(
+      'int gv_net_links_delete(const char *netns_path, const char **ifnames, size_t count, int *results)',
+    ),
     linkUp: fn<(netns: Ns, ifname: string) => number>('int gv_net_link_up(const char *netns_path, const char *ifname)'),
     addressReplace: fn<(netns: Ns, ifname: string, address: string, prefix: number, nodad: number) => number>(
       'int gv_net_address_replace(const char *netns_path, const char *ifname, const char *address, unsigned int prefix, int nodad)',
@@ -105,6 +111,21 @@ export class KoffiNetlink implements NetlinkWrites {
 
   deleteLink(netnsPath: string | undefined, ifname: string): Promise<boolean> {
     return this.call('deleteLink', netnsPath, ifname, [], this.lib.linkDelete, [netnsPath ?? null, ifname], [ENODEV]);
+  }
+
+  async deleteLinks(netnsPath: string | undefined, ifnames: readonly string[]): Promise<(NativeError | boolean)[]> {
+    const deleted: (NativeError | boolean)[] = [];
+    for (let start = 0; start < ifnames.length; start += LINKS_DELETE_MAX) {
+      const names = ifnames.slice(start, start + LINKS_DELETE_MAX);
+      const place = netnsPath ?? 'this network namespace';
+      refuseNul('deleteLinks', place, [netnsPath ?? '', ...names]);
+      const results = new Int32Array(names.length);
+      const ret = await onWorker(this.lib.linksDelete, netnsPath ?? null, [...names], names.length, results);
+      if (ret < 0) throw new NativeError('deleteLinks', place, -ret, `${names.length} links: ${names.join(' ')}`);
+      for (const [i, result] of results.entries())
+        deleted.push(result === 0 || (result < 0 && -result === ENODEV ? false : new NativeError('deleteLink', where(netnsPath, names[i]), -result)));
+    }
+    return deleted;
   }
 
   async setLinkUp(netnsPath: string | undefined, ifname: string): Promise<void> {

@@ -5,6 +5,8 @@
  * a thread that runs JavaScript. Each call runs on a worker thread and, when it fails, throws a NativeError
  * whose path names the interface and the namespace, and whose op names the operation.
  */
+import type { NativeError } from './native.error';
+
 /** One write of a plan that NetlinkWrites.apply runs in one namespace. */
 export type NetlinkStep =
   | { op: 'up'; ifname: string }
@@ -18,6 +20,11 @@ export interface NetlinkWrites {
   createVeth(netnsPath: string | undefined, ifname: string, peerName: string, peerNetnsPath: string | undefined): Promise<void>;
   /** Deletes a link (and a veth's other end); false when there was none. */
   deleteLink(netnsPath: string | undefined, ifname: string): Promise<boolean>;
+  /**
+   * Deletes the links in one kernel batch (one wait for RCU for all of them rather than one a link). One result
+   * per name, in order: true deleted, false there was none, or the error the kernel gave for that link.
+   */
+  deleteLinks(netnsPath: string | undefined, ifnames: readonly string[]): Promise<(NativeError | boolean)[]>;
   setLinkUp(netnsPath: string | undefined, ifname: string): Promise<void>;
   /** Adds or replaces an IPv4 or IPv6 address; `nodad` skips duplicate address detection. */
   replaceAddress(netnsPath: string | undefined, ifname: string, address: string, prefix: number, options?: { nodad?: boolean }): Promise<void>;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { KoffiNative } from '../../native/src/native';
 import { KoffiNetlink } from '../../native/src/netlink';
 import type { NetlinkStep, NetlinkWrites } from '../../native/src/netlink.types';
+import { LinkDeletions } from './link-deletions';
 import { type LinkView, NetworkObserver } from './observe';
 
 /** Everything one tenant's link needs; built by the caller from the tenant's allocation and quota. */
@@ -200,9 +201,19 @@ class Plan {
   }
 }
 
-/** Removes the pair (deleting one end deletes both). A missing link is already done. */
+const deletions = new WeakMap<NetlinkWrites, LinkDeletions>();
+
+/**
+ * Removes the pair (deleting one end deletes both). A missing link is already done. Removals requested
+ * together (many tenants deleted at once) reach the kernel as one batch.
+ */
 export async function removeLink(hostInterface: string, writes: NetlinkWrites = netlinkWrites()): Promise<void> {
-  await writes.deleteLink(undefined, hostInterface);
+  let batcher = deletions.get(writes);
+  if (batcher === undefined) {
+    batcher = new LinkDeletions(writes);
+    deletions.set(writes, batcher);
+  }
+  await batcher.delete(undefined, hostInterface);
 }
 
 export interface LinkCounters {

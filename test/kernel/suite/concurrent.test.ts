@@ -1,51 +1,16 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import { hostScratch } from '../../support/cgroup-root';
-import type { Reply } from '../../support/api';
-import { startGovernor, type TestGovernor } from '../../support/governor.harness';
+import { describe, it } from 'node:test';
+import { guestSuite } from '../../support/guest-suite';
 
 // The concurrent reconciler on a kernel with the memory controller: a tenant whose lowered memory.max waits
 // for reclaim frees its worker, so another tenant's change is not held behind it.
-const host = hostScratch('kconc');
-const { root } = host;
-let gov: TestGovernor;
-const children: ChildProcess[] = [];
-
-before(async () => {
-  gov = await startGovernor({ ...host.env, GOVERNOR_NODE_NAME: 'guest', GOVERNOR_RESYNC_INTERVAL: '2s', GOVERNOR_LOG_LEVEL: 'error' });
-});
-after(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await gov?.close();
-  host.cleanup();
-});
-
-type Tenant = { generation: number; status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[] } };
-
-const file = (tenant: string, name: string) => readFileSync(join(root, 'tenants', tenant, name), 'utf8').trim();
-
-async function applied(name: string, timeoutMs = 60_000): Promise<Tenant> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
-    if (res.status === 200 && res.body.status.observedGeneration === res.body.generation) return res.body;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${name} to be applied: ${JSON.stringify(res.body)}`);
-    await sleep(100);
-  }
-}
-
-async function create(name: string, quota: unknown): Promise<Tenant> {
-  const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, quota });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return applied(name);
-}
+const guest = guestSuite('kconc', { pollMs: 100 });
+const { children, file, applied, create } = guest;
 
 async function patchOnly(name: string, body: object): Promise<void> {
-  const res = await gov.http.patch(`/v1/tenants/${name}`).set('Authorization', gov.root).send(body);
+  const res = await guest.gov.http.patch(`/v1/tenants/${name}`).set('Authorization', guest.gov.root).send(body);
   assert.equal(res.status, 200, JSON.stringify(res.body));
 }
 
@@ -61,7 +26,7 @@ async function patchToFile(name: string, pids: number): Promise<number> {
 }
 
 async function metrics(): Promise<string> {
-  return (await gov.http.get('/metrics')).text;
+  return (await guest.gov.http.get('/metrics')).text;
 }
 
 describe('the concurrent reconciler on a cgroup v2 kernel', () => {
@@ -79,7 +44,7 @@ describe('the concurrent reconciler on a cgroup v2 kernel', () => {
       stdio: ['pipe', 'ignore', 'ignore'],
     });
     children.push(holder);
-    const res = await gov.http.post('/v1/tenants/stuck/processes').set('Authorization', gov.root).send({ pid: holder.pid });
+    const res = await guest.gov.http.post('/v1/tenants/stuck/processes').set('Authorization', guest.gov.root).send({ pid: holder.pid });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     holder.stdin.end('go\n');
     const allocated = Date.now() + 30_000;

@@ -3,56 +3,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Plan, Reply, Workload } from '../../support/api';
-import { hostScratch } from '../../support/cgroup-root';
-import { startGovernor, type TestGovernor } from '../../support/governor.harness';
+import { type GuestTenant, guestSuite } from '../../support/guest-suite';
 
 // The kernel tier: runs inside the QEMU guest (test/kernel/run.sh), where cgroup v2 has every
 // controller, against the real API. Each claim is read back from the kernel's own files.
-const host = hostScratch('kernel');
-const { root } = host;
-let gov: TestGovernor;
-const children: ChildProcess[] = [];
-
-before(async () => {
-  gov = await startGovernor({
-    ...host.env,
-    GOVERNOR_NODE_NAME: 'guest',
-    GOVERNOR_RESYNC_INTERVAL: '2s',
-    // errors (a 5xx with its cause) reach the guest's console, where a failed run can be read
-    GOVERNOR_LOG_LEVEL: 'error',
-  });
-});
-after(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await gov?.close();
-  host.cleanup();
-});
-
-type Tenant = { generation: number; status: { phase: string; observedGeneration: number; conditions: { reason: string; message: string }[] } };
-
-const file = (tenant: string, name: string) => readFileSync(join(root, 'tenants', tenant, name), 'utf8').trim();
+const guest = guestSuite('kernel', { pollMs: 200 });
+const { root, children, file, applied, create } = guest;
 const keyed = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
 
-async function applied(name: string, timeoutMs = 60_000): Promise<Tenant> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res: Reply<Tenant> = await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root);
-    if (res.status === 200 && res.body.status.observedGeneration === res.body.generation) return res.body;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${name} to be applied: ${JSON.stringify(res.body)}`);
-    await sleep(200);
-  }
-}
-
-async function create(name: string, quota: unknown): Promise<Tenant> {
-  const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, quota });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return applied(name);
-}
-
-async function patch(name: string, body: object, query = ''): Promise<Tenant> {
-  const res = await gov.http.patch(`/v1/tenants/${name}${query}`).set('Authorization', gov.root).send(body);
+async function patch(name: string, body: object, query = ''): Promise<GuestTenant> {
+  const res = await guest.gov.http.patch(`/v1/tenants/${name}${query}`).set('Authorization', guest.gov.root).send(body);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return applied(name);
 }
@@ -68,7 +30,7 @@ function gated(script: string): { child: ChildProcess; go(): void; exit: Promise
 }
 
 async function attach(name: string, pid: number | undefined): Promise<void> {
-  const res = await gov.http.post(`/v1/tenants/${name}/processes`).set('Authorization', gov.root).send({ pid });
+  const res = await guest.gov.http.post(`/v1/tenants/${name}/processes`).set('Authorization', guest.gov.root).send({ pid });
   assert.equal(res.status, 201, JSON.stringify(res.body));
 }
 
@@ -98,21 +60,21 @@ describe('enforcement on a cgroup v2 kernel', () => {
     const { signal } = await hog.exit;
     assert.equal(signal, 'SIGKILL');
     assert.ok(keyed(file('oom', 'memory.events'), 'oom_kill') >= 1);
-    const usage: Reply<{ memory: { events: { oomKill: number } } }> = await gov.http.get('/v1/tenants/oom/usage').set('Authorization', gov.root);
+    const usage: Reply<{ memory: { events: { oomKill: number } } }> = await guest.gov.http.get('/v1/tenants/oom/usage').set('Authorization', guest.gov.root);
     assert.equal(usage.status, 200, JSON.stringify(usage.body));
     assert.ok(usage.body.memory.events.oomKill >= 1, JSON.stringify(usage.body.memory));
   });
 
   it('reports a workload that allocates past its memory limit as oom-killed', async () => {
     await create('hungry', {});
-    const res: Reply<Workload> = await gov.http
+    const res: Reply<Workload> = await guest.gov.http
       .post('/v1/tenants/hungry/workloads')
-      .set('Authorization', gov.root)
+      .set('Authorization', guest.gov.root)
       .send({ command: ['/usr/bin/python3', '-c', 'b = bytearray(200 * 1024 * 1024)'], quota: { memory: { max: '64Mi', swapMax: '0' } } });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const workload: Reply<Workload> = await gov.http.get(`/v1/tenants/hungry/workloads/${res.body.id}`).set('Authorization', gov.root);
+      const workload: Reply<Workload> = await guest.gov.http.get(`/v1/tenants/hungry/workloads/${res.body.id}`).set('Authorization', guest.gov.root);
       if (!['starting', 'running'].includes(workload.body.state)) {
         assert.deepEqual(
           { state: workload.body.state, signal: workload.body.signal },
@@ -191,7 +153,7 @@ describe('enforcement on a cgroup v2 kernel', () => {
       await sleep(200);
     }
     // The counter moves when the pass ends, a moment after the file is written back.
-    while (!/^governor_drift_corrections_total\{tenant="drifty",file="memory.max"\} 1$/m.test((await gov.http.get('/metrics')).text)) {
+    while (!/^governor_drift_corrections_total\{tenant="drifty",file="memory.max"\} 1$/m.test((await guest.gov.http.get('/metrics')).text)) {
       assert.ok(Date.now() < deadline, 'the correction is counted');
       await sleep(200);
     }
@@ -207,9 +169,9 @@ describe('enforcement on a cgroup v2 kernel', () => {
       assert.ok(Date.now() < deadline, 'the holder allocates');
       await sleep(200);
     }
-    const plan: Reply<Plan> = await gov.http
+    const plan: Reply<Plan> = await guest.gov.http
       .post('/v1/tenants/shrink/plan')
-      .set('Authorization', gov.root)
+      .set('Authorization', guest.gov.root)
       .send({ quota: { memory: { max: '64Mi' } } });
     assert.ok(
       plan.body.nodes[0].warnings.some((w) => /below current usage/.test(w)),
@@ -234,10 +196,10 @@ describe('enforcement on a cgroup v2 kernel', () => {
 
   it('freezes on suspend and thaws on resume', async () => {
     await create('sleepy', {});
-    await gov.http.post('/v1/tenants/sleepy/suspend').set('Authorization', gov.root);
+    await guest.gov.http.post('/v1/tenants/sleepy/suspend').set('Authorization', guest.gov.root);
     await applied('sleepy');
     assert.match(file('sleepy', 'cgroup.events'), /^frozen 1$/m);
-    await gov.http.post('/v1/tenants/sleepy/resume').set('Authorization', gov.root);
+    await guest.gov.http.post('/v1/tenants/sleepy/resume').set('Authorization', guest.gov.root);
     await applied('sleepy');
     assert.match(file('sleepy', 'cgroup.events'), /^frozen 0$/m);
   });
@@ -246,10 +208,10 @@ describe('enforcement on a cgroup v2 kernel', () => {
     await create('gone', { pids: { max: 10 } });
     const sleeper = gated('exec /bin/sleep 60');
     await attach('gone', sleeper.child.pid);
-    await gov.http.delete('/v1/tenants/gone').set('Authorization', gov.root);
+    await guest.gov.http.delete('/v1/tenants/gone').set('Authorization', guest.gov.root);
     assert.equal((await sleeper.exit).signal, 'SIGKILL');
     const deadline = Date.now() + 30_000;
-    while ((await gov.http.get('/v1/tenants/gone').set('Authorization', gov.root)).status !== 404) {
+    while ((await guest.gov.http.get('/v1/tenants/gone').set('Authorization', guest.gov.root)).status !== 404) {
       assert.ok(Date.now() < deadline);
       await sleep(200);
     }

@@ -1,35 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { bodyOf, type Reply, type Tenant, type Workload } from '../../support/api';
-import { hostScratch } from '../../support/cgroup-root';
-import { startGovernor, type TestGovernor } from '../../support/governor.harness';
+import { guestSuite } from '../../support/guest-suite';
 
 // A fork bomb in a tenant's workload, on a kernel with the pids controller: held at pids.max, the API stays
 // responsive meanwhile, the governor records it, and with pids.onLimit "kill" it evicts the workload.
-const host = hostScratch('forkbomb');
-let gov: TestGovernor;
-
-before(async () => {
-  gov = await startGovernor({
-    ...host.env,
-    GOVERNOR_NODE_NAME: 'guest',
-    GOVERNOR_RESYNC_INTERVAL: '2s',
-    GOVERNOR_NET_POOL: '10.237.0.0/24',
-    GOVERNOR_LOG_LEVEL: 'error',
-  });
-});
-after(async () => {
-  await gov?.close();
-  host.cleanup();
-});
+const guest = guestSuite('forkbomb', { pollMs: 250, env: { GOVERNOR_NET_POOL: '10.237.0.0/24' } });
 
 // Each call forks two more of itself: the classic bomb, in sh. A shell whose fork is refused exits, so the
 // workload's own process execs sleep once the bomb is away: it needs no fork, and the workload stays running.
 const BOMB = ['/bin/sh', '-c', 'b() { b & b & wait; }; b & exec sleep 600'];
-const tenantFile = (name: string, file: string) => readFileSync(join(host.root, 'tenants', name, file), 'utf8').trim();
+const tenantFile = guest.file;
 
 async function until<T>(what: string, read: () => T | Promise<T>, ok: (value: T) => boolean, ms = 120_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -42,11 +24,11 @@ async function until<T>(what: string, read: () => T | Promise<T>, ok: (value: T)
 }
 
 async function ready(name: string, quota: object): Promise<void> {
-  const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, quota });
+  const res = await guest.gov.http.post('/v1/tenants').set('Authorization', guest.gov.root).send({ name, quota });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   await until(
     `${name} is ready`,
-    async () => bodyOf<Tenant>(await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root)),
+    async () => bodyOf<Tenant>(await guest.gov.http.get(`/v1/tenants/${name}`).set('Authorization', guest.gov.root)),
     (t) => t.status.observedGeneration === 1 && t.status.isolation?.init.state === 'running',
   );
 }
@@ -56,7 +38,7 @@ async function apiLatencies(count: number, between: () => unknown): Promise<{ p5
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) {
     const start = process.hrtime.bigint();
-    const res = await gov.http.get('/v1/tenants/bomb').set('Authorization', gov.root);
+    const res = await guest.gov.http.get('/v1/tenants/bomb').set('Authorization', guest.gov.root);
     latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
     assert.equal(res.status, 200);
     between();
@@ -67,7 +49,7 @@ async function apiLatencies(count: number, between: () => unknown): Promise<{ p5
 }
 
 const events = (name: string) =>
-  gov.query<{ kind: string; message: string; detail: { evicted?: boolean } }>(
+  guest.gov.query<{ kind: string; message: string; detail: { evicted?: boolean } }>(
     `SELECT e.kind, e.message, e.detail FROM tenant_events e JOIN tenants t ON t.id = e.tenant_id WHERE t.name = $1 ORDER BY e.id`,
     [name],
   );
@@ -76,9 +58,9 @@ describe('a fork bomb in a tenant', () => {
   it("counts each workload's monitor in the tenant's pids and memory (issue 11)", async () => {
     await ready('counted', { pids: { max: 64 } });
     const before = Number(tenantFile('counted', 'pids.current'));
-    const started: Reply<Workload> = await gov.http
+    const started: Reply<Workload> = await guest.gov.http
       .post('/v1/tenants/counted/workloads')
-      .set('Authorization', gov.root)
+      .set('Authorization', guest.gov.root)
       .send({ command: ['/bin/sleep', '600'] });
     assert.equal(started.status, 201, JSON.stringify(started.body));
     const id = started.body.id;
@@ -93,7 +75,7 @@ describe('a fork bomb in a tenant', () => {
       assert.equal(tenantFile('counted', 'monitors/pids.current'), '1', 'the monitor is the one process there');
       assert.ok(Number(tenantFile('counted', 'monitors/memory.current')) > 0, "the monitor's memory is charged to the tenant");
     } finally {
-      await gov.http.delete(`/v1/tenants/counted/workloads/${id}`).query({ grace: '0s' }).set('Authorization', gov.root);
+      await guest.gov.http.delete(`/v1/tenants/counted/workloads/${id}`).query({ grace: '0s' }).set('Authorization', guest.gov.root);
     }
   });
 
@@ -101,7 +83,7 @@ describe('a fork bomb in a tenant', () => {
     // Half a CPU of the guest's two, as a tenant is given a share: pids.max holds the count, cpu.max the CPU time.
     await ready('bomb', { pids: { max: 64 }, cpu: { max: '0.5' } });
     const quiet = await apiLatencies(20, () => undefined);
-    const started: Reply<Workload> = await gov.http.post('/v1/tenants/bomb/workloads').set('Authorization', gov.root).send({ command: BOMB });
+    const started: Reply<Workload> = await guest.gov.http.post('/v1/tenants/bomb/workloads').set('Authorization', guest.gov.root).send({ command: BOMB });
     assert.equal(started.status, 201, JSON.stringify(started.body));
     await until(
       'the bomb reaches pids.max',
@@ -127,9 +109,9 @@ describe('a fork bomb in a tenant', () => {
     const event = recorded.find((e) => e.kind === 'pids')!;
     assert.match(event.message, new RegExp(`workload ${started.body.id} reached pids.max: \\d+ forks? refused$`));
     assert.equal(event.detail.evicted, false);
-    const state = bodyOf<Workload>(await gov.http.get(`/v1/tenants/bomb/workloads/${started.body.id}`).set('Authorization', gov.root)).state;
+    const state = bodyOf<Workload>(await guest.gov.http.get(`/v1/tenants/bomb/workloads/${started.body.id}`).set('Authorization', guest.gov.root)).state;
     assert.equal(state, 'running', 'policy none leaves it running');
-    await gov.http.delete(`/v1/tenants/bomb/workloads/${started.body.id}`).query({ grace: '0s' }).set('Authorization', gov.root);
+    await guest.gov.http.delete(`/v1/tenants/bomb/workloads/${started.body.id}`).query({ grace: '0s' }).set('Authorization', guest.gov.root);
     // Under TCG the guest's Node runs about 18 times slower than on a host, and its quiet p99 alone has been
     // seen above a second on a loaded machine: the bound is 1 s or twice the quiet p99, whichever is larger.
     const bound = Math.max(1000, 2 * quiet.p99);
@@ -138,11 +120,11 @@ describe('a fork bomb in a tenant', () => {
 
   it('with pids.onLimit "kill", evicts the workload and says so', async () => {
     await ready('evicted', { pids: { max: 64, onLimit: 'kill' }, cpu: { max: '0.5' } });
-    const started: Reply<Workload> = await gov.http.post('/v1/tenants/evicted/workloads').set('Authorization', gov.root).send({ command: BOMB });
+    const started: Reply<Workload> = await guest.gov.http.post('/v1/tenants/evicted/workloads').set('Authorization', guest.gov.root).send({ command: BOMB });
     assert.equal(started.status, 201, JSON.stringify(started.body));
     const done = await until(
       'the bomb is evicted',
-      async () => bodyOf<Workload>(await gov.http.get(`/v1/tenants/evicted/workloads/${started.body.id}`).set('Authorization', gov.root)),
+      async () => bodyOf<Workload>(await guest.gov.http.get(`/v1/tenants/evicted/workloads/${started.body.id}`).set('Authorization', guest.gov.root)),
       (w) => !['starting', 'running'].includes(w.state),
     );
     assert.deepEqual({ state: done.state, signal: done.signal }, { state: 'killed', signal: 'SIGKILL' });

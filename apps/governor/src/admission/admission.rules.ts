@@ -267,15 +267,23 @@ export function parseOvercommit(text: string | undefined): Overcommit {
     return { cpus: both, memory: both };
   }
   const result: Overcommit = { ...NO_OVERCOMMIT };
+  for (const [key, value] of resourceItems(text, expected)) result[key] = ratio(value);
+  return result;
+}
+
+/**
+ * The "cpus=…,memory=…" items of a setting, each resource at most once; throws with `expected` (what is
+ * allowed) and the item that names no resource or one named before.
+ */
+function resourceItems(text: string, expected: string): ['cpus' | 'memory', string][] {
   const seen = new Set<string>();
-  for (const item of text.split(',')) {
+  return text.split(',').map((item) => {
     const [key, value = ''] = item.split('=');
     if ((key !== 'cpus' && key !== 'memory') || seen.has(key))
       throw new Error(`${expected}; ${JSON.stringify(item)} names ${seen.has(key) ? 'a resource twice' : 'no resource'}`);
     seen.add(key);
-    result[key] = ratio(value);
-  }
-  return result;
+    return [key, value];
+  });
 }
 
 /**
@@ -287,12 +295,7 @@ export function parseSystemReservation(text: string | undefined): SystemReservat
   if (text === undefined || text === '') return NO_RESERVATION;
   const expected = 'must be cpus=<whole CPUs>,memory=<size such as 2Gi>, either one alone';
   const result: SystemReservation = { ...NO_RESERVATION };
-  const seen = new Set<string>();
-  for (const item of text.split(',')) {
-    const [key, value = ''] = item.split('=');
-    if ((key !== 'cpus' && key !== 'memory') || seen.has(key))
-      throw new Error(`${expected}; ${JSON.stringify(item)} names ${seen.has(key) ? 'a resource twice' : 'no resource'}`);
-    seen.add(key);
+  for (const [key, value] of resourceItems(text, expected)) {
     if (key === 'cpus') {
       if (!/^\d{1,4}$/.test(value)) throw new Error(`${expected}; cpus=${JSON.stringify(value)} is not a whole number of CPUs`);
       result.cpus = Number(value);
