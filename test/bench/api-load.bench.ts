@@ -18,13 +18,17 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 // each window show that the reconciler was running. GOVERNOR_BENCH_MAIN measures another build;
 // GOVERNOR_BENCH_BEFORE=<main.js of another build> adds that build's rows, restarted on the same tenants and
 // database in the same run, for a side-by-side before and after. GOVERNOR_BENCH_API_TENANTS sets the size,
-// GOVERNOR_BENCH_API_SECONDS the window (default 15).
+// GOVERNOR_BENCH_API_SECONDS the window (default 15), GOVERNOR_BENCH_API_ROUNDS how many times the builds
+// alternate (default 1: after, then before, at each resync interval in turn), GOVERNOR_BENCH_API_POOL the
+// tenant address pool (default 10.228.0.0/16; parallel runs on one host each need their own).
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
 const TENANTS = Number(process.env.GOVERNOR_BENCH_API_TENANTS ?? 1000);
 const RESYNCS = (process.env.GOVERNOR_BENCH_API_RESYNC ?? '5s,30s').split(',');
 const WINDOW_S = Number(process.env.GOVERNOR_BENCH_API_SECONDS ?? 15);
+const ROUNDS = Number(process.env.GOVERNOR_BENCH_API_ROUNDS ?? 1);
+const POOL = process.env.GOVERNOR_BENCH_API_POOL ?? '10.228.0.0/16';
 const CLIENTS = 32;
 // GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
@@ -189,7 +193,7 @@ async function run(): Promise<void> {
     GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
     GOVERNOR_METRICS_TOKEN: METRICS_TOKEN,
     GOVERNOR_LOG_LEVEL: process.env.GOVERNOR_BENCH_LOG_LEVEL ?? 'info',
-    GOVERNOR_NET_POOL: '10.228.0.0/16',
+    GOVERNOR_NET_POOL: POOL,
     GOVERNOR_RESYNC_INTERVAL: resync,
   });
   let service: ServiceProcess | undefined;
@@ -202,10 +206,9 @@ async function run(): Promise<void> {
   const setup: Record<string, number> = {};
   try {
     const names = Array.from({ length: TENANTS }, (_, i) => `api-${i}`);
-    const runs = [
-      ...RESYNCS.map((resync) => ({ build: before === undefined ? 'this' : 'after', main, resync })),
-      ...(before === undefined ? [] : RESYNCS.map((resync) => ({ build: 'before', main: before, resync }))),
-    ];
+    // Alternating builds, so that a change in the host's load between runs falls on both alike.
+    const builds = before === undefined ? [{ build: 'this', main }] : [{ build: 'after', main }, { build: 'before', main: before }];
+    const runs = Array.from({ length: ROUNDS }, () => RESYNCS.flatMap((resync) => builds.map((b) => ({ ...b, resync })))).flat();
     for (const [i, run] of runs.entries()) {
       const started = process.hrtime.bigint();
       service = await startService(env(run.resync), 300_000, run.main, profile);
@@ -215,7 +218,7 @@ async function run(): Promise<void> {
         setup['create s'] = millis(started) / 1000;
       }
       await allReady(service, TENANTS);
-      setup[`${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
+      setup[`run ${i + 1}, ${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
       rows.push(await measure(service, names, run.resync, run.build));
       await service.stop();
       service = undefined;

@@ -18,12 +18,15 @@ import { fixed, report } from './stats';
 // Then, with every tenant still resyncing, the latency of a change: PATCH of one tenant's `suspended` to its
 // cgroup.freeze holding the new value (a file of the cgroup v2 core, so it is there on a hybrid host too),
 // GOVERNOR_BENCH_LATENCY_ROUNDS times (default 20), each at a random moment of the resync cycle.
+// GOVERNOR_BENCH_NOOP_POOL sets the tenant address pool (default 10.242.128.0/17; parallel runs on one host
+// each need their own).
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const RESYNC_S = 5;
 const PASSES = 3;
 const TICKS = 100; // USER_HZ
 const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 20);
+const POOL = process.env.GOVERNOR_BENCH_NOOP_POOL ?? '10.242.128.0/17';
 
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? NaN;
@@ -93,7 +96,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
       GOVERNOR_DATA_DIR: dataDir,
       GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
       GOVERNOR_LOG_LEVEL: 'warn',
-      GOVERNOR_NET_POOL: '10.242.128.0/17',
+      GOVERNOR_NET_POOL: POOL,
       GOVERNOR_RESYNC_INTERVAL: `${RESYNC_S}s`,
     },
     120_000,
