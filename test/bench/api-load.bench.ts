@@ -207,7 +207,13 @@ async function run(): Promise<void> {
   try {
     const names = Array.from({ length: TENANTS }, (_, i) => `api-${i}`);
     // Alternating builds, so that a change in the host's load between runs falls on both alike.
-    const builds = before === undefined ? [{ build: 'this', main }] : [{ build: 'after', main }, { build: 'before', main: before }];
+    const builds =
+      before === undefined
+        ? [{ build: 'this', main }]
+        : [
+            { build: 'after', main },
+            { build: 'before', main: before },
+          ];
     const runs = Array.from({ length: ROUNDS }, () => RESYNCS.flatMap((resync) => builds.map((b) => ({ ...b, resync })))).flat();
     for (const [i, run] of runs.entries()) {
       const started = process.hrtime.bigint();
