@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
+import { changeLatency } from './change-latency';
 import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 
 // Issue 13's read and scrape goals, on this host: a real governor (role all, real PostgreSQL in a fresh
@@ -21,6 +22,8 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 // GOVERNOR_BENCH_API_SECONDS the window (default 15), GOVERNOR_BENCH_API_ROUNDS how many times the builds
 // alternate (default 1: after, then before, at each resync interval in turn), GOVERNOR_BENCH_API_POOL the
 // tenant address pool (default 10.228.0.0/16; parallel runs on one host each need their own).
+// GOVERNOR_BENCH_API_LATENCY_ROUNDS=<n> (default 0) then times n changes of a random tenant, PATCH to its
+// cgroup.freeze, while the tenants keep resyncing (see change-latency.ts), after the GET window of each run.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
@@ -29,6 +32,7 @@ const RESYNCS = (process.env.GOVERNOR_BENCH_API_RESYNC ?? '5s,30s').split(',');
 const WINDOW_S = Number(process.env.GOVERNOR_BENCH_API_SECONDS ?? 15);
 const ROUNDS = Number(process.env.GOVERNOR_BENCH_API_ROUNDS ?? 1);
 const POOL = process.env.GOVERNOR_BENCH_API_POOL ?? '10.228.0.0/16';
+const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_API_LATENCY_ROUNDS ?? 0);
 const CLIENTS = 32;
 // GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
@@ -149,6 +153,26 @@ async function allReady(service: ServiceProcess, tenants: number): Promise<void>
   }
 }
 
+/** "5s" → 5000: the resync intervals this benchmark is given are whole seconds. */
+function resyncMs(resync: string): number {
+  const match = /^(\d+)s$/.exec(resync);
+  if (match === null) throw new Error(`GOVERNOR_BENCH_API_RESYNC: ${resync} is not a whole number of seconds ("30s")`);
+  return Number(match[1]) * 1000;
+}
+
+/** The change-latency columns of a run: empty when no rounds were asked for. */
+async function latencyColumns(service: ServiceProcess, root: string, names: string[], resync: string): Promise<Record<string, string>> {
+  if (LATENCY_ROUNDS === 0) return {};
+  const latency = await changeLatency(service.url, root, names, LATENCY_ROUNDS, resyncMs(resync));
+  const fromRequest = summarize(latency.fromRequest);
+  const fromAnswer = summarize(latency.fromAnswer);
+  return {
+    'PATCH to cgroup.freeze p50 / p99 / max ms': `${fixed(fromRequest.p50, 0)} / ${fixed(fromRequest.p99, 0)} / ${fixed(fromRequest.max, 0)} (${fromRequest.n})`,
+    'answer to file p50 / p99 ms': `${fixed(fromAnswer.p50, 0)} / ${fixed(fromAnswer.p99, 0)}`,
+    'load average after (1 min)': fixed(loadavg()[0], 1),
+  };
+}
+
 async function measure(service: ServiceProcess, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
   await sleep(2000);
   const idleStop = { done: false };
@@ -225,7 +249,8 @@ async function run(): Promise<void> {
       }
       await allReady(service, TENANTS);
       setup[`run ${i + 1}, ${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
-      rows.push(await measure(service, names, run.resync, run.build));
+      const row = await measure(service, names, run.resync, run.build);
+      rows.push({ ...row, ...(await latencyColumns(service, scratch.root, names, run.resync)) });
       await service.stop();
       service = undefined;
     }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
+import { changeLatency } from './change-latency';
 import { fixed, report } from './stats';
 
 // The whole governor's pass over tenants that are in sync (database read, cgroups, namespaces, link, tc,
@@ -19,7 +20,8 @@ import { fixed, report } from './stats';
 // cgroup.freeze holding the new value (a file of the cgroup v2 core, so it is there on a hybrid host too),
 // GOVERNOR_BENCH_LATENCY_ROUNDS times (default 20), each at a random moment of the resync cycle.
 // GOVERNOR_BENCH_NOOP_POOL sets the tenant address pool (default 10.242.128.0/17; parallel runs on one host
-// each need their own).
+// each need their own), GOVERNOR_BENCH_NOOP_READY_MINUTES how long the tenants may take to be Ready (default
+// 10; 1,000 tenants on a loaded host take longer).
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const RESYNC_S = 5;
@@ -27,36 +29,11 @@ const PASSES = 3;
 const TICKS = 100; // USER_HZ
 const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 20);
 const POOL = process.env.GOVERNOR_BENCH_NOOP_POOL ?? '10.242.128.0/17';
+const READY_MINUTES = Number(process.env.GOVERNOR_BENCH_NOOP_READY_MINUTES ?? 10);
 
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? NaN;
 
-/** PATCH to file: from the request's start and from its answer (the commit, and so the NOTIFY) to cgroup.freeze. */
-async function changeLatency(service: ServiceProcess, root: string, tenants: number): Promise<{ fromRequest: number[]; fromAnswer: number[] }> {
-  const fromRequest: number[] = [];
-  const fromAnswer: number[] = [];
-  for (let round = 0; round < LATENCY_ROUNDS; round += 1) {
-    await sleep(200 + Math.random() * RESYNC_S * 1000);
-    const name = `noop-${Math.floor(Math.random() * tenants)}`;
-    const freeze = join(root, 'tenants', name, 'cgroup.freeze');
-    const suspended = readFileSync(freeze, 'utf8').trim() !== '1';
-    const start = performance.now();
-    const res = await fetch(`${service.url}/v1/tenants/${name}`, {
-      method: 'PATCH',
-      headers: { ...auth, 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ suspended }),
-    });
-    const answered = performance.now();
-    if (res.status !== 200) throw new Error(`PATCH ${name}: ${res.status} ${await res.text()}`);
-    for (const deadline = Date.now() + 600_000; readFileSync(freeze, 'utf8').trim() !== (suspended ? '1' : '0'); await sleep(2)) {
-      if (Date.now() > deadline) throw new Error(`${name}: cgroup.freeze not ${suspended ? 1 : 0} within 10 minutes`);
-    }
-    const applied = performance.now();
-    fromRequest.push(applied - start);
-    fromAnswer.push(applied - answered);
-  }
-  return { fromRequest, fromAnswer };
-}
 const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
@@ -115,11 +92,11 @@ async function measure(tenants: number): Promise<Record<string, number | string>
         ),
       );
     }
-    for (let deadline = Date.now() + 600_000; ; await sleep(500)) {
+    for (let deadline = Date.now() + READY_MINUTES * 60_000; ; await sleep(500)) {
       const list = (await (await fetch(`${service.url}/v1/tenants?limit=500`, { headers: auth })).json()) as { items?: Array<{ status?: { phase?: string } }> };
       const ready = await metric(service.url, /^governor_reconcile_total\{result="success"\}/);
       if (ready >= tenants && (list.items ?? []).every((t) => t.status?.phase === 'Ready')) break;
-      if (Date.now() > deadline) throw new Error('tenants not Ready within 10 minutes');
+      if (Date.now() > deadline) throw new Error(`tenants not Ready within ${READY_MINUTES} minutes`);
     }
     await sleep(2 * RESYNC_S * 1000); // a resync over everything, with the firewall applied once
     const writes = await metric(service.url, /^governor_cgroup_writes_total /);
@@ -140,7 +117,13 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     // Only the execve that succeeded: execvp tries each PATH entry in turn, and each miss is an execve too.
     const execs = [...readFileSync(join(dir, 'execve'), 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => m[1].split('/').pop());
     rmSync(dir, { recursive: true, force: true });
-    const latency = await changeLatency(service, scratch.root, tenants);
+    const latency = await changeLatency(
+      service.url,
+      scratch.root,
+      Array.from({ length: tenants }, (_, i) => `noop-${i}`),
+      LATENCY_ROUNDS,
+      RESYNC_S * 1000,
+    );
     const byProgram = Object.entries(execs.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p as string]: (acc[p as string] ?? 0) + 1 }), {}))
       .map(([p, n]) => `${p} ${fixed(n / tracedPasses / tenants, 1)}`)
       .join(', ');
