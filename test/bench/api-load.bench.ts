@@ -7,6 +7,7 @@ import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
 import { createTenants } from './governor-process';
+import { changeLatency } from './change-latency';
 import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 
 // Issue 13's read and scrape goals, on this host: a real governor (role all, real PostgreSQL in a fresh
@@ -18,18 +19,23 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 // and the default) is one restart of the same service on the same tenants. Reconcile passes counted during
 // each window show that the reconciler was running. GOVERNOR_BENCH_MAIN measures another build;
 // GOVERNOR_BENCH_BEFORE=<main.js of another build> adds that build's rows, restarted on the same tenants and
-// database in the same run, for a side-by-side before and after (for each resync interval, this build and
-// then that one). GOVERNOR_BENCH_API_TENANTS sets the size, GOVERNOR_BENCH_API_SECONDS the window (default
-// 15), GOVERNOR_BENCH_API_POOL the tenants' address pool (default 10.228.0.0/16; parallel runs need pools of
-// their own), GOVERNOR_BENCH_LABEL a word in the scratch cgroup root, run dir and firewall table names.
+// database in the same run, for a side-by-side before and after. GOVERNOR_BENCH_API_TENANTS sets the size,
+// GOVERNOR_BENCH_API_SECONDS the window (default 15), GOVERNOR_BENCH_API_ROUNDS how many times the builds
+// alternate (default 1: after, then before, at each resync interval in turn), GOVERNOR_BENCH_API_POOL the
+// tenant address pool (default 10.228.0.0/16; parallel runs on one host each need their own),
+// GOVERNOR_BENCH_LABEL a word in the scratch cgroup root, run dir and firewall table names.
+// GOVERNOR_BENCH_API_LATENCY_ROUNDS=<n> (default 0) then times n changes of a random tenant, PATCH to its
+// cgroup.freeze, while the tenants keep resyncing (see change-latency.ts), after the GET window of each run.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
 const TENANTS = Number(process.env.GOVERNOR_BENCH_API_TENANTS ?? 1000);
 const RESYNCS = (process.env.GOVERNOR_BENCH_API_RESYNC ?? '5s,30s').split(',');
 const WINDOW_S = Number(process.env.GOVERNOR_BENCH_API_SECONDS ?? 15);
+const ROUNDS = Number(process.env.GOVERNOR_BENCH_API_ROUNDS ?? 1);
 const POOL = process.env.GOVERNOR_BENCH_API_POOL ?? '10.228.0.0/16';
 const LABEL = process.env.GOVERNOR_BENCH_LABEL ?? 'bapi';
+const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_API_LATENCY_ROUNDS ?? 0);
 const CLIENTS = 32;
 // GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
@@ -131,6 +137,26 @@ async function allReady(service: ServiceProcess, tenants: number): Promise<void>
   }
 }
 
+/** "5s" → 5000: the resync intervals this benchmark is given are whole seconds. */
+function resyncMs(resync: string): number {
+  const match = /^(\d+)s$/.exec(resync);
+  if (match === null) throw new Error(`GOVERNOR_BENCH_API_RESYNC: ${resync} is not a whole number of seconds ("30s")`);
+  return Number(match[1]) * 1000;
+}
+
+/** The change-latency columns of a run: empty when no rounds were asked for. */
+async function latencyColumns(service: ServiceProcess, root: string, names: string[], resync: string): Promise<Record<string, string>> {
+  if (LATENCY_ROUNDS === 0) return {};
+  const latency = await changeLatency(service.url, root, names, LATENCY_ROUNDS, resyncMs(resync));
+  const fromRequest = summarize(latency.fromRequest);
+  const fromAnswer = summarize(latency.fromAnswer);
+  return {
+    'PATCH to cgroup.freeze p50 / p99 / max ms': `${fixed(fromRequest.p50, 0)} / ${fixed(fromRequest.p99, 0)} / ${fixed(fromRequest.max, 0)} (${fromRequest.n})`,
+    'answer to file p50 / p99 ms': `${fixed(fromAnswer.p50, 0)} / ${fixed(fromAnswer.p99, 0)}`,
+    'load average after (1 min)': fixed(loadavg()[0], 1),
+  };
+}
+
 async function measure(service: ServiceProcess, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
   await sleep(2000);
   const idleStop = { done: false };
@@ -188,10 +214,15 @@ async function run(): Promise<void> {
   const setup: Record<string, number> = {};
   try {
     const names = Array.from({ length: TENANTS }, (_, i) => `api-${i}`);
-    const runs = RESYNCS.flatMap((resync) => [
-      { build: before === undefined ? 'this' : 'after', main, resync },
-      ...(before === undefined ? [] : [{ build: 'before', main: before, resync }]),
-    ]);
+    // Alternating builds, so that a change in the host's load between runs falls on both alike.
+    const builds =
+      before === undefined
+        ? [{ build: 'this', main }]
+        : [
+            { build: 'after', main },
+            { build: 'before', main: before },
+          ];
+    const runs = Array.from({ length: ROUNDS }, () => RESYNCS.flatMap((resync) => builds.map((b) => ({ ...b, resync })))).flat();
     for (const [i, run] of runs.entries()) {
       const started = process.hrtime.bigint();
       service = await startService(env(run.resync), 300_000, run.main, profile);
@@ -201,8 +232,9 @@ async function run(): Promise<void> {
         setup['create s'] = millis(started) / 1000;
       }
       await allReady(service, TENANTS);
-      setup[`${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
-      rows.push(await measure(service, names, run.resync, run.build));
+      setup[`run ${i + 1}, ${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
+      const row = await measure(service, names, run.resync, run.build);
+      rows.push({ ...row, ...(await latencyColumns(service, scratch.root, names, run.resync)) });
       await service.stop();
       service = undefined;
     }

@@ -6,6 +6,7 @@ import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
 import { cpuSeconds, detach, metric, trace } from './governor-process';
+import { changeLatency } from './change-latency';
 import { fixed, report } from './stats';
 
 // The whole governor's pass over tenants that are in sync (database read, cgroups, namespaces, link, tc,
@@ -43,32 +44,6 @@ const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 20);
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? NaN;
 
-/** PATCH to file: from the request's start and from its answer (the commit, and so the NOTIFY) to cgroup.freeze. */
-async function changeLatency(service: ServiceProcess, root: string, tenants: number): Promise<{ fromRequest: number[]; fromAnswer: number[] }> {
-  const fromRequest: number[] = [];
-  const fromAnswer: number[] = [];
-  for (let round = 0; round < LATENCY_ROUNDS; round += 1) {
-    await sleep(200 + Math.random() * RESYNC_S * 1000);
-    const name = `noop-${Math.floor(Math.random() * tenants)}`;
-    const freeze = join(root, 'tenants', name, 'cgroup.freeze');
-    const suspended = readFileSync(freeze, 'utf8').trim() !== '1';
-    const start = performance.now();
-    const res = await fetch(`${service.url}/v1/tenants/${name}`, {
-      method: 'PATCH',
-      headers: { ...auth, 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ suspended }),
-    });
-    const answered = performance.now();
-    if (res.status !== 200) throw new Error(`PATCH ${name}: ${res.status} ${await res.text()}`);
-    for (const deadline = Date.now() + 600_000; readFileSync(freeze, 'utf8').trim() !== (suspended ? '1' : '0'); await sleep(2)) {
-      if (Date.now() > deadline) throw new Error(`${name}: cgroup.freeze not ${suspended ? 1 : 0} within 10 minutes`);
-    }
-    const applied = performance.now();
-    fromRequest.push(applied - start);
-    fromAnswer.push(applied - answered);
-  }
-  return { fromRequest, fromAnswer };
-}
 const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
 
 async function passesOver(service: ServiceProcess, tenants: number, seconds: number): Promise<number> {
@@ -109,7 +84,13 @@ async function measureBuild(
     // Only the execve that succeeded: execvp tries each PATH entry in turn, and each miss is an execve too.
     const execs = [...readFileSync(join(dir, 'execve'), 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => m[1].split('/').pop());
     rmSync(dir, { recursive: true, force: true });
-    const latency = await changeLatency(service, root, tenants);
+    const latency = await changeLatency(
+      service.url,
+      root,
+      Array.from({ length: tenants }, (_, i) => `noop-${i}`),
+      LATENCY_ROUNDS,
+      RESYNC_S * 1000,
+    );
     const byProgram = Object.entries(execs.reduce<Record<string, number>>((acc, p) => ({ ...acc, [p as string]: (acc[p as string] ?? 0) + 1 }), {}))
       .map(([p, n]) => `${p} ${fixed(n / tracedPasses / tenants, 1)}`)
       .join(', ');

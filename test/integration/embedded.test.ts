@@ -83,7 +83,7 @@ describe('the embedded database', () => {
       .map((line) => JSON.parse(line) as { req?: { id?: string; url?: string; headers?: Record<string, string> }; res?: { statusCode?: number } })
       .find((entry) => entry.req?.url === '/v1/tenants' && entry.res?.statusCode === 201);
     assert.ok(requestLine?.req?.id, `one JSON line per request, with its request id:\n${log}`);
-    assert.equal(requestLine.req.headers?.authorization, '[Redacted]');
+    assert.equal(requestLine.req.headers, undefined, 'the request line names no header, so no credential can reach it');
 
     const second = await startService({
       GOVERNOR_DATA_DIR: dataDir,

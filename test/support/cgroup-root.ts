@@ -50,7 +50,10 @@ export function removeRunDir(dir: string): void {
     .map((line) => line.split(' ')[4])
     .filter((point): point is string => point !== undefined && (point === dir || point.startsWith(`${dir}/`)))
     .sort((a, b) => b.length - a.length);
-  for (const point of new Set(mounts)) spawnSync('umount', ['-l', point]);
+  // One umount for many mount points: at 1,000 tenants there are thousands, and one process each (each
+  // parsing the host's whole mount table) took over an hour on a loaded host.
+  const points = [...new Set(mounts)];
+  for (let i = 0; i < points.length; i += 256) spawnSync('umount', ['-l', ...points.slice(i, i + 256)]);
   rmSync(dir, { recursive: true, force: true });
 }
 

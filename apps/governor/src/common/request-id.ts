@@ -15,7 +15,7 @@ export function assignRequestId(req: IncomingMessage, res: ServerResponse): stri
   return id;
 }
 
-/** pino-http stores the id on req.id; everything else reads it through here. */
+/** HttpLogMiddleware stores the id on req.id; everything else reads it through here. */
 export function requestIdOf(req: IncomingMessage): string | undefined {
   const id = (req as IncomingMessage & { id?: unknown }).id;
   return typeof id === 'string' ? id : undefined;
