@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import { type DirFd, type FileWrite, type GovernorNative, TreeList } from '../../native/src/native.types';
-import type { CgroupFileList, FileListRead } from './collect';
+import { CgroupFileList, type FileListRead } from './collect';
 import { NativeError } from '../../native/src/native.error';
 import { CgroupPathError, fileIn } from './layout';
 
@@ -90,19 +90,26 @@ export class CgroupFs {
   }
 
   /**
-   * The same files of many child cgroups of `dir`, `perCall` children to a native call: per child, its
-   * snapshot as readMany gives it (a child that does not exist has every file absent). A sample of every
-   * tenant then costs a few trips to a worker instead of one per tenant. Names are checked as readMany does.
+   * The same files of many child cgroups of `dir`, `perCall` children to a list read (readList: one native
+   * call on a worker, or two side by side for a long list): per child, its snapshot as readMany gives it (a
+   * child that does not exist has every file absent). A sample of every tenant then costs a few trips to a
+   * worker instead of one per tenant. Names are checked as readMany does; any errno but ENOENT throws.
    */
   async readAcross(dir: string, children: readonly string[], files: readonly string[], perCall = 128): Promise<Map<string, Map<string, string | undefined>>> {
+    for (const child of children) for (const file of files) batchPath(dir, `${child}/${file}`);
     const snapshots = new Map<string, Map<string, string | undefined>>();
     for (let i = 0; i < children.length; i += perCall) {
       const group = children.slice(i, i + perCall);
-      const read = await this.readMany(
-        dir,
-        group.flatMap((child) => files.map((file) => `${child}/${file}`)),
-      );
-      group.forEach((child) => snapshots.set(child, new Map(files.map((file) => [file, read?.get(`${child}/${file}`)]))));
+      const list = new CgroupFileList();
+      const childDir = (child: string) => (dir === '' ? child : `${dir}/${child}`);
+      for (const child of group) for (const file of files) list.add(childDir(child), file);
+      const read = await this.readList(list);
+      const failure = read.errors.values().next();
+      if (failure.done !== true) throw failure.value;
+      for (const child of group) {
+        const at = (file: string) => list.indexOf(childDir(child), file);
+        snapshots.set(child, new Map(files.map((file) => [file, read.texts[at(file) ?? -1]])));
+      }
     }
     return snapshots;
   }
