@@ -235,6 +235,8 @@ async function run(): Promise<void> {
       setup[`run ${i + 1}, ${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
       const row = await measure(service, names, run.resync, run.build);
       rows.push({ ...row, ...(await latencyColumns(service, scratch.root, names, run.resync)) });
+      // Each row as soon as it is measured: the cleanup of 1,000 tenants' mounts and links takes minutes.
+      process.stderr.write(`api-load row: ${JSON.stringify(rows[rows.length - 1])}\n`);
       await service.stop();
       service = undefined;
     }
