@@ -69,7 +69,7 @@ cleanup() {
   if [ -n "$leader" ] && [ -d "/proc/$leader" ]; then
     [ "$status" = 0 ] || inside journalctl --no-pager -o cat -u governor-tenants.service -u governor-agent.service | grep -v -e RouterExplorer -e RoutesResolver -e InstanceLoader | tail -20
     inside systemctl poweroff || kill -TERM "$leader" || true
-    for _ in $(seq 150); do [ -d "/proc/$leader" ] || break; sleep 0.2; done
+    for _ in $(seq 600); do [ -d "/proc/$leader" ] || break; sleep 0.2; done
   fi
   [ -d "$machine_cgroup" ] && find "$machine_cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true
   [ -d "$machine_cgroup" ] && echo "left behind: $machine_cgroup"
@@ -165,12 +165,22 @@ echo "system.slice hands down: $(cat "$machine_cgroup/payload/system.slice/cgrou
 inside systemctl enable --now "${units[@]}"
 inside systemctl is-active "${units[@]}" governor-api.service
 
+in_supervisor() {
+  for _ in $(seq 240); do
+    [ "$(inside sed -n 's/^0:://p' /proc/"$1"/cgroup)" = /system.slice/governor-agent.service/supervisor ] && break
+    sleep 0.5
+  done
+  echo "agent (pid $1 in the machine) now: $(inside cat /proc/"$1"/cgroup | sed -n 's/^0:://p')"
+  [ "$(inside sed -n 's/^0:://p' /proc/"$1"/cgroup)" = /system.slice/governor-agent.service/supervisor ]
+}
+
 step 'cgroups'
 agent_pid=$(inside systemctl show -P MainPID governor-agent.service)
 echo "agent (pid $agent_pid in the machine): $(inside cat /proc/"$agent_pid"/cgroup | sed -n 's/^0:://p')"
 if [ -n "$single" ]; then
   root=/sys/fs/cgroup/system.slice/governor-agent.service
-  [ "$(inside sed -n 's/^0:://p' /proc/"$agent_pid"/cgroup)" = /system.slice/governor-agent.service/supervisor ]
+  # Started in the unit's cgroup (ROOT), the agent moves itself to ROOT/supervisor when its cgroup driver starts.
+  in_supervisor "$agent_pid"
 else
   root=/sys/fs/cgroup/system.slice/governor-tenants.service
   keeper_pid=$(inside systemctl show -P MainPID governor-tenants.service)
@@ -205,17 +215,40 @@ else
   echo "NO WORKLOAD: none could start on $node_name (the tenant is $phase)"
 fi
 
+step "ROOT hands a controller down, as it does on a host whose v2 tree has memory, cpu, io or pids"
+# The governor enables only the controllers it manages (cpu cpuset io memory pids); this host's v2 tree offers
+# none of them, only hugetlb. Enabled in ROOT's subtree_control by hand, hugetlb puts ROOT under the kernel's
+# no-internal-process rule exactly as memory would: a process may no longer join ROOT itself.
+handed=$(inside cat "$root/cgroup.subtree_control")
+if [ -z "$handed" ]; then
+  offered=$(inside cat "$root/cgroup.controllers")
+  [ -n "$offered" ] || { echo "ROOT $root is offered no controller: the restart below would prove nothing" >&2; exit 1; }
+  inside sh -c "echo +${offered%% *} >$root/cgroup.subtree_control"
+fi
+echo "ROOT $root hands down: $(inside cat "$root/cgroup.subtree_control")"
+if inside sh -c "echo \$\$ >$root/cgroup.procs" 2>/dev/null; then
+  echo "the kernel let a process join ROOT $root itself: the no-internal-process rule does not apply" >&2
+  exit 1
+fi
+echo "a process may not join ROOT $root itself (the kernel refuses, as it does systemd below)"
+
 step 'systemctl restart governor-agent'
 since=$(inside date '+%Y-%m-%d %H:%M:%S')
 restarted=0
 inside systemctl restart governor-agent.service || restarted=$?
 sleep 3
 echo "systemctl restart: exit $restarted; $(inside systemctl show -P ActiveState,SubState,ExecMainStatus,NRestarts governor-agent.service | tr '\n' ' ')"
-inside journalctl --no-pager -o short-monotonic --since "$since" -u governor-agent.service | grep -v -e RouterExplorer -e RoutesResolver -e InstanceLoader | head -20
+inside journalctl --no-pager -o short-monotonic --since "$since" -u governor-agent.service | grep -v -e RouterExplorer -e RoutesResolver -e InstanceLoader | sed -n 1,20p
 if ! inside systemctl is-active governor-agent.service; then
-  inside systemctl --no-pager status governor-agent.service | head -20 || true
-  echo "the tenants' cgroups: $(inside cat "$root/tenants/$tenant/attached/cgroup.procs" "$root/tenants/$tenant/workloads/"*/cgroup.procs 2>/dev/null | tr '\n' ' ')"
+  inside systemctl --no-pager status governor-agent.service | sed -n 1,20p || true
+  inside journalctl -b --no-pager -o short-monotonic | grep -i -e 'attach to cgroup' -e 'exec.*cgroup' | tail -4 || true
+  echo "still in the tenants' cgroups: $(inside cat "$root/tenants/$tenant/attached/cgroup.procs" "$root/tenants/$tenant/workloads/"*/cgroup.procs "$root/tenants/$tenant/monitors/"*/cgroup.procs 2>/dev/null | tr '\n' ' ')"
   if [ -n "$single" ]; then
+    inside systemctl stop governor-agent.service || true
+    start=0
+    inside systemctl start governor-agent.service || start=$?
+    sleep 3
+    echo "systemctl stop, then start: exit $start; $(inside systemctl show -P ActiveState,SubState,ExecMainStatus,NRestarts governor-agent.service | tr '\n' ' ')"
     echo "SINGLE UNIT: the restarted agent does not run (ROOT $root hands down: $(inside cat "$root/cgroup.subtree_control"))"
     inside systemctl stop governor-agent.service || true
     exit 4
@@ -225,6 +258,7 @@ fi
 new_agent=$(inside systemctl show -P MainPID governor-agent.service)
 echo "agent pid $agent_pid -> $new_agent: $(inside cat /proc/"$new_agent"/cgroup | sed -n 's/^0:://p')"
 [ "$new_agent" != "$agent_pid" ]
+[ -z "$single" ] || in_supervisor "$new_agent"
 check nodes "$node_name"
 inside grep -qx "$sleeper" "$attached/cgroup.procs" || { echo "the attached pid $sleeper is gone from $attached" >&2; exit 1; }
 echo "the attached pid $sleeper is still in $attached"
@@ -233,6 +267,14 @@ if [ -n "$id" ]; then
   echo "workload $id after the restart: pid $after"
   [ "$after" = "$before" ] || { echo "the workload's process changed: $before -> $after" >&2; exit 1; }
   check workload-running "$tenant" "$id"
+fi
+echo "ROOT $root hands down after the restart: $(inside cat "$root/cgroup.subtree_control")"
+if [ -n "$single" ]; then
+  inside systemctl stop governor-agent.service
+  inside systemctl start governor-agent.service
+  stopped_started=$(inside systemctl show -P MainPID governor-agent.service)
+  in_supervisor "$stopped_started"
+  echo "systemctl stop, then start: main pid $stopped_started"
 fi
 for unit in "${units[@]}"; do inside systemd-cgls --no-pager -u "$unit"; done
 
