@@ -242,7 +242,7 @@ inside journalctl --no-pager -o short-monotonic --since "$since" -u governor-age
 if ! inside systemctl is-active governor-agent.service; then
   inside systemctl --no-pager status governor-agent.service | sed -n 1,20p || true
   inside journalctl -b --no-pager -o short-monotonic | grep -i -e 'attach to cgroup' -e 'exec.*cgroup' | tail -4 || true
-  echo "still in the tenants' cgroups: $(inside cat "$root/tenants/$tenant/attached/cgroup.procs" "$root/tenants/$tenant/workloads/"*/cgroup.procs "$root/tenants/$tenant/monitors/"*/cgroup.procs 2>/dev/null | tr '\n' ' ')"
+  echo "still in the tenants' cgroups: $(inside sh -c "cat $root/tenants/$tenant/attached/cgroup.procs $root/tenants/$tenant/workloads/*/cgroup.procs $root/tenants/$tenant/monitors/*/cgroup.procs" 2>/dev/null | tr '\n' ' ')"
   if [ -n "$single" ]; then
     inside systemctl stop governor-agent.service || true
     start=0
