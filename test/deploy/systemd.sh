@@ -12,6 +12,17 @@
 # root; see README "Deployment".
 #
 #   bash test/deploy/systemd.sh
+#   bash test/deploy/systemd.sh --single-unit
+#
+# --single-unit tries the layout of issue 14 instead: one governor-agent.service (Delegate=yes, KillMode=process)
+# whose own cgroup is ROOT, the agent moving itself to ROOT/supervisor at start, no governor-tenants.service. It
+# reports what systemd does on `systemctl restart` once ROOT hands a controller to its children, and exits 4 when
+# the restarted agent cannot start (the two-unit layout is then the one that works).
+#
+# The controllers: the host's v2 controllers that systemd does not manage itself (hugetlb on this hybrid host) are
+# enabled down to system.slice by hand before the governor's units start, so that ROOT hands a controller to its
+# children as on a real host. Without one, the kernel's no-internal-process rule never applies and a process may
+# join any cgroup of the tree: neither layout's restart would be tested.
 #
 # The machine has its own network namespace (--private-network), so the agent's tenant links and nftables
 # table stay inside it. On a hybrid host (cgroup v1 controllers, v2 at /sys/fs/cgroup/unified) nspawn runs in a
@@ -29,6 +40,8 @@ admin_token=$prefix-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 agent_token=$prefix-agent-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 node_name=$prefix-nspawn
 tenant=deploy-systemd
+single=
+[ "${1:-}" = --single-unit ] && single=1
 
 step() { printf '\n== %s (%s, load %s)\n' "$1" "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 
@@ -56,7 +69,7 @@ cleanup() {
   if [ -n "$leader" ] && [ -d "/proc/$leader" ]; then
     [ "$status" = 0 ] || inside journalctl --no-pager -o cat -u governor-tenants.service -u governor-agent.service | grep -v -e RouterExplorer -e RoutesResolver -e InstanceLoader | tail -20
     inside systemctl poweroff || kill -TERM "$leader" || true
-    for _ in $(seq 150); do [ -d "/proc/$leader" ] || break; sleep 0.2; done
+    for _ in $(seq 600); do [ -d "/proc/$leader" ] || break; sleep 0.2; done
   fi
   [ -d "$machine_cgroup" ] && find "$machine_cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true
   [ -d "$machine_cgroup" ] && echo "left behind: $machine_cgroup"
@@ -77,10 +90,21 @@ step 'install the units as the README says'
 cp "$(command -v node)" "$rootfs/usr/bin/node"
 echo "$node_name" >"$rootfs/etc/hostname"
 mkdir -p "$rootfs/etc/governor" "$rootfs/etc/systemd/system/multi-user.target.wants"
-for unit in governor-tenants.service governor-agent.service governor-api.service; do
+rm -f "$rootfs"/etc/systemd/system/governor-*.service "$rootfs"/etc/systemd/system/multi-user.target.wants/governor-*.service
+units=(governor-tenants.service governor-agent.service)
+[ -n "$single" ] && units=(governor-agent.service)
+for unit in "${units[@]}" governor-api.service; do
   cp "$repo/config/systemd/$unit" "$rootfs/etc/systemd/system/$unit"
-  ln -sf "/etc/systemd/system/$unit" "$rootfs/etc/systemd/system/multi-user.target.wants/$unit"
 done
+if [ -n "$single" ]; then
+  # The issue-14 unit: ROOT is the agent's own cgroup, nothing binds it to a tenants unit.
+  sed -i -e 's|^Environment=GOVERNOR_CGROUP_ROOT=.*|Environment=GOVERNOR_CGROUP_ROOT=/sys/fs/cgroup/system.slice/governor-agent.service|' \
+    -e '/^BindsTo=governor-tenants.service/d' -e 's/ governor-tenants.service$//' "$rootfs/etc/systemd/system/governor-agent.service"
+  grep -n -e GOVERNOR_CGROUP_ROOT -e BindsTo -e ^After -e ^Delegate -e ^KillMode "$rootfs/etc/systemd/system/governor-agent.service"
+fi
+# The API starts at boot; the agent's units are enabled with `systemctl enable --now` once the controllers are
+# delegated (below).
+ln -sf /etc/systemd/system/governor-api.service "$rootfs/etc/systemd/system/multi-user.target.wants/governor-api.service"
 url="postgres://postgres@/$database?host=$pg_socket"
 (
   umask 077
@@ -127,17 +151,44 @@ done
 [ -n "$leader" ] || { echo 'the machine did not boot' >&2; cat "$work/console.log" >&2; exit 1; }
 echo "systemd $(inside systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'): $state"
 inside systemctl --no-pager --failed
-inside systemctl is-active governor-tenants.service governor-agent.service governor-api.service
+
+step "delegate the host's other v2 controllers to system.slice, then enable --now ${units[*]}"
+# systemd 252 enables in system.slice only the controllers it knows (cpu, io, memory, pids, cpuset); a v2
+# controller it does not manage (hugetlb here) must be enabled down the machine's tree by hand. The machine's
+# cgroup and payload/ hold no process of their own (nspawn and the machine's systemd sit in leaves).
+for dir in "$machine_cgroup" "$machine_cgroup/payload" "$machine_cgroup/payload/system.slice"; do
+  for controller in $(cat "$dir/cgroup.controllers"); do
+    grep -qw "$controller" "$dir/cgroup.subtree_control" || echo "+$controller" >"$dir/cgroup.subtree_control"
+  done
+done
+echo "system.slice hands down: $(cat "$machine_cgroup/payload/system.slice/cgroup.subtree_control")"
+inside systemctl enable --now "${units[@]}"
+inside systemctl is-active "${units[@]}" governor-api.service
+
+in_supervisor() {
+  for _ in $(seq 240); do
+    [ "$(inside sed -n 's/^0:://p' /proc/"$1"/cgroup)" = /system.slice/governor-agent.service/supervisor ] && break
+    sleep 0.5
+  done
+  echo "agent (pid $1 in the machine) now: $(inside cat /proc/"$1"/cgroup | sed -n 's/^0:://p')"
+  [ "$(inside sed -n 's/^0:://p' /proc/"$1"/cgroup)" = /system.slice/governor-agent.service/supervisor ]
+}
 
 step 'cgroups'
-root=/sys/fs/cgroup/system.slice/governor-tenants.service
 agent_pid=$(inside systemctl show -P MainPID governor-agent.service)
-keeper_pid=$(inside systemctl show -P MainPID governor-tenants.service)
 echo "agent (pid $agent_pid in the machine): $(inside cat /proc/"$agent_pid"/cgroup | sed -n 's/^0:://p')"
-echo "tenants unit's process (pid $keeper_pid): $(inside cat /proc/"$keeper_pid"/cgroup | sed -n 's/^0:://p')"
-echo "ROOT $root: $(inside sh -c "cd $root && ls -d */ | tr '\n' ' '")"
-[ "$(inside sed -n 's/^0:://p' /proc/"$agent_pid"/cgroup)" = /system.slice/governor-agent.service ]
-[ "$(inside sed -n 's/^0:://p' /proc/"$keeper_pid"/cgroup)" = /system.slice/governor-tenants.service/keeper ]
+if [ -n "$single" ]; then
+  root=/sys/fs/cgroup/system.slice/governor-agent.service
+  # Started in the unit's cgroup (ROOT), the agent moves itself to ROOT/supervisor when its cgroup driver starts.
+  in_supervisor "$agent_pid"
+else
+  root=/sys/fs/cgroup/system.slice/governor-tenants.service
+  keeper_pid=$(inside systemctl show -P MainPID governor-tenants.service)
+  echo "tenants unit's process (pid $keeper_pid): $(inside cat /proc/"$keeper_pid"/cgroup | sed -n 's/^0:://p')"
+  [ "$(inside sed -n 's/^0:://p' /proc/"$agent_pid"/cgroup)" = /system.slice/governor-agent.service ]
+  [ "$(inside sed -n 's/^0:://p' /proc/"$keeper_pid"/cgroup)" = /system.slice/governor-tenants.service/keeper ]
+fi
+echo "ROOT $root: $(inside sh -c "cd $root && ls -d */ | tr '\n' ' '"), hands down: $(inside cat "$root/cgroup.subtree_control")"
 
 step 'api /readyz and /v1/nodes'
 check ready
@@ -164,12 +215,50 @@ else
   echo "NO WORKLOAD: none could start on $node_name (the tenant is $phase)"
 fi
 
+step "ROOT hands a controller down, as it does on a host whose v2 tree has memory, cpu, io or pids"
+# The governor enables only the controllers it manages (cpu cpuset io memory pids); this host's v2 tree offers
+# none of them, only hugetlb. Enabled in ROOT's subtree_control by hand, hugetlb puts ROOT under the kernel's
+# no-internal-process rule exactly as memory would: a process may no longer join ROOT itself.
+handed=$(inside cat "$root/cgroup.subtree_control")
+if [ -z "$handed" ]; then
+  offered=$(inside cat "$root/cgroup.controllers")
+  [ -n "$offered" ] || { echo "ROOT $root is offered no controller: the restart below would prove nothing" >&2; exit 1; }
+  inside sh -c "echo +${offered%% *} >$root/cgroup.subtree_control"
+fi
+echo "ROOT $root hands down: $(inside cat "$root/cgroup.subtree_control")"
+if inside sh -c "echo \$\$ >$root/cgroup.procs" 2>/dev/null; then
+  echo "the kernel let a process join ROOT $root itself: the no-internal-process rule does not apply" >&2
+  exit 1
+fi
+echo "a process may not join ROOT $root itself (the kernel refuses, as it does systemd below)"
+
 step 'systemctl restart governor-agent'
-inside systemctl restart governor-agent.service
-inside systemctl is-active governor-agent.service
+since=$(inside date '+%Y-%m-%d %H:%M:%S')
+restarted=0
+inside systemctl restart governor-agent.service || restarted=$?
+sleep 3
+echo "systemctl restart: exit $restarted; $(inside systemctl show -P ActiveState,SubState,ExecMainStatus,NRestarts governor-agent.service | tr '\n' ' ')"
+inside journalctl --no-pager -o short-monotonic --since "$since" -u governor-agent.service | grep -v -e RouterExplorer -e RoutesResolver -e InstanceLoader | sed -n 1,20p
+if ! inside systemctl is-active governor-agent.service; then
+  inside systemctl --no-pager status governor-agent.service | sed -n 1,20p || true
+  inside journalctl -b --no-pager -o short-monotonic | grep -i -e 'attach to cgroup' -e 'exec.*cgroup' | tail -4 || true
+  echo "still in the tenants' cgroups: $(inside sh -c "cat $root/tenants/$tenant/attached/cgroup.procs $root/tenants/$tenant/workloads/*/cgroup.procs $root/tenants/$tenant/monitors/*/cgroup.procs" 2>/dev/null | tr '\n' ' ')"
+  if [ -n "$single" ]; then
+    inside systemctl stop governor-agent.service || true
+    start=0
+    inside systemctl start governor-agent.service || start=$?
+    sleep 3
+    echo "systemctl stop, then start: exit $start; $(inside systemctl show -P ActiveState,SubState,ExecMainStatus,NRestarts governor-agent.service | tr '\n' ' ')"
+    echo "SINGLE UNIT: the restarted agent does not run (ROOT $root hands down: $(inside cat "$root/cgroup.subtree_control"))"
+    inside systemctl stop governor-agent.service || true
+    exit 4
+  fi
+  exit 1
+fi
 new_agent=$(inside systemctl show -P MainPID governor-agent.service)
 echo "agent pid $agent_pid -> $new_agent: $(inside cat /proc/"$new_agent"/cgroup | sed -n 's/^0:://p')"
 [ "$new_agent" != "$agent_pid" ]
+[ -z "$single" ] || in_supervisor "$new_agent"
 check nodes "$node_name"
 inside grep -qx "$sleeper" "$attached/cgroup.procs" || { echo "the attached pid $sleeper is gone from $attached" >&2; exit 1; }
 echo "the attached pid $sleeper is still in $attached"
@@ -179,8 +268,15 @@ if [ -n "$id" ]; then
   [ "$after" = "$before" ] || { echo "the workload's process changed: $before -> $after" >&2; exit 1; }
   check workload-running "$tenant" "$id"
 fi
-inside systemd-cgls --no-pager -u governor-agent.service
-inside systemd-cgls --no-pager -u governor-tenants.service
+echo "ROOT $root hands down after the restart: $(inside cat "$root/cgroup.subtree_control")"
+if [ -n "$single" ]; then
+  inside systemctl stop governor-agent.service
+  inside systemctl start governor-agent.service
+  stopped_started=$(inside systemctl show -P MainPID governor-agent.service)
+  in_supervisor "$stopped_started"
+  echo "systemctl stop, then start: main pid $stopped_started"
+fi
+for unit in "${units[@]}"; do inside systemd-cgls --no-pager -u "$unit"; done
 
 step "delete $tenant"
 check delete "$tenant"

@@ -116,3 +116,15 @@ for (const [unit, example, role] of [
     assert.equal(config.role, role);
   });
 }
+
+test('points the agent at the tenants unit cgroup, never at its own: systemd 252 could not restart it there', () => {
+  // test/deploy/systemd.sh --single-unit: with ROOT the agent unit's own cgroup, a restart once ROOT hands a
+  // controller down ends in "Failed to attach to cgroup /system.slice/governor-agent.service: Device or resource
+  // busy" and status 219/CGROUP (README "Deployment").
+  const root = unitEnvironment('config/systemd/governor-agent.service').env.GOVERNOR_CGROUP_ROOT;
+  assert.equal(root, '/sys/fs/cgroup/system.slice/governor-tenants.service');
+  assert.match(read('config/systemd/governor-agent.service'), /^BindsTo=governor-tenants\.service$/m);
+  const tenants = read('config/systemd/governor-tenants.service');
+  assert.match(tenants, /^Delegate=yes$/m);
+  assert.match(tenants, /^ExecStart=.*"\$cg\/keeper\/cgroup\.procs"/m);
+});
