@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostScratch } from '../support/cgroup-root';
+import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 
 // What the whole-governor benchmarks read of a running service process from outside it: its Prometheus
 // counters, its CPU time (children included) and, under strace, the system calls of every thread.
@@ -82,4 +86,39 @@ export async function createTenants(url: string, token: string, names: readonly 
       }),
     );
   }
+}
+
+/** A whole-governor benchmark's own world: a scratch cgroup root, run dir and firewall table, a fresh database, a data dir. */
+export interface BenchWorld {
+  scratch: ReturnType<typeof hostScratch>;
+  databaseUrl: string;
+  dataDir: string;
+  /** the service environment for that world: the root admin token, warn-level logs, tenant addresses from `pool` */
+  env: Record<string, string>;
+  /** drops the database and removes the data dir and the scratch root */
+  remove(): Promise<void>;
+}
+
+export async function benchWorld(label: string, pool: string, dataParent = tmpdir()): Promise<BenchWorld> {
+  const scratch = hostScratch(label);
+  const databaseUrl = await createDatabase();
+  const dataDir = mkdtempSync(join(dataParent, `governor-bench-${label}-`));
+  return {
+    scratch,
+    databaseUrl,
+    dataDir,
+    env: {
+      ...scratch.env,
+      DATABASE_URL: databaseUrl,
+      GOVERNOR_DATA_DIR: dataDir,
+      GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
+      GOVERNOR_LOG_LEVEL: 'warn',
+      GOVERNOR_NET_POOL: pool,
+    },
+    async remove() {
+      await dropDatabase(databaseUrl);
+      rmSync(dataDir, { recursive: true, force: true });
+      scratch.cleanup();
+    },
+  };
 }

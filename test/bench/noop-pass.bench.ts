@@ -2,10 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hostScratch } from '../support/cgroup-root';
-import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
+import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
-import { cpuSeconds, detach, metric, trace } from './governor-process';
+import { benchWorld, cpuSeconds, detach, metric, trace } from './governor-process';
 import { changeLatency } from './change-latency';
 import { fixed, report } from './stats';
 
@@ -173,17 +172,8 @@ async function everyTenantReady(service: ServiceProcess): Promise<boolean> {
 
 async function measure(tenants: number): Promise<Array<Record<string, number | string>>> {
   // Ten characters at most: the firewall table name it goes into holds 31.
-  const scratch = hostScratch(`bn${tenants}${LABEL}`.slice(0, 10));
-  const databaseUrl = await createDatabase();
-  const dataDir = mkdtempSync(join(tmpdir(), 'governor-bench-noop-'));
-  const env = {
-    ...scratch.env,
-    DATABASE_URL: databaseUrl,
-    GOVERNOR_DATA_DIR: dataDir,
-    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
-    GOVERNOR_LOG_LEVEL: 'warn',
-    GOVERNOR_NET_POOL: NET_POOL,
-  };
+  const world = await benchWorld(`bn${tenants}${LABEL}`.slice(0, 10), NET_POOL);
+  const { scratch, env } = world;
   try {
     // The tenants are made once, by the build measured last, and every build then restarts on them.
     const service = await startService({ ...env, GOVERNOR_RESYNC_INTERVAL: `${RESYNC_S}s` }, 120_000, main);
@@ -218,9 +208,7 @@ async function measure(tenants: number): Promise<Array<Record<string, number | s
     }
     return rows;
   } finally {
-    await dropDatabase(databaseUrl);
-    rmSync(dataDir, { recursive: true, force: true });
-    scratch.cleanup();
+    await world.remove();
   }
 }
 

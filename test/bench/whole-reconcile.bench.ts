@@ -5,10 +5,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { CGROUP2_MOUNT, hostScratch } from '../support/cgroup-root';
-import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
+import { CGROUP2_MOUNT } from '../support/cgroup-root';
+import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
-import { CGROUP_WRITES, cpuSeconds, createTenants, detach, forksSinceBoot, metric, RECONCILED, trace } from './governor-process';
+import { benchWorld, CGROUP_WRITES, cpuSeconds, createTenants, detach, forksSinceBoot, metric, RECONCILED, trace } from './governor-process';
 import { countSyscalls } from './syscall-count';
 import { measureFloor } from './whole-reconcile.floor';
 import { fixed, report, seconds, summarize } from './stats';
@@ -214,17 +214,8 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const net = `10.216.${FLOOR_BASE + (i >> 7)}`;
     return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
   });
-  const scratch = hostScratch(`gb${label}`);
-  const databaseUrl = await createDatabase();
-  const dataDir = mkdtempSync(join(DATA_DIR, 'governor-bench-whole-'));
-  const env = {
-    ...scratch.env,
-    DATABASE_URL: databaseUrl,
-    GOVERNOR_DATA_DIR: dataDir,
-    GOVERNOR_ADMIN_TOKEN: ROOT_TOKEN,
-    GOVERNOR_LOG_LEVEL: 'warn',
-    GOVERNOR_NET_POOL: NET_POOL,
-  };
+  const world = await benchWorld(`gb${label}`, NET_POOL, DATA_DIR);
+  const { scratch, databaseUrl, env } = world;
   const db = new Client({ connectionString: databaseUrl });
   const names = Array.from({ length: tenants }, (_, i) => `w${i}`);
   let gov: Governor | undefined;
@@ -326,9 +317,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     holder?.kill('SIGKILL');
     await gov?.service.stop();
     await db.end().catch(() => undefined);
-    await dropDatabase(databaseUrl);
-    scratch.cleanup();
-    rmSync(dataDir, { recursive: true, force: true });
+    await world.remove();
   }
 }
 
