@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { Gate } from './workload.doubles';
-import { settle, WorkloadWorld } from './workload.world';
+import { bootWorkloadWorld, settle, shutdownWorkloadWorld, WorkloadWorld } from './workload.world';
 
 describe('WorkloadSupervisor', () => {
   let world: WorkloadWorld;
   beforeEach(async () => {
-    mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: Date.parse('2026-12-06T08:00:00Z') });
-    world = await new WorkloadWorld().boot();
+    world = await bootWorkloadWorld();
   });
-  afterEach(() => {
-    world.shutdown();
-    mock.timers.reset();
-  });
+  afterEach(() => shutdownWorkloadWorld(world));
 
   it('records the end of a workload once and reaps it once, however many reads and ticks sync it at the same time', async () => {
     const acme = world.tenant('acme');

@@ -1,3 +1,4 @@
+import { mock } from 'node:test';
 import type { TenantEntity } from '../../../../libs/persistence/src/entities';
 import type { Quota } from '../../../../libs/domain/src/quota.types';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
@@ -67,3 +68,15 @@ export class WorkloadWorld {
 
 /** Lets every callback and promise already due run. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A booted world on mocked timers and clock (2026-12-06T08:00:00Z), as every workload spec starts from. */
+export async function bootWorkloadWorld(): Promise<WorkloadWorld> {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: Date.parse('2026-12-06T08:00:00Z') });
+  return new WorkloadWorld().boot();
+}
+
+/** Stops a world from bootWorkloadWorld and gives the real timers back. */
+export function shutdownWorkloadWorld(world: WorkloadWorld): void {
+  world.shutdown();
+  mock.timers.reset();
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { WorkloadException, WorkloadExceptionCode } from './workload.exception';
-import { settle, WorkloadWorld } from './workload.world';
+import { bootWorkloadWorld, settle, shutdownWorkloadWorld, type WorkloadWorld } from './workload.world';
 
 const input = { command: ['/bin/sleep', '300'], env: { TOKEN: 'secret', A: '1' }, cwd: '/', quota: {} };
 const isCode = (code: WorkloadExceptionCode, text: RegExp) => (err: unknown) => err instanceof WorkloadException && err.code === code && text.test(err.message);
@@ -9,13 +9,9 @@ const isCode = (code: WorkloadExceptionCode, text: RegExp) => (err: unknown) => 
 describe('WorkloadsService', () => {
   let world: WorkloadWorld;
   beforeEach(async () => {
-    mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: Date.parse('2026-12-06T08:00:00Z') });
-    world = await new WorkloadWorld().boot();
+    world = await bootWorkloadWorld();
   });
-  afterEach(() => {
-    world.shutdown();
-    mock.timers.reset();
-  });
+  afterEach(() => shutdownWorkloadWorld(world));
 
   it('refuses a start past workloads.max with the count and the limit, and launches and audits nothing', async () => {
     const acme = world.tenant('acme', { workloads: { max: 2 } });
