@@ -1,11 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
+
+export { detach, trace } from '../support/syscall-count';
 
 // What the whole-governor benchmarks read of a running service process from outside it: its Prometheus
 // counters, its CPU time (children included) and, under strace, the system calls of every thread.
@@ -47,22 +48,6 @@ export function cpuSeconds(pid: number): number {
 /** The "processes" line of /proc/stat: forks and thread clones since boot, in the whole system. */
 export function forksSinceBoot(): number {
   return Number(/^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
-}
-
-/**
- * strace on every thread of `pid` (and, with -f, every thread and child it makes from then on), writing
- * to `out`. `calls` is strace's -e trace= list; `extra` more options (e.g. -yy to name each fd).
- */
-export function trace(pid: number, out: string, calls: string, extra: string[] = []): ChildProcess {
-  const threads = readdirSync(`/proc/${pid}/task`).flatMap((tid) => ['-p', tid]);
-  return spawn('strace', ['-f', '-qq', ...extra, '-e', `trace=${calls}`, '-o', out, ...threads], { stdio: 'ignore' });
-}
-
-/** Stops a trace started by `trace` (SIGINT detaches from every thread) and waits for it to have written its file. */
-export async function detach(strace: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => strace.once('exit', resolve));
-  strace.kill('SIGINT');
-  await exited;
 }
 
 /**

@@ -9,7 +9,7 @@ import { CGROUP2_MOUNT } from '../support/cgroup-root';
 import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
 import { benchWorld, CGROUP_WRITES, cpuSeconds, createTenants, detach, forksSinceBoot, metric, RECONCILED, trace } from './governor-process';
-import { countSyscalls } from './syscall-count';
+import { COUNTED_CALLS, countSyscalls } from '../support/syscall-count';
 import { measureFloor } from './whole-reconcile.floor';
 import { fixed, report, seconds, summarize } from './stats';
 
@@ -44,7 +44,6 @@ const QUOTA = {
   network: { ingress: '8Mbit' },
   filesystem: { homeSize: '16Mi' },
 };
-const TRACED = 'execve,clone,clone3,fork,vfork,write,pwrite64,writev,sendmsg,sendto';
 const auth = { Authorization: `Bearer ${ROOT_TOKEN}` };
 const log = (message: string) =>
   process.stderr.write(
@@ -139,7 +138,7 @@ async function tracedWindow(gov: Governor, tenants: number, windowS: number) {
   const dir = mkdtempSync(join(tmpdir(), 'governor-bench-whole-strace-'));
   try {
     const before = await metric(gov.service.url, RECONCILED);
-    const strace = trace(gov.pid, join(dir, 'log'), TRACED, ['-yy', '-s', '1']);
+    const strace = trace(gov.pid, join(dir, 'log'), COUNTED_CALLS, ['-yy', '-s', '1']);
     await sleep(windowS * 1000);
     await detach(strace);
     const passes = ((await metric(gov.service.url, RECONCILED)) - before) / tenants;
@@ -157,7 +156,7 @@ async function tracedWindow(gov: Governor, tenants: number, windowS: number) {
 async function tracedChange(gov: Governor, root: string, name: string) {
   const dir = mkdtempSync(join(tmpdir(), 'governor-bench-whole-strace-'));
   try {
-    const strace = trace(gov.pid, join(dir, 'log'), TRACED, ['-yy', '-s', '1']);
+    const strace = trace(gov.pid, join(dir, 'log'), COUNTED_CALLS, ['-yy', '-s', '1']);
     // strace attaches to one thread after another: on a loaded host that takes seconds.
     await sleep(5000);
     await change(gov.service.url, root, name, 7);

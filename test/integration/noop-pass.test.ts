@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,12 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { type ServiceProcess, startService } from '../support/service.process';
+import { COUNTED_CALLS, countSyscalls, detach, type SyscallCount, trace } from '../support/syscall-count';
 
 // A governor as a process of its own, with tenants whose cgroups, links, shaping and firewall are in
-// sync. strace, attached to every thread of it, sees each execve of the governor and its children: a pass
-// with nothing to change must start no process and write no cgroup file, and neither does a pass that
-// changes a link's shaping (netlink from the native library). The same counter then sees the monitor of a
-// workload start, so a quiet counter is not a broken one.
+// sync. strace, attached to every thread of it, sees each execve, fork, write to a /sys or /proc file and
+// netlink change request of the governor and its children: a pass with nothing to change must do none of
+// them. The same counter sees the cgroup.freeze write of a suspension, the netlink request of a new rate
+// (and no process for it), the tenant init of a new tenant and the monitor of a workload start, so a quiet
+// counter is not a deaf one.
 const scratch = hostScratch('noop');
 const TENANTS = ['quiet-a', 'quiet-b', 'quiet-c'];
 const RESYNC_MS = 1000;
@@ -68,56 +70,67 @@ async function metric(pattern: RegExp): Promise<number> {
     .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
-/** strace on every thread of the governor (and, with -f, the children they start), into a file. */
-function trace(pid: number, out: string): ChildProcess {
-  const threads = readdirSync(`/proc/${pid}/task`).flatMap((tid) => ['-p', tid]);
-  return spawn('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', out, ...threads], { stdio: 'ignore' });
-}
-
-/** The programs the traced processes executed, by basename. */
-function executed(out: string): string[] {
-  // Only the execve that succeeded: execvp tries each PATH entry in turn, and each miss is an execve too.
-  return [...readFileSync(out, 'utf8').matchAll(/execve\("([^"]+)".* = 0$/gm)].map((m) => m[1].split('/').pop() as string);
-}
-
-async function passesWhileTraced(ms: number, during?: () => Promise<void>): Promise<{ programs: string[]; writes: number }> {
+/**
+ * strace on every thread of the governor (and, with -f, the children they start) for `ms` after `during`:
+ * the programs it started, its forks, its writes to /sys and /proc files and its netlink change requests,
+ * and its own count of cgroup writes over the same time.
+ */
+async function passesWhileTraced(ms: number, during?: () => Promise<void>): Promise<SyscallCount & { writes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'governor-strace-'));
-  const out = join(dir, 'execve');
+  const out = join(dir, 'log');
   const writesBefore = await metric(/^governor_cgroup_writes_total /);
-  const strace = trace(service.child.pid as number, out);
-  const exited = new Promise((resolve) => strace.once('exit', resolve));
+  const strace = trace(service.child.pid as number, out, COUNTED_CALLS, ['-yy', '-s', '1']);
   try {
     await sleep(500); // strace attaches
     await during?.();
     await sleep(ms);
   } finally {
     // Also when `during` throws: a tracer left attached slows the governor for the tests after, and keeps this file running.
-    strace.kill('SIGINT');
-    await exited;
+    await detach(strace);
   }
-  const programs = executed(out);
+  const count = countSyscalls(readFileSync(out, 'utf8'));
   rmSync(dir, { recursive: true, force: true });
-  return { programs, writes: (await metric(/^governor_cgroup_writes_total /)) - writesBefore };
+  return { ...count, writes: (await metric(/^governor_cgroup_writes_total /)) - writesBefore };
 }
 
 describe('a pass with nothing to change', () => {
-  it('starts no process and writes no cgroup file over several resyncs', async () => {
+  it('starts no process and writes nothing (no /sys or /proc file, no netlink change) over several resyncs', async () => {
     assert.equal(spawnSync('strace', ['-V']).status, 0, 'strace is installed (test/setup.sh)');
     const passesBefore = await metric(/^governor_reconcile_total\{result="success"\}/);
-    const { programs, writes } = await passesWhileTraced(4 * RESYNC_MS);
+    const seen = await passesWhileTraced(4 * RESYNC_MS);
     assert.ok((await metric(/^governor_reconcile_total\{result="success"\}/)) - passesBefore >= 2 * TENANTS.length, 'passes ran while traced');
-    assert.deepEqual(programs, [], 'no ip, nsenter, tc, sysctl or nft');
-    assert.equal(writes, 0);
+    assert.deepEqual(seen.execs, [], 'no ip, nsenter, tc, sysctl or nft');
+    assert.equal(seen.forks, 0, 'no fork');
+    assert.deepEqual(seen.kernelFileWrites, [], 'no write to a file under /sys or /proc');
+    assert.equal(seen.netlinkWrites, 0, `no netlink change request: ${seen.netlinkSamples.join('; ')}`);
+    assert.equal(seen.writes, 0, "the governor's own count of cgroup writes agrees");
+  });
+
+  it('sees the cgroup write of a change, so the silence above is not a deaf counter', async () => {
+    const seen = await passesWhileTraced(RESYNC_MS, async () => {
+      const res = await api('PATCH', '/v1/tenants/quiet-c', { suspended: true });
+      assert.equal(res.status, 200, await res.text());
+      await until('quiet-c', (t) => t.status?.observedGeneration === 2);
+    });
+    assert.ok(
+      seen.kernelFileWrites.some((file) => file.endsWith('/tenants/quiet-c/cgroup.freeze')),
+      `the tracer saw the write of quiet-c's cgroup.freeze: ${seen.kernelFileWrites.join(' ') || 'no write'}`,
+    );
+    assert.ok(seen.writes >= 1, "and so did the governor's own counter");
+    assert.equal((await api('PATCH', '/v1/tenants/quiet-c', { suspended: false })).status, 200);
+    await until('quiet-c', (t) => t.status?.observedGeneration === 3 && t.status.phase === 'Ready');
   });
 
   it('sets a new rate over netlink, starting no process and writing no cgroup file', async () => {
-    const { programs, writes } = await passesWhileTraced(2 * RESYNC_MS, async () => {
+    const seen = await passesWhileTraced(2 * RESYNC_MS, async () => {
       const res = await api('PATCH', '/v1/tenants/quiet-a', { quota: { network: { ingress: '16Mbit' } } });
       assert.equal(res.status, 200, await res.text());
       await until('quiet-a', (t) => t.status?.observedGeneration === 2);
     });
-    assert.deepEqual(programs, [], 'no ip, tc, nsenter or sysctl');
-    assert.equal(writes, 0, 'a network change writes no cgroup file');
+    assert.deepEqual(seen.execs, [], 'no ip, tc, nsenter or sysctl');
+    assert.ok(seen.netlinkWrites >= 1, 'the tracer saw the new rate go to the kernel as a netlink request');
+    assert.deepEqual(seen.kernelFileWrites, [], 'a network change writes no file under /sys or /proc');
+    assert.equal(seen.writes, 0, 'nor any cgroup file by its own count');
     const device = (await until('quiet-a', (t) => t.status?.network?.hostInterface !== undefined)).status?.network?.hostInterface as string;
     const qdiscs = JSON.parse(spawnSync('tc', ['-j', 'qdisc', 'show', 'dev', device, 'root'], { encoding: 'utf8' }).stdout) as {
       kind: string;
@@ -131,7 +144,7 @@ describe('a pass with nothing to change', () => {
   });
 
   it('creates and removes a tenant with its namespaces, link and shaping without ip, tc, nsenter or sysctl', async () => {
-    const { programs } = await passesWhileTraced(RESYNC_MS, async () => {
+    const { execs: programs } = await passesWhileTraced(RESYNC_MS, async () => {
       const res = await api('POST', '/v1/tenants', { name: 'quiet-d', quota: { network: { ingress: '8Mbit' } } });
       assert.equal(res.status, 201, await res.text());
       // A whole tenant (its home image is made and mounted too) under strace -f: slow on a loaded host.
@@ -146,7 +159,7 @@ describe('a pass with nothing to change', () => {
   });
 
   it('sees the monitor a workload start runs, so the silence above is real', async () => {
-    const { programs } = await passesWhileTraced(RESYNC_MS, async () => {
+    const { execs: programs } = await passesWhileTraced(RESYNC_MS, async () => {
       const res = await api('POST', '/v1/tenants/quiet-b/workloads', { command: ['/bin/true'] });
       assert.equal(res.status, 201, await res.text());
     });
