@@ -26,6 +26,9 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 // GOVERNOR_BENCH_LABEL a word in the scratch cgroup root, run dir and firewall table names.
 // GOVERNOR_BENCH_API_LATENCY_ROUNDS=<n> (default 0) then times n changes of a random tenant, PATCH to its
 // cgroup.freeze, while the tenants keep resyncing (see change-latency.ts), after the GET window of each run.
+// GOVERNOR_BENCH_API_CEILING=1 adds a second window of the same length, GET /healthz with the admin token from
+// the same 32 clients beside the same scrapes: what the HTTP stack (express, Nest's middleware and filter, the
+// access log, the answer's write) serves when no database read is behind the answer, the ceiling of this host.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
@@ -36,6 +39,7 @@ const ROUNDS = Number(process.env.GOVERNOR_BENCH_API_ROUNDS ?? 1);
 const POOL = process.env.GOVERNOR_BENCH_API_POOL ?? '10.228.0.0/16';
 const LABEL = process.env.GOVERNOR_BENCH_LABEL ?? 'bapi';
 const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_API_LATENCY_ROUNDS ?? 0);
+const CEILING = process.env.GOVERNOR_BENCH_API_CEILING === '1';
 const CLIENTS = 32;
 // GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
@@ -94,8 +98,22 @@ interface ReadLoad {
   wrong: Record<string, number>;
 }
 
-/** CLIENTS keep-alive clients, each GETting a random tenant as soon as its previous answer came. */
-async function readLoad(url: string, names: string[], seconds: number): Promise<ReadLoad> {
+/** A path to GET, and whether an answer to it is right. */
+interface Target {
+  path: string;
+  right: (res: Answer) => boolean;
+}
+
+/** A random tenant; a right answer is a 200 of this tenant: another tenant's view or an error would be a wrong read. */
+function tenantTarget(names: string[]): Target {
+  const name = names[Math.floor(Math.random() * names.length)];
+  return { path: `/v1/tenants/${name}`, right: (res) => res.status === 200 && (JSON.parse(res.body) as { name?: string }).name === name };
+}
+
+const healthTarget: Target = { path: '/healthz', right: (res) => res.status === 200 };
+
+/** CLIENTS keep-alive clients, each GETting the next target as soon as its previous answer came. */
+async function readLoad(url: string, target: () => Target, seconds: number): Promise<ReadLoad> {
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   const latencies: number[] = [];
   const wrong: Record<string, number> = {};
@@ -103,13 +121,11 @@ async function readLoad(url: string, names: string[], seconds: number): Promise<
   const deadline = Date.now() + seconds * 1000;
   const client = async () => {
     while (Date.now() < deadline) {
-      const name = names[Math.floor(Math.random() * names.length)];
+      const { path, right } = target();
       const start = process.hrtime.bigint();
-      const res = await get(agent, `${url}/v1/tenants/${name}`, ROOT_TOKEN).catch((err: Error) => ({ status: -1, body: err.message }));
+      const res = await get(agent, `${url}${path}`, ROOT_TOKEN).catch((err: Error) => ({ status: -1, body: err.message }));
       latencies.push(millis(start));
-      // A right answer is this tenant, Ready: a 200 of another tenant or an error would be a wrong read.
-      const ok = res.status === 200 && (JSON.parse(res.body) as { name?: string }).name === name;
-      if (!ok) wrong[`${res.status} ${res.body.slice(0, 120)}`] = (wrong[`${res.status} ${res.body.slice(0, 120)}`] ?? 0) + 1;
+      if (!right(res)) wrong[`${res.status} ${res.body.slice(0, 120)}`] = (wrong[`${res.status} ${res.body.slice(0, 120)}`] ?? 0) + 1;
     }
   };
   try {
@@ -168,7 +184,9 @@ async function measure(service: ServiceProcess, names: string[], resync: string,
   const passesBeside = await metric(service.url, PASSES);
   const loadStop = { done: false };
   const beside = scrapes(service.url, loadStop);
-  const load = await readLoad(service.url, names, WINDOW_S);
+  const load = await readLoad(service.url, () => tenantTarget(names), WINDOW_S);
+  const loadAverage = loadavg()[0];
+  const ceiling = CEILING ? await readLoad(service.url, () => healthTarget, WINDOW_S) : undefined;
   loadStop.done = true;
   const besideScrapes = summarize(await beside);
   const passesAfter = await metric(service.url, PASSES);
@@ -186,7 +204,17 @@ async function measure(service: ServiceProcess, names: string[], resync: string,
     '/metrics alone p50 / p99 ms': `${fixed(idleScrapes.p50, 0)} / ${fixed(idleScrapes.p99, 0)} (${idleScrapes.n})`,
     '/metrics beside GETs p50 / p99 ms': `${fixed(besideScrapes.p50, 0)} / ${fixed(besideScrapes.p99, 0)} (${besideScrapes.n})`,
     'tenant passes (alone, beside)': `${passesBeside - passesIdle}, ${passesAfter - passesBeside}`,
-    'load average (1 min)': fixed(loadavg()[0], 1),
+    'load average (1 min)': fixed(loadAverage, 1),
+    ...(ceiling === undefined ? {} : ceilingColumns(ceiling)),
+  };
+}
+
+function ceilingColumns(ceiling: ReadLoad): Record<string, string | number> {
+  const answers = summarize(ceiling.latencies);
+  return {
+    'GET /healthz/s (32 clients)': fixed(answers.n / ceiling.seconds, 0),
+    'GET /healthz p50 / p99 ms': `${fixed(answers.p50, 1)} / ${fixed(answers.p99, 1)}`,
+    'GET /healthz wrong': Object.values(ceiling.wrong).reduce((a, b) => a + b, 0),
   };
 }
 
