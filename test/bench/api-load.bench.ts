@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
-import { createTenants } from './governor-process';
+import { Client } from 'pg';
+import { cpuSeconds, createTenants } from './governor-process';
 import { changeLatency } from './change-latency';
 import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 
@@ -26,6 +27,9 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 // GOVERNOR_BENCH_LABEL a word in the scratch cgroup root, run dir and firewall table names.
 // GOVERNOR_BENCH_API_LATENCY_ROUNDS=<n> (default 0) then times n changes of a random tenant, PATCH to its
 // cgroup.freeze, while the tenants keep resyncing (see change-latency.ts), after the GET window of each run.
+// A GET's cost is also given as CPU time per GET, which a crowded host inflates far less than it cuts the
+// rate: the governor's (utime + stime of /proc/<pid>/stat) and its database backends' (the server processes of
+// pg_stat_activity for this database) over the GET window, divided by the GETs answered.
 // GOVERNOR_BENCH_API_CEILING=1 adds a second window of the same length, GET /healthz with the admin token from
 // the same 32 clients beside the same scrapes: what the HTTP stack (express, Nest's middleware and filter, the
 // access log, the answer's write) serves when no database read is behind the answer, the ceiling of this host.
@@ -136,6 +140,33 @@ async function readLoad(url: string, target: () => Target, seconds: number): Pro
   return { latencies, seconds: millis(started) / 1000, wrong };
 }
 
+/** CPU seconds so far of each backend serving this database, by pid. */
+async function backendCpu(databaseUrl: string): Promise<Map<number, number>> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    const cpu = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        cpu.set(pid, cpuSeconds(pid));
+      } catch {
+        // the backend ended meanwhile
+      }
+    }
+    return cpu;
+  } finally {
+    await client.end();
+  }
+}
+
+/** CPU seconds the backends spent between two looks; one that started between them counts from its start. */
+function backendCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, seconds] of after) sum += seconds - (before.get(pid) ?? 0);
+  return sum;
+}
+
 async function allReady(service: ServiceProcess, tenants: number): Promise<void> {
   for (let deadline = Date.now() + 1_800_000; ; await sleep(2000)) {
     let ready = 0;
@@ -173,7 +204,7 @@ async function latencyColumns(service: ServiceProcess, root: string, names: stri
   };
 }
 
-async function measure(service: ServiceProcess, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
+async function measure(service: ServiceProcess, databaseUrl: string, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
   await sleep(2000);
   const idleStop = { done: false };
   const passesIdle = await metric(service.url, PASSES);
@@ -184,7 +215,10 @@ async function measure(service: ServiceProcess, names: string[], resync: string,
   const passesBeside = await metric(service.url, PASSES);
   const loadStop = { done: false };
   const beside = scrapes(service.url, loadStop);
+  const pid = service.child.pid!;
+  const [governorCpuBefore, backendCpuBefore] = [cpuSeconds(pid), await backendCpu(databaseUrl)];
   const load = await readLoad(service.url, () => tenantTarget(names), WINDOW_S);
+  const [governorCpuAfter, backendCpuAfter] = [cpuSeconds(pid), await backendCpu(databaseUrl)];
   const loadAverage = loadavg()[0];
   const ceiling = CEILING ? await readLoad(service.url, () => healthTarget, WINDOW_S) : undefined;
   loadStop.done = true;
@@ -201,6 +235,8 @@ async function measure(service: ServiceProcess, names: string[], resync: string,
     'GET p50 ms': fixed(reads.p50, 1),
     'GET p99 ms': fixed(reads.p99, 1),
     'wrong answers': wrong,
+    'governor CPU ms / GET': fixed(((governorCpuAfter - governorCpuBefore) * 1000) / reads.n, 3),
+    'PostgreSQL CPU ms / GET': fixed((backendCpuBetween(backendCpuBefore, backendCpuAfter) * 1000) / reads.n, 3),
     '/metrics alone p50 / p99 ms': `${fixed(idleScrapes.p50, 0)} / ${fixed(idleScrapes.p99, 0)} (${idleScrapes.n})`,
     '/metrics beside GETs p50 / p99 ms': `${fixed(besideScrapes.p50, 0)} / ${fixed(besideScrapes.p99, 0)} (${besideScrapes.n})`,
     'tenant passes (alone, beside)': `${passesBeside - passesIdle}, ${passesAfter - passesBeside}`,
@@ -261,7 +297,7 @@ async function run(): Promise<void> {
       }
       await allReady(service, TENANTS);
       setup[`run ${i + 1}, ${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
-      const row = await measure(service, names, run.resync, run.build);
+      const row = await measure(service, databaseUrl, names, run.resync, run.build);
       rows.push({ ...row, ...(await latencyColumns(service, scratch.root, names, run.resync)) });
       // Each row as soon as it is measured: the cleanup of 1,000 tenants' mounts and links takes minutes.
       process.stderr.write(`api-load row: ${JSON.stringify(rows[rows.length - 1])}\n`);
