@@ -9,7 +9,7 @@ import { MAIN, startService, type ServiceProcess } from '../support/service.proc
 import { Client } from 'pg';
 import { cpuSeconds, createTenants } from './governor-process';
 import { changeLatency } from './change-latency';
-import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
+import { cleanupOnSignal, fixed, millis, report, type Summary, summarize } from './stats';
 
 // Issue 13's read and scrape goals, on this host: a real governor (role all, real PostgreSQL in a fresh
 // database, a cgroup root in the host's cgroup2 tree, real tenant networks) with N tenants (default 1,000),
@@ -226,7 +226,7 @@ async function measure(service: ServiceProcess, databaseUrl: string, names: stri
   const loadAverage = loadavg()[0];
   const ceiling = CEILING ? await readLoad(service.url, () => healthTarget, WINDOW_S) : undefined;
   loadStop.done = true;
-  const besideScrapes = summarize(await beside);
+  const besideSamples = await beside;
   const passesAfter = await metric(service.url, PASSES);
   const reads = summarize(load.latencies);
   const wrong = Object.values(load.wrong).reduce((a, b) => a + b, 0);
@@ -242,11 +242,15 @@ async function measure(service: ServiceProcess, databaseUrl: string, names: stri
     'governor CPU ms / GET': fixed(((governorCpuAfter - governorCpuBefore) * 1000) / reads.n, 3),
     'PostgreSQL CPU ms / GET': fixed((backendCpuBetween(backendCpuBefore, backendCpuAfter) * 1000) / reads.n, 3),
     '/metrics alone p50 / p99 ms': `${fixed(idleScrapes.p50, 0)} / ${fixed(idleScrapes.p99, 0)} (${idleScrapes.n})`,
-    '/metrics beside GETs p50 / p99 ms': SCRAPES_BESIDE ? `${fixed(besideScrapes.p50, 0)} / ${fixed(besideScrapes.p99, 0)} (${besideScrapes.n})` : 'off',
+    '/metrics beside GETs p50 / p99 ms': besideSamples.length === 0 ? 'none' : scrapeColumn(summarize(besideSamples)),
     'tenant passes (alone, beside)': `${passesBeside - passesIdle}, ${passesAfter - passesBeside}`,
     'load average (1 min)': fixed(loadAverage, 1),
     ...(ceiling === undefined ? {} : ceilingColumns(ceiling)),
   };
+}
+
+function scrapeColumn(scrapes: Summary): string {
+  return `${fixed(scrapes.p50, 0)} / ${fixed(scrapes.p99, 0)} (${scrapes.n})`;
 }
 
 function ceilingColumns(ceiling: ReadLoad): Record<string, string | number> {
