@@ -12,14 +12,7 @@ export const PINO = Symbol('PINO');
 @Module({})
 export class LoggingModule {
   static forRoot(config: GovernorConfig): DynamicModule {
-    // Asynchronous writes to stdout: a line written while the previous write is still in flight joins the next
-    // write, so that under load the access log costs one write(2) per batch of requests rather than one per
-    // request on the event loop. pino writes what is left synchronously when the process exits (also after an
-    // uncaught exception); only a SIGKILL can lose the lines of the one write in flight.
-    const root: Pino = pino(
-      { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
-      pino.destination({ dest: 1, sync: false }),
-    );
+    const root: Pino = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
     return {
       module: LoggingModule,
       global: true,
