@@ -35,7 +35,8 @@ import { cleanupOnSignal, fixed, millis, report, type Summary, summarize } from 
 // about as often as each of the 32 clients while costing tens of GETs' CPU.
 // GOVERNOR_BENCH_API_CEILING=1 adds a second window of the same length, GET /healthz with the admin token from
 // the same 32 clients beside the same scrapes: what the HTTP stack (express, Nest's middleware and filter, the
-// access log, the answer's write) serves when no database read is behind the answer, the ceiling of this host.
+// access log, the answer's write) serves when no database read is behind the answer, the ceiling of this host
+// (the tenant passes counted beside the GETs then cover both windows).
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
