@@ -6,9 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
-import { createTenants } from './governor-process';
+import { Client } from 'pg';
+import { cpuSeconds, createTenants } from './governor-process';
 import { changeLatency } from './change-latency';
-import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
+import { cleanupOnSignal, fixed, millis, report, type Summary, summarize } from './stats';
 
 // Issue 13's read and scrape goals, on this host: a real governor (role all, real PostgreSQL in a fresh
 // database, a cgroup root in the host's cgroup2 tree, real tenant networks) with N tenants (default 1,000),
@@ -26,6 +27,16 @@ import { cleanupOnSignal, fixed, millis, report, summarize } from './stats';
 // GOVERNOR_BENCH_LABEL a word in the scratch cgroup root, run dir and firewall table names.
 // GOVERNOR_BENCH_API_LATENCY_ROUNDS=<n> (default 0) then times n changes of a random tenant, PATCH to its
 // cgroup.freeze, while the tenants keep resyncing (see change-latency.ts), after the GET window of each run.
+// A GET's cost is also given as CPU time per GET, which a crowded host inflates far less than it cuts the
+// rate: the governor's (utime + stime of /proc/<pid>/stat) and its database backends' (the server processes of
+// pg_stat_activity for this database) over the GET window, divided by the GETs answered.
+// GOVERNOR_BENCH_API_SCRAPES_BESIDE=0 runs the GET window without the back-to-back scrapes: issue 13's GET goal
+// asks for 32 clients while the tenants resync, and a scrape back to back takes a turn of the event loop
+// about as often as each of the 32 clients while costing tens of GETs' CPU.
+// GOVERNOR_BENCH_API_CEILING=1 adds a second window of the same length, GET /healthz with the admin token from
+// the same 32 clients beside the same scrapes: what the HTTP stack (express, Nest's middleware and filter, the
+// access log, the answer's write) serves when no database read is behind the answer, the ceiling of this host
+// (the tenant passes counted beside the GETs then cover both windows).
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
@@ -36,6 +47,8 @@ const ROUNDS = Number(process.env.GOVERNOR_BENCH_API_ROUNDS ?? 1);
 const POOL = process.env.GOVERNOR_BENCH_API_POOL ?? '10.228.0.0/16';
 const LABEL = process.env.GOVERNOR_BENCH_LABEL ?? 'bapi';
 const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_API_LATENCY_ROUNDS ?? 0);
+const CEILING = process.env.GOVERNOR_BENCH_API_CEILING === '1';
+const SCRAPES_BESIDE = process.env.GOVERNOR_BENCH_API_SCRAPES_BESIDE !== '0';
 const CLIENTS = 32;
 // GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
@@ -94,8 +107,22 @@ interface ReadLoad {
   wrong: Record<string, number>;
 }
 
-/** CLIENTS keep-alive clients, each GETting a random tenant as soon as its previous answer came. */
-async function readLoad(url: string, names: string[], seconds: number): Promise<ReadLoad> {
+/** A path to GET, and whether an answer to it is right. */
+interface Target {
+  path: string;
+  right: (res: Answer) => boolean;
+}
+
+/** A random tenant; a right answer is a 200 of this tenant: another tenant's view or an error would be a wrong read. */
+function tenantTarget(names: string[]): Target {
+  const name = names[Math.floor(Math.random() * names.length)];
+  return { path: `/v1/tenants/${name}`, right: (res) => res.status === 200 && (JSON.parse(res.body) as { name?: string }).name === name };
+}
+
+const healthTarget: Target = { path: '/healthz', right: (res) => res.status === 200 };
+
+/** CLIENTS keep-alive clients, each GETting the next target as soon as its previous answer came. */
+async function readLoad(url: string, target: () => Target, seconds: number): Promise<ReadLoad> {
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   const latencies: number[] = [];
   const wrong: Record<string, number> = {};
@@ -103,13 +130,11 @@ async function readLoad(url: string, names: string[], seconds: number): Promise<
   const deadline = Date.now() + seconds * 1000;
   const client = async () => {
     while (Date.now() < deadline) {
-      const name = names[Math.floor(Math.random() * names.length)];
+      const { path, right } = target();
       const start = process.hrtime.bigint();
-      const res = await get(agent, `${url}/v1/tenants/${name}`, ROOT_TOKEN).catch((err: Error) => ({ status: -1, body: err.message }));
+      const res = await get(agent, `${url}${path}`, ROOT_TOKEN).catch((err: Error) => ({ status: -1, body: err.message }));
       latencies.push(millis(start));
-      // A right answer is this tenant, Ready: a 200 of another tenant or an error would be a wrong read.
-      const ok = res.status === 200 && (JSON.parse(res.body) as { name?: string }).name === name;
-      if (!ok) wrong[`${res.status} ${res.body.slice(0, 120)}`] = (wrong[`${res.status} ${res.body.slice(0, 120)}`] ?? 0) + 1;
+      if (!right(res)) wrong[`${res.status} ${res.body.slice(0, 120)}`] = (wrong[`${res.status} ${res.body.slice(0, 120)}`] ?? 0) + 1;
     }
   };
   try {
@@ -118,6 +143,33 @@ async function readLoad(url: string, names: string[], seconds: number): Promise<
     agent.destroy();
   }
   return { latencies, seconds: millis(started) / 1000, wrong };
+}
+
+/** CPU seconds so far of each backend serving this database, by pid. */
+async function backendCpu(databaseUrl: string): Promise<Map<number, number>> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    const cpu = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        cpu.set(pid, cpuSeconds(pid));
+      } catch {
+        // the backend ended meanwhile
+      }
+    }
+    return cpu;
+  } finally {
+    await client.end();
+  }
+}
+
+/** CPU seconds the backends spent between two looks; one that started between them counts from its start. */
+function backendCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, seconds] of after) sum += seconds - (before.get(pid) ?? 0);
+  return sum;
 }
 
 async function allReady(service: ServiceProcess, tenants: number): Promise<void> {
@@ -157,7 +209,7 @@ async function latencyColumns(service: ServiceProcess, root: string, names: stri
   };
 }
 
-async function measure(service: ServiceProcess, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
+async function measure(service: ServiceProcess, databaseUrl: string, names: string[], resync: string, build: string): Promise<Record<string, string | number>> {
   await sleep(2000);
   const idleStop = { done: false };
   const passesIdle = await metric(service.url, PASSES);
@@ -167,10 +219,17 @@ async function measure(service: ServiceProcess, names: string[], resync: string,
   const idleScrapes = summarize(await idle);
   const passesBeside = await metric(service.url, PASSES);
   const loadStop = { done: false };
-  const beside = scrapes(service.url, loadStop);
-  const load = await readLoad(service.url, names, WINDOW_S);
+  const beside = SCRAPES_BESIDE ? scrapes(service.url, loadStop) : Promise.resolve([]);
+  const pid = service.child.pid!;
+  const [governorCpuBefore, backendCpuBefore] = [cpuSeconds(pid), await backendCpu(databaseUrl)];
+  const clientCpuBefore = process.cpuUsage();
+  const load = await readLoad(service.url, () => tenantTarget(names), WINDOW_S);
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const [governorCpuAfter, backendCpuAfter] = [cpuSeconds(pid), await backendCpu(databaseUrl)];
+  const loadAverage = loadavg()[0];
+  const ceiling = CEILING ? await readLoad(service.url, () => healthTarget, WINDOW_S) : undefined;
   loadStop.done = true;
-  const besideScrapes = summarize(await beside);
+  const besideSamples = await beside;
   const passesAfter = await metric(service.url, PASSES);
   const reads = summarize(load.latencies);
   const wrong = Object.values(load.wrong).reduce((a, b) => a + b, 0);
@@ -183,10 +242,28 @@ async function measure(service: ServiceProcess, names: string[], resync: string,
     'GET p50 ms': fixed(reads.p50, 1),
     'GET p99 ms': fixed(reads.p99, 1),
     'wrong answers': wrong,
+    'governor CPU ms / GET': fixed(((governorCpuAfter - governorCpuBefore) * 1000) / reads.n, 3),
+    // this benchmark's own 32 clients (and the scrapes beside): near a core, they and not the governor set the rate
+    'client CPU ms / GET': fixed((clientCpu.user + clientCpu.system) / 1000 / reads.n, 3),
+    'PostgreSQL CPU ms / GET': fixed((backendCpuBetween(backendCpuBefore, backendCpuAfter) * 1000) / reads.n, 3),
     '/metrics alone p50 / p99 ms': `${fixed(idleScrapes.p50, 0)} / ${fixed(idleScrapes.p99, 0)} (${idleScrapes.n})`,
-    '/metrics beside GETs p50 / p99 ms': `${fixed(besideScrapes.p50, 0)} / ${fixed(besideScrapes.p99, 0)} (${besideScrapes.n})`,
+    '/metrics beside GETs p50 / p99 ms': besideSamples.length === 0 ? 'none' : scrapeColumn(summarize(besideSamples)),
     'tenant passes (alone, beside)': `${passesBeside - passesIdle}, ${passesAfter - passesBeside}`,
-    'load average (1 min)': fixed(loadavg()[0], 1),
+    'load average (1 min)': fixed(loadAverage, 1),
+    ...(ceiling === undefined ? {} : ceilingColumns(ceiling)),
+  };
+}
+
+function scrapeColumn(scrapes: Summary): string {
+  return `${fixed(scrapes.p50, 0)} / ${fixed(scrapes.p99, 0)} (${scrapes.n})`;
+}
+
+function ceilingColumns(ceiling: ReadLoad): Record<string, string | number> {
+  const answers = summarize(ceiling.latencies);
+  return {
+    'GET /healthz/s (32 clients)': fixed(answers.n / ceiling.seconds, 0),
+    'GET /healthz p50 / p99 ms': `${fixed(answers.p50, 1)} / ${fixed(answers.p99, 1)}`,
+    'GET /healthz wrong': Object.values(ceiling.wrong).reduce((a, b) => a + b, 0),
   };
 }
 
@@ -233,7 +310,7 @@ async function run(): Promise<void> {
       }
       await allReady(service, TENANTS);
       setup[`run ${i + 1}, ${run.build} at ${run.resync}: Ready after s`] = millis(started) / 1000;
-      const row = await measure(service, names, run.resync, run.build);
+      const row = await measure(service, databaseUrl, names, run.resync, run.build);
       rows.push({ ...row, ...(await latencyColumns(service, scratch.root, names, run.resync)) });
       // Each row as soon as it is measured: the cleanup of 1,000 tenants' mounts and links takes minutes.
       process.stderr.write(`api-load row: ${JSON.stringify(rows[rows.length - 1])}\n`);

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import type { AuditEntry, Items, LedgerEntry, Problem, Reply, Tenant } from '../support/api';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
+import { TenantsRepository } from '../../apps/governor/src/tenants/tenants.repository';
 
 let gov: TestGovernor;
 before(async () => {
@@ -158,6 +159,40 @@ describe('reading tenants', () => {
     assert.deepEqual(pages, names);
     assert.deepEqual(seen, [...seen].sort());
     assert.equal(new Set(seen).size, seen.length);
+  });
+
+  it('reads several names in one statement, each its own live tenant, and leaves out a name with none', async () => {
+    const names = ['together-a', 'together-b', 'together-c'];
+    for (const name of names) await createTenant(name, { displayName: `Display ${name}` });
+    const records = await gov.app.get(TenantsRepository).findRecords(['together-c', 'nobody-here', 'together-a', 'together-b']);
+    assert.deepEqual([...records.keys()].sort(), names);
+    for (const [name, record] of records) {
+      assert.equal(record.tenant.name, name);
+      assert.equal(record.tenant.displayName, `Display ${name}`);
+      assert.ok(record.allocation !== undefined, `${name} has its allocation`);
+    }
+  });
+
+  it('answers GETs that arrive together each with its own tenant, a 404 for a missing one, and what was committed before', async () => {
+    const names = ['together-d', 'together-e', 'together-f'];
+    for (const name of names) await createTenant(name, { displayName: `Display ${name}` });
+    const patched: Reply<Tenant> = await gov.http.patch('/v1/tenants/together-e').set('Authorization', gov.root).send({ displayName: 'Renamed' });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.equal(patched.headers.etag, '"2"');
+    const asked = [...names, 'nobody-here', ...names, 'together-e'];
+    const answers: Array<Reply<Tenant>> = await Promise.all(asked.map((name) => gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root)));
+    for (const [i, name] of asked.entries()) {
+      const res = answers[i];
+      if (name === 'nobody-here') {
+        assert.equal(res.status, 404);
+        assert.match(res.headers['content-type'], PROBLEM);
+        continue;
+      }
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.name, name);
+      assert.equal(res.body.displayName, name === 'together-e' ? 'Renamed' : `Display ${name}`);
+      assert.equal(res.headers.etag, name === 'together-e' ? '"2"' : '"1"');
+    }
   });
 
   it('answers 400 for a cursor it did not issue and for a bad limit', async () => {

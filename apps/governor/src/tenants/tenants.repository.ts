@@ -7,6 +7,7 @@ import { blockAddresses, type TenantAllocation } from '../../../../libs/persiste
 import { TenantEntity, type TenantIsolationStatus, type TenantStatusEntity } from '../../../../libs/persistence/src/entities';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
 import { type NodeReadiness, readinessOf } from '../nodes/node-readiness';
+import { ReadCoalescer } from '../common/read-coalescer';
 
 /** A live tenant with everything its API view shows, read together. */
 export interface TenantRecord {
@@ -17,12 +18,14 @@ export interface TenantRecord {
 }
 
 /**
- * One statement for GET /v1/tenants/{name}: the row, its per-node statuses, its allocation and the fleet's
- * heartbeats. It was five round trips (token, tenant, statuses, allocation, nodes), and under load each
- * round trip's socket write and TypeORM's query building were most of the request's cost. Nothing is
- * cached: every read sees what the last commit left, whichever replica wrote it.
+ * One statement for GET /v1/tenants/{name}: the rows of the names asked, each with its per-node statuses, its
+ * allocation and the fleet's heartbeats (an uncorrelated subquery: PostgreSQL computes it once per statement).
+ * It was five round trips per GET (token, tenant, statuses, allocation, nodes), and under load each round
+ * trip's socket write and TypeORM's query building were most of the request's cost; the GETs of one turn of
+ * the event loop now share one (see ReadCoalescer). Nothing is cached: every read sees what the last commit
+ * left, whichever replica wrote it.
  */
-const SELECT_TENANT_RECORD = `
+const SELECT_TENANT_RECORDS = `
   SELECT t.id, t.name, t.display_name, t.quota, t.rootfs, t.hostname, t.nodes, t.suspended,
          t.generation::text AS generation, t.resource_version::text AS resource_version, t.force_generation::text AS force_generation,
          t.created_at, t.updated_at, t.deletion_requested_at, t.deleted_at,
@@ -36,7 +39,7 @@ const SELECT_TENANT_RECORD = `
             FROM nodes n) AS fleet
     FROM tenants t
     LEFT JOIN tenant_allocations a ON a.tenant_id = t.id
-   WHERE t.name = $1 AND t.deleted_at IS NULL`;
+   WHERE t.name = ANY($1::text[]) AND t.deleted_at IS NULL`;
 
 export interface TenantRecordRow {
   id: string;
@@ -74,11 +77,17 @@ export interface TenantRecordRow {
  * The statement's name on each pooled connection: PostgreSQL parses and plans it once per connection, not
  * once per read (the three subqueries made planning a good part of the backend's work for each GET).
  */
-const TENANT_RECORD_STATEMENT = 'governor_tenant_record';
+const TENANT_RECORDS_STATEMENT = 'governor_tenant_records';
+/**
+ * The most names one statement reads. With 32 clients a turn rarely brings more than 32 GETs; the bound
+ * keeps a burst's statement and its answer small.
+ */
+const MAX_NAMES_PER_READ = 64;
 
 @Injectable()
 export class TenantsRepository {
   private readonly pool: Pool;
+  private readonly records = new ReadCoalescer<string, TenantRecord>((names) => this.findRecords(names), MAX_NAMES_PER_READ);
 
   constructor(@InjectDataSource() db: DataSource) {
     // TypeORM's own pool, queried directly: the read needs neither a query runner nor TypeORM's logging and
@@ -86,9 +95,16 @@ export class TenantsRepository {
     this.pool = (db.driver as PostgresDriver).master as Pool;
   }
 
-  async findRecord(name: string): Promise<TenantRecord | undefined> {
-    const { rows } = await this.pool.query<TenantRecordRow>({ name: TENANT_RECORD_STATEMENT, text: SELECT_TENANT_RECORD, values: [name] });
-    return rows[0] === undefined ? undefined : recordOf(rows[0], Date.now());
+  /** A live tenant's record, read in one statement with the other GETs of this turn of the event loop. */
+  findRecord(name: string): Promise<TenantRecord | undefined> {
+    return this.records.read(name);
+  }
+
+  /** The live tenants of these names, keyed by name; a name with no live tenant is absent. */
+  async findRecords(names: string[]): Promise<Map<string, TenantRecord>> {
+    const { rows } = await this.pool.query<TenantRecordRow>({ name: TENANT_RECORDS_STATEMENT, text: SELECT_TENANT_RECORDS, values: [names] });
+    const now = Date.now();
+    return new Map(rows.map((row) => [row.name, recordOf(row, now)]));
   }
 }
 
