@@ -28,14 +28,17 @@ import { fixed, report, seconds, summarize } from './stats';
 //    MiB; where the memory controller exists), PATCHes of random tenants' pids.max, at random moments of
 //    the resync, from the PATCH's answer (its commit and NOTIFY) to the kernel file.
 // GOVERNOR_BENCH_TENANTS (default 100), GOVERNOR_BENCH_LATENCY_ROUNDS (default 100), GOVERNOR_BENCH_DATA_DIR
-// (where the tenants' home images go; default the tmpdir), GOVERNOR_BENCH_MAIN (another build).
+// (where the tenants' home images go; default the tmpdir), GOVERNOR_BENCH_MAIN (another build),
+// GOVERNOR_BENCH_NET (the first two octets of the /16 whose two halves the governor and the floor use; default
+// 10.216). Each phase's figures go to stderr as soon as they are measured, so a run cut short keeps them.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const SIZES = (process.env.GOVERNOR_BENCH_TENANTS ?? '100').split(',').map(Number);
 const ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 100);
 const DATA_DIR = process.env.GOVERNOR_BENCH_DATA_DIR ?? tmpdir();
-/** this branch's address pool: the governor's half, then the floor's */
-const NET_POOL = '10.216.0.0/17';
+/** the address pool: the governor's half, then the floor's */
+const NET = process.env.GOVERNOR_BENCH_NET ?? '10.216';
+const NET_POOL = `${NET}.0.0/17`;
 const FLOOR_BASE = 128;
 const QUOTA = {
   cpu: { max: '0.5' },
@@ -210,9 +213,10 @@ async function measure(tenants: number): Promise<Record<string, number | string>
   const load = [loadavg()[0]];
   log(`${tenants} tenants: the floor`);
   const floor = measureFloor(CGROUP2_MOUNT, label, tenants, (i) => {
-    const net = `10.216.${FLOOR_BASE + (i >> 7)}`;
+    const net = `${NET}.${FLOOR_BASE + (i >> 7)}`;
     return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
   });
+  log(`${tenants} tenants: floor ${JSON.stringify(floor)}`);
   const world = await benchWorld(`gb${label}`, NET_POOL, DATA_DIR);
   const { scratch, databaseUrl, env } = world;
   const db = new Client({ connectionString: databaseUrl });
@@ -240,7 +244,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const changeWrites = ((await metric(gov.service.url, CGROUP_WRITES)) - coldWrites) / changes.length;
     // Said at once: a long guest run that fails later keeps these.
     log(
-      `${tenants} tenants: floor ${JSON.stringify(floor)}; cold ${fixed(cold, 2)} s (listening at ${fixed(listening, 2)} s), CPU ${fixed(coldCpu, 1)} s, forks ${coldForks}`,
+      `${tenants} tenants: cold ${fixed(cold, 2)} s (listening at ${fixed(listening, 2)} s), CPU ${fixed(coldCpu, 1)} s, forks ${coldForks}, phases ${JSON.stringify([...applied])}, one change p50 ${fixed(summarize(changes.map((c) => c.fromRequest)).p50, 1)} ms`,
     );
     await gov.service.stop();
 
@@ -271,6 +275,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const passesDuring = ((await metric(gov.service.url, RECONCILED)) - before) / tenants;
     const stillStuck = stuck ? await memoryLimitPending(gov.service.url) : false;
     load.push(loadavg()[0]);
+    log(`${tenants} tenants: changes ${JSON.stringify({ passesDuring, stillStuck, fromAnswer: summarize(latency.map((l) => l.fromAnswer)) })}`);
 
     const floorCold = (floor.cgroupSeconds ?? NaN) + floor.networkSeconds;
     const floorRead = (floor.cgroupReadSeconds ?? NaN) + floor.networkReadSeconds;
@@ -322,7 +327,10 @@ async function measure(tenants: number): Promise<Record<string, number | string>
 
 async function run(): Promise<void> {
   const rows: Array<Record<string, number | string>> = [];
-  for (const n of SIZES) rows.push(await measure(n));
+  for (const n of SIZES) {
+    rows.push(await measure(n));
+    log(`${n} tenants: ${JSON.stringify(rows.at(-1))}`);
+  }
   // One line per figure and a column per size: the figures are too many for a line per size.
   const table = Object.keys(rows[0] ?? {}).map((figure) => ({ figure, ...Object.fromEntries(rows.map((row) => [`${row.tenants} tenants`, row[figure]])) }));
   report('whole-reconcile', { main, kernel: process.env.GOVERNOR_KERNEL_GUEST ? 'guest' : 'host', rows }, table);
