@@ -180,6 +180,16 @@ GV_API int gv_ns_destroy(const char *dir);
 GV_API int gv_ns_release_init(const char *dir);
 
 /*
+ * Mounts the ext4 image file `image` on `target` (nosuid, nodev) through a free loop device, as `mount -o loop`
+ * does but without its process, its libmount and blkid probing, or its scan of every loop device: loop-control
+ * hands a free device, LOOP_CONFIGURE binds the file to it with LO_FLAGS_AUTOCLEAR (the device is released at
+ * the unmount, or at once when the mount fails), and mount(2) mounts it. A device another caller took between
+ * the two (EBUSY) is skipped for the next free one. A device node devtmpfs has not made is made (block 7:N).
+ * Returns 0 or -errno of the step that failed, with nothing left bound.
+ */
+GV_API int gv_loop_mount(const char *image, const char *target);
+
+/*
  * The CLONE_NEW* type of the namespace mounted (or linked, as /proc/<pid>/ns/<kind>) at `path`: -EINVAL when
  * it is not an nsfs file, -ENOENT when missing.
  */

@@ -147,3 +147,47 @@ describe('tenant namespaces (nsCreate, nsCheck, nsDestroy, makeSharedMount)', ()
     assert.equal(native.nsCheck(dir), false);
   });
 });
+
+describe('loopMountAsync (a tenant home without a mount process)', () => {
+  const run = `/run/governor-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const image = join(run, 'home.img');
+  const point = join(run, 'home');
+
+  /** The loop devices whose backing file is `file`, from sysfs. */
+  function loopsOf(file: string): string[] {
+    return execFileSync('losetup', ['--noheadings', '--output', 'NAME', '--associated', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  }
+
+  before(() => {
+    mkdirSync(point, { recursive: true, mode: 0o700 });
+    execFileSync('truncate', ['-s', '16M', image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', `root_owner=${UID_BASE}:${UID_BASE}`, image]);
+  });
+
+  after(() => {
+    if (mountsAt(point).length > 0) execFileSync('umount', ['--lazy', point]);
+    assert.deepEqual(mountsAt(run), [], 'no mount is left');
+    rmSync(run, { recursive: true, force: true });
+  });
+
+  it('mounts the image nosuid,nodev on a loop device that goes with the unmount', async () => {
+    await native.loopMountAsync(image, point);
+    const line = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === point);
+    assert.match(line ?? '', / rw,nosuid,nodev[ ,].* - ext4 \/dev\/loop\d+ /);
+    assert.equal(loopsOf(image).length, 1);
+    writeFileSync(join(point, 'note'), 'kept');
+    execFileSync('umount', [point]);
+    assert.deepEqual(loopsOf(image), [], 'the device is released at the unmount (autoclear)');
+  });
+
+  it('fails with the errno of mount(2) and leaves no device bound', async () => {
+    await assert.rejects(native.loopMountAsync(image, join(run, 'missing')), (err: unknown) => err instanceof NativeError && err.code === 'ENOENT');
+    await assert.rejects(native.loopMountAsync(join(run, 'missing.img'), point), (err: unknown) => err instanceof NativeError && err.code === 'ENOENT');
+    assert.deepEqual(loopsOf(image), []);
+    await native.loopMountAsync(image, point);
+    assert.equal(readFileSync(join(point, 'note'), 'utf8'), 'kept', 'the same filesystem, mounted again');
+    execFileSync('umount', [point]);
+  });
+});

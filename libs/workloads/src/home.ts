@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, open, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { GovernorNative } from '../../native/src/native.types';
 
 /**
  * Tenants' persistent homes: one ext4 image per tenant under <data dir>/homes/<tenant id>.img, loop-mounted on
@@ -9,12 +10,15 @@ import { basename, dirname, join } from 'node:path';
  * project quota, because the limit must hold on any filesystem the data directory lives on (ext4 project quotas
  * need the prjquota feature and mount option, XFS its own tools) and the size is then the file's size: ENOSPC
  * inside at the limit, nothing to account outside. mkfs makes the root directory the tenant's root outside
- * (root_owner), with no blocks reserved for the host's root.
+ * (root_owner), with no blocks reserved for the host's root. The image is loop-mounted in process (gv_loop_mount),
+ * not by a `mount -o loop` per tenant, whose libmount and blkid probing and scan of every loop device made it the
+ * dearest step of a home in a cold pass.
  */
 export class TenantHomes {
   constructor(
     private readonly dataDir: string,
     private readonly runDir: string,
+    private readonly native: Pick<GovernorNative, 'loopMountAsync'>,
   ) {}
 
   image(tenantId: string): string {
@@ -57,7 +61,7 @@ export class TenantHomes {
       device = undefined;
     }
     if (device === undefined) {
-      await command(['mount', '-o', 'loop,nosuid,nodev', image, point]);
+      await this.native.loopMountAsync(image, point);
       device = this.loopDevice(point);
       changes.push(`mounted ${image} on ${point}`);
     }
