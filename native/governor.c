@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <linux/loop.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <linux/sched.h>
@@ -17,10 +18,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -650,6 +653,302 @@ int gv_ns_destroy(const char *dir)
 	if (ret < 0)
 		return ret;
 	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* Binds the open file `file` to a free loop device (autoclear) and mounts it; 0 or -errno, nothing left bound. */
+static int loop_bind_mount(int ctl, int file, const char *image, const char *target)
+{
+	/* Enough for every device a burst of concurrent callers could take from under this one. */
+	for (int attempt = 0; attempt < 256; attempt++) {
+		int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (n < 0)
+			return -errno;
+		char dev[32];
+		snprintf(dev, sizeof dev, "/dev/loop%d", n);
+		int loop = open(dev, O_RDWR | O_CLOEXEC);
+		if (loop < 0 && errno == ENOENT) {
+			if (mknod(dev, S_IFBLK | 0660, makedev(7, (unsigned int)n)) < 0 && errno != EEXIST)
+				return -errno;
+			loop = open(dev, O_RDWR | O_CLOEXEC);
+		}
+		if (loop < 0)
+			return -errno;
+		struct loop_config config;
+		memset(&config, 0, sizeof config);
+		config.fd = (__u32)file;
+		config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		snprintf((char *)config.info.lo_file_name, sizeof config.info.lo_file_name, "%s", image);
+		if (ioctl(loop, LOOP_CONFIGURE, &config) < 0) {
+			int err = errno;
+			close(loop);
+			if (err == EBUSY)
+				continue;
+			return -err;
+		}
+		int ret = mount(dev, target, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0 ? -errno : 0;
+		/* The mount holds the device now; without one, this last close releases it (autoclear). */
+		close(loop);
+		return ret;
+	}
+	return -EBUSY;
+}
+
+int gv_loop_mount(const char *image, const char *target)
+{
+	if (!image || !target)
+		return -EINVAL;
+	int file = open(image, O_RDWR | O_CLOEXEC);
+	if (file < 0)
+		return -errno;
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	int ret = ctl < 0 ? -errno : loop_bind_mount(ctl, file, image, target);
+	if (ctl >= 0)
+		close(ctl);
+	close(file);
+	return ret;
+}
+
+/* Fields of the ext4 superblock (struct ext4_super_block) that gv_home_image reads or writes. */
+#define SB_BLOCKS_COUNT 0x04
+#define SB_FIRST_DATA_BLOCK 0x14
+#define SB_LOG_BLOCK_SIZE 0x18
+#define SB_BLOCKS_PER_GROUP 0x20
+#define SB_MAGIC 0x38
+#define SB_FEATURE_COMPAT 0x5C
+#define SB_FEATURE_INCOMPAT 0x60
+#define SB_FEATURE_RO_COMPAT 0x64
+#define SB_UUID 0x68
+#define SB_HASH_SEED 0xEC
+#define SB_INODE_SIZE 0x58
+#define SB_DESC_SIZE 0xFE
+#define SB_BLOCKS_COUNT_HI 0x150
+#define SB_CHECKSUM_SEED 0x270
+#define SB_BACKUP_BGS 0x24C
+#define SB_CHECKSUM 0x3FC
+#define SB_SIZE 1024
+/* Fields of the ext4 inode (struct ext4_inode) and group descriptor that the root directory's owner needs. */
+#define GD_INODE_TABLE 0x08
+#define GD_INODE_TABLE_HI 0x28
+#define I_UID 0x02
+#define I_GID 0x18
+#define I_GENERATION 0x64
+#define I_UID_HIGH 0x78
+#define I_GID_HIGH 0x7A
+#define I_CHECKSUM_LO 0x7C
+#define I_EXTRA_ISIZE 0x80
+#define I_CHECKSUM_HI 0x82
+#define INODE_GOOD_OLD_SIZE 128
+#define ROOT_INODE 2u
+#define COMPAT_SPARSE_SUPER2 0x200u
+#define INCOMPAT_64BIT 0x80u
+#define INCOMPAT_CSUM_SEED 0x2000u
+#define RO_COMPAT_SPARSE_SUPER 0x1u
+#define RO_COMPAT_METADATA_CSUM 0x400u
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* CRC32C as ext4 uses it: reflected, polynomial 0x82F63B78, no final inversion (the seed is ~0). */
+static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t len)
+{
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0x82F63B78u & (0u - (crc & 1u)));
+	}
+	return crc;
+}
+
+/* Whether group `g` holds a superblock: every group without sparse_super, else 0, 1 and powers of 3, 5, 7. */
+static int has_super(uint64_t g)
+{
+	if (g <= 1)
+		return 1;
+	for (uint64_t base = 3; base <= 7; base += 2) {
+		uint64_t x = base;
+		while (x < g)
+			x *= base;
+		if (x == g)
+			return 1;
+	}
+	return 0;
+}
+
+/* Copies the data regions of `from` into `to` (already truncated to the same size); 0 or -errno. */
+static int copy_data(int from, int to, off_t size)
+{
+	static __thread uint8_t buf[1 << 16];
+	for (off_t at = 0; at < size;) {
+		off_t data = lseek(from, at, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : -errno;
+		off_t hole = lseek(from, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		for (off_t pos = data; pos < hole;) {
+			size_t want = (size_t)(hole - pos) < sizeof buf ? (size_t)(hole - pos) : sizeof buf;
+			ssize_t n = pread(from, buf, want, pos);
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			for (ssize_t done = 0; done < n;) {
+				ssize_t w = pwrite(to, buf + done, (size_t)(n - done), pos + done);
+				if (w < 0)
+					return -errno;
+				done += w;
+			}
+			pos += n;
+		}
+		at = hole;
+	}
+	return 0;
+}
+
+/* Writes `uuid` and `seed` into the superblock at `offset` of fd, and its checksum when it has one. */
+static int patch_super(int fd, off_t offset, const uint8_t uuid[16], const uint8_t seed[16])
+{
+	uint8_t sb[SB_SIZE];
+	if (pread(fd, sb, sizeof sb, offset) != (ssize_t)sizeof sb)
+		return -EIO;
+	if (sb[SB_MAGIC] != 0x53 || sb[SB_MAGIC + 1] != 0xEF)
+		return -EINVAL;
+	memcpy(sb + SB_UUID, uuid, 16);
+	memcpy(sb + SB_HASH_SEED, seed, 16);
+	if (le32(sb + SB_FEATURE_RO_COMPAT) & RO_COMPAT_METADATA_CSUM) {
+		uint32_t sum = crc32c(~0u, sb, SB_CHECKSUM);
+		for (int i = 0; i < 4; i++)
+			sb[SB_CHECKSUM + i] = (uint8_t)(sum >> (8 * i));
+	}
+	return pwrite(fd, sb, sizeof sb, offset) == (ssize_t)sizeof sb ? 0 : -EIO;
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+/*
+ * Makes uid:gid the owner of the root directory (inode 2), as mkfs.ext4 -E root_owner does, and its checksum
+ * again: crc32c from the filesystem's checksum seed over the inode number, its generation and the inode with
+ * both checksum halves taken as zero (ext4_inode_csum).
+ */
+static int root_owner(int fd, const uint8_t *sb, uint64_t block_size, uint64_t first, uint32_t uid, uint32_t gid)
+{
+	uint8_t gd[64], inode[1024];
+	size_t desc = (le32(sb + SB_FEATURE_INCOMPAT) & INCOMPAT_64BIT) ? (size_t)(sb[SB_DESC_SIZE] | sb[SB_DESC_SIZE + 1] << 8) : 32;
+	size_t size = (size_t)(sb[SB_INODE_SIZE] | sb[SB_INODE_SIZE + 1] << 8);
+	if (desc < 32 || desc > sizeof gd || size < INODE_GOOD_OLD_SIZE || size > sizeof inode)
+		return -EINVAL;
+	if (pread(fd, gd, desc, (off_t)((first + 1) * block_size)) != (ssize_t)desc)
+		return -EIO;
+	uint64_t table = le32(gd + GD_INODE_TABLE) | (desc >= 64 ? (uint64_t)le32(gd + GD_INODE_TABLE_HI) << 32 : 0);
+	off_t at = (off_t)(table * block_size + (ROOT_INODE - 1) * size);
+	if (pread(fd, inode, size, at) != (ssize_t)size)
+		return -EIO;
+	put16(inode + I_UID, uid);
+	put16(inode + I_UID_HIGH, uid >> 16);
+	put16(inode + I_GID, gid);
+	put16(inode + I_GID_HIGH, gid >> 16);
+	if (le32(sb + SB_FEATURE_RO_COMPAT) & RO_COMPAT_METADATA_CSUM) {
+		int hi = size > INODE_GOOD_OLD_SIZE && INODE_GOOD_OLD_SIZE + (size_t)(inode[I_EXTRA_ISIZE] | inode[I_EXTRA_ISIZE + 1] << 8) >= I_CHECKSUM_HI + 2;
+		put16(inode + I_CHECKSUM_LO, 0);
+		if (hi)
+			put16(inode + I_CHECKSUM_HI, 0);
+		uint8_t number[4] = {ROOT_INODE, 0, 0, 0};
+		uint32_t sum = crc32c(le32(sb + SB_CHECKSUM_SEED), number, sizeof number);
+		sum = crc32c(sum, inode + I_GENERATION, 4);
+		sum = crc32c(sum, inode, size);
+		put16(inode + I_CHECKSUM_LO, sum);
+		if (hi)
+			put16(inode + I_CHECKSUM_HI, sum >> 16);
+	}
+	return pwrite(fd, inode, size, at) == (ssize_t)size ? 0 : -EIO;
+}
+
+/* A fresh UUID (version 4) and hash seed in every superblock of the image open on fd, and uid:gid the root's owner. */
+static int new_identity(int fd, uint32_t uid, uint32_t gid)
+{
+	uint8_t sb[SB_SIZE], uuid[16], seed[16];
+	if (pread(fd, sb, sizeof sb, 1024) != (ssize_t)sizeof sb)
+		return -EIO;
+	if (sb[SB_MAGIC] != 0x53 || sb[SB_MAGIC + 1] != 0xEF)
+		return -EINVAL;
+	uint32_t compat = le32(sb + SB_FEATURE_COMPAT), incompat = le32(sb + SB_FEATURE_INCOMPAT), ro = le32(sb + SB_FEATURE_RO_COMPAT);
+	if ((ro & RO_COMPAT_METADATA_CSUM) && !(incompat & INCOMPAT_CSUM_SEED))
+		return -EINVAL;
+	if (getrandom(uuid, sizeof uuid, 0) != (ssize_t)sizeof uuid || getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+		return -EIO;
+	uuid[6] = (uint8_t)((uuid[6] & 0x0F) | 0x40);
+	uuid[8] = (uint8_t)((uuid[8] & 0x3F) | 0x80);
+	uint64_t block_size = 1024ull << le32(sb + SB_LOG_BLOCK_SIZE), per_group = le32(sb + SB_BLOCKS_PER_GROUP);
+	uint64_t first = le32(sb + SB_FIRST_DATA_BLOCK), blocks = le32(sb + SB_BLOCKS_COUNT);
+	if (incompat & INCOMPAT_64BIT)
+		blocks |= (uint64_t)le32(sb + SB_BLOCKS_COUNT_HI) << 32;
+	if (per_group == 0 || blocks <= first || le32(sb + SB_LOG_BLOCK_SIZE) > 6)
+		return -EINVAL;
+	uint64_t groups = (blocks - first + per_group - 1) / per_group;
+	int ret = root_owner(fd, sb, block_size, first, uid, gid);
+	if (ret == 0)
+		ret = patch_super(fd, 1024, uuid, seed);
+	for (uint64_t g = 1; ret == 0 && g < groups; g++) {
+		int backup = (compat & COMPAT_SPARSE_SUPER2)	      ? g == le32(sb + SB_BACKUP_BGS) || g == le32(sb + SB_BACKUP_BGS + 4)
+			     : (ro & RO_COMPAT_SPARSE_SUPER) ? has_super(g)
+							      : 1;
+		if (backup)
+			ret = patch_super(fd, (off_t)((g * per_group + first) * block_size), uuid, seed);
+	}
+	return ret;
+}
+
+/* An unnamed file in the directory of `image` (O_TMPFILE), or the image itself where the filesystem has none. */
+static int open_unnamed(const char *image, int *named)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(image, '/');
+	size_t len = slash ? (size_t)(slash - image) : 1;
+	if (len >= sizeof dir)
+		return -ENAMETOOLONG;
+	memcpy(dir, slash ? image : ".", len);
+	dir[len == 0 ? 1 : len] = '\0';
+	if (len == 0)
+		dir[0] = '/';
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	*named = fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR);
+	if (*named)
+		fd = open(image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int gv_home_image(const char *template_path, const char *image, unsigned int uid, unsigned int gid)
+{
+	if (!template_path || !image)
+		return -EINVAL;
+	int from = open(template_path, O_RDONLY | O_CLOEXEC);
+	if (from < 0)
+		return -errno;
+	struct stat st;
+	int named = 0;
+	int to = fstat(from, &st) < 0 ? -errno : open_unnamed(image, &named);
+	if (to < 0) {
+		close(from);
+		return to;
+	}
+	int ret = ftruncate(to, st.st_size) < 0 ? -errno : copy_data(from, to, st.st_size);
+	if (ret == 0)
+		ret = new_identity(to, uid, gid);
+	close(from);
+	/* Named only once whole: a crash before leaves no image that a later pass would take for made. */
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", to);
+	if (ret == 0 && !named && linkat(AT_FDCWD, self, AT_FDCWD, image, AT_SYMLINK_FOLLOW) < 0)
+		ret = -errno;
+	if (close(to) < 0 && ret == 0)
+		ret = -errno;
+	if (ret < 0 && named)
+		unlink(image);
+	return ret;
 }
 
 int gv_ns_type(const char *path)

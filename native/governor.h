@@ -180,6 +180,28 @@ GV_API int gv_ns_destroy(const char *dir);
 GV_API int gv_ns_release_init(const char *dir);
 
 /*
+ * Mounts the ext4 image file `image` on `target` (nosuid, nodev) through a free loop device, as `mount -o loop`
+ * does but without its process, its libmount and blkid probing, or its scan of every loop device: loop-control
+ * hands a free device, LOOP_CONFIGURE binds the file to it with LO_FLAGS_AUTOCLEAR (the device is released at
+ * the unmount, or at once when the mount fails), and mount(2) mounts it. A device another caller took between
+ * the two (EBUSY) is skipped for the next free one. A device node devtmpfs has not made is made (block 7:N).
+ * Returns 0 or -errno of the step that failed, with nothing left bound.
+ */
+GV_API int gv_loop_mount(const char *image, const char *target);
+
+/*
+ * Makes the ext4 image `image` (0600; -EEXIST when it exists) as a copy of the ext4 image
+ * `template`, data only (SEEK_DATA / SEEK_HOLE: a hole stays a hole), with a filesystem UUID and directory hash
+ * seed of its own, so that no two images made from one template are the same filesystem to blkid, udev or
+ * e2fsck, and uid:gid the owner of its root directory (what mkfs.ext4 -E root_owner sets). Every superblock (the
+ * primary and each backup) gets both, and its checksum again, as does the root's inode; the template must have
+ * metadata_csum_seed when it has metadata_csum (-EINVAL otherwise: its other checksums derive from the UUID).
+ * The image is made unnamed (O_TMPFILE) and linked at `image` once whole. Returns 0 or -errno, with no image
+ * left behind.
+ */
+GV_API int gv_home_image(const char *template_path, const char *image, unsigned int uid, unsigned int gid);
+
+/*
  * The CLONE_NEW* type of the namespace mounted (or linked, as /proc/<pid>/ns/<kind>) at `path`: -EINVAL when
  * it is not an nsfs file, -ENOENT when missing.
  */

@@ -28,14 +28,19 @@ import { fixed, report, seconds, summarize } from './stats';
 //    MiB; where the memory controller exists), PATCHes of random tenants' pids.max, at random moments of
 //    the resync, from the PATCH's answer (its commit and NOTIFY) to the kernel file.
 // GOVERNOR_BENCH_TENANTS (default 100), GOVERNOR_BENCH_LATENCY_ROUNDS (default 100), GOVERNOR_BENCH_DATA_DIR
-// (where the tenants' home images go; default the tmpdir), GOVERNOR_BENCH_MAIN (another build).
+// (where the tenants' home images go; default the tmpdir), GOVERNOR_BENCH_MAIN (another build),
+// GOVERNOR_BENCH_NET (the first two octets of the /16 whose two halves the governor and the floor use; default
+// 10.216), GOVERNOR_BENCH_COLD_ONLY=1 (stop after the cold pass and the idle changes: for before/after rounds of
+// the cold pass). Each phase's figures go to stderr as soon as they are measured, so a run cut short keeps them.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const SIZES = (process.env.GOVERNOR_BENCH_TENANTS ?? '100').split(',').map(Number);
 const ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 100);
 const DATA_DIR = process.env.GOVERNOR_BENCH_DATA_DIR ?? tmpdir();
-/** this branch's address pool: the governor's half, then the floor's */
-const NET_POOL = '10.216.0.0/17';
+const COLD_ONLY = process.env.GOVERNOR_BENCH_COLD_ONLY === '1';
+/** the address pool: the governor's half, then the floor's */
+const NET = process.env.GOVERNOR_BENCH_NET ?? '10.216';
+const NET_POOL = `${NET}.0.0/17`;
 const FLOOR_BASE = 128;
 const QUOTA = {
   cpu: { max: '0.5' },
@@ -210,9 +215,10 @@ async function measure(tenants: number): Promise<Record<string, number | string>
   const load = [loadavg()[0]];
   log(`${tenants} tenants: the floor`);
   const floor = measureFloor(CGROUP2_MOUNT, label, tenants, (i) => {
-    const net = `10.216.${FLOOR_BASE + (i >> 7)}`;
+    const net = `${NET}.${FLOOR_BASE + (i >> 7)}`;
     return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
   });
+  log(`${tenants} tenants: floor ${JSON.stringify(floor)}`);
   const world = await benchWorld(`gb${label}`, NET_POOL, DATA_DIR);
   const { scratch, databaseUrl, env } = world;
   const db = new Client({ connectionString: databaseUrl });
@@ -240,9 +246,27 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const changeWrites = ((await metric(gov.service.url, CGROUP_WRITES)) - coldWrites) / changes.length;
     // Said at once: a long guest run that fails later keeps these.
     log(
-      `${tenants} tenants: floor ${JSON.stringify(floor)}; cold ${fixed(cold, 2)} s (listening at ${fixed(listening, 2)} s), CPU ${fixed(coldCpu, 1)} s, forks ${coldForks}`,
+      `${tenants} tenants: cold ${fixed(cold, 2)} s (listening at ${fixed(listening, 2)} s), CPU ${fixed(coldCpu, 1)} s, forks ${coldForks}, phases ${JSON.stringify([...applied])}, one change p50 ${fixed(summarize(changes.map((c) => c.fromRequest)).p50, 1)} ms`,
     );
     await gov.service.stop();
+    const floorCold = (floor.cgroupSeconds ?? NaN) + floor.networkSeconds;
+    const coldFigures = {
+      tenants,
+      'floor cgroup s': floor.cgroupSeconds === null ? 'n/a' : fixed(floor.cgroupSeconds, 3),
+      'floor network s': fixed(floor.networkSeconds, 2),
+      'floor of which process starts s': fixed(floor.processStartSeconds, 2),
+      'cold s (spawn to all applied)': fixed(cold, 2),
+      'of which spawn to listening s': fixed(listening, 2),
+      'cold ÷ floor': fixed(cold / floorCold, 2),
+      'cold ÷ floor without its process starts': fixed(cold / (floorCold - floor.processStartSeconds), 2),
+      'cold phases': [...applied].map(([phase, n]) => `${phase} ${n}`).join(', '),
+      'cold CPU s (children included)': fixed(coldCpu, 1),
+      'cold forks (whole system)': coldForks,
+      'cold cgroup writes': coldWrites,
+      'one change p50 ms (idle, PATCH to file)': fixed(summarize(changes.map((c) => c.fromRequest)).p50, 1),
+      'one change cgroup writes': fixed(changeWrites, 1),
+    };
+    if (COLD_ONLY) return { ...coldFigures, 'load average (start, end)': [...load, loadavg()[0]].map((l) => l.toFixed(1)).join(', ') };
 
     log(`${tenants} tenants: no-op passes`);
     gov = await startGovernor(env, '1s');
@@ -271,26 +295,13 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const passesDuring = ((await metric(gov.service.url, RECONCILED)) - before) / tenants;
     const stillStuck = stuck ? await memoryLimitPending(gov.service.url) : false;
     load.push(loadavg()[0]);
+    log(`${tenants} tenants: changes ${JSON.stringify({ passesDuring, stillStuck, fromAnswer: summarize(latency.map((l) => l.fromAnswer)) })}`);
 
-    const floorCold = (floor.cgroupSeconds ?? NaN) + floor.networkSeconds;
     const floorRead = (floor.cgroupReadSeconds ?? NaN) + floor.networkReadSeconds;
     const fromAnswer = summarize(latency.map((l) => l.fromAnswer));
     const fromRequest = summarize(latency.map((l) => l.fromRequest));
     return {
-      tenants,
-      'floor cgroup s': floor.cgroupSeconds === null ? 'n/a' : fixed(floor.cgroupSeconds, 3),
-      'floor network s': fixed(floor.networkSeconds, 2),
-      'floor of which process starts s': fixed(floor.processStartSeconds, 2),
-      'cold s (spawn to all applied)': fixed(cold, 2),
-      'of which spawn to listening s': fixed(listening, 2),
-      'cold ÷ floor': fixed(cold / floorCold, 2),
-      'cold ÷ floor without its process starts': fixed(cold / (floorCold - floor.processStartSeconds), 2),
-      'cold phases': [...applied].map(([phase, n]) => `${phase} ${n}`).join(', '),
-      'cold CPU s (children included)': fixed(coldCpu, 1),
-      'cold forks (whole system)': coldForks,
-      'cold cgroup writes': coldWrites,
-      'one change p50 ms (idle, PATCH to file)': fixed(summarize(changes.map((c) => c.fromRequest)).p50, 1),
-      'one change cgroup writes': fixed(changeWrites, 1),
+      ...coldFigures,
       'floor read-back s (cgroup + network)': `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds, 2)}`,
       'no-op pass s': `${fixed(noop.passSeconds, 2)}${noop.passSeconds < 1.2 ? ' (at most: passes start every 1 s)' : ''}`,
       'no-op ÷ floor read-back': fixed(noop.passSeconds / floorRead, 2),
@@ -322,7 +333,10 @@ async function measure(tenants: number): Promise<Record<string, number | string>
 
 async function run(): Promise<void> {
   const rows: Array<Record<string, number | string>> = [];
-  for (const n of SIZES) rows.push(await measure(n));
+  for (const n of SIZES) {
+    rows.push(await measure(n));
+    log(`${n} tenants: ${JSON.stringify(rows.at(-1))}`);
+  }
   // One line per figure and a column per size: the figures are too many for a line per size.
   const table = Object.keys(rows[0] ?? {}).map((figure) => ({ figure, ...Object.fromEntries(rows.map((row) => [`${row.tenants} tenants`, row[figure]])) }));
   report('whole-reconcile', { main, kernel: process.env.GOVERNOR_KERNEL_GUEST ? 'guest' : 'host', rows }, table);

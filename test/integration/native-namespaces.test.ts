@@ -147,3 +147,72 @@ describe('tenant namespaces (nsCreate, nsCheck, nsDestroy, makeSharedMount)', ()
     assert.equal(native.nsCheck(dir), false);
   });
 });
+
+describe('homeImageAsync and loopMountAsync (a tenant home without a process)', () => {
+  const run = `/run/governor-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const template = join(run, 'template.img');
+  const image = join(run, 'home.img');
+  const point = join(run, 'home');
+
+  /** The loop devices whose backing file is `file`, from sysfs. */
+  function loopsOf(file: string): string[] {
+    return execFileSync('losetup', ['--noheadings', '--output', 'NAME', '--associated', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  }
+
+  /** The kernel releases an autoclear device from a work queue after the unmount: a moment later, under load. */
+  async function released(file: string): Promise<string[]> {
+    for (let i = 0; i < 500 && loopsOf(file).length > 0; i++) await sleep(20);
+    return loopsOf(file);
+  }
+
+  const uuidOf = (file: string) => execFileSync('blkid', ['-o', 'value', '-s', 'UUID', file], { encoding: 'utf8' }).trim();
+
+  before(() => {
+    mkdirSync(point, { recursive: true, mode: 0o700 });
+    execFileSync('truncate', ['-s', '16M', template]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', 'metadata_csum_seed', template]);
+  });
+
+  after(() => {
+    if (mountsAt(point).length > 0) execFileSync('umount', ['--lazy', point]);
+    assert.deepEqual(mountsAt(run), [], 'no mount is left');
+    rmSync(run, { recursive: true, force: true });
+  });
+
+  it('copies the template into a filesystem of its own, owned by the tenant, that e2fsck finds clean', async () => {
+    await native.homeImageAsync(template, image, UID_BASE);
+    await native.homeImageAsync(template, join(run, 'other.img'), UID_BASE + COUNT);
+    const uuids = [template, image, join(run, 'other.img')].map(uuidOf);
+    assert.equal(new Set(uuids).size, 3, `three UUIDs: ${uuids.join(' ')}`);
+    // -f: every check, checksums included (the superblocks' and the root inode's); -n: change nothing.
+    for (const file of [image, join(run, 'other.img')]) execFileSync('e2fsck', ['-fn', file], { stdio: 'ignore' });
+    await assert.rejects(native.homeImageAsync(template, image, UID_BASE), (err: unknown) => err instanceof NativeError && err.code === 'EEXIST');
+    await assert.rejects(
+      native.homeImageAsync(join(run, 'missing.img'), join(run, 'x.img'), 0),
+      (err: unknown) => err instanceof NativeError && err.code === 'ENOENT',
+    );
+    assert.ok(!existsSync(join(run, 'x.img')), 'no image is left from a failed copy');
+  });
+
+  it('mounts the image nosuid,nodev on a loop device that goes with the unmount', async () => {
+    await native.loopMountAsync(image, point);
+    const line = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === point);
+    assert.match(line ?? '', / rw,nosuid,nodev[ ,].* - ext4 \/dev\/loop\d+ /);
+    assert.equal(loopsOf(image).length, 1);
+    assert.equal(execFileSync('stat', ['-c', '%u:%g %a', point], { encoding: 'utf8' }).trim(), `${UID_BASE}:${UID_BASE} 755`, 'root_owner as mkfs makes it');
+    writeFileSync(join(point, 'note'), 'kept');
+    execFileSync('umount', [point]);
+    assert.deepEqual(await released(image), [], 'the device is released at the unmount (autoclear)');
+  });
+
+  it('fails with the errno of mount(2) and leaves no device bound', async () => {
+    await assert.rejects(native.loopMountAsync(image, join(run, 'missing')), (err: unknown) => err instanceof NativeError && err.code === 'ENOENT');
+    await assert.rejects(native.loopMountAsync(join(run, 'missing.img'), point), (err: unknown) => err instanceof NativeError && err.code === 'ENOENT');
+    assert.deepEqual(await released(image), []);
+    await native.loopMountAsync(image, point);
+    assert.equal(readFileSync(join(point, 'note'), 'utf8'), 'kept', 'the same filesystem, mounted again');
+    execFileSync('umount', [point]);
+  });
+});

@@ -143,6 +143,10 @@ function bind(path: string) {
       'int gv_ns_create(const char *dir, unsigned int uid_base, unsigned int uid_count, unsigned int gid_base, unsigned int gid_count)',
     ),
     nsDestroy: fn<(dir: string) => number>('int gv_ns_destroy(const char *dir)'),
+    loopMount: fn<(image: string, target: string) => number>('int gv_loop_mount(const char *image, const char *target)'),
+    homeImage: fn<(template: string, image: string, uid: number, gid: number) => number>(
+      'int gv_home_image(const char *template_path, const char *image, unsigned int uid, unsigned int gid)',
+    ),
     nsCheck: fn<(dir: string) => number>('int gv_ns_check(const char *dir)'),
     makeSharedMount: fn<(dir: string) => number>('int gv_make_shared_mount(const char *dir)'),
     lockFile: fn<(path: string, mode: number) => number>('int gv_lock_file(const char *path, unsigned int mode)'),
@@ -583,6 +587,20 @@ export class KoffiNative implements GovernorNative {
     refuseNul('nsDestroy', dir, [dir]);
     const ret = await onWorker(this.lib.nsDestroy, dir);
     if (ret < 0) throw new NativeError('nsDestroy', dir, -ret);
+  }
+
+  async homeImageAsync(template: string, image: string, owner: number): Promise<void> {
+    refuseNul('homeImage', image, [template, image]);
+    if (!Number.isInteger(owner) || owner < 0 || owner > MAX_ID)
+      throw new NativeError('homeImage', image, EINVAL, `owner ${owner} is not an id from 0 to ${MAX_ID}`);
+    const ret = await onWorker(this.lib.homeImage, template, image, owner, owner);
+    if (ret < 0) throw new NativeError('homeImage', `${image} from ${template}`, -ret);
+  }
+
+  async loopMountAsync(image: string, target: string): Promise<void> {
+    refuseNul('loopMount', image, [image, target]);
+    const ret = await onWorker(this.lib.loopMount, image, target);
+    if (ret < 0) throw new NativeError('loopMount', `${image} on ${target}`, -ret);
   }
 
   nsCheck(dir: string): boolean {

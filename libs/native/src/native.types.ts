@@ -220,6 +220,19 @@ export interface GovernorNative {
   /** nsDestroy on a worker thread: each unmount waits for the kernel (an RCU grace period) off the event loop. */
   nsDestroyAsync(dir: string): Promise<void>;
   /**
+   * Makes the ext4 image `image` as a copy of the ext4 image `template` (data only: holes stay holes) with a UUID
+   * and directory hash seed of its own and `owner` (uid and gid) the owner of its root directory, on a worker
+   * thread: what mkfs.ext4 -E root_owner makes, without a process. The template needs metadata_csum_seed where it
+   * has metadata_csum. The image gets its name only once whole; EEXIST when it exists.
+   */
+  homeImageAsync(template: string, image: string, owner: number): Promise<void>;
+  /**
+   * Mounts the ext4 image file `image` on `target` (nosuid, nodev) through a free loop device released at the
+   * unmount, on a worker thread: what `mount -o loop` does, without a process. Throws with the errno of the step
+   * that failed, with nothing left bound.
+   */
+  loopMountAsync(image: string, target: string): Promise<void>;
+  /**
    * True when both `<dir>/user` and `<dir>/net` are namespace mounts of their kind; false when dir or a file is
    * missing, or a file is not a namespace (its bind mount was lost: a reboot, a dead mount namespace).
    * Throws only when it cannot tell (EACCES, ...).

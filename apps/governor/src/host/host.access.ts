@@ -58,7 +58,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       const namespaces = new TenantNamespaces(native, this.config.runDir);
       namespaces.prepare();
       this.tenantNamespaces = namespaces;
-      this.tenantHomes = new TenantHomes(this.config.dataDir, this.config.runDir);
+      this.tenantHomes = new TenantHomes(this.config.dataDir, this.config.runDir, native);
       this.workloadMonitors = new WorkloadMonitors(native, this.config.runDir);
       this.nativeLibrary = native;
     } catch (err) {
