@@ -263,26 +263,13 @@ describe('keeping the firewall table by content', () => {
     // Another table's transaction: the listing's text is the one kept, so nothing differs.
     nft.committed += 1;
     assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
-    // A rule deleted and put back by hand: its handle is new, its content the same.
+    // A rule deleted and put back by hand: its handle is new, its content the same (a rule whose content changed
+    // is drift whatever text was kept: the test above).
     nft.replaceRuleOf(b.hostInterface);
     const committed = nft.committed;
     assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
     nft.committed += 1;
     assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
     assert.equal(nft.committed, committed + 1);
-    // A rule whose content changed is drift whatever the text kept before.
-    nft.deleteRuleOf(a.hostInterface);
-    const outcome = kept.ensure([a, b]);
-    assert.equal(outcome.written, true);
-    assert.deepEqual(
-      tenantsInDrift(
-        outcome.drift,
-        new Map([
-          ['alpha', a],
-          ['beta', b],
-        ]),
-      ),
-      ['alpha'],
-    );
   });
 });
