@@ -29,7 +29,7 @@ let tenant: Page;
 let tenantProblems: string[];
 
 before(async () => {
-  gov = await startGovernor({ ...host.env, GOVERNOR_NET_POOL: '10.234.0.0/24', GOVERNOR_RESYNC_INTERVAL: '2s' });
+  gov = await startGovernor({ ...host.env, GOVERNOR_NET_POOL: '10.234.0.0/24', GOVERNOR_RESYNC_INTERVAL: '2s', GOVERNOR_USAGE_SAMPLE_INTERVAL: '5s' });
   await gov.app.listen(0, '127.0.0.1');
   origin = `http://127.0.0.1:${((gov.app.getHttpServer() as Server).address() as AddressInfo).port}`;
   const created = await gov.http

@@ -63,7 +63,7 @@ describe('fleet: workloads through the API, run by the owning agent of three', (
     const common = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_AGENT_TOKEN: AGENT_TOKEN };
     api = await startGovernor({ ...common, GOVERNOR_AGENT_CA: join(dir, 'ca.pem') });
     plain = await startReplica(api, common);
-    const env = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s' };
+    const env = { GOVERNOR_NET_POOL: NET_POOL, GOVERNOR_HEARTBEAT_INTERVAL: '1s', GOVERNOR_RESYNC_INTERVAL: '2s', GOVERNOR_USAGE_SAMPLE_INTERVAL: '5s' };
     const tls = { GOVERNOR_TLS_CERT: join(dir, 'agent.pem'), GOVERNOR_TLS_KEY: join(dir, 'agent.key') };
     agents = ['wl-a', 'wl-b', 'wl-c'].map(
       (node, index) =>

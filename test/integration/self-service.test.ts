@@ -29,6 +29,8 @@ before(async () => {
     ...host.env,
     GOVERNOR_NET_POOL: '10.235.0.0/24',
     GOVERNOR_RESYNC_INTERVAL: '2s',
+    // the usage history below fills at the step it names
+    GOVERNOR_USAGE_SAMPLE_INTERVAL: '5s',
     // the authorization matrix fails authentication on purpose, many times, from one address
     GOVERNOR_AUTH_FAILURES: '100000/1m',
   });

@@ -44,6 +44,8 @@ export function guestSuite(label: string, options: { pollMs: number; env?: Recor
       ...host.env,
       GOVERNOR_NODE_NAME: 'guest',
       GOVERNOR_RESYNC_INTERVAL: '2s',
+      // the throttling and OOM events within a sample or two of them
+      GOVERNOR_USAGE_SAMPLE_INTERVAL: '5s',
       // errors (a 5xx with its cause) reach the guest's console, where a failed run can be read
       GOVERNOR_LOG_LEVEL: 'error',
       ...options.env,

@@ -10,8 +10,9 @@ const rate = (a: number | undefined, b: number | undefined, seconds: number, sca
   a === undefined || b === undefined || b < a || seconds <= 0 ? null : ((b - a) * scale) / seconds;
 
 /**
- * The point between two polls, as the page measured it: the server samples every 5 s, the page polls
- * every 2 s, and this gives the charts and the "now" figures a fresher value in between.
+ * The point between two polls, as the page measured it: the server samples every GOVERNOR_USAGE_SAMPLE_INTERVAL
+ * (15 s unless set), the page polls every 2 s, and this gives the charts and the "now" figures a fresher value
+ * in between.
  */
 export function livePoint(previous: UsageSample, current: UsageSample): UsagePoint {
   const seconds = (current.receivedAt - previous.receivedAt) / 1000;

@@ -133,7 +133,7 @@ describe('comparing the firewall by content', () => {
  * The kernel's side of libnftables for TenantFirewall: a table applied as one transaction, listed as JSON
  * (one entry a rule line, without the comment, as nft's JSON leaves it out) and as text (with it).
  */
-class FakeNftables implements Pick<Nftables, 'run' | 'listTable' | 'generation'> {
+class FakeNftables implements Pick<Nftables, 'run' | 'listTableText' | 'generation'> {
   text: string | undefined;
   entries: unknown[] | undefined;
   /** the kernel's ruleset generation: every transaction bumps it */
@@ -160,9 +160,17 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTable' | 'generation'>
     return '';
   }
 
-  listTable(): unknown[] | undefined {
+  listTableText(): string | undefined {
     this.listings += 1;
-    return this.entries && [...this.entries];
+    return this.entries && JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, ...this.entries] });
+  }
+
+  /** A hand edit that changes nothing but the handle: the first rule that names the link, deleted and put back. */
+  replaceRuleOf(hostInterface: string): void {
+    this.committed += 1;
+    const at = this.entries!.findIndex((entry) => JSON.stringify(entry).includes(hostInterface));
+    const { rule } = this.entries![at] as { rule: Record<string, unknown> };
+    this.entries![at] = { rule: { ...rule, handle: this.committed } };
   }
 
   /** A hand edit: the first rule that names the link goes. */
@@ -246,5 +254,22 @@ describe('keeping the firewall table by content', () => {
       ),
       ['alpha'],
     );
+  });
+
+  it('takes a listing of the same text as the last one in sync for in sync, and one that differs only in handles too', () => {
+    const nft = new FakeNftables();
+    const kept = firewall(nft);
+    kept.ensure([a, b]);
+    // Another table's transaction: the listing's text is the one kept, so nothing differs.
+    nft.committed += 1;
+    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    // A rule deleted and put back by hand: its handle is new, its content the same (a rule whose content changed
+    // is drift whatever text was kept: the test above).
+    nft.replaceRuleOf(b.hostInterface);
+    const committed = nft.committed;
+    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    nft.committed += 1;
+    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.equal(nft.committed, committed + 1);
   });
 });

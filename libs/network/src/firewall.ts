@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Nftables } from './nftables';
+import { Nftables, parseListing } from './nftables';
 
 export const FIREWALL_TABLE = 'governor';
 
@@ -161,12 +161,17 @@ export function tenantsInDrift(drift: readonly string[], tenants: ReadonlyMap<st
  * compares it with that form: a hand edit of any rule, even one that keeps the count of accepts and drops,
  * is repaired; a table in sync is neither written nor costs a process. A pass that finds the ruleset
  * generation where the last listing in sync left it does not even list: no transaction of any table was
- * committed since (a hand edit is one). A new governor knows no form yet, so its first pass applies the
- * table once.
+ * committed since (a hand edit is one); one whose listing is the very text of the last listing in sync
+ * (handles and all: a rule replaced by hand gets new ones) is in sync without parsing it, which is what a
+ * host whose other tables change (another firewall, a container runtime) costs each pass. A new governor
+ * knows no form yet, so its first pass applies the table once.
  */
 export class TenantFirewall {
-  /** what was applied, in the kernel's form, and the ruleset generation of the last listing that matched it */
-  private applied: { rendered: string; listing: string[]; generation: number | undefined } | undefined;
+  /**
+   * what was applied, in the kernel's form, and the ruleset generation and text of the last listing that
+   * matched it
+   */
+  private applied: { rendered: string; listing: string[]; generation: number | undefined; text: string | undefined } | undefined;
 
   constructor(
     readonly table: string = FIREWALL_TABLE,
@@ -179,10 +184,15 @@ export class TenantFirewall {
       // Read before the listing: a transaction committed while it lists bumps it past what is kept below.
       const generation = this.generation();
       if (generation !== undefined && generation === this.applied.generation) return { written: false, drift: [] };
-      const listed = this.nft.listTable(this.table);
-      const drift = listed === undefined ? [`table inet ${this.table} is missing`] : diffListing(this.applied.listing, normaliseListing(listed));
+      const text = this.nft.listTableText(this.table);
+      if (text !== undefined && text === this.applied.text) {
+        this.applied.generation = generation;
+        return { written: false, drift: [] };
+      }
+      const drift = text === undefined ? [`table inet ${this.table} is missing`] : diffListing(this.applied.listing, normaliseListing(parseListing(text)));
       if (drift.length === 0) {
         this.applied.generation = generation;
+        this.applied.text = text;
         return { written: false, drift };
       }
       this.replace(rendered);
@@ -192,7 +202,8 @@ export class TenantFirewall {
     // the last apply is still drift: the table as it stands is compared with what was applied last, or, for a
     // governor that applied nothing yet, with this rendering once applied, when the table's fingerprint says
     // it was rendered from the same tenants (otherwise a difference cannot be told from the tenants' change).
-    const before = this.nft.listTable(this.table);
+    const beforeText = this.nft.listTableText(this.table);
+    const before = beforeText === undefined ? undefined : parseListing(beforeText);
     const prior = this.applied;
     // nft's JSON leaves the table's comment out; its text has it.
     const sameTenants = prior === undefined && before !== undefined && fingerprintIn(this.nft.run(`list table inet ${this.table}`)) === fingerprintIn(rendered);
@@ -208,7 +219,8 @@ export class TenantFirewall {
     // "table; delete table; table {…}" in one buffer is one transaction: no moment without rules.
     this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${rendered}`);
     const generation = this.generation();
-    this.applied = { rendered, listing: normaliseListing(this.nft.listTable(this.table) ?? []), generation };
+    const text = this.nft.listTableText(this.table);
+    this.applied = { rendered, listing: normaliseListing(text === undefined ? [] : parseListing(text)), generation, text };
   }
 
   /** undefined when it cannot be read (then every pass lists, as before there was one) */

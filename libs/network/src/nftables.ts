@@ -89,12 +89,22 @@ export class Nftables {
 
   /** `list table inet <name>` as nft -j prints it, or undefined when the table does not exist. */
   listTable(table: string): unknown[] | undefined {
+    const text = this.listTableText(table);
+    return text === undefined ? undefined : parseListing(text);
+  }
+
+  /** The same listing as nft -j's text, unparsed (handles included), or undefined when the table does not exist. */
+  listTableText(table: string): string | undefined {
     try {
-      const listing = JSON.parse(this.run(`list table inet ${table}`, { json: true })) as { nftables?: unknown[] };
-      return listing.nftables ?? [];
+      return this.run(`list table inet ${table}`, { json: true });
     } catch (err) {
       if (err instanceof NftablesError && /No such file or directory/.test(err.detail)) return undefined;
       throw err;
     }
   }
+}
+
+/** The entries of an nft -j listing's text. */
+export function parseListing(text: string): unknown[] {
+  return (JSON.parse(text) as { nftables?: unknown[] }).nftables ?? [];
 }

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
     assert.equal(config.runDir, '/run/governor');
     assert.equal(config.resyncIntervalMs, 30_000);
     assert.equal(config.heartbeatIntervalMs, 10_000);
+    assert.equal(config.usageSampleIntervalMs, 15_000);
     assert.equal(config.authCacheTtlMs, 5000);
     assert.equal(config.reconcileWorkers, Math.min(64, availableParallelism() * 4));
     assert.equal(config.agentToken, undefined);
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
       GOVERNOR_TLS_KEY: '/etc/k.pem',
       GOVERNOR_METRICS_TOKEN: 'a-long-metrics-token',
       GOVERNOR_HEARTBEAT_INTERVAL: '3s',
+      GOVERNOR_USAGE_SAMPLE_INTERVAL: '5s',
       GOVERNOR_AGENT_TOKEN: 'a-long-agent-token',
       GOVERNOR_AGENT_CA: '/etc/agent-ca.pem',
       GOVERNOR_AGENT_URL: 'https://node-1.example:8443/',
@@ -81,6 +83,7 @@ describe('loadConfig', () => {
         resyncIntervalMs: 300_000,
         reconcileWorkers: 12,
         heartbeatIntervalMs: 3000,
+        usageSampleIntervalMs: 5000,
         agentToken: 'a-long-agent-token',
         agentCaFile: '/etc/agent-ca.pem',
         agentUrl: 'https://node-1.example:8443',

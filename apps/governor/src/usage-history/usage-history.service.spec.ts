@@ -32,7 +32,7 @@ class FakeCgroups {
   }
 }
 
-function service(tenants: CatalogTenant[], cgroups: FakeCgroups, links: Map<string, LinkCounters>) {
+function service(tenants: CatalogTenant[], cgroups: FakeCgroups, links: Map<string, LinkCounters>, usageSampleIntervalMs = 15_000) {
   const events: Array<{ tenantId: string; kind: string }> = [];
   const host: Pick<HostAccess, 'maybeCgroups' | 'linkCounters'> = {
     maybeCgroups: () => ({ fs: cgroups }) as unknown as CgroupDriver,
@@ -45,7 +45,7 @@ function service(tenants: CatalogTenant[], cgroups: FakeCgroups, links: Map<stri
       return Promise.resolve();
     },
   };
-  return { history: new UsageHistoryService(host, catalog, record), events };
+  return { history: new UsageHistoryService(host, catalog, record, { usageSampleIntervalMs }), events };
 }
 
 const tenant = (name: string, hostInterface?: string): CatalogTenant => ({ name, id: `id-${name}`, hostInterface, phase: 'Ready' });
@@ -88,6 +88,13 @@ describe('UsageHistoryService', () => {
     const [none] = history.history('gone').points;
     assert.equal(none?.memoryBytes, null);
     assert.equal(none?.cpuCores, null);
+  });
+
+  it('keeps 30 minutes of points at its step, and says the step', async () => {
+    const { history } = service([tenant('a')], new FakeCgroups(), new Map(), 300_000);
+    for (let i = 0; i < 9; i++) await history.sampleAll();
+    assert.equal(history.history('a').intervalSeconds, 300);
+    assert.equal(history.history('a').points.length, 6);
   });
 
   it('records an OOM kill seen between two samples as an event of that tenant', async () => {

@@ -4,14 +4,14 @@ import { parseCpuStat } from '../../../../libs/cgroup/src/stats/cpu-stat';
 import { parseMemoryEvents } from '../../../../libs/cgroup/src/stats/memory';
 import { parseLimitValue } from '../../../../libs/cgroup/src/stats/pids';
 import type { LinkCounters } from '../../../../libs/network/src/tenant-link';
+import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostAccess } from '../host/host.access';
 import { type CatalogTenant, TenantCatalog } from '../metrics/tenant-catalog';
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
 import { findings, pointBetween, type RawSample, type UsagePoint } from './usage-sample';
 
-export const SAMPLE_INTERVAL_MS = 5_000;
-/** 30 minutes at 5 s: enough for the portal's charts, small enough to keep in memory for thousands of tenants. */
-const POINTS_KEPT = 360;
+/** 30 minutes of points, whatever the step: enough for the portal's charts, small enough to keep in memory for thousands of tenants. */
+const HISTORY_KEPT_MS = 30 * 60_000;
 /** Tenants whose files one native call reads: one trip to a worker per group, not per tenant. */
 const TENANTS_PER_READ = 128;
 
@@ -27,9 +27,9 @@ export interface UsageHistory {
 }
 
 /**
- * Samples every tenant on this node every 5 s into an in-memory ring (a short history for the tenant's
- * charts), and turns what it sees into events: OOM kills and throttling episodes. The history starts
- * empty after a restart; the events are in PostgreSQL.
+ * Samples every tenant on this node every GOVERNOR_USAGE_SAMPLE_INTERVAL (15 s) into an in-memory ring (a
+ * short history for the tenant's charts), and turns what it sees into events: OOM kills and throttling
+ * episodes. The history starts empty after a restart; the events are in PostgreSQL.
  */
 @Injectable()
 export class UsageHistoryService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -37,16 +37,20 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
   private readonly histories = new Map<string, TenantHistory>();
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
+  private readonly pointsKept: number;
 
   constructor(
     @Inject(HostAccess) private readonly host: Pick<HostAccess, 'maybeCgroups' | 'linkCounters'>,
     @Inject(TenantCatalog) private readonly catalog: Pick<TenantCatalog, 'tenants'>,
     @Inject(TenantEventsService) private readonly events: Pick<TenantEventsService, 'record'>,
-  ) {}
+    @Inject(GOVERNOR_CONFIG) private readonly config: Pick<GovernorConfig, 'usageSampleIntervalMs'>,
+  ) {
+    this.pointsKept = Math.ceil(HISTORY_KEPT_MS / config.usageSampleIntervalMs);
+  }
 
   onApplicationBootstrap(): void {
     if (!this.host.maybeCgroups()) return;
-    this.timer = setInterval(() => void this.sampleAll(), SAMPLE_INTERVAL_MS);
+    this.timer = setInterval(() => void this.sampleAll(), this.config.usageSampleIntervalMs);
     this.timer.unref();
   }
 
@@ -55,7 +59,7 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
   }
 
   history(tenant: string): UsageHistory {
-    return { intervalSeconds: SAMPLE_INTERVAL_MS / 1000, points: [...(this.histories.get(tenant)?.points ?? [])] };
+    return { intervalSeconds: this.config.usageSampleIntervalMs / 1000, points: [...(this.histories.get(tenant)?.points ?? [])] };
   }
 
   /**
@@ -115,7 +119,7 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
       const found = findings(history.last, current, point, history.throttling);
       history.last = current;
       history.points.push(point);
-      if (history.points.length > POINTS_KEPT) history.points.splice(0, history.points.length - POINTS_KEPT);
+      if (history.points.length > this.pointsKept) history.points.splice(0, history.points.length - this.pointsKept);
       if (found.oomKills > 0) {
         await this.events.record(
           tenant.id,
