@@ -290,6 +290,16 @@ describe('tenant isolation', () => {
     await gov.restart();
     assert.equal((await get('acme')).status.isolation!.init.pid, initPid, 'the init outlives the governor');
     assert.equal((await sh('acme', 'cat /home/tenant/note')).stdout.trim(), 'kept');
+    // The homes directory is a mount of its own, so that a tenant init detaches every other home in one call,
+    // and the restart mounted nothing a second time.
+    const mounts = (point: string) =>
+      spawnSync('findmnt', ['-rn', '-o', 'SOURCE', '--mountpoint', point], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(mounts(join(host.runDir, 'homes')).length, 1, 'the homes directory is one mount');
+    assert.deepEqual(
+      mounts(join(host.runDir, 'homes', 'acme')).map((source) => /^\/dev\/loop\d+$/.test(source)),
+      [true],
+      'the home is mounted once, from a loop device',
+    );
     const full = await sh('acme', 'head -c 32M /dev/zero > /home/tenant/big; echo rc=$?; rm -f /home/tenant/big');
     assert.match(full.stdout, /rc=1/);
     assert.match(full.stderr, /No space left on device/);

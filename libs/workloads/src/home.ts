@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { GovernorNative } from '../../native/src/native.types';
@@ -20,8 +20,11 @@ export class TenantHomes {
   constructor(
     private readonly dataDir: string,
     private readonly runDir: string,
-    private readonly native: Pick<GovernorNative, 'homeImageAsync' | 'loopMountAsync'>,
+    private readonly native: Pick<GovernorNative, 'homeImageAsync' | 'loopMountAsync' | 'makeSharedMount'>,
   ) {}
+
+  /** Whether <run dir>/homes was made a mount of its own by this process (tried once). */
+  private homesDirMounted = false;
 
   /** The template of each home size, made by the first home of that size this process makes. */
   private readonly templates = new Map<number, Promise<string>>();
@@ -46,6 +49,7 @@ export class TenantHomes {
     const point = this.mountPoint(tenant);
     // A home in place costs a few stats, a readlink and a sysfs read, made in place (none blocks: /run is a
     // tmpfs, sysfs is made on read); each directory is made only when missing.
+    if (!this.homesDirMounted) await this.mountHomesDir();
     if (statSync(point, { throwIfNoEntry: false }) === undefined) await mkdir(point, { recursive: true, mode: 0o700 });
     const current = statSync(image, { throwIfNoEntry: false });
     if (current === undefined) {
@@ -75,6 +79,30 @@ export class TenantHomes {
       changes.push(`grew the home image ${image} from ${current.size} to ${size} bytes`);
     }
     return changes;
+  }
+
+  /**
+   * Makes <run dir>/homes a (shared) mount of its own, as <run dir>/ns is. Every tenant init starts from a copy of
+   * the host's mounts and detaches each home in it that is not its own (a held loop mount keeps another tenant's
+   * home busy); each detach waits for an RCU grace period of the kernel, so with the homes loose under /run that
+   * was one wait per tenant on the host for every init start, and a cold pass grew with the square of the
+   * tenants. With the directory a mount, the init detaches it whole in one call. Where the kernel refuses (a
+   * kernel before 5.8, a container without the right to mount), the homes work as before, only the inits start
+   * slower, so the refusal is not an error of the home. A directory with homes already mounted in it (a
+   * governor of an earlier version, before a reboot) is left as it is: a bind on top would hide them, and the
+   * next pass would mount each image a second time.
+   */
+  private async mountHomesDir(): Promise<void> {
+    this.homesDirMounted = true;
+    const dir = join(this.runDir, 'homes');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const { dev } = statSync(dir);
+    if (readdirSync(dir).some((entry) => statSync(join(dir, entry), { throwIfNoEntry: false })?.dev !== dev)) return;
+    try {
+      this.native.makeSharedMount(dir);
+    } catch {
+      // Left loose under the run dir: see above.
+    }
   }
 
   /**
