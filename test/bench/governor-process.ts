@@ -6,8 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostScratch } from '../support/cgroup-root';
 import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.harness';
 
-export { detach, trace } from '../support/syscall-count';
-
 // What the whole-governor benchmarks read of a running service process from outside it: its Prometheus
 // counters, its CPU time (children included) and, under strace, the system calls of every thread.
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
-import { benchWorld, cpuSeconds, detach, metric, trace } from './governor-process';
+import { detach, trace } from '../support/syscall-count';
+import { benchWorld, cpuSeconds, metric } from './governor-process';
 import { changeLatency } from './change-latency';
 import { fixed, report } from './stats';
 

@@ -8,8 +8,8 @@ import { Client } from 'pg';
 import { CGROUP2_MOUNT } from '../support/cgroup-root';
 import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
-import { benchWorld, CGROUP_WRITES, cpuSeconds, createTenants, detach, forksSinceBoot, metric, RECONCILED, trace } from './governor-process';
-import { COUNTED_CALLS, countSyscalls } from '../support/syscall-count';
+import { COUNTED_CALLS, countSyscalls, detach, trace } from '../support/syscall-count';
+import { benchWorld, CGROUP_WRITES, cpuSeconds, createTenants, forksSinceBoot, metric, RECONCILED } from './governor-process';
 import { measureFloor } from './whole-reconcile.floor';
 import { fixed, report, seconds, summarize } from './stats';
 
