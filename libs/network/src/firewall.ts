@@ -154,6 +154,11 @@ export function tenantsInDrift(drift: readonly string[], tenants: ReadonlyMap<st
   return named.length > 0 ? named : all.map(([name]) => name);
 }
 
+/** The kernel's form of what was applied, from the text of the last listing that matched it. */
+function appliedListing(applied: { text: string | undefined }): string[] {
+  return normaliseListing(applied.text === undefined ? [] : parseListing(applied.text));
+}
+
 /**
  * Governor's nftables table, kept by content. The rendered table is applied as one transaction, then
  * listed once to learn the kernel's own form of it (nft reads rules back normalised: sets sorted, "!="
@@ -168,10 +173,10 @@ export function tenantsInDrift(drift: readonly string[], tenants: ReadonlyMap<st
  */
 export class TenantFirewall {
   /**
-   * what was applied, in the kernel's form, and the ruleset generation and text of the last listing that
-   * matched it
+   * what was applied, and the ruleset generation and text of the last listing that matched it: the kernel's
+   * form of what was applied, parsed only when a later listing differs from it
    */
-  private applied: { rendered: string; listing: string[]; generation: number | undefined; text: string | undefined } | undefined;
+  private applied: { rendered: string; generation: number | undefined; text: string | undefined } | undefined;
 
   constructor(
     readonly table: string = FIREWALL_TABLE,
@@ -189,7 +194,8 @@ export class TenantFirewall {
         this.applied.generation = generation;
         return { written: false, drift: [] };
       }
-      const drift = text === undefined ? [`table inet ${this.table} is missing`] : diffListing(this.applied.listing, normaliseListing(parseListing(text)));
+      const drift =
+        text === undefined ? [`table inet ${this.table} is missing`] : diffListing(appliedListing(this.applied), normaliseListing(parseListing(text)));
       if (drift.length === 0) {
         this.applied.generation = generation;
         this.applied.text = text;
@@ -209,9 +215,12 @@ export class TenantFirewall {
     const sameTenants = prior === undefined && before !== undefined && fingerprintIn(this.nft.run(`list table inet ${this.table}`)) === fingerprintIn(rendered);
     this.replace(rendered);
     if (prior !== undefined) {
-      return { written: true, drift: before === undefined ? [`table inet ${this.table} is missing`] : diffListing(prior.listing, normaliseListing(before)) };
+      return {
+        written: true,
+        drift: before === undefined ? [`table inet ${this.table} is missing`] : diffListing(appliedListing(prior), normaliseListing(before)),
+      };
     }
-    if (before !== undefined && sameTenants) return { written: true, drift: diffListing(this.applied!.listing, normaliseListing(before)) };
+    if (before !== undefined && sameTenants) return { written: true, drift: diffListing(appliedListing(this.applied!), normaliseListing(before)) };
     return { written: true, drift: [] };
   }
 
@@ -219,8 +228,7 @@ export class TenantFirewall {
     // "table; delete table; table {…}" in one buffer is one transaction: no moment without rules.
     this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${rendered}`);
     const generation = this.generation();
-    const text = this.nft.listTableText(this.table);
-    this.applied = { rendered, listing: normaliseListing(text === undefined ? [] : parseListing(text)), generation, text };
+    this.applied = { rendered, generation, text: this.nft.listTableText(this.table) };
   }
 
   /** undefined when it cannot be read (then every pass lists, as before there was one) */
