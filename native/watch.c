@@ -1,5 +1,6 @@
 /* See watch.h. */
 #include "watch.h"
+#include "netlink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -242,9 +243,11 @@ static void drain_netlink(int fd, struct sink *s)
 			const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)p;
 			if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > left)
 				break;
-			if (nsid >= 0)
+			/* A qdisc get's answer, sent to the TC group too (netlink.h), is not a change. */
+			int echo = h->nlmsg_type == RTM_NEWQDISC && h->nlmsg_seq == GV_NET_QDISC_GET_SEQ;
+			if (!echo && nsid >= 0)
 				put(s, GV_WATCH_NSID, nsid);
-			else if (ifindex_of(h) > 0)
+			else if (!echo && ifindex_of(h) > 0)
 				put(s, GV_WATCH_LINK, ifindex_of(h));
 			size_t step = NLMSG_ALIGN(h->nlmsg_len);
 			if (step >= left)

@@ -94,12 +94,19 @@ export class HostWatch {
    */
   mountsUnder(under: string): Map<string, string> {
     const mounts = new Map<string, string>();
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const fields = line.split(' ');
+    // Only the lines that name `under` are split: the host's table may hold tens of thousands of other mounts.
+    const text = readFileSync('/proc/self/mountinfo', 'utf8');
+    for (let at = text.indexOf(` ${under}`); at >= 0; ) {
+      const start = text.lastIndexOf('\n', at) + 1;
+      const end = text.indexOf('\n', at);
+      const fields = text.slice(start, end < 0 ? undefined : end).split(' ');
       const point = fields[4];
-      if (point === undefined || !point.startsWith(under)) continue;
-      const dash = fields.indexOf('-', 6);
-      mounts.set(point, `${fields[3]} ${dash > 0 ? fields[dash + 2] : ''}`);
+      if (point?.startsWith(under)) {
+        const dash = fields.indexOf('-', 6);
+        mounts.set(point, `${fields[3]} ${dash > 0 ? fields[dash + 2] : ''}`);
+      }
+      if (end < 0) break;
+      at = text.indexOf(` ${under}`, end);
     }
     return mounts;
   }

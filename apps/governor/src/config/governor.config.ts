@@ -60,9 +60,9 @@ export interface GovernorConfig {
    */
   usageSampleIntervalMs: number;
   /**
-   * GOVERNOR_FULL_CHECK_INTERVAL (10m, 0 to 24h): how long a resync may skip a tenant found in sync that nothing
+   * GOVERNOR_FULL_CHECK_INTERVAL (10m, 0s to 1d): how long a resync may skip a tenant found in sync that nothing
    * has touched since (no write to its cgroup directory, no change to its links, addresses, routes, qdiscs or
-   * namespaces' mounts, its init alive): every tenant is still read in full at least this often. 0 reads every
+   * namespaces' mounts, its init alive): every tenant is still read in full at least this often. 0s reads every
    * tenant in full on every resync.
    */
   fullCheckIntervalMs: number;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { HostChanges, HostWatch } from '../../../../libs/native/src/host-watch';
 import type { StoredAllocation } from '../../../../libs/persistence/src/allocation';
 import type { TenantEntity } from '../../../../libs/persistence/src/entities';
@@ -68,6 +68,7 @@ export function desiredOf(tenant: TenantEntity, allocation: StoredAllocation | u
  */
 @Injectable()
 export class QuietTenants {
+  private readonly logger = new Logger('reconciler');
   private seq = 0;
   private overflowSeq = 0;
   private readonly records = new Map<string, QuietRecord>();
@@ -80,6 +81,8 @@ export class QuietTenants {
   /** the mounts of each tenant under the run directory, as the last look at the table found them */
   private mounts: Map<string, string> | undefined;
   private readonly watchedPids = new Set<number>();
+  /** the checks under way, by the drain each started after: what they may yet record must not be pruned */
+  private readonly checking = new Map<string, number>();
 
   constructor(
     @Inject(HostAccess) private readonly host: QuietHost,
@@ -137,6 +140,7 @@ export class QuietTenants {
     if (this.mounts === undefined) this.refresh();
     const watch = this.enabled ? this.host.hostWatch() : undefined;
     if (watch === undefined) return { seq: this.seq, wd: undefined, pid: undefined };
+    this.checking.set(name, this.seq);
     let pid: number | undefined;
     if (typeof initPid === 'number' && initPid > 0) {
       if (this.watchedPids.has(initPid)) pid = initPid;
@@ -154,7 +158,9 @@ export class QuietTenants {
    * by then it is).
    */
   inSync(name: string, check: QuietCheck, desired: string, initPid: number | null, link: QuietLink | undefined): void {
+    this.checking.delete(name);
     if (check.wd === undefined || check.pid === undefined || initPid !== check.pid || link === undefined || link.nsid < 0 || link.hostIndex <= 0) {
+      this.logger.debug({ tenant: name, watched: check, initPid, link }, 'in sync, but not watched from the check start: read in full again next resync');
       this.records.delete(name);
       return;
     }
@@ -164,6 +170,7 @@ export class QuietTenants {
 
   /** The tenant was not found in sync, or not checked in full: the next resync checks it. */
   forget(name: string): void {
+    this.checking.delete(name);
     this.records.delete(name);
   }
 
@@ -191,10 +198,11 @@ export class QuietTenants {
     for (const tenant of new Set([...before.keys(), ...now.keys()])) if (before.get(tenant) !== now.get(tenant)) this.mountSeq.set(tenant, seq);
   }
 
-  /** An event no older than every quiet tenant's check can no longer tell anything. */
+  /** An event no older than every quiet tenant's check and every check under way can no longer tell anything. */
   private prune(): void {
     let oldest = this.seq;
     for (const record of this.records.values()) oldest = Math.min(oldest, record.seq);
+    for (const seq of this.checking.values()) oldest = Math.min(oldest, seq);
     for (const map of [this.dirSeq, this.linkSeq, this.nsidSeq, this.pidSeq, this.mountSeq] as Array<Map<unknown, number>>)
       for (const [key, seq] of map) if (seq <= oldest) map.delete(key);
   }
