@@ -3,7 +3,9 @@
 #include "netlink.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/netconf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -27,7 +29,29 @@ enum { TAG_INOTIFY = 1, TAG_NETLINK = 2, TAG_MOUNTS = 3, TAG_PID = 4 };
 #define FD_SHIFT 32
 
 /* Room in the socket for the events of several minutes of a busy host: a lost event costs a full check. */
-#define NETLINK_RCVBUF (8 * 1024 * 1024)
+#define NETLINK_RCVBUF (32 * 1024 * 1024)
+
+/*
+ * Dropped in the kernel, before they take room in the socket: the TC-group echo of a qdisc get (a type
+ * RTM_NEWQDISC of sequence 1, as other Governor builds and processes number them, or GV_NET_QDISC_GET_SEQ). A
+ * host with other governors would otherwise queue thousands a pass. `tc` numbers its requests from time(NULL).
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* classic BPF loads big-endian; nlmsghdr is in host order */
+#define AS_LOADED16(v) ((uint32_t)__builtin_bswap16((uint16_t)(v)))
+#define AS_LOADED32(v) ((uint32_t)__builtin_bswap32((uint32_t)(v)))
+#else
+#define AS_LOADED16(v) ((uint32_t)(v))
+#define AS_LOADED32(v) ((uint32_t)(v))
+#endif
+static struct sock_filter ECHO_FILTER[] = {
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AS_LOADED16(RTM_NEWQDISC), 0, 4),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_seq)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AS_LOADED32(1), 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AS_LOADED32(GV_NET_QDISC_GET_SEQ), 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+};
 
 static const unsigned int GROUPS[] = { RTNLGRP_LINK,	     RTNLGRP_IPV4_IFADDR,  RTNLGRP_IPV6_IFADDR,
 				       RTNLGRP_IPV4_ROUTE,   RTNLGRP_IPV6_ROUTE,   RTNLGRP_TC,
@@ -55,6 +79,9 @@ static int open_netlink(void)
 			goto fail;
 	int on = 1;
 	if (setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &on, sizeof on) < 0)
+		goto fail;
+	struct sock_fprog filter = { .len = sizeof ECHO_FILTER / sizeof ECHO_FILTER[0], .filter = ECHO_FILTER };
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &filter, sizeof filter) < 0)
 		goto fail;
 	return fd;
 fail:;
