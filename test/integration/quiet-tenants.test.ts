@@ -70,7 +70,11 @@ describe('a resync skips a tenant nothing touched, and hears what touches it', (
     const edited = await until('edited ready', () => get('edited'), isReady);
     await until('still ready', () => get('still'), isReady);
     // Skips start once each tenant had a full check whose watches were in place from its start.
-    await until('tenants skipped', () => metric(SKIPPED), (n) => n >= 4);
+    await until(
+      'tenants skipped',
+      () => metric(SKIPPED),
+      (n) => n >= 4,
+    );
     const full = await metric(FULL);
     await sleep(3 * RESYNC_S * 1000);
     assert.ok((await metric(FULL)) - full <= 2, 'tenants nothing touched are not read in full at each resync');
@@ -79,26 +83,42 @@ describe('a resync skips a tenant nothing touched, and hears what touches it', (
     // cgroup v2 core, there on a hybrid host too.
     const freeze = join(host.root, 'tenants', 'edited', 'cgroup.freeze');
     writeFileSync(freeze, '1');
-    await until('thawed', () => readFileSync(freeze, 'utf8').trim(), (text) => text === '0');
-    await until('counted', () => drift('edited', 'cgroup.freeze'), (n) => n >= 1);
+    await until(
+      'thawed',
+      () => readFileSync(freeze, 'utf8').trim(),
+      (text) => text === '0',
+    );
+    await until(
+      'counted',
+      () => drift('edited', 'cgroup.freeze'),
+      (n) => n >= 1,
+    );
 
     // The tenant's address removed inside its namespace (rtnetlink of every namespace with an id).
     const netns = join(host.runDir, 'ns', 'edited', 'net');
     const shown = () => spawnSync('nsenter', [`--net=${netns}`, 'ip', '-o', '-4', 'address', 'show', 'dev', 'eth0'], { encoding: 'utf8' }).stdout;
-    const address = new RegExp(` inet (${edited.status!.network!.address.replace(/\./g, '\\.')}/\\d+) `).exec(shown())?.[1];
+    const address = new RegExp(` inet (${edited.status.network!.address.replace(/\./g, '\\.')}/\\d+) `).exec(shown())?.[1];
     assert.ok(address, shown());
     run('nsenter', `--net=${netns}`, 'ip', 'address', 'del', address, 'dev', 'eth0');
     await until('address back', shown, (text) => text.includes(`inet ${address} `));
 
     // The host end's shaping removed (rtnetlink of the host: the qdisc of its ifindex).
-    const link = edited.status!.network!.hostInterface;
+    const link = edited.status.network!.hostInterface;
     run('tc', 'qdisc', 'del', 'dev', link, 'root');
-    await until('tbf back', () => run('tc', 'qdisc', 'show', 'dev', link), (text) => text.includes('tbf'));
+    await until(
+      'tbf back',
+      () => run('tc', 'qdisc', 'show', 'dev', link),
+      (text) => text.includes('tbf'),
+    );
 
     // The tenant init killed (its pidfd).
-    const pid = edited.status!.isolation!.init.pid!;
+    const pid = edited.status.isolation!.init.pid!;
     process.kill(pid, 'SIGKILL');
-    await until('a new init', () => get('edited'), (t) => isReady(t) && t.status!.isolation!.init.pid !== pid);
+    await until(
+      'a new init',
+      () => get('edited'),
+      (t) => isReady(t) && t.status.isolation!.init.pid !== pid,
+    );
 
     // The other tenant was skipped all along: its full checks are the periodic ones, not one a resync.
     const skipped = await metric(SKIPPED);

@@ -96,7 +96,7 @@ export class HostWatch {
     const mounts = new Map<string, string>();
     // Only the lines that name `under` are split: the host's table may hold tens of thousands of other mounts.
     const text = readFileSync('/proc/self/mountinfo', 'utf8');
-    for (let at = text.indexOf(` ${under}`); at >= 0; ) {
+    for (let at = text.indexOf(` ${under}`); at >= 0;) {
       const start = text.lastIndexOf('\n', at) + 1;
       const end = text.indexOf('\n', at);
       const fields = text.slice(start, end < 0 ? undefined : end).split(' ');
