@@ -29,7 +29,7 @@ async function get(name: string): Promise<Tenant> {
   return (await gov.http.get(`/v1/tenants/${name}`).set('Authorization', gov.root)).body as Tenant;
 }
 
-async function until<T>(what: string, probe: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
