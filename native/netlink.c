@@ -133,7 +133,7 @@ static int talk(int sock, uint16_t type, uint16_t flags, const void *body, size_
 	request.header.nlmsg_type = type;
 	/* A get is acked too: some gets (a builtin qdisc such as noqueue) answer nothing but the ack. */
 	request.header.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags | ((flags & NLM_F_DUMP) ? 0 : NLM_F_ACK));
-	request.header.nlmsg_seq = 1;
+	request.header.nlmsg_seq = type == RTM_GETQDISC ? GV_NET_QDISC_GET_SEQ : 1;
 	struct talk_answers answers = {.each = each, .out = out, .ctx = ctx};
 	return nl_exchange(sock, &request, request.header.nlmsg_len, each_answer, &answers);
 }

@@ -10,6 +10,13 @@
 #include <stdint.h>
 
 /*
+ * The sequence number of gv_net_observe's qdisc gets. The kernel sends a qdisc get's answer to every listener of
+ * the TC group too (qdisc_notify), as if the qdisc had changed: the host watch (watch.h) knows it by this number
+ * and does not take it for a change. 0xF7765100 is no time(NULL) of this century, which is what tc numbers from.
+ */
+#define GV_NET_QDISC_GET_SEQ 0xF7765100u
+
+/*
  * Describes the links `ifnames` (`count`, at most 8) of a network namespace as text, one fact a line, into buf
  * (*used bytes, not NUL-terminated); a link that does not exist has no lines:
  *   disable_ipv6 <ifname> <0|1>

@@ -10,6 +10,7 @@ import type {
   FileWrite,
   FileWriteResult,
   GovernorNative,
+  HostWatchFds,
   ProcessExit,
   SpareMonitor,
   SpawnRequest,
@@ -85,6 +86,12 @@ function bind(path: string) {
     ),
     netNsid: fn<(netnsPath: string, nsid: [number]) => number>('int gv_net_nsid(const char *netns_path, _Out_ int *nsid)'),
     nftGeneration: fn<(generation: [number]) => number>('int gv_nft_generation(_Out_ uint32_t *generation)'),
+    watchOpen: fn<(fds: Int32Array) => number>('int gv_watch_open(_Out_ int *fds)'),
+    watchDir: fn<(inotifyFd: number, path: string) => number>('int gv_watch_dir(int inotify_fd, const char *path)'),
+    watchPid: fn<(epollFd: number, pid: number) => number>('int gv_watch_pid(int epoll_fd, int pid)'),
+    watchDrain: fn<(fds: Int32Array, out: Int32Array, cap: number, used: [number]) => number>(
+      'int gv_watch_drain(const int *fds, _Out_ int32_t *out, size_t cap, _Out_ size_t *used)',
+    ),
     xattrGet: fn<(dirfd: number, rel: string, name: string, buf: Buffer, cap: number, len: [number]) => number>(
       'int gv_xattr_get_beneath(int dirfd, const char *rel, const char *name, uint8_t *buf, size_t cap, _Out_ size_t *len)',
     ),
@@ -438,6 +445,29 @@ export class KoffiNative implements GovernorNative {
     const ret = this.lib.netNsid(netnsPath, nsid);
     if (ret < 0) throw new NativeError('netNsid', netnsPath, -ret);
     return nsid[0];
+  }
+
+  watchOpen(): HostWatchFds {
+    const fds = new Int32Array(4);
+    const ret = this.lib.watchOpen(fds);
+    if (ret < 0) throw new NativeError('watchOpen', 'inotify, rtnetlink and /proc/self/mountinfo', -ret);
+    return [fds[0], fds[1], fds[2], fds[3]];
+  }
+
+  watchDir(fds: HostWatchFds, path: string): number {
+    refuseNul('watchDir', path, [path]);
+    return this.lib.watchDir(fds[1], path);
+  }
+
+  watchPid(fds: HostWatchFds, pid: number): number {
+    return this.lib.watchPid(fds[0], pid);
+  }
+
+  watchDrain(fds: HostWatchFds, out: Int32Array): number {
+    const used: [number] = [0];
+    const ret = this.lib.watchDrain(Int32Array.from(fds), out, out.length / 2, used);
+    if (ret < 0) throw new NativeError('watchDrain', 'the host watch', -ret);
+    return used[0];
   }
 
   nftGeneration(): number {

@@ -89,6 +89,9 @@ export interface FileWriteResult extends FileWrite {
   errno?: string;
 }
 
+/** The fds of gv_watch_open (native/watch.h): epoll, inotify, rtnetlink, /proc/self/mountinfo. */
+export type HostWatchFds = readonly [number, number, number, number];
+
 export interface GovernorNative {
   /** Opens a directory to resolve paths beneath. */
   openDir(path: string): DirFd;
@@ -142,6 +145,15 @@ export interface GovernorNative {
    * peer lines name it; -1 when it has given none (no link here leads into that namespace).
    */
   netNsid(netnsPath: string): number;
+
+  /** Opens the host watch of native/watch.h (inotify, rtnetlink of every namespace with an id, the mount table). */
+  watchOpen(): HostWatchFds;
+  /** Watches a directory: its wd, or -errno (the directory is not there, or no watch is left). */
+  watchDir(fds: HostWatchFds, path: string): number;
+  /** Watches a process's exit: 0, or -errno (-ESRCH: it is gone). */
+  watchPid(fds: HostWatchFds, pid: number): number;
+  /** What happened since the last drain, as (kind, value) pairs of gv_watch_kind into out; returns the pairs. */
+  watchDrain(fds: HostWatchFds, out: Int32Array): number;
   /** The nftables ruleset generation of this network namespace: bumped by every committed nftables transaction. */
   nftGeneration(): number;
   /** An extended attribute of the directory `rel` beneath `dir`; undefined when it has none by that name. */

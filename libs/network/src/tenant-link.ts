@@ -77,6 +77,8 @@ export function netlinkWrites(): NetlinkWrites {
 export interface LinkResult {
   changes: string[];
   host: LinkView | undefined;
+  /** the id this namespace gives the tenant's, as ensureLink read it first (-1: none) */
+  nsid: number;
 }
 
 /**
@@ -116,7 +118,8 @@ export async function ensureLinkObserved(
   // The host end is read first: listing it makes the kernel name its other end's namespace, if it has not.
   let host = await hostLink();
   let tenant = await tenantView();
-  if (host !== undefined && !pairedWith(host, tenant.links.get(TENANT_INTERFACE), observer.nsid(netns))) {
+  const nsid = host === undefined ? -1 : observer.nsid(netns);
+  if (host !== undefined && !pairedWith(host, tenant.links.get(TENANT_INTERFACE), nsid)) {
     // The host end leads into another namespace: an old one, lost from the run directory and made again,
     // that a process still keeps alive. Deleting it deletes its other end there too.
     await writes.deleteLink(undefined, spec.hostInterface);
@@ -181,7 +184,7 @@ export async function ensureLinkObserved(
       tenantPlan.add({ op: 'route', ifname: TENANT_INTERFACE, gateway: ipv6.hostAddress }, `IPv6 default route via ${ipv6.hostAddress}`);
   }
   changes.push(...(await tenantPlan.apply(writes, netns)));
-  return { changes, host };
+  return { changes, host, nsid };
 }
 
 /** The writes one side of the link needs, each with the change it reports. */

@@ -19,6 +19,11 @@ export interface TenantNetworkResult {
   /** whether the user and network namespaces were there, made, or made after another tenant's were removed */
   namespaces: NamespaceOutcome;
   firewall: FirewallTenant;
+  /**
+   * The host end's ifindex and the id the host's namespace gives the tenant's, when nothing was changed (what
+   * the kernel's change events name: the reconciler skips a tenant they do not name).
+   */
+  link?: { hostIndex: number; nsid: number };
 }
 
 /**
@@ -56,7 +61,8 @@ export async function applyTenantNetwork(
   changes.push(...link.changes);
   // The host end as ensureLink read it, unless ensureLink changed it (then it is read again).
   changes.push(...(await ensureShaping(hostInterface, network?.ingress, network?.egress, link.changes.length === 0 ? link.host : undefined)));
-  return { changes, namespaces: made, firewall: firewallEntry(tenantId, addressing, network) };
+  const watched = changes.length === 0 && link.host !== undefined ? { hostIndex: link.host.index, nsid: link.nsid } : undefined;
+  return { changes, namespaces: made, firewall: firewallEntry(tenantId, addressing, network), link: watched };
 }
 
 /** What the firewall needs of one tenant: from its allocation and quota alone, so it is known before its link exists. */

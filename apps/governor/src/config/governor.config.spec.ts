@@ -17,6 +17,7 @@ describe('loadConfig', () => {
     assert.equal(config.resyncIntervalMs, 30_000);
     assert.equal(config.heartbeatIntervalMs, 10_000);
     assert.equal(config.usageSampleIntervalMs, 15_000);
+    assert.equal(config.fullCheckIntervalMs, 600_000);
     assert.equal(config.authCacheTtlMs, 5000);
     assert.equal(config.reconcileWorkers, Math.min(64, availableParallelism() * 4));
     assert.equal(config.agentToken, undefined);
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
       GOVERNOR_METRICS_TOKEN: 'a-long-metrics-token',
       GOVERNOR_HEARTBEAT_INTERVAL: '3s',
       GOVERNOR_USAGE_SAMPLE_INTERVAL: '5s',
+      GOVERNOR_FULL_CHECK_INTERVAL: '0s',
       GOVERNOR_AGENT_TOKEN: 'a-long-agent-token',
       GOVERNOR_AGENT_CA: '/etc/agent-ca.pem',
       GOVERNOR_AGENT_URL: 'https://node-1.example:8443/',
@@ -84,6 +86,7 @@ describe('loadConfig', () => {
         reconcileWorkers: 12,
         heartbeatIntervalMs: 3000,
         usageSampleIntervalMs: 5000,
+        fullCheckIntervalMs: 0,
         agentToken: 'a-long-agent-token',
         agentCaFile: '/etc/agent-ca.pem',
         agentUrl: 'https://node-1.example:8443',

@@ -59,6 +59,13 @@ export interface GovernorConfig {
    * governor more than the resync does.
    */
   usageSampleIntervalMs: number;
+  /**
+   * GOVERNOR_FULL_CHECK_INTERVAL (10m, 0s to 1d): how long a resync may skip a tenant found in sync that nothing
+   * has touched since (no write to its cgroup directory, no change to its links, addresses, routes, qdiscs or
+   * namespaces' mounts, its init alive): every tenant is still read in full at least this often. 0s reads every
+   * tenant in full on every resync.
+   */
+  fullCheckIntervalMs: number;
   /** how often an agent writes its heartbeat (GOVERNOR_HEARTBEAT_INTERVAL, 10s); older than two of them, the node is NotReady */
   heartbeatIntervalMs: number;
   /**
@@ -114,6 +121,7 @@ export const CONFIG_KEYS = [
   'GOVERNOR_CGROUP_ROOT',
   'GOVERNOR_DATA_DIR',
   'GOVERNOR_FIREWALL_TABLE',
+  'GOVERNOR_FULL_CHECK_INTERVAL',
   'GOVERNOR_HEARTBEAT_INTERVAL',
   'GOVERNOR_HOST',
   'GOVERNOR_LOG_LEVEL',
@@ -153,6 +161,7 @@ const DURATIONS = {
   GOVERNOR_RETENTION: { fallback: '365d', range: msRange(3_600_000, 3650 * DAY_MS) },
   GOVERNOR_WORKLOAD_LOG_RETENTION: { fallback: '7d', range: msRange(60_000, 3650 * DAY_MS) },
   GOVERNOR_USAGE_SAMPLE_INTERVAL: { fallback: '15s', range: msRange(1000, 300_000) },
+  GOVERNOR_FULL_CHECK_INTERVAL: { fallback: '10m', range: msRange(0, DAY_MS) },
 } as const;
 const AUTH_WINDOW = msRange(1000, DAY_MS);
 /**
@@ -341,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     reconcileWorkers,
     heartbeatIntervalMs: duration('GOVERNOR_HEARTBEAT_INTERVAL'),
     usageSampleIntervalMs: duration('GOVERNOR_USAGE_SAMPLE_INTERVAL'),
+    fullCheckIntervalMs: duration('GOVERNOR_FULL_CHECK_INTERVAL'),
     agentToken,
     agentUrl: agentUrl?.replace(/\/$/, ''),
     logLevel: oneOf('GOVERNOR_LOG_LEVEL', LOG_LEVELS, 'info'),

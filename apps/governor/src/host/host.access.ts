@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CgroupDriver } from '../../../../libs/cgroup/src/driver';
+import { HostWatch } from '../../../../libs/native/src/host-watch';
 import { KoffiNative } from '../../../../libs/native/src/native';
 import { hostLinkCounters } from '../../../../libs/network/src/link-counters';
 import { TenantNamespaces } from '../../../../libs/network/src/namespaces';
@@ -28,6 +29,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private tenantHomes: TenantHomes | undefined;
   private workloadMonitors: WorkloadMonitors | undefined;
   private nativeLibrary: KoffiNative | undefined;
+  private watch: HostWatch | undefined;
   private failure: string | undefined;
   private firewallFailure: string | undefined;
   private readonly locks: InstanceLock[] = [];
@@ -61,6 +63,12 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       this.tenantHomes = new TenantHomes(this.config.dataDir, this.config.runDir, native);
       this.workloadMonitors = new WorkloadMonitors(native, this.config.runDir);
       this.nativeLibrary = native;
+      // Without it every resync reads every tenant in full, as before: slower at idle, nothing missed.
+      try {
+        this.watch = new HostWatch(native);
+      } catch (err) {
+        this.logger.warn({ err }, `no host watch (inotify, rtnetlink, the mount table): every resync checks every tenant in full`);
+      }
     } catch (err) {
       // Another governor on the same state is not a host problem to report and wait out: it must not start.
       if (err instanceof InstanceLockedError) {
@@ -80,6 +88,11 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     if (problem !== undefined && this.firewallFailure === undefined)
       this.logger.error(`host setup failed: the firewall table inet ${this.config.firewallTable}: ${problem}`);
     this.firewallFailure = problem === undefined ? undefined : `applying the firewall table inet ${this.config.firewallTable} failed: ${problem}`;
+  }
+
+  /** What the kernel says changed on this host (tenant cgroups, links, namespaces, mounts, inits); undefined without it. */
+  hostWatch(): HostWatch | undefined {
+    return this.watch;
   }
 
   /** The tenants that have namespaces on this host; none while namespaces are unavailable (the reason is in /readyz). */
@@ -112,6 +125,8 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.watch?.close();
+    this.watch = undefined;
     await this.workloadMonitors?.close();
     this.driver?.close();
     this.releaseLocks();

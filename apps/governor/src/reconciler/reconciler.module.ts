@@ -8,6 +8,7 @@ import { CHANGES_CHANNEL } from '../tenants/tenants.service';
 import { ChangeListener } from './change-listener';
 import { FirewallLog, hostFirewallTable } from './firewall-report';
 import { FirewallSync } from './firewall-sync';
+import { QuietTenants } from './quiet-tenants';
 import { ReconcilerRepository } from './reconciler.repository';
 import { systemClock } from './reconcile-queue';
 import { CHANGE_FEED, type ChangeFeed, RECONCILER_CLOCK, ReconcilerService } from './reconciler.service';
@@ -27,6 +28,7 @@ import { TenantTeardown } from './tenant-teardown';
     TenantTeardown,
     TenantIsolation,
     TenantNetwork,
+    QuietTenants,
     { provide: RECONCILER_CLOCK, useValue: systemClock },
     {
       provide: CHANGE_FEED,

@@ -8,6 +8,7 @@ import { GovernorMetrics } from '../metrics/governor.metrics';
 import type { ChangeHandlers } from './change-listener';
 import { FakeClock } from './clock.fake';
 import { FirewallSync } from './firewall-sync';
+import { QuietTenants } from './quiet-tenants';
 import type { ReconcileOutcome } from './reconcile-queue';
 import type { TenantRecord } from './reconciler.repository';
 import {
@@ -121,6 +122,9 @@ async function until(done: () => boolean): Promise<void> {
   }
 }
 
+/** No host watch: every resync reconciles every tenant in full (the skipping is quiet-tenants.spec's). */
+const unwatched = new QuietTenants({ hostWatch: () => undefined }, { fullCheckIntervalMs: 600_000, runDir: '/run/governor' });
+
 function setup() {
   const clock = new FakeClock();
   const store = new FakeStore();
@@ -139,7 +143,7 @@ function setup() {
     { applied: () => Promise.resolve(), failed: () => undefined },
   );
   const config = { nodeName: 'node-1', net6Prefix: undefined, reconcileWorkers: 2, resyncIntervalMs: RESYNC_MS };
-  const service = new ReconcilerService<FakeDriver>(store, host, tenants, teardown, firewall, new GovernorMetrics(), config, feed, clock);
+  const service = new ReconcilerService<FakeDriver>(store, host, tenants, teardown, firewall, new GovernorMetrics(), config, feed, clock, unwatched);
   return { clock, store, host, tenants, teardown, feed, tables, service };
 }
 

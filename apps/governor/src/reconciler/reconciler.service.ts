@@ -9,6 +9,7 @@ import type { ChangeHandlers } from './change-listener';
 import { FirewallSync } from './firewall-sync';
 import { type Clock, ReconcileQueue, type ReconcileOutcome, type ReconcilePriority } from './reconcile-queue';
 import { ReconcilerRepository, type TenantRecord } from './reconciler.repository';
+import { desiredOf, QuietTenants } from './quiet-tenants';
 import { ResyncRecords } from './resync-records';
 import { DesiredStateUnavailableError, TenantReconciler } from './tenant-reconciler';
 import { TenantTeardown } from './tenant-teardown';
@@ -43,7 +44,8 @@ export interface QuarantineSweep<D> {
 }
 export type ReconcilerStore = Pick<ReconcilerRepository, 'liveRecords'>;
 export type ReconcilerFirewall = Pick<FirewallSync, 'set' | 'sync'>;
-export type ReconcilerMetrics = Pick<GovernorMetrics, 'cgroupWrites'>;
+export type ReconcilerMetrics = Pick<GovernorMetrics, 'cgroupWrites' | 'reconcileTotal'>;
+export type ReconcilerQuiet = Pick<QuietTenants, 'refresh' | 'quiet'>;
 
 /**
  * The level-triggered loop's scheduling: desired state from PostgreSQL, woken by NOTIFY, by a periodic
@@ -80,6 +82,7 @@ export class ReconcilerService<D extends HostCgroups = CgroupDriver> implements 
     @Inject(GOVERNOR_CONFIG) private readonly config: Pick<GovernorConfig, 'nodeName' | 'net6Prefix' | 'reconcileWorkers' | 'resyncIntervalMs'>,
     @Inject(CHANGE_FEED) private readonly changes: ChangeFeed,
     @Inject(RECONCILER_CLOCK) private readonly clock: Clock,
+    @Inject(QuietTenants) private readonly quiet: ReconcilerQuiet,
   ) {
     this.waits = new TenantWaits(clock);
   }
@@ -165,8 +168,12 @@ export class ReconcilerService<D extends HostCgroups = CgroupDriver> implements 
       this.retryMs = 1000;
       this.sweepDue = true;
       this.records.keep(readAt, new Map(records.map((record) => [record.tenant.name, record])));
+      // A tenant found in sync that nothing has touched since (QuietTenants) is not read again this time.
+      this.quiet.refresh();
+      const quiet = new Set(records.filter((r) => this.quiet.quiet(r.tenant.name, desiredOf(r.tenant, r.allocation))).map((r) => r.tenant.name));
+      if (quiet.size > 0) this.metrics.reconcileTotal.inc({ result: 'skipped' }, quiet.size);
       const names = new Set([...records.map((record) => record.tenant.name), ...driver.tenantsOnHost(), ...this.host.namespacesOnHost()]);
-      for (const name of names) this.queue?.add(name, 'resync');
+      for (const name of names) if (!quiet.has(name)) this.queue?.add(name, 'resync');
     } catch (err) {
       this.databaseUnavailable(err);
     }

@@ -9,6 +9,7 @@ import type { StoredAllocation } from '../../../../libs/persistence/src/allocati
 import type { TenantEntity, TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
 import type { GovernorConfig } from '../config/governor.config';
 import { GovernorMetrics } from '../metrics/governor.metrics';
+import { QuietTenants } from './quiet-tenants';
 import type { Clock } from './reconcile-queue';
 import type { TenantStatusRow } from './reconciler.repository';
 import type { IsolationResult, TenantIsolation } from './tenant-isolation';
@@ -215,6 +216,9 @@ class RecordingTeardown implements Pick<TenantTeardown, 'removeWorkloadRemains' 
   }
 }
 
+/** No host watch: each reconcile is a full one (the skipping is quiet-tenants.spec's). */
+const unwatched = new QuietTenants({ hostWatch: () => undefined }, { fullCheckIntervalMs: 600_000, runDir: '/run/governor' });
+
 function setup() {
   const steps: Steps = [];
   const store = new MemoryStore();
@@ -226,7 +230,7 @@ function setup() {
   const metrics = new GovernorMetrics();
   const clock = new SteppedClock();
   const waits = new TenantWaits(clock, { reclaim: 5_000, freeze: 10_000, kill: 10_000 });
-  const reconciler = new TenantReconciler(store, network, metrics, isolation, new RecordingFirewall(steps), status, teardown, config);
+  const reconciler = new TenantReconciler(store, network, metrics, isolation, new RecordingFirewall(steps), status, teardown, config, unwatched);
   const host = (tenant: TenantEntity, uidBase = 2_000_000_000) => {
     store.tenants.set(tenant.name, tenant);
     store.allocations.set(tenant.id, allocationOf(uidBase));

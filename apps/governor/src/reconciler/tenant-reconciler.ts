@@ -10,6 +10,7 @@ import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config'
 import { GovernorMetrics } from '../metrics/governor.metrics';
 import { appliedBefore, driftOf } from './drift';
 import { FirewallSync } from './firewall-sync';
+import { desiredOf, QuietTenants } from './quiet-tenants';
 import type { ReconcileOutcome } from './reconcile-queue';
 import { ReconcilerRepository, type TenantRecord } from './reconciler.repository';
 import { TenantIsolation } from './tenant-isolation';
@@ -41,6 +42,10 @@ interface NetworkStep {
   changes: string[];
   conditions: Condition[];
   uidBase?: number;
+  /** the allocation applied (undefined: none) */
+  allocation?: TenantRecord['allocation'];
+  /** what the kernel's link events name, when nothing was changed */
+  link?: { hostIndex: number; nsid: number };
 }
 
 /**
@@ -62,6 +67,7 @@ export class TenantReconciler {
     @Inject(TenantStatusWriter) private readonly status: Pick<TenantStatusWriter, 'save' | 'forget' | 'terminating'>,
     @Inject(TenantTeardown) private readonly teardown: Pick<TenantTeardown, 'removeWorkloadRemains' | 'removeHostState' | 'finishDeletion'>,
     @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
+    @Inject(QuietTenants) private readonly quiet: Pick<QuietTenants, 'starts' | 'inSync' | 'forget'>,
   ) {}
 
   /** `known`: the tenant as a resync read it with every other one; without it, the tenant is read fresh. */
@@ -75,6 +81,7 @@ export class TenantReconciler {
     const end = this.metrics.reconcileDuration.startTimer();
     try {
       let outcome: ReconcileOutcome | undefined;
+      if (!tenant || tenant.deletionRequestedAt || (tenant.nodes.length > 0 && !tenant.nodes.includes(this.config.nodeName))) this.quiet.forget(name);
       if (!tenant || (tenant.nodes.length > 0 && !tenant.nodes.includes(this.config.nodeName))) {
         // Not (or no longer) ours to host: what cgroupfs still has of it is an orphan.
         outcome = await this.removeCgroup(driver, name, tenant, waits);
@@ -97,6 +104,7 @@ export class TenantReconciler {
       this.metrics.reconcileTotal.inc({ result: 'success' });
       return outcome;
     } catch (err) {
+      this.quiet.forget(name);
       this.metrics.reconcileTotal.inc({ result: 'error' });
       const message = err instanceof Error ? err.message : String(err);
       this.logger.error({ err, tenant: name }, `reconcile of ${name} failed: ${message}`);
@@ -136,6 +144,8 @@ export class TenantReconciler {
   private async apply(driver: TenantCgroups, tenant: TenantEntity, waits: TenantWaits, known?: TenantRecord): Promise<ReconcileOutcome | undefined> {
     const previous = known !== undefined ? known.status : await this.repository.status(tenant.id, this.config.nodeName);
     const inSync = appliedBefore(previous, tenant.generation);
+    // Watched from here on: a change after this check's reads makes the tenant's next resync a full check again.
+    const check = this.quiet.starts(tenant.name, driver.tenantPath(tenant.name), previous?.isolation?.init.pid);
     let result: TenantApplyResult;
     try {
       result = await driver.applyTenant(tenant.name, tenant.quota, {
@@ -178,11 +188,13 @@ export class TenantReconciler {
     // The init joins the network namespace and the user namespace made above: without them it cannot start.
     let isolation = previous?.isolation ?? null;
     let initKill: CgroupNotEmptyError | undefined;
+    let isolationChanges = 0;
     if (network.uidBase !== undefined) {
       const made = await this.isolation.ensure(tenant, network.uidBase, isolation);
       conditions.push(...made.conditions);
       isolation = made.status;
       initKill = made.killPending;
+      isolationChanges = made.changes.length;
       for (const change of made.changes) this.logger.log({ tenant: tenant.name, change }, 'tenant isolation');
     }
     const wait = this.waitOf(conditions, initKill, tenant, waits);
@@ -199,9 +211,22 @@ export class TenantReconciler {
     }
     // Within its deadline a wait is not news: the status keeps what it said until the kernel is done, or the
     // deadline passes and the status says what the tenant waits for.
-    if (wait !== undefined && !wait.overdue) return { requeueAfterMs: wait.retryAfterMs };
+    if (wait !== undefined && !wait.overdue) {
+      this.quiet.forget(tenant.name);
+      return { requeueAfterMs: wait.retryAfterMs };
+    }
     const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
     await this.status.save(tenant, phase, conditions, driver.tenantPath(tenant.name), true, isolation, previous);
+    const untouched =
+      wait === undefined &&
+      phase !== 'Degraded' &&
+      result.changes.length === 0 &&
+      result.created.length === 0 &&
+      result.replaced === undefined &&
+      network.changes.length === 0 &&
+      isolationChanges === 0;
+    if (untouched) this.quiet.inSync(tenant.name, check, desiredOf(tenant, network.allocation), isolation?.init.pid ?? null, network.link);
+    else this.quiet.forget(tenant.name);
     return wait === undefined ? undefined : { requeueAfterMs: wait.retryAfterMs };
   }
 
@@ -252,7 +277,7 @@ export class TenantReconciler {
       await this.firewall.cover(tenant.name).catch((err: unknown) => {
         conditions.push(degraded('FirewallFailed', err instanceof Error ? err.message : String(err)));
       });
-      return { changes: result.changes, conditions, uidBase: allocation.uidRange.start };
+      return { changes: result.changes, conditions, uidBase: allocation.uidRange.start, allocation, link: result.link };
     } catch (err) {
       return { changes: [], conditions: [degraded('NetworkFailed', `namespaces or link not in place: ${err instanceof Error ? err.message : String(err)}`)] };
     }
