@@ -9,6 +9,7 @@ import { MAIN, startService, type ServiceProcess } from '../support/service.proc
 import { Client } from 'pg';
 import { cpuSeconds, createTenants } from './governor-process';
 import { changeLatency } from './change-latency';
+import { RawHttpConnection } from './raw-http';
 import { cleanupOnSignal, fixed, millis, report, type Summary, summarize } from './stats';
 
 // Issue 13's read and scrape goals, on this host: a real governor (role all, real PostgreSQL in a fresh
@@ -36,7 +37,12 @@ import { cleanupOnSignal, fixed, millis, report, type Summary, summarize } from 
 // GOVERNOR_BENCH_API_CEILING=1 adds a second window of the same length, GET /healthz with the admin token from
 // the same 32 clients beside the same scrapes: what the HTTP stack (express, Nest's middleware and filter, the
 // access log, the answer's write) serves when no database read is behind the answer, the ceiling of this host
-// (the tenant passes counted beside the GETs then cover both windows).
+// (the tenant passes counted beside the GETs then cover both windows). The GET fast path does not serve
+// /healthz: since it, the ceiling is express's, above which a tenant GET can now go.
+// The 32 clients are raw keep-alive sockets with a minimal answer parser (raw-http.ts): node:http's client
+// cost about as much CPU per GET as the governor, on the same 2 cores; each answer is still checked (status,
+// and the body's name for a tenant GET) and a wrong one counted. GOVERNOR_BENCH_API_CLIENT=node uses
+// node:http's agent, as before, to compare.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const before = process.env.GOVERNOR_BENCH_BEFORE;
@@ -50,6 +56,9 @@ const LATENCY_ROUNDS = Number(process.env.GOVERNOR_BENCH_API_LATENCY_ROUNDS ?? 0
 const CEILING = process.env.GOVERNOR_BENCH_API_CEILING === '1';
 const SCRAPES_BESIDE = process.env.GOVERNOR_BENCH_API_SCRAPES_BESIDE !== '0';
 const CLIENTS = 32;
+/** "raw" (default): the lean client of raw-http.ts; "node": node:http's keep-alive agent, as before it. */
+const CLIENT = process.env.GOVERNOR_BENCH_API_CLIENT ?? 'raw';
+if (CLIENT !== 'raw' && CLIENT !== 'node') throw new Error(`GOVERNOR_BENCH_API_CLIENT: ${CLIENT} is neither raw nor node`);
 // GOVERNOR_BENCH_API_PROFILE=<dir>: the governor writes a V8 CPU profile there when it stops (node --cpu-prof).
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_API_PROFILE;
 const profile = PROFILE_DIR === undefined ? [] : ['sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir='${PROFILE_DIR}' "$@"`];
@@ -123,24 +132,32 @@ const healthTarget: Target = { path: '/healthz', right: (res) => res.status === 
 
 /** CLIENTS keep-alive clients, each GETting the next target as soon as its previous answer came. */
 async function readLoad(url: string, target: () => Target, seconds: number): Promise<ReadLoad> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   const latencies: number[] = [];
   const wrong: Record<string, number> = {};
   const started = process.hrtime.bigint();
   const deadline = Date.now() + seconds * 1000;
-  const client = async () => {
+  const { hostname, port } = new URL(url);
+  const getters = Array.from({ length: CLIENTS }, (): { get: (path: string) => Promise<Answer>; close: () => void } => {
+    if (CLIENT === 'node') {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      return { get: (path) => get(agent, `${url}${path}`, ROOT_TOKEN), close: () => agent.destroy() };
+    }
+    const connection = new RawHttpConnection(Number(port), hostname, `Authorization: Bearer ${ROOT_TOKEN}\r\n`);
+    return { get: (path) => connection.get(path), close: () => connection.close() };
+  });
+  const client = async (getter: (path: string) => Promise<Answer>) => {
     while (Date.now() < deadline) {
       const { path, right } = target();
       const start = process.hrtime.bigint();
-      const res = await get(agent, `${url}${path}`, ROOT_TOKEN).catch((err: Error) => ({ status: -1, body: err.message }));
+      const res = await getter(path).catch((err: Error) => ({ status: -1, body: err.message }));
       latencies.push(millis(start));
       if (!right(res)) wrong[`${res.status} ${res.body.slice(0, 120)}`] = (wrong[`${res.status} ${res.body.slice(0, 120)}`] ?? 0) + 1;
     }
   };
   try {
-    await Promise.all(Array.from({ length: CLIENTS }, client));
+    await Promise.all(getters.map((g) => client(g.get)));
   } finally {
-    agent.destroy();
+    for (const g of getters) g.close();
   }
   return { latencies, seconds: millis(started) / 1000, wrong };
 }
@@ -243,7 +260,8 @@ async function measure(service: ServiceProcess, databaseUrl: string, names: stri
     'GET p99 ms': fixed(reads.p99, 1),
     'wrong answers': wrong,
     'governor CPU ms / GET': fixed(((governorCpuAfter - governorCpuBefore) * 1000) / reads.n, 3),
-    // this benchmark's own 32 clients (and the scrapes beside): near a core, they and not the governor set the rate
+    // this benchmark's own 32 clients (and the scrapes beside): on the same cores as the governor, they cost against its rate
+    client: CLIENT,
     'client CPU ms / GET': fixed((clientCpu.user + clientCpu.system) / 1000 / reads.n, 3),
     'PostgreSQL CPU ms / GET': fixed((backendCpuBetween(backendCpuBefore, backendCpuAfter) * 1000) / reads.n, 3),
     '/metrics alone p50 / p99 ms': `${fixed(idleScrapes.p50, 0)} / ${fixed(idleScrapes.p99, 0)} (${idleScrapes.n})`,

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
+import type { RequestListener, Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -9,6 +10,7 @@ import { AppModule } from './app.module';
 import type { GovernorConfig } from './config/governor.config';
 import { quotaSchemas } from './tenants/dto/quota.schema';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA } from './common/problem';
+import { TenantReadFastPath } from './tenants/tenant-read.fast-path';
 
 /**
  * Builds the whole service, initialised but not listening: main.ts listens, and the integration tests
@@ -25,7 +27,7 @@ export async function createGovernorApp(config: GovernorConfig, databaseUrl: str
   // front (60 s is the usual one). With Node's 5 s default the server closes a connection just as a client
   // reusing it sends its next request, which that client sees as a reset with no answer ("socket hang up");
   // the fuzz suite met it on a loaded host. The header timeout must exceed the keep-alive one.
-  const server = app.getHttpServer();
+  const server: Server = app.getHttpServer();
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   app.disable('x-powered-by');
@@ -55,5 +57,12 @@ export async function createGovernorApp(config: GovernorConfig, databaseUrl: str
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 
   await app.init();
+  if (config.role !== 'agent') {
+    // Ahead of express, which then serves whatever the fast path does not answer (see TenantReadFastPath).
+    const listeners = server.listeners('request') as RequestListener[];
+    if (listeners.length !== 1) throw new Error(`the HTTP server has ${listeners.length} request listeners; expected express alone`);
+    server.removeListener('request', listeners[0]);
+    server.on('request', app.get(TenantReadFastPath).before(listeners[0]));
+  }
   return app;
 }

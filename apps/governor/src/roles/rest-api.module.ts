@@ -16,6 +16,7 @@ import { QuotaRequestsModule } from '../quota-requests/quota-requests.module';
 import { TenantKeysController } from '../tenant-keys/tenant-keys.controller';
 import { TenantKeysModule } from '../tenant-keys/tenant-keys.module';
 import { TenantsController } from '../tenants/tenants.controller';
+import { TenantReadFastPath } from '../tenants/tenant-read.fast-path';
 import { TenantsModule } from '../tenants/tenants.module';
 import { WorkloadsController } from '../workloads/workloads.controller';
 import { WorkloadsModule } from '../workloads/workloads.module';
@@ -51,6 +52,6 @@ import { WorkloadsModule } from '../workloads/workloads.module';
     NodesController,
   ],
   // Whoever serves the admin API makes sure there is a root admin token; an agent never mints one.
-  providers: [AdminTokensBootstrap],
+  providers: [AdminTokensBootstrap, TenantReadFastPath],
 })
 export class RestApiModule {}
