@@ -215,13 +215,18 @@ static int under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || n == 1);
 }
 
+/* Directories every view covers with a tmpfs of its own (scratch, home_view): what is mounted below them on the
+ * host is out of the tenant's reach, only held. */
+static const char *const covered[] = {"/run", "/tmp", "/var/tmp", "/dev/shm", "/home"};
+
 /*
  * Detaches, in this (private) mount namespace, every namespace file mount and every mount at or below one of the
  * hidden directories: hidden under a tmpfs they would still be held, and a held nsfs mount keeps another tenant's
- * namespace alive, a held loop mount another tenant's home. Repeats until a pass finds nothing, since a detach can
- * uncover a mount that was stacked below.
+ * namespace alive, a held loop mount another tenant's home. With `below_covered` (the mount template), also every
+ * mount strictly below a covered directory: another governor's homes under its run dir, a user's /run/user/<uid>.
+ * Repeats until a pass finds nothing, since a detach can uncover a mount that was stacked below.
  */
-static int detach_held(const struct options *o)
+static int detach_held(const struct options *o, int below_covered)
 {
 	for (int pass = 0; pass < 16; pass++) {
 		FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -246,6 +251,8 @@ static int detach_held(const struct options *o)
 			int held = strcmp(fields[dash + 1], "nsfs") == 0;
 			for (size_t i = 0; !held && i < o->hides; i++)
 				held = under(point, o->hide[i]) && strcmp(point, "/") != 0;
+			for (size_t i = 0; !held && below_covered && i < sizeof covered / sizeof *covered; i++)
+				held = under(point, covered[i]) && strcmp(point, covered[i]) != 0;
 			if (!held)
 				continue;
 			if (umount2(point, MNT_DETACH) == 0)
@@ -441,7 +448,7 @@ static int build_view(const struct options *o, const struct taken *t, int *step)
 	/* A copy of the mount template has nothing to detach; a copy of the host's namespace has every other
 	 * tenant's namespace files and homes (the home to bind was cloned before, in the middle process). */
 	*step = STEP_DETACH;
-	if ((ret = detach_held(o)) < 0)
+	if ((ret = detach_held(o, 0)) < 0)
 		return ret;
 	*step = STEP_ROOTFS;
 	if (t->rootfs >= 0 && (ret = enter_rootfs(t->rootfs)) < 0)
@@ -658,7 +665,9 @@ static int bind_ns(const struct options *o, pid_t pid, char *msg)
 /*
  * --mount-template: makes the namespace every init start copies, once per governor start. A child unshares a
  * mount namespace from the host's (private propagation), detaches in it everything detach_held would (namespace
- * files, mounts at or below the hidden directories), and the parent binds it onto --mount-template: a private
+ * files, mounts at or below the hidden directories) and every mount below a directory each view covers with
+ * its own tmpfs (/run, /tmp, /var/tmp, /dev/shm, /home: out of the tenant's reach, so only held; on a host with
+ * several governors, their homes are there), and the parent binds it onto --mount-template: a private
  * bind of the file onto itself first, as for a tenant's mnt file (bind_ns), since the kernel never propagates a
  * mount-namespace file. The host's namespace is older than the child's, so the bind is allowed (the kernel's
  * mnt_ns_loop rule), and the kernel skips such a bind when it copies a namespace, so neither the template nor
@@ -691,7 +700,7 @@ static int make_template(const struct options *o, char *msg)
 			r[0] = STEP_UNSHARE, r[1] = errno;
 		else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			r[0] = STEP_PRIVATE, r[1] = errno;
-		else if ((r[1] = -detach_held(o)) != 0)
+		else if ((r[1] = -detach_held(o, 1)) != 0)
 			r[0] = STEP_DETACH;
 		gv_write_all(report[1], r, sizeof r);
 		char byte;

@@ -404,7 +404,8 @@ describe('the mount template of tenant inits', () => {
   let probe: string;
 
   before(() => {
-    probe = mkdtempSync(join(tmpdir(), 'governor-probe-'));
+    // Not below a directory the view covers with its own tmpfs (/tmp, /run, ...): the template holds nothing there.
+    probe = mkdtempSync('/mnt/governor-probe-');
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'governor-probe', probe], { encoding: 'utf8' });
     assert.equal(mounted.status, 0, mounted.stderr);
   });
@@ -435,10 +436,23 @@ describe('the mount template of tenant inits', () => {
     );
   }
 
+  /** A view copied from the template holds nothing below the directories it covers with its own tmpfs but its home. */
+  function assertNothingCovered(pid: number): void {
+    const covered = ['/run', '/tmp', '/var/tmp', '/dev/shm', '/home'];
+    assert.deepEqual(
+      viewOf(pid)
+        .map((m) => m.point)
+        .filter((point) => point !== '/home/tenant' && covered.some((dir) => point.startsWith(`${dir}/`))),
+      [],
+      'nothing held out of sight (another governor’s homes under its run dir, a user’s /run/user/<uid>)',
+    );
+  }
+
   it('starts each init from the template made at start: no namespace file or other home, and a view that does not grow with the tenants', async () => {
     assert.ok(isMountNamespace(template()), 'the template is a bound mount namespace');
     const first = await initOf('tpl-a');
     assertClean('tpl-a', first);
+    assertNothingCovered(first);
     const view = viewOf(first);
     assert.ok(!view.some((m) => m.point === probe), 'a mount made on the host after the governor started is not in the template’s copy');
     // Each tenant adds about six mounts to the host (namespace files, its home): none reaches a later init.
@@ -467,6 +481,7 @@ describe('the mount template of tenant inits', () => {
     assert.ok(isMountNamespace(template()), 'made again at start');
     const again = await initOf('tpl-g');
     assertClean('tpl-g', again);
+    assertNothingCovered(again);
     assert.ok(
       viewOf(again).some((m) => m.point === probe),
       'the new template holds what the host had at this start',
