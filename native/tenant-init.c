@@ -15,8 +15,9 @@
  * The options travel on stdin, not argv, so that /proc/<pid>/cmdline on the host names the tenant only.
  *
  *   governor-tenant-init --mount-template   with --mount-template FILE and --hide DIR... on stdin
- *     makes the mount template (make_template): the host's mount namespace without any namespace file or mount
- *     at or below the hidden directories, bound onto FILE; once per governor start, before any init.
+ *     makes the mount template (make_template): the host's mount namespace without any namespace file, any mount
+ *     at or below the hidden directories or any mount below /run, /tmp, /var/tmp, /dev/shm and /home (which
+ *     every view covers), bound onto FILE; once per governor start, before any init.
  *
  * The launcher forks a middle process that setsids (the init never belongs to the caller's session or is its
  * child) and, still root in the initial user namespace:
