@@ -54,13 +54,14 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => 
   }
 }
 
-async function tenant(name: string, quota: object = {}): Promise<Tenant> {
+async function tenant(name: string, quota: object = {}, ms = 20_000): Promise<Tenant> {
   const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, quota });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return until(
     `${name} is ready`,
     () => get(name),
     (t) => t.status.phase === 'Ready' && t.status.isolation?.init.state === 'running',
+    ms,
   );
 }
 
@@ -399,13 +400,19 @@ describe('the mount template of tenant inits', () => {
         const [type, source] = right.split(' ');
         return { point: left.split(' ')[4], type, source };
       });
-  const initOf = async (name: string) => (await tenant(name, { filesystem: { tmpSize: '8Mi', homeSize: '16Mi' } })).status.isolation!.init.pid!;
+  // Without the template an init copies the host's namespace and detaches every namespace file on the host, one
+  // RCU grace period each: on a host shared with other governors' runs (thousands of mounts) that takes long.
+  const initOf = async (name: string, ms = 20_000) =>
+    (await tenant(name, { filesystem: { tmpSize: '8Mi', homeSize: '16Mi' } }, ms)).status.isolation!.init.pid!;
   /** A mount made on the host now: in a view copied from the host's namespace from now on, not in the template. */
   let probe: string;
 
   before(() => {
-    // Not below a directory the view covers with its own tmpfs (/tmp, /run, ...): the template holds nothing there.
-    probe = mkdtempSync('/mnt/governor-probe-');
+    // Not below a directory the view covers with its own tmpfs (/tmp, /run, ...), where the template holds
+    // nothing, nor on a read-only root (the kernel guest's): in the checkout's var/.
+    const scratch = join(__dirname, '..', '..', '..', 'var');
+    mkdirSync(scratch, { recursive: true });
+    probe = mkdtempSync(join(scratch, 'governor-probe-'));
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'governor-probe', probe], { encoding: 'utf8' });
     assert.equal(mounted.status, 0, mounted.stderr);
   });
@@ -468,7 +475,7 @@ describe('the mount template of tenant inits', () => {
     // Gone while the governor runs (a hand umount): warned of once, and inits copy the host's namespace.
     assert.equal(spawnSync('umount', ['-l', template()]).status, 0);
     assert.ok(!isMountNamespace(template()));
-    const copied = await initOf('tpl-f');
+    const copied = await initOf('tpl-f', 180_000);
     assertClean('tpl-f', copied);
     assert.ok(
       viewOf(copied).some((m) => m.point === probe),
@@ -495,7 +502,7 @@ describe('the mount template of tenant inits', () => {
     mkdirSync(template());
     await gov.restart();
     assert.ok(!isMountNamespace(template()));
-    const pid = await initOf('tpl-h');
+    const pid = await initOf('tpl-h', 180_000);
     assertClean('tpl-h', pid);
     assert.equal((await sh('tpl-h', 'hostname; touch /home/tenant/ok && echo writable')).stdout, 'tpl-h\nwritable\n');
     rmSync(template(), { recursive: true });
