@@ -11,10 +11,21 @@
  *                        /dev, /tmp, /var/tmp, /run, /home (and /dev/shm is the host's /dev, bound); the host's
  *                        /sys and /dev are bound in, and the host's root is detached once pivot_root is done
  *     [--hide DIR]...    covered by an empty, read-only tmpfs (run dir, data dir, cgroup mounts)
+ *     [--mount-template FILE]  the mount namespace to copy instead of the host's (see below)
  * The options travel on stdin, not argv, so that /proc/<pid>/cmdline on the host names the tenant only.
+ *
+ *   governor-tenant-init --mount-template   with --mount-template FILE and --hide DIR... on stdin
+ *     makes the mount template (make_template): the host's mount namespace without any namespace file, any mount
+ *     at or below the hidden directories or any mount below /run, /tmp, /var/tmp, /dev/shm and /home (which
+ *     every view covers), bound onto FILE; once per governor start, before any init.
  *
  * The launcher forks a middle process that setsids (the init never belongs to the caller's session or is its
  * child) and, still root in the initial user namespace:
+ *   0. takes detached, private clones of the home and the rootfs from the host's mount namespace (open_tree),
+ *      then joins the mount template if given: the copy in 1 is then of a namespace that holds a few dozen
+ *      mounts, not of the host's, which holds about six for every tenant (their namespace files and homes), so
+ *      an init start does not grow with the tenants on the host. Without one (or when it cannot be joined: a
+ *      warning on stderr) the copy is of the host's namespace, and the init detaches what it must not hold;
  *   1. unshares a mount namespace (A, owned by the initial user namespace, private propagation) and a UTS
  *      namespace, joins the tenant's network namespace and sets the hostname. UTS stays owned by the initial user
  *      namespace, like the network namespace: the hostname is the governor's to set, and the tenant's root gets
@@ -58,7 +69,7 @@
 #define MSG_MAX (PATH_MAX + 128)
 
 struct options {
-	const char *ns_dir, *cgroup, *hostname, *home, *uid, *tmp_size, *rootfs;
+	const char *ns_dir, *cgroup, *hostname, *home, *uid, *tmp_size, *rootfs, *template;
 	const char *hide[HIDE_MAX];
 	size_t hides;
 	unsigned long long base, tmp_bytes;
@@ -105,8 +116,9 @@ static int number(const char *s, unsigned long long max, unsigned long long *out
 	return s && *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 && *out <= max ? 0 : -1;
 }
 
-/* Reads fd 0 to EOF into *buf (malloc'ed) and parses "--name\0value\0" pairs into o. */
-static int parse(char **buf, struct options *o)
+/* Reads fd 0 to EOF into *buf (malloc'ed) and parses "--name\0value\0" pairs into o. A template run
+ * (`template_mode`) takes --mount-template and --hide only. */
+static int parse(char **buf, struct options *o, int template_mode)
 {
 	memset(o, 0, sizeof *o);
 	size_t len = 0;
@@ -119,8 +131,9 @@ static int parse(char **buf, struct options *o)
 		else
 			len += n > 0 ? (size_t)n : 0;
 	(*buf)[len] = '\0';
-	static const char *const names[] = {"--ns-dir", "--cgroup", "--hostname", "--home", "--uid", "--tmp-size", "--rootfs"};
-	const char **values[] = {&o->ns_dir, &o->cgroup, &o->hostname, &o->home, &o->uid, &o->tmp_size, &o->rootfs};
+	static const char *const names[] = {"--ns-dir", "--cgroup", "--hostname", "--home",
+					    "--uid",	 "--tmp-size", "--rootfs",	   "--mount-template"};
+	const char **values[] = {&o->ns_dir, &o->cgroup, &o->hostname, &o->home, &o->uid, &o->tmp_size, &o->rootfs, &o->template};
 	for (size_t at = 0; at < len;) {
 		const char *name = *buf + at;
 		at += strlen(name) + 1;
@@ -143,6 +156,12 @@ static int parse(char **buf, struct options *o)
 			return -1;
 		*values[k] = value;
 	}
+	if (o->template && o->template[0] != '/')
+		return -1;
+	if (template_mode)
+		return o->template && !o->ns_dir && !o->cgroup && !o->hostname && !o->home && !o->uid && !o->tmp_size && !o->rootfs
+			       ? 0
+			       : -1;
 	if (number(o->uid, UINT32_MAX - 65536, &o->base) < 0 || number(o->tmp_size, ~0ULL >> 1, &o->tmp_bytes) < 0 ||
 	    o->tmp_bytes == 0)
 		return -1;
@@ -197,13 +216,18 @@ static int under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || n == 1);
 }
 
+/* Directories every view covers with a tmpfs of its own (scratch, home_view): what is mounted below them on the
+ * host is out of the tenant's reach, only held. */
+static const char *const covered[] = {"/run", "/tmp", "/var/tmp", "/dev/shm", "/home"};
+
 /*
  * Detaches, in this (private) mount namespace, every namespace file mount and every mount at or below one of the
  * hidden directories: hidden under a tmpfs they would still be held, and a held nsfs mount keeps another tenant's
- * namespace alive, a held loop mount another tenant's home. Repeats until a pass finds nothing, since a detach can
- * uncover a mount that was stacked below.
+ * namespace alive, a held loop mount another tenant's home. With `below_covered` (the mount template), also every
+ * mount strictly below a covered directory: another governor's homes under its run dir, a user's /run/user/<uid>.
+ * Repeats until a pass finds nothing, since a detach can uncover a mount that was stacked below.
  */
-static int detach_held(const struct options *o)
+static int detach_held(const struct options *o, int below_covered)
 {
 	for (int pass = 0; pass < 16; pass++) {
 		FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -228,6 +252,8 @@ static int detach_held(const struct options *o)
 			int held = strcmp(fields[dash + 1], "nsfs") == 0;
 			for (size_t i = 0; !held && i < o->hides; i++)
 				held = under(point, o->hide[i]) && strcmp(point, "/") != 0;
+			for (size_t i = 0; !held && below_covered && i < sizeof covered / sizeof *covered; i++)
+				held = under(point, covered[i]) && strcmp(point, covered[i]) != 0;
 			if (!held)
 				continue;
 			if (umount2(point, MNT_DETACH) == 0)
@@ -386,42 +412,47 @@ static int mask(void)
 }
 
 /*
- * --rootfs: binds it onto itself (pivot_root needs a mount point), binds the host's /sys and /dev into it and
- * pivots, then detaches the host's root: nothing of it is left to hide or to hold.
+ * --rootfs: `tree` is a detached clone of it, taken in the host's mount namespace (clone_tree). It is attached on
+ * top of this namespace's root (pivot_root needs a mount point in the namespace, and the rootfs path may not
+ * be there: a namespace started from the mount template holds only the mounts the host had when it was made),
+ * the host's /sys and /dev are bound into it and it becomes the root; then the host's root is detached: nothing
+ * of it is left to hide or to hold. "/" still names the old root until pivot_root, as in switch_root.
  */
-static int enter_rootfs(const char *rootfs)
+static int enter_rootfs(int tree)
 {
-	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (move_mount(tree, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0 || fchdir(tree) < 0)
 		return -errno;
 	static const char *const binds[] = {"sys", "dev"};
 	for (size_t i = 0; i < sizeof binds / sizeof *binds; i++) {
-		char target[PATH_MAX], source[16];
-		snprintf(target, sizeof target, "%s/%s", rootfs, binds[i]);
+		char source[16];
 		snprintf(source, sizeof source, "/%s", binds[i]);
-		if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		if (mount(source, binds[i], NULL, MS_BIND | MS_REC, NULL) < 0)
 			return -errno;
 	}
-	if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+	if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		return -errno;
 	return 0;
 }
+
+/* What the middle process took from the host's mount namespace for the init: detached clones, or -1. */
+struct taken {
+	int home, rootfs;
+};
 
 /*
  * The tenant's view, built in mount namespace A while the init is still root in the initial user namespace, so
  * that every mount made here is locked once B is copied from A. Returns 0 or -errno, with *step set.
  */
-static int build_view(const struct options *o, int *step)
+static int build_view(const struct options *o, const struct taken *t, int *step)
 {
-	int ret, home = -1;
-	/* A detached clone of the home, taken before its mount (below the run dir) is detached with the rest. */
-	*step = STEP_HOME;
-	if (o->home && (home = open_tree(AT_FDCWD, o->home, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
-		return -errno;
+	int ret;
+	/* A copy of the mount template has nothing to detach; a copy of the host's namespace has every other
+	 * tenant's namespace files and homes (the home to bind was cloned before, in the middle process). */
 	*step = STEP_DETACH;
-	if ((ret = detach_held(o)) < 0)
+	if ((ret = detach_held(o, 0)) < 0)
 		return ret;
 	*step = STEP_ROOTFS;
-	if (o->rootfs && (ret = enter_rootfs(o->rootfs)) < 0)
+	if (t->rootfs >= 0 && (ret = enter_rootfs(t->rootfs)) < 0)
 		return ret;
 	*step = STEP_READONLY;
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
@@ -431,10 +462,7 @@ static int build_view(const struct options *o, int *step)
 	if ((ret = scratch(o)) < 0)
 		return ret;
 	*step = STEP_HOME;
-	ret = home_view(o, home);
-	if (home >= 0)
-		close(home);
-	if (ret < 0)
+	if ((ret = home_view(o, t->home)) < 0)
 		return ret;
 	*step = STEP_HIDE;
 	for (size_t i = 0; i < o->hides; i++)
@@ -478,11 +506,11 @@ static _Noreturn void init_loop(void)
 	}
 }
 
-static _Noreturn void run_init(const struct options *o, int report, int user)
+static _Noreturn void run_init(const struct options *o, const struct taken *t, int report, int user)
 {
 	int step = STEP_READY, ret;
 	umask(0);
-	if ((ret = build_view(o, &step)) < 0)
+	if ((ret = build_view(o, t, &step)) < 0)
 		init_fail(report, step, -ret);
 	if (setns(user, CLONE_NEWUSER) < 0)
 		init_fail(report, STEP_USERNS, errno);
@@ -503,6 +531,40 @@ static _Noreturn void run_init(const struct options *o, int report, int user)
 	init_loop();
 }
 
+/*
+ * A detached clone of the mount at `path` (with the mounts below it when `recursive` is AT_RECURSIVE), private:
+ * a clone of a mount in a shared peer group (the homes directory is shared) joins that group, and a mount made
+ * on the host below the home would then propagate into the tenant's view.
+ */
+static int clone_tree(const char *path, unsigned int recursive)
+{
+	int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | recursive);
+	if (fd < 0)
+		return -errno;
+	struct mount_attr private = {.propagation = MS_PRIVATE};
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | recursive, &private, sizeof private) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
+ * Joins the mount template (--mount-template), so that the unshare that follows copies it rather than the host's
+ * namespace. 0, or -errno when it is missing or no mount namespace: then the init starts from a copy of the
+ * host's namespace, as without a template, and the launcher says so on stderr.
+ */
+static int join_template(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int ret = setns(fd, CLONE_NEWNS) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
 /* The middle process: namespaces up to the PID one, then the init. Returns the init's host pid, or -1 with msg. */
 static pid_t start_init(const struct options *o, char *msg)
 {
@@ -514,8 +576,18 @@ static pid_t start_init(const struct options *o, char *msg)
 	int cg = net < 0 ? -1 : open(o->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0)
 		return fail(msg, MSG_MAX, "cannot open %s: %s", user < 0 || net < 0 ? path : o->cgroup, strerror(errno));
+	/* What the init needs of the host's mounts is taken here, before the namespace is left or copied. */
+	struct taken t = {-1, -1};
+	if (o->home && (t.home = clone_tree(o->home, 0)) < 0)
+		return fail(msg, MSG_MAX, "%s: open_tree %s: %s", step_names[STEP_HOME], o->home, strerror(-t.home));
+	if (o->rootfs && (t.rootfs = clone_tree(o->rootfs, AT_RECURSIVE)) < 0)
+		return fail(msg, MSG_MAX, "%s: open_tree %s: %s", step_names[STEP_ROOTFS], o->rootfs, strerror(-t.rootfs));
+	int joined = o->template ? join_template(o->template) : 0;
+	if (joined < 0)
+		fprintf(stderr, "warning: the mount template %s: %s; this init starts from a copy of the host's mount namespace\n",
+			o->template, strerror(-joined));
 	/* Private, not slave: a later mount on the host (another tenant's namespace file or home) must not appear,
-	 * held, in this tenant's namespaces. */
+	 * held, in this tenant's namespaces. (A copy of the template is private already.) */
 	if (unshare(CLONE_NEWNS | CLONE_NEWUTS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail(msg, MSG_MAX, "%s: %s", step_names[STEP_PRIVATE], strerror(errno));
 	if (setns(net, CLONE_NEWNET) < 0)
@@ -539,7 +611,7 @@ static pid_t start_init(const struct options *o, char *msg)
 	long child = syscall(SYS_clone3, &args, sizeof args);
 	if (child == 0) {
 		close(report[0]);
-		run_init(o, report[1], user);
+		run_init(o, &t, report[1], user);
 	}
 	int clone_errno = errno;
 	close(report[1]);
@@ -591,13 +663,93 @@ static int bind_ns(const struct options *o, pid_t pid, char *msg)
 	return 0;
 }
 
+/*
+ * --mount-template: makes the namespace every init start copies, once per governor start. A child unshares a
+ * mount namespace from the host's (private propagation), detaches in it everything detach_held would (namespace
+ * files, mounts at or below the hidden directories) and every mount below a directory each view covers with
+ * its own tmpfs (/run, /tmp, /var/tmp, /dev/shm, /home: out of the tenant's reach, so only held; on a host with
+ * several governors, their homes are there), and the parent binds it onto --mount-template: a private
+ * bind of the file onto itself first, as for a tenant's mnt file (bind_ns), since the kernel never propagates a
+ * mount-namespace file. The host's namespace is older than the child's, so the bind is allowed (the kernel's
+ * mnt_ns_loop rule), and the kernel skips such a bind when it copies a namespace, so neither the template nor
+ * any copy of the host's namespace holds it. A template left by an earlier start is unmounted first. Returns 0,
+ * or -1 with "<step>: <error>" in msg.
+ */
+static int make_template(const struct options *o, char *msg)
+{
+	int mounts = 0;
+	while (umount2(o->template, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+		if (++mounts == 64)
+			return fail(msg, MSG_MAX, "unmounting the old template: %s", strerror(EBUSY));
+	if (errno != EINVAL && errno != ENOENT)
+		return fail(msg, MSG_MAX, "unmounting the old template: %s", strerror(errno));
+	int fd = open(o->template, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return fail(msg, MSG_MAX, "creating %s: %s", o->template, strerror(errno));
+	close(fd);
+	if (mount(o->template, o->template, NULL, MS_BIND, NULL) < 0 || mount(NULL, o->template, NULL, MS_PRIVATE, NULL) < 0)
+		return fail(msg, MSG_MAX, "making %s a private mount: %s", o->template, strerror(errno));
+	int report[2], go[2];
+	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+		return fail(msg, MSG_MAX, "pipe: %s", strerror(errno));
+	pid_t child = fork();
+	if (child == 0) {
+		close(report[0]);
+		close(go[1]);
+		int r[2] = {STEP_READY, 0};
+		if (unshare(CLONE_NEWNS) < 0)
+			r[0] = STEP_UNSHARE, r[1] = errno;
+		else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			r[0] = STEP_PRIVATE, r[1] = errno;
+		else if ((r[1] = -detach_held(o, 1)) != 0)
+			r[0] = STEP_DETACH;
+		gv_write_all(report[1], r, sizeof r);
+		char byte;
+		while (read(go[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	int fork_errno = errno;
+	close(report[1]);
+	close(go[0]);
+	int r[2] = {-1, fork_errno}, ret = 0;
+	if (child < 0)
+		ret = fail(msg, MSG_MAX, "fork: %s", strerror(fork_errno));
+	else if (read_full(report[0], r, sizeof r) != (ssize_t)sizeof r)
+		ret = fail(msg, MSG_MAX, "the template's process died while making it");
+	else if (r[0] != STEP_READY)
+		ret = fail(msg, MSG_MAX, "%s: %s", r[0] == STEP_UNSHARE ? "unsharing a mount namespace" : step_names[r[0]], strerror(r[1]));
+	if (ret == 0) {
+		char source[64];
+		snprintf(source, sizeof source, "/proc/%d/ns/mnt", (int)child);
+		if (mount(source, o->template, NULL, MS_BIND, NULL) < 0)
+			ret = fail(msg, MSG_MAX, "binding the template onto %s: %s", o->template, strerror(errno));
+	}
+	close(go[1]); /* EOF lets the child go: its namespace lives on in the bind */
+	close(report[0]);
+	if (child > 0)
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+	if (ret < 0)
+		while (umount2(o->template, MNT_DETACH | UMOUNT_NOFOLLOW) == 0 && ++mounts < 128)
+			;
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	char *buf = NULL;
-	if (argc != 2 || parse(&buf, &o) < 0)
-		return fputs("usage: governor-tenant-init TENANT < options (see native/tenant-init.c)\n", stderr), 2;
+	int template_mode = argc == 2 && strcmp(argv[1], "--mount-template") == 0;
+	if (argc != 2 || parse(&buf, &o, template_mode) < 0)
+		return fputs("usage: governor-tenant-init TENANT|--mount-template < options (see native/tenant-init.c)\n", stderr), 2;
 	close_range(3, ~0U, 0);
+	if (template_mode) {
+		char msg[MSG_MAX];
+		int ret = make_template(&o, msg);
+		free(buf);
+		return ret < 0 ? fprintf(stderr, "governor-tenant-init --mount-template: %s\n", msg), 1 : 0;
+	}
 	int ready[2];
 	pid_t middle = pipe2(ready, O_CLOEXEC) < 0 ? -1 : fork();
 	if (middle < 0)

@@ -21,6 +21,8 @@ host_cgroup2="${GOVERNOR_TEST_CGROUP2:-$(findmnt -rn -t cgroup2 -o TARGET | head
 [ -n "$host_cgroup2" ] || { echo "bench: no cgroup2 filesystem is mounted on this host" >&2; exit 1; }
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/workload.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/isolation.bench.js
+# A tenant init's start beside 100 tenants (its launcher copies the mount template, not the host's namespace).
+GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/init-start.bench.js
 node dist/test/bench/network.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/metrics.bench.js
 node dist/test/bench/database.bench.js

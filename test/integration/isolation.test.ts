@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { bodyOf, type Problem, type Reply, type Workload } from '../support/api';
+import { KoffiNative } from '../../libs/native/src/native';
 import { hostScratch } from '../support/cgroup-root';
 import { startGovernor, type TestGovernor } from '../support/governor.harness';
 
@@ -53,13 +54,14 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => 
   }
 }
 
-async function tenant(name: string, quota: object = {}): Promise<Tenant> {
+async function tenant(name: string, quota: object = {}, ms = 20_000): Promise<Tenant> {
   const res = await gov.http.post('/v1/tenants').set('Authorization', gov.root).send({ name, quota });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return until(
     `${name} is ready`,
     () => get(name),
     (t) => t.status.phase === 'Ready' && t.status.isolation?.init.state === 'running',
+    ms,
   );
 }
 
@@ -380,5 +382,131 @@ describe('tenant isolation', () => {
       'ls -A /home/tenant /var/tmp /tmp /dev/shm; ipcs -m | grep -c "^0x"',
     );
     assert.equal(seen.stdout.replace(/\s+/g, ' ').trim(), '/dev/shm: /home/tenant: lost+found /tmp: /var/tmp: 0');
+  });
+});
+
+describe('the mount template of tenant inits', () => {
+  const template = () => join(host.runDir, 'mount-template');
+  const native = new KoffiNative();
+  /** CLONE_NEWNS: the template is a bound mount namespace */
+  const isMountNamespace = (path: string) => native.nsType(path) === 0x20000;
+  /** The init's own view (its mount namespace B), as the host reads it: [mount point, fs type, source]. */
+  const viewOf = (pid: number) =>
+    readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [left, right] = line.split(' - ');
+        const [type, source] = right.split(' ');
+        return { point: left.split(' ')[4], type, source };
+      });
+  // Without the template an init copies the host's namespace and detaches every namespace file on the host, one
+  // RCU grace period each: on a host shared with other governors' runs (thousands of mounts) that takes long.
+  const initOf = async (name: string, ms = 20_000) =>
+    (await tenant(name, { filesystem: { tmpSize: '8Mi', homeSize: '16Mi' } }, ms)).status.isolation!.init.pid!;
+  /** A mount made on the host now: in a view copied from the host's namespace from now on, not in the template. */
+  let probe: string;
+
+  before(() => {
+    // Not below a directory the view covers with its own tmpfs (/tmp, /run, ...), where the template holds
+    // nothing, nor on a read-only root (the kernel guest's): in the checkout's var/.
+    const scratch = join(__dirname, '..', '..', '..', 'var');
+    mkdirSync(scratch, { recursive: true });
+    probe = mkdtempSync(join(scratch, 'governor-probe-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'governor-probe', probe], { encoding: 'utf8' });
+    assert.equal(mounted.status, 0, mounted.stderr);
+  });
+  after(() => {
+    spawnSync('umount', ['-l', probe]);
+    rmSync(probe, { recursive: true, force: true });
+  });
+
+  /** What every view must be, however the init started: no namespace file, nothing of the run dir but its hiding tmpfs, its own home. */
+  function assertClean(name: string, pid: number): void {
+    const view = viewOf(pid);
+    assert.deepEqual(
+      view.filter((m) => m.type === 'nsfs'),
+      [],
+      'no namespace file: it would keep another tenant’s namespaces alive',
+    );
+    assert.deepEqual(
+      view.filter((m) => m.point.startsWith(`${host.runDir}/`)).map((m) => m.point),
+      [],
+      'no home or namespace file of any tenant below the run dir',
+    );
+    const home = spawnSync('findmnt', ['-rn', '-o', 'SOURCE', '--mountpoint', join(host.runDir, 'homes', name)], { encoding: 'utf8' }).stdout.trim();
+    assert.match(home, /^\/dev\/loop\d+$/);
+    assert.deepEqual(
+      view.filter((m) => m.source === home).map((m) => m.point),
+      ['/home/tenant'],
+      'its own home, once, at /home/tenant',
+    );
+  }
+
+  /** A view copied from the template holds nothing below the directories it covers with its own tmpfs but its home. */
+  function assertNothingCovered(pid: number): void {
+    const covered = ['/run', '/tmp', '/var/tmp', '/dev/shm', '/home'];
+    assert.deepEqual(
+      viewOf(pid)
+        .map((m) => m.point)
+        .filter((point) => point !== '/home/tenant' && covered.some((dir) => point.startsWith(`${dir}/`))),
+      [],
+      'nothing held out of sight (another governor’s homes under its run dir, a user’s /run/user/<uid>)',
+    );
+  }
+
+  it('starts each init from the template made at start: no namespace file or other home, and a view that does not grow with the tenants', async () => {
+    assert.ok(isMountNamespace(template()), 'the template is a bound mount namespace');
+    const first = await initOf('tpl-a');
+    assertClean('tpl-a', first);
+    assertNothingCovered(first);
+    const view = viewOf(first);
+    assert.ok(!view.some((m) => m.point === probe), 'a mount made on the host after the governor started is not in the template’s copy');
+    // Each tenant adds about six mounts to the host (namespace files, its home): none reaches a later init.
+    await Promise.all(['tpl-b', 'tpl-c', 'tpl-d'].map((name) => initOf(name)));
+    const later = await initOf('tpl-e');
+    assertClean('tpl-e', later);
+    assert.equal(viewOf(later).length, view.length, 'the same number of mounts with three more tenants on the host');
+    const ran = await sh('tpl-e', 'hostname; touch /home/tenant/ok /tmp/ok && echo writable; touch /etc/x 2>&1');
+    assert.match(ran.stdout, /^tpl-e\nwritable\n.*Read-only file system/);
+  });
+
+  it('starts a working init the old way when the template is gone, and makes it again at the next start', async () => {
+    // Gone while the governor runs (a hand umount): warned of once, and inits copy the host's namespace.
+    assert.equal(spawnSync('umount', ['-l', template()]).status, 0);
+    assert.ok(!isMountNamespace(template()));
+    const copied = await initOf('tpl-f', 180_000);
+    assertClean('tpl-f', copied);
+    assert.ok(
+      viewOf(copied).some((m) => m.point === probe),
+      'a copy of the host’s namespace: the mount made since the start is there',
+    );
+    assert.equal((await sh('tpl-f', 'hostname; touch /home/tenant/ok && echo writable')).stdout, 'tpl-f\nwritable\n');
+
+    // The next start makes it again, from the host's namespace as it is then.
+    await gov.restart();
+    assert.ok(isMountNamespace(template()), 'made again at start');
+    const again = await initOf('tpl-g');
+    assertClean('tpl-g', again);
+    assertNothingCovered(again);
+    assert.ok(
+      viewOf(again).some((m) => m.point === probe),
+      'the new template holds what the host had at this start',
+    );
+  });
+
+  it('starts a working init the old way when the template cannot be made', async () => {
+    // A directory where the template's file goes: the kernel refuses the bind, as a container would refuse the unshare.
+    while (spawnSync('umount', ['-l', template()]).status === 0);
+    rmSync(template());
+    mkdirSync(template());
+    await gov.restart();
+    assert.ok(!isMountNamespace(template()));
+    const pid = await initOf('tpl-h', 180_000);
+    assertClean('tpl-h', pid);
+    assert.equal((await sh('tpl-h', 'hostname; touch /home/tenant/ok && echo writable')).stdout, 'tpl-h\nwritable\n');
+    rmSync(template(), { recursive: true });
+    await gov.restart();
+    assert.ok(isMountNamespace(template()), 'made once the path is free');
   });
 });

@@ -49,7 +49,7 @@ export class TenantHomes {
     const point = this.mountPoint(tenant);
     // A home in place costs a few stats, a readlink and a sysfs read, made in place (none blocks: /run is a
     // tmpfs, sysfs is made on read); each directory is made only when missing.
-    if (!this.homesDirMounted) await this.mountHomesDir();
+    if (!this.homesDirMounted) await this.prepare();
     if (statSync(point, { throwIfNoEntry: false }) === undefined) await mkdir(point, { recursive: true, mode: 0o700 });
     const current = statSync(image, { throwIfNoEntry: false });
     if (current === undefined) {
@@ -90,9 +90,11 @@ export class TenantHomes {
    * kernel before 5.8, a container without the right to mount), the homes work as before, only the inits start
    * slower, so the refusal is not an error of the home. A directory with homes already mounted in it (a
    * governor of an earlier version, before a reboot) is left as it is: a bind on top would hide them, and the
-   * next pass would mount each image a second time.
+   * next pass would mount each image a second time. The governor calls it at start, before it makes the mount
+   * template of the inits (which must not hold the homes directory's mount); the first home calls it otherwise.
    */
-  private async mountHomesDir(): Promise<void> {
+  async prepare(): Promise<void> {
+    if (this.homesDirMounted) return;
     this.homesDirMounted = true;
     const dir = join(this.runDir, 'homes');
     await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TenantNamespacePaths } from '../../network/src/namespaces';
 
 /** What starting a tenant's init needs (the options of native/tenant-init.c). */
@@ -21,6 +21,14 @@ export interface TenantInitSpec {
   rootfs?: string;
   /** directories covered by an empty read-only tmpfs inside: run dir, data dir, cgroup mounts */
   hide: string[];
+  /** the mount namespace to start from (MountTemplate); without it, a copy of the host's */
+  mountTemplate?: string;
+}
+
+/** A started init: its host pid, and what the launcher warned of (a mount template it could not join). */
+export interface StartedInit {
+  pid: number;
+  warnings: string[];
 }
 
 export type NamespaceKind = 'pid' | 'mnt' | 'uts' | 'ipc' | 'cgroup' | 'net' | 'user';
@@ -89,7 +97,7 @@ export function readTenantInit(paths: TenantNamespacePaths): TenantInitState {
  * only; its environment is empty. The init is detached (own session, adopted by the host's init) and outlives
  * the governor.
  */
-export function startTenantInit(spec: TenantInitSpec): Promise<number> {
+export function startTenantInit(spec: TenantInitSpec): Promise<StartedInit> {
   const options: string[] = [
     '--ns-dir',
     spec.nsDir,
@@ -104,13 +112,71 @@ export function startTenantInit(spec: TenantInitSpec): Promise<number> {
     ...(spec.home === undefined ? [] : ['--home', spec.home]),
     ...(spec.rootfs === undefined ? [] : ['--rootfs', spec.rootfs]),
     ...spec.hide.flatMap((dir) => ['--hide', dir]),
+    ...(spec.mountTemplate === undefined ? [] : ['--mount-template', spec.mountTemplate]),
   ];
   return new Promise((resolve, reject) => {
     const child = execFile(spec.binaryPath, [spec.tenant], { env: {}, timeout: 30_000 }, (err, stdout, stderr) => {
       const pid = Number(stdout.trim());
       if (err || !Number.isInteger(pid) || pid <= 0) reject(new TenantInitError(`the tenant init did not start: ${stderr.trim() || err?.message || stdout}`));
-      else resolve(pid);
+      else
+        resolve({
+          pid,
+          warnings: stderr
+            .split('\n')
+            .filter((line) => line.startsWith('warning: '))
+            .map((line) => line.slice('warning: '.length)),
+        });
     });
     child.stdin?.end(options.map((option) => `${option}\0`).join(''));
   });
+}
+
+/** Making the mount template failed at `step` (as governor-tenant-init --mount-template names it). */
+export class MountTemplateError extends Error {
+  constructor(
+    readonly step: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MountTemplateError';
+  }
+}
+
+/**
+ * The mount namespace every tenant init starts from, made once per governor start (`governor-tenant-init
+ * --mount-template`) and held by an nsfs bind mount at <run dir>/mount-template: a private copy of the host's
+ * namespace with every namespace file and every mount at or below the hidden directories already detached. An
+ * init's launcher copies it instead of the host's whole namespace, which holds every tenant's namespace files and
+ * home (about six mounts a tenant), so an init start no longer grows with the tenants on the host. A template from
+ * an earlier start is replaced: mounts made on the host since then are in the new one.
+ */
+export class MountTemplate {
+  readonly path: string;
+
+  constructor(
+    private readonly binaryPath: string,
+    runDir: string,
+  ) {
+    this.path = join(runDir, 'mount-template');
+  }
+
+  /** Makes (or replaces) the template; `hide` as for the inits. Throws MountTemplateError naming the step. */
+  make(hide: readonly string[]): Promise<void> {
+    const options = ['--mount-template', this.path, ...hide.flatMap((dir) => ['--hide', dir])];
+    return new Promise((resolve, reject) => {
+      const child = execFile(this.binaryPath, ['--mount-template'], { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
+        if (!err) return resolve();
+        const text = stderr.trim().replace(/^governor-tenant-init --mount-template: /, '') || err.message;
+        const step = /^([^:]+):/.exec(text)?.[1] ?? 'starting governor-tenant-init';
+        reject(new MountTemplateError(step, `the mount template ${this.path} could not be made: ${text}`));
+      });
+      child.stdin?.end(options.map((option) => `${option}\0`).join(''));
+    });
+  }
+
+  /** Whether the template is a mount namespace now (an nsfs file, not the empty file below it); a stat or two. */
+  live(): boolean {
+    const file = statSync(this.path, { throwIfNoEntry: false });
+    return file !== undefined && file.dev !== statSync(dirname(this.path), { throwIfNoEntry: false })?.dev;
+  }
 }

@@ -8,6 +8,7 @@ import type { LinkCounters } from '../../../../libs/network/src/tenant-link';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TenantHomes } from '../../../../libs/workloads/src/home';
+import { MountTemplate } from '../../../../libs/workloads/src/tenant-init';
 import { WorkloadMonitors } from '../../../../libs/workloads/src/monitor';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { type InstanceLock, InstanceLockedError, lockDirectory, lockInstance } from '../instance/instance-lock';
@@ -30,6 +31,8 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
   private workloadMonitors: WorkloadMonitors | undefined;
   private nativeLibrary: KoffiNative | undefined;
   private watch: HostWatch | undefined;
+  /** the inits' mount template while it was made; undefined once it is found gone (warned once) */
+  private template: MountTemplate | undefined;
   private failure: string | undefined;
   private firewallFailure: string | undefined;
   private readonly locks: InstanceLock[] = [];
@@ -60,7 +63,10 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       const namespaces = new TenantNamespaces(native, this.config.runDir);
       namespaces.prepare();
       this.tenantNamespaces = namespaces;
-      this.tenantHomes = new TenantHomes(this.config.dataDir, this.config.runDir, native);
+      const homes = new TenantHomes(this.config.dataDir, this.config.runDir, native);
+      step = `preparing the homes under ${join(this.config.runDir, 'homes')}`;
+      await homes.prepare();
+      this.tenantHomes = homes;
       this.workloadMonitors = new WorkloadMonitors(native, this.config.runDir);
       this.nativeLibrary = native;
       // Without it every resync reads every tenant in full, as before: slower at idle, nothing missed.
@@ -69,6 +75,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       } catch (err) {
         this.logger.warn({ err }, `no host watch (inotify, rtnetlink, the mount table): every resync checks every tenant in full`);
       }
+      await this.makeMountTemplate(native);
     } catch (err) {
       // Another governor on the same state is not a host problem to report and wait out: it must not start.
       if (err instanceof InstanceLockedError) {
@@ -78,6 +85,46 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       this.failure = `${step} failed: ${err instanceof Error ? err.message : String(err)}`;
       this.logger.error({ err }, `host setup failed: ${this.failure}`);
     }
+  }
+
+  /**
+   * The mount namespace the tenant inits start from (MountTemplate), made after the ns and homes mounts and before
+   * any init starts, replacing one left by an earlier start. A kernel or container that refuses it (no right to
+   * unshare or to bind a namespace file) costs speed, not function: one warning, and inits start from a copy of
+   * the host's namespace as before.
+   */
+  private async makeMountTemplate(native: KoffiNative): Promise<void> {
+    const template = new MountTemplate(native.tenantInitPath(), this.config.runDir);
+    try {
+      await template.make(this.hiddenDirs());
+      this.template = template;
+      this.logger.log({ path: template.path }, 'mount template for tenant inits ready');
+    } catch (err) {
+      this.logger.warn(
+        { err, step: err instanceof Error && 'step' in err ? err.step : undefined },
+        `${err instanceof Error ? err.message : String(err)}; tenant inits start from a copy of the host's mount namespace, which costs each start a copy of every mount on the host`,
+      );
+    }
+  }
+
+  /** The directories a tenant's view hides under an empty tmpfs (and the mount template leaves out): run dir, data dir, cgroup mounts. */
+  hiddenDirs(): string[] {
+    return [this.config.runDir, this.config.dataDir, '/sys/fs/cgroup', this.cgroups().capabilities.mount];
+  }
+
+  /**
+   * The mount template's path while it is a mount namespace; undefined when it was never made or is gone (a hand
+   * umount), which is warned of once: inits then start from a copy of the host's namespace until a restart.
+   */
+  mountTemplate(): string | undefined {
+    if (this.template === undefined) return undefined;
+    if (this.template.live()) return this.template.path;
+    this.logger.warn(
+      { path: this.template.path },
+      `the mount template ${this.template.path} is no longer a mount namespace; tenant inits start from a copy of the host's mount namespace until the governor restarts`,
+    );
+    this.template = undefined;
+    return undefined;
   }
 
   /**

@@ -1,10 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Condition } from '../../../../libs/cgroup/src/condition';
 import { degraded } from '../../../../libs/cgroup/src/condition';
 import { CgroupNotEmptyError } from '../../../../libs/cgroup/src/driver';
 import type { TenantEntity, TenantIsolationStatus } from '../../../../libs/persistence/src/entities';
 import { readTenantInit, startTenantInit, type TenantInitState } from '../../../../libs/workloads/src/tenant-init';
-import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { HostAccess } from '../host/host.access';
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
 
@@ -40,7 +39,6 @@ export class TenantIsolation {
   constructor(
     private readonly host: HostAccess,
     private readonly events: TenantEventsService,
-    @Inject(GOVERNOR_CONFIG) private readonly config: GovernorConfig,
   ) {}
 
   async ensure(tenant: TenantEntity, uidBase: number, previous: TenantIsolationStatus | null): Promise<IsolationResult> {
@@ -88,7 +86,7 @@ export class TenantIsolation {
     this.replacing.delete(tenant.name);
     try {
       namespaces.releaseInit(tenant.name);
-      const pid = await startTenantInit({
+      const { pid, warnings } = await startTenantInit({
         binaryPath: this.host.native().tenantInitPath(),
         tenant: tenant.name,
         paths,
@@ -99,8 +97,10 @@ export class TenantIsolation {
         uidBase,
         tmpSize: tenant.quota.filesystem?.tmpSize ?? DEFAULT_TMP_SIZE,
         home,
-        hide: [this.config.runDir, this.config.dataDir, '/sys/fs/cgroup', driver.capabilities.mount],
+        hide: this.host.hiddenDirs(),
+        mountTemplate: this.host.mountTemplate(),
       });
+      for (const warning of warnings) this.logger.warn({ tenant: tenant.name }, warning);
       changes.push(`started the tenant init, pid ${pid}`);
       if (before.state === 'dead') {
         restarts += 1;
