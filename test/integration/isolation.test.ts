@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { bodyOf, type Problem, type Reply, type Workload } from '../support/api';
@@ -408,11 +408,7 @@ describe('the mount template of tenant inits', () => {
   let probe: string;
 
   before(() => {
-    // Not below a directory the view covers with its own tmpfs (/tmp, /run, ...), where the template holds
-    // nothing, nor on a read-only root (the kernel guest's): in the checkout's var/.
-    const scratch = join(__dirname, '..', '..', '..', 'var');
-    mkdirSync(scratch, { recursive: true });
-    probe = mkdtempSync(join(scratch, 'governor-probe-'));
+    probe = probeDir();
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'governor-probe', probe], { encoding: 'utf8' });
     assert.equal(mounted.status, 0, mounted.stderr);
   });
@@ -420,6 +416,25 @@ describe('the mount template of tenant inits', () => {
     spawnSync('umount', ['-l', probe]);
     rmSync(probe, { recursive: true, force: true });
   });
+
+  /**
+   * Where the probe goes: not below a directory the view covers with its own tmpfs (/tmp, /run, ...), where the
+   * template holds nothing, nor on a read-only root (the kernel guest's). The checkout's var/ first, unless the
+   * checkout itself is below one (a clone in /tmp, as CI may make), then /var/lib.
+   */
+  function probeDir(): string {
+    const covered = ['/run', '/tmp', '/var/tmp', '/dev/shm', '/home'];
+    for (const parent of [resolve(__dirname, '..', '..', '..', 'var'), '/var/lib/governor-test']) {
+      if (covered.some((dir) => parent === dir || parent.startsWith(`${dir}/`))) continue;
+      try {
+        mkdirSync(parent, { recursive: true });
+        return mkdtempSync(join(parent, 'governor-probe-'));
+      } catch {
+        // read-only: the next one
+      }
+    }
+    throw new Error('no writable directory outside /run, /tmp, /var/tmp, /dev/shm and /home for the probe mount');
+  }
 
   /** What every view must be, however the init started: no namespace file, nothing of the run dir but its hiding tmpfs, its own home. */
   function assertClean(name: string, pid: number): void {

@@ -174,7 +174,9 @@ describe('tenant namespaces and workloads', () => {
 
   it('kills what an ended workload left running, and removes its cgroups but keeps its logs', async () => {
     // The pid it prints is the orphan's in the tenant's PID namespace; NSpid in the host's /proc maps it back.
-    const started = await run('box', { command: ['/bin/sh', '-c', 'sleep 300 & echo $!; sleep 0.5'] });
+    // The shell lives 5 s more, so that the orphan is found before its workload ends and the orphan is killed
+    // (with 0.5 s, CI on a loaded host once read the log only after the kill: "the orphan 20 inside is NaN").
+    const started = await run('box', { command: ['/bin/sh', '-c', 'sleep 300 & echo $!; sleep 5'] });
     const inside = Number((await logs('box', started.id)).trim() || (await sleep(300), await logs('box', started.id)).trim());
     const orphan = Number(
       readdirSync('/proc')
