@@ -8,7 +8,7 @@ import type { LinkCounters } from '../../../../libs/network/src/tenant-link';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TenantHomes } from '../../../../libs/workloads/src/home';
-import { MountTemplate } from '../../../../libs/workloads/src/tenant-init';
+import { MountTemplate, MountTemplateError } from '../../../../libs/workloads/src/tenant-init';
 import { WorkloadMonitors } from '../../../../libs/workloads/src/monitor';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import { type InstanceLock, InstanceLockedError, lockDirectory, lockInstance } from '../instance/instance-lock';
@@ -101,7 +101,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       this.logger.log({ path: template.path }, 'mount template for tenant inits ready');
     } catch (err) {
       this.logger.warn(
-        { err, step: err instanceof Error && 'step' in err ? err.step : undefined },
+        { err, step: err instanceof MountTemplateError ? err.step : undefined },
         `${err instanceof Error ? err.message : String(err)}; tenant inits start from a copy of the host's mount namespace, which costs each start a copy of every mount on the host`,
       );
     }
