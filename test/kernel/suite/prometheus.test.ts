@@ -144,18 +144,20 @@ describe('a real Prometheus scraping the governor', () => {
       'the first scrape',
     );
 
-    // Now that Prometheus sees the counters at their start, make them move: an OOM kill (past memory.high,
-    // then memory.max), forks refused at pids.max, disk writes by a process attached to busy, packets into
-    // busy, and a hand edit the reconciler takes back (drift).
-    await workload('busy', ['/usr/bin/python3', '-c', "b = b'x' * (200 * 1024 * 1024)"]);
+    // Now that Prometheus sees the counters at their start, make them move: forks refused at pids.max, disk
+    // writes by a process attached to busy, packets into busy, an OOM kill (past memory.high, then
+    // memory.max), and a hand edit the reconciler takes back (drift).
     // Forks refused at pids.max for as long as the test runs, one try every half second, so that the "in the
     // last minute" panels see them however long the steps below take in a loaded guest (a shell would exit at
-    // its first refused fork).
-    await workload('busy', [
-      '/usr/bin/python3',
-      '-c',
-      'import os, time\nwhile True:\n    try:\n        if os.fork() == 0:\n            time.sleep(120)\n            os._exit(0)\n    except OSError:\n        pass\n    time.sleep(0.5)',
-    ]);
+    // its first refused fork). Its own pids.max keeps room in busy's for the allocator started below.
+    await workload('busy', {
+      command: [
+        '/usr/bin/python3',
+        '-c',
+        'import os, time\nwhile True:\n    try:\n        if os.fork() == 0:\n            time.sleep(120)\n            os._exit(0)\n    except OSError:\n        pass\n    time.sleep(0.5)',
+      ],
+      quota: { pids: { max: 8 } },
+    });
     const writer = spawn('/bin/sh', ['-c', `read go; exec /bin/dd if=/dev/zero of=${disk} bs=64k count=64 oflag=direct`], {
       stdio: ['pipe', 'ignore', 'ignore'],
     });
@@ -165,11 +167,6 @@ describe('a real Prometheus scraping the governor', () => {
     spawnSync('ping', ['-c', '5', '-i', '0.2', '-W', '2', busy.status.network.address]);
 
     await until(
-      () => query('governor_tenant_memory_events_total{tenant="busy",event="oom_kill"}'),
-      (r) => Number(r.data?.result?.[0]?.value[1]) >= 1,
-      'the OOM kill in a scrape',
-    );
-    await until(
       () => query('governor_tenant_pids_events_total{tenant="busy",event="max"}'),
       (r) => Number(r.data?.result?.[0]?.value[1]) >= 1,
       'the refused forks in a scrape',
@@ -178,6 +175,16 @@ describe('a real Prometheus scraping the governor', () => {
       () => query('governor_tenant_io_write_bytes_total{tenant="busy"}'),
       (r) => Number(r.data?.result?.[0]?.value[1]) > 0,
       'the disk writes',
+    );
+    // The OOM kill comes after the waits above, so that the "in the last minute" panels still hold it when
+    // they are evaluated. The allocator shares busy's tenth of a CPU with two burners and the forker, so it
+    // takes nearly all of the tenant's weight: a CI run where it had an equal share, beside a forker holding
+    // every pid of busy, was still short of memory.max after four minutes.
+    await workload('busy', { command: ['/usr/bin/python3', '-c', "b = b'x' * (200 * 1024 * 1024)"], quota: { cpu: { weight: 10_000 } } });
+    await until(
+      () => query('governor_tenant_memory_events_total{tenant="busy",event="oom_kill"}'),
+      (r) => Number(r.data?.result?.[0]?.value[1]) >= 1,
+      'the OOM kill in a scrape',
     );
     // The second hand edit last, so that the "in the last minute" drift panel holds the samples before and
     // after its correction however long the waits above took in a loaded guest.
