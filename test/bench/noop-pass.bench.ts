@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
 import { detach, trace } from '../support/syscall-count';
-import { benchWorld, cpuSeconds, metric } from './governor-process';
+import { benchWorld, cpuSeconds, createTenants, metric } from './governor-process';
 import { changeLatency } from './change-latency';
 import { fixed, report } from './stats';
 
@@ -182,17 +182,8 @@ async function measure(tenants: number): Promise<Array<Record<string, number | s
     // The tenants are made once, by the build measured last, and every build then restarts on them.
     const service = await startService({ ...env, GOVERNOR_RESYNC_INTERVAL: `${RESYNC_S}s` }, 120_000, main);
     try {
-      for (let i = 0; i < tenants; i += 8) {
-        await Promise.all(
-          Array.from({ length: Math.min(8, tenants - i) }, (_, j) =>
-            fetch(`${service.url}/v1/tenants`, {
-              method: 'POST',
-              headers: { ...auth, 'Content-Type': 'application/json' },
-              body: JSON.stringify({ name: `noop-${i + j}`, quota: { network: { ingress: '8Mbit' } } }),
-            }),
-          ),
-        );
-      }
+      const names = Array.from({ length: tenants }, (_, i) => `noop-${i}`);
+      await createTenants(service.url, ROOT_TOKEN, names, { network: { ingress: '8Mbit' } }, 8);
       await allReady(service, tenants);
     } finally {
       await service.stop();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -268,6 +268,29 @@ describe('a tenant link', () => {
     assert.match(input, /iifname \{[^}]+\} drop/);
     assert.doesNotMatch(input, /iifname \{[^}]+\} accept/);
     assert.equal(firewall.ensure(fw(spec, other)).written, false, 'repaired: the next pass writes nothing');
+  });
+
+  it('applies and repairs with more than 1,024 fds open, as a governor with 1,000 tenants has', async () => {
+    // libnftables waits for its netlink socket with select(2), and glibc aborts a process whose select names
+    // an fd of 1024 or more. A context made per call got such an fd once the governor held about 1,000
+    // tenants' pidfds, and killed it; the one context of the process is made at its first use, below 1024.
+    // The test's own soft limit may be 1024: raise it first (root may).
+    execFileSync('prlimit', [`--pid=${process.pid}`, '--nofile=4096:4096']);
+    firewall.ensure(fw(spec));
+    const held: number[] = [];
+    try {
+      for (let i = 0; i < 1_100; i++) held.push(openSync('/dev/null', 'r'));
+      assert.ok(held.at(-1)! >= 1_024, `the test holds fds up to ${held.at(-1)}`);
+      assert.equal(firewall.ensure(fw(spec, other)).written, true, 'a change is applied');
+      const handles = await run(['nft', '-a', 'list', 'chain', 'inet', table, 'input']);
+      const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles.stdout)?.[1];
+      assert.ok(handle, handles.stdout);
+      await must(['nft', 'delete', 'rule', 'inet', table, 'input', 'handle', handle]);
+      assert.equal(firewall.ensure(fw(spec, other)).written, true, 'a hand edit is repaired');
+      assert.equal(firewall.ensure(fw(spec, other)).written, false, 'then nothing is written');
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
   });
 });
 

@@ -49,12 +49,22 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
       reject(new Error(`exited with ${code} before listening:\n${stderr}`));
     });
   });
+  // A service that dies while a benchmark or test still talks to it leaves only "other side closed" in the
+  // caller's error: say how it ended, with the end of its logs, where the caller's output goes. A kill the
+  // caller sent itself (SIGKILL, SIGTERM, SIGINT through `child`) is not news.
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (stopping || signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT') return;
+    const tail = (text: string) => text.split('\n').slice(-30).join('\n');
+    process.stderr.write(`service ${main} exited unasked (code ${code}, signal ${signal})\n--- stderr ---\n${tail(stderr)}\n--- stdout ---\n${tail(stdout)}\n`);
+  });
   return {
     child,
     url,
     stderr: () => stderr,
     stdout: () => stdout,
     stop: async (signal = 'SIGTERM') => {
+      stopping = true;
       if (child.exitCode === null) child.kill(signal);
       return exited;
     },

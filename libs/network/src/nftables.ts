@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import koffi, { type KoffiFunc } from 'koffi';
 import { KoffiNative } from '../../native/src/native';
 import type { GovernorNative } from '../../native/src/native.types';
@@ -37,7 +38,6 @@ function bind() {
   return {
     ctx,
     create: fn<(flags: number) => unknown>('nft_ctx *nft_ctx_new(uint32_t flags)'),
-    free: fn<(ctx: unknown) => void>('void nft_ctx_free(nft_ctx *ctx)'),
     bufferOutput: fn<(ctx: unknown) => number>('int nft_ctx_buffer_output(nft_ctx *ctx)'),
     bufferError: fn<(ctx: unknown) => number>('int nft_ctx_buffer_error(nft_ctx *ctx)'),
     output: fn<(ctx: unknown) => string | null>('const char *nft_ctx_get_output_buffer(nft_ctx *ctx)'),
@@ -48,11 +48,24 @@ function bind() {
 }
 
 let bindings: ReturnType<typeof bind> | undefined;
+/** The process's one libnftables context, made at its first use and kept: see `context()`. */
+let shared: unknown;
+
+/** select(2)'s limit: libnftables (1.0.6, Debian 12) waits for its netlink socket with select. */
+const FD_SETSIZE = 1024;
 
 /**
  * nftables through libnftables (the library nft(8) itself is built on) in this process: a listing or a
  * transaction costs a netlink round trip, not a process start, so a pass over a firewall in sync starts
- * nothing. A context is made per call, because libnftables contexts are not safe to share.
+ * nothing.
+ *
+ * One context serves the whole process, made at the first use and never freed. libnftables opens the
+ * context's netlink socket in nft_ctx_new and waits on it with select(2), whose fd_set holds fds below 1024
+ * only: glibc aborts the process (`bit out of range 0 - FD_SETSIZE on fd_set`) when the socket is fd 1024 or
+ * above. A governor with 1,000 tenants holds that many fds (a pidfd per tenant init, among others), and a
+ * context made per call, as before, killed it at about the 1,000th tenant. The governor's first use is its
+ * first resync, before any tenant is worked on, so the kept context's socket is a low fd. Calls come from the
+ * JavaScript thread only, one at a time, so the context is never used by two threads at once.
  */
 export class Nftables {
   constructor(private readonly native: Pick<GovernorNative, 'nftGeneration'> = new KoffiNative()) {}
@@ -70,21 +83,37 @@ export class Nftables {
     return bindings;
   }
 
+  /** The process's context, made now if this is the first use; refused rather than made where select would abort. */
+  private context(commands: string): unknown {
+    if (shared !== undefined) return shared;
+    const { lib } = this;
+    const lowest = lowestFreeFd();
+    if (lowest >= FD_SETSIZE) {
+      throw new NftablesError(
+        commands,
+        `every fd below ${FD_SETSIZE} is in use (the next is ${lowest}), and libnftables would abort the process on a socket above ` +
+          "select()'s limit: the context must be made while fewer fds are open (the governor makes it at its first resync)",
+      );
+    }
+    const ctx = lib.create(0);
+    if (ctx === null) throw new NftablesError(commands, 'nft_ctx_new failed');
+    lib.bufferOutput(ctx);
+    lib.bufferError(ctx);
+    shared = ctx;
+    return ctx;
+  }
+
   /** Runs commands (nft -f syntax; one buffer is one transaction) and returns their output. */
   run(commands: string, options: { json?: boolean } = {}): string {
     const { lib } = this;
-    const ctx = lib.create(0);
-    if (ctx === null) throw new NftablesError(commands, 'nft_ctx_new failed');
-    try {
-      lib.bufferOutput(ctx);
-      lib.bufferError(ctx);
-      if (options.json) lib.setOutputFlags(ctx, OUTPUT_JSON);
-      const ret = lib.run(ctx, commands);
-      if (ret !== 0) throw new NftablesError(commands, lib.error(ctx) ?? '');
-      return lib.output(ctx) ?? '';
-    } finally {
-      lib.free(ctx);
-    }
+    const ctx = this.context(commands);
+    lib.setOutputFlags(ctx, options.json ? OUTPUT_JSON : 0);
+    const ret = lib.run(ctx, commands);
+    // Both buffers are read after every command: a read also empties them for the next one.
+    const output = lib.output(ctx) ?? '';
+    const error = lib.error(ctx) ?? '';
+    if (ret !== 0) throw new NftablesError(commands, error);
+    return output;
   }
 
   /** `list table inet <name>` as nft -j prints it, or undefined when the table does not exist. */
@@ -107,4 +136,11 @@ export class Nftables {
 /** The entries of an nft -j listing's text. */
 export function parseListing(text: string): unknown[] {
   return (JSON.parse(text) as { nftables?: unknown[] }).nftables ?? [];
+}
+
+/** The fd the next open of this process gets (the lowest free one). */
+function lowestFreeFd(): number {
+  const fd = openSync('/dev/null', 'r');
+  closeSync(fd);
+  return fd;
 }
