@@ -97,7 +97,7 @@ export function readTenantInit(paths: TenantNamespacePaths): TenantInitState {
  * only; its environment is empty. The init is detached (own session, adopted by the host's init) and outlives
  * the governor.
  */
-export function startTenantInit(spec: TenantInitSpec): Promise<StartedInit> {
+export async function startTenantInit(spec: TenantInitSpec): Promise<StartedInit> {
   const options: string[] = [
     '--ns-dir',
     spec.nsDir,
@@ -114,19 +114,23 @@ export function startTenantInit(spec: TenantInitSpec): Promise<StartedInit> {
     ...spec.hide.flatMap((dir) => ['--hide', dir]),
     ...(spec.mountTemplate === undefined ? [] : ['--mount-template', spec.mountTemplate]),
   ];
-  return new Promise((resolve, reject) => {
-    const child = execFile(spec.binaryPath, [spec.tenant], { env: {}, timeout: 30_000 }, (err, stdout, stderr) => {
-      const pid = Number(stdout.trim());
-      if (err || !Number.isInteger(pid) || pid <= 0) reject(new TenantInitError(`the tenant init did not start: ${stderr.trim() || err?.message || stdout}`));
-      else
-        resolve({
-          pid,
-          warnings: stderr
-            .split('\n')
-            .filter((line) => line.startsWith('warning: '))
-            .map((line) => line.slice('warning: '.length)),
-        });
-    });
+  const { err, stdout, stderr } = await runLauncher(spec.binaryPath, spec.tenant, options);
+  const pid = Number(stdout.trim());
+  if (err || !Number.isInteger(pid) || pid <= 0) throw new TenantInitError(`the tenant init did not start: ${stderr.trim() || err?.message || stdout}`);
+  const warnings = stderr
+    .split('\n')
+    .filter((line) => line.startsWith('warning: '))
+    .map((line) => line.slice('warning: '.length));
+  return { pid, warnings };
+}
+
+/**
+ * Runs governor-tenant-init with its one argument (a tenant, or --mount-template) and its options on stdin as
+ * native/tenant-init.c reads them ("--name\0value\0"...), with an empty environment; never rejects.
+ */
+function runLauncher(binaryPath: string, argument: string, options: readonly string[]): Promise<{ err: Error | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(binaryPath, [argument], { env: {}, timeout: 30_000 }, (err, stdout, stderr) => resolve({ err, stdout, stderr }));
     child.stdin?.end(options.map((option) => `${option}\0`).join(''));
   });
 }
@@ -161,17 +165,13 @@ export class MountTemplate {
   }
 
   /** Makes (or replaces) the template; `hide` as for the inits. Throws MountTemplateError naming the step. */
-  make(hide: readonly string[]): Promise<void> {
+  async make(hide: readonly string[]): Promise<void> {
     const options = ['--mount-template', this.path, ...hide.flatMap((dir) => ['--hide', dir])];
-    return new Promise((resolve, reject) => {
-      const child = execFile(this.binaryPath, ['--mount-template'], { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
-        if (!err) return resolve();
-        const text = stderr.trim().replace(/^governor-tenant-init --mount-template: /, '') || err.message;
-        const step = /^([^:]+):/.exec(text)?.[1] ?? 'starting governor-tenant-init';
-        reject(new MountTemplateError(step, `the mount template ${this.path} could not be made: ${text}`));
-      });
-      child.stdin?.end(options.map((option) => `${option}\0`).join(''));
-    });
+    const { err, stderr } = await runLauncher(this.binaryPath, '--mount-template', options);
+    if (!err) return;
+    const text = stderr.trim().replace(/^governor-tenant-init --mount-template: /, '') || err.message;
+    const step = /^([^:]+):/.exec(text)?.[1] ?? 'starting governor-tenant-init';
+    throw new MountTemplateError(step, `the mount template ${this.path} could not be made: ${text}`);
   }
 
   /** Whether the template is a mount namespace now (an nsfs file, not the empty file below it); a stat or two. */
