@@ -8,18 +8,13 @@ import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config'
 import { HostAccess } from '../host/host.access';
 import { type CatalogTenant, TenantCatalog } from '../metrics/tenant-catalog';
 import { TenantEventsService } from '../tenant-events/tenant-events.service';
-import { findings, pointBetween, type RawSample, type UsagePoint } from './usage-sample';
+import { UsageRing } from './usage-ring';
+import { findings, pointBetween, type RawSample, type SampleFindings, type UsagePoint } from './usage-sample';
 
 /** 30 minutes of points, whatever the step: enough for the portal's charts, small enough to keep in memory for thousands of tenants. */
 const HISTORY_KEPT_MS = 30 * 60_000;
 /** Tenants whose files one native call reads: one trip to a worker per group, not per tenant. */
 const TENANTS_PER_READ = 128;
-
-interface TenantHistory {
-  last: RawSample;
-  points: UsagePoint[];
-  throttling: boolean;
-}
 
 export interface UsageHistory {
   intervalSeconds: number;
@@ -28,13 +23,14 @@ export interface UsageHistory {
 
 /**
  * Samples every tenant on this node every GOVERNOR_USAGE_SAMPLE_INTERVAL (15 s) into an in-memory ring (a
- * short history for the tenant's charts), and turns what it sees into events: OOM kills and throttling
- * episodes. The history starts empty after a restart; the events are in PostgreSQL.
+ * short history for the tenant's charts, kept in typed arrays: see UsageRing), and turns what it sees into
+ * events: OOM kills and throttling episodes. The history starts empty after a restart; the events are in
+ * PostgreSQL.
  */
 @Injectable()
 export class UsageHistoryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('usage-history');
-  private readonly histories = new Map<string, TenantHistory>();
+  private readonly histories = new Map<string, UsageRing>();
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
   private readonly pointsKept: number;
@@ -59,7 +55,7 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
   }
 
   history(tenant: string): UsageHistory {
-    return { intervalSeconds: this.config.usageSampleIntervalMs / 1000, points: [...(this.histories.get(tenant)?.points ?? [])] };
+    return { intervalSeconds: this.config.usageSampleIntervalMs / 1000, points: this.histories.get(tenant)?.points() ?? [] };
   }
 
   /**
@@ -91,7 +87,9 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
         }
         const at = Date.now();
         for (const tenant of group) {
-          await this.sampleOne(tenant, sampleOf(at, files.get(tenant.name), tenant.hostInterface === undefined ? undefined : links.get(tenant.hostInterface)));
+          const current = sampleOf(at, files.get(tenant.name), tenant.hostInterface === undefined ? undefined : links.get(tenant.hostInterface));
+          const found = this.sampleOne(tenant, current);
+          if (found !== undefined) await this.report(tenant, found);
         }
       }
     } finally {
@@ -108,40 +106,45 @@ export class UsageHistoryService implements OnApplicationBootstrap, OnApplicatio
     }
   }
 
-  private async sampleOne(tenant: CatalogTenant, current: RawSample): Promise<void> {
+  /** Adds the tenant's point; what should become an event is returned, so that a quiet tenant costs no await. */
+  private sampleOne(tenant: CatalogTenant, current: RawSample): Found | undefined {
+    let ring = this.histories.get(tenant.name);
+    if (!ring) {
+      ring = new UsageRing(this.pointsKept);
+      this.histories.set(tenant.name, ring);
+    }
+    const last = ring.last();
+    ring.setLast(current);
+    if (last === undefined) return undefined;
+    const point = pointBetween(last, current);
+    ring.push(current.at, point);
+    const found = findings(last, current, point, ring.throttling);
+    if (found.throttling === 'ended') ring.throttling = false;
+    if (found.throttling === 'started') ring.throttling = true;
+    return found.oomKills > 0 || found.throttling === 'started' ? { ...found, throttledRatio: point.throttledRatio } : undefined;
+  }
+
+  private async report(tenant: CatalogTenant, found: Found): Promise<void> {
     try {
-      const history = this.histories.get(tenant.name);
-      if (!history) {
-        this.histories.set(tenant.name, { last: current, points: [], throttling: false });
-        return;
-      }
-      const point = pointBetween(history.last, current);
-      const found = findings(history.last, current, point, history.throttling);
-      history.last = current;
-      history.points.push(point);
-      if (history.points.length > this.pointsKept) history.points.splice(0, history.points.length - this.pointsKept);
       if (found.oomKills > 0) {
         await this.events.record(
           tenant.id,
           'oom-kill',
           `the OOM killer killed ${found.oomKills} process${found.oomKills === 1 ? '' : 'es'}: memory.max was reached`,
-          {
-            oomKills: found.oomKills,
-          },
+          { oomKills: found.oomKills },
         );
       }
       if (found.throttling === 'started') {
-        history.throttling = true;
-        const percent = Math.round((point.throttledRatio ?? 0) * 100);
-        await this.events.record(tenant.id, 'throttling', `CPU throttled by cpu.max in ${percent}% of periods`, { throttledRatio: point.throttledRatio });
-      } else if (found.throttling === 'ended') {
-        history.throttling = false;
+        const percent = Math.round((found.throttledRatio ?? 0) * 100);
+        await this.events.record(tenant.id, 'throttling', `CPU throttled by cpu.max in ${percent}% of periods`, { throttledRatio: found.throttledRatio });
       }
     } catch (err) {
-      this.logger.debug({ err, tenant: tenant.name }, 'usage sample failed');
+      this.logger.debug({ err, tenant: tenant.name }, 'usage event not recorded');
     }
   }
 }
+
+type Found = SampleFindings & Pick<UsagePoint, 'throttledRatio'>;
 
 const SAMPLED_FILES = ['cpu.stat', 'memory.current', 'pids.current', 'memory.events'];
 

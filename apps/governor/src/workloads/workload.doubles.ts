@@ -33,6 +33,8 @@ export class MemoryWorkloads implements PublicOf<WorkloadsRepository> {
   readonly audits: AuditRecord[] = [];
   /** the changes recordChange wrote, in order */
   readonly changes: Array<{ id: string; change: WorkloadChange }> = [];
+  /** how many times activeOnNode was asked */
+  activeQueries = 0;
 
   /** A row as a test wants it; active on node-1 unless it says otherwise. */
   put(tenant: Pick<TenantEntity, 'id' | 'name'>, row: Partial<WorkloadEntity> & { id: string }): WorkloadEntity {
@@ -123,6 +125,7 @@ export class MemoryWorkloads implements PublicOf<WorkloadsRepository> {
   }
 
   activeOnNode(node: string): Promise<WorkloadEntity[]> {
+    this.activeQueries++;
     const rows = [...this.rows.values()].filter((row) => row.node === node && this.active(row));
     return Promise.resolve(rows.map((row) => ({ ...row, tenant: { id: row.tenantId, name: this.tenantNames.get(row.tenantId) } as TenantEntity })));
   }

@@ -159,6 +159,34 @@ describe('WorkloadSupervisor', () => {
     assert.deepEqual(world.host.removed, ['fffffffffff2', 'fffffffffff2', 'fffffffffff4']);
   });
 
+  it('with no active workload on its node, queries for them every 10 s instead of every second, and at once after a start', async () => {
+    await world.supervisor.tickOnce();
+    assert.equal(world.repository.activeQueries, 1);
+    mock.timers.tick(9_000);
+    await settle();
+    assert.equal(world.repository.activeQueries, 1, 'no query within 10 s of one that found nothing');
+    mock.timers.tick(1_000);
+    await settle();
+    assert.equal(world.repository.activeQueries, 2, 'the safety-net query');
+    // A start holds its workload off first: the ticks query again from then on, and sync it once it runs.
+    const acme = world.tenant('acme');
+    world.supervisor.holdOff('hhhhhhhhhhh1');
+    world.workload(acme, 'hhhhhhhhhhh1', { state: 'starting' });
+    mock.timers.tick(1_000);
+    await settle();
+    assert.equal(world.repository.activeQueries, 3);
+    world.supervisor.release('hhhhhhhhhhh1');
+    world.host.monitors.set('hhhhhhhhhhh1', { state: 'running', pid: 7 });
+    mock.timers.tick(1_000);
+    await settle();
+    assert.equal(world.repository.rows.get('hhhhhhhhhhh1')?.state, 'running');
+    world.host.monitors.set('hhhhhhhhhhh1', { state: 'exited', code: 0 });
+    mock.timers.tick(1_000);
+    await settle();
+    assert.equal(world.repository.rows.get('hhhhhhhhhhh1')?.state, 'exited', 'an exit is seen at the next second');
+    assert.equal(world.repository.activeQueries, 5);
+  });
+
   it('does nothing on a process that holds no host', async () => {
     const idle = new WorkloadWorld();
     idle.host.supervises = false;

@@ -9,6 +9,12 @@ import { WorkloadHost } from './workload.host';
 import { ACTIVE_STATES, type WorkloadChange, WorkloadsRepository } from './workloads.repository';
 
 const SYNC_EVERY_MS = 1000;
+/**
+ * With no starting or running workload on this node, one can only appear through a start on this governor
+ * (workloads run on their own node's governor, and one governor holds a node's data dir), which holds it off
+ * first: the query for active rows is then only repeated this often, as a safety net, instead of every tick.
+ */
+const IDLE_QUERY_EVERY_MS = 10_000;
 /** The per-state workload counts for /metrics are recounted at least this often, and after every change. */
 const RECOUNT_EVERY_MS = 10_000;
 /** The reaper's sweep for cgroups of ended workloads that the sync could not remove at once. */
@@ -53,6 +59,10 @@ export class WorkloadSupervisor implements OnApplicationBootstrap, OnApplication
   private readonly syncing = new Map<string, Promise<WorkloadEntity>>();
   /** the tick under way, so that a slow one is never overlapped by the next */
   private ticking = false;
+  /** when a query last found no active workload on this node, if none has been started since */
+  private idleSince: number | undefined;
+  /** counts the starts, so that a query that ran across one does not pass for idle */
+  private starts = 0;
 
   constructor(
     @Inject(WorkloadsRepository) private readonly repository: SupervisedRecords,
@@ -81,6 +91,8 @@ export class WorkloadSupervisor implements OnApplicationBootstrap, OnApplication
    */
   holdOff(id: string): void {
     this.launching.add(id);
+    this.starts++;
+    this.idleSince = undefined;
   }
 
   release(id: string): void {
@@ -204,7 +216,11 @@ export class WorkloadSupervisor implements OnApplicationBootstrap, OnApplication
   }
 
   private async syncActive(): Promise<void> {
+    if (this.idleSince !== undefined && this.launching.size === 0 && Date.now() - this.idleSince < IDLE_QUERY_EVERY_MS) return;
+    const starts = this.starts;
+    const queriedAt = Date.now();
     const rows = await this.repository.activeOnNode(this.config.nodeName);
+    this.idleSince = rows.length === 0 && starts === this.starts ? queriedAt : undefined;
     for (const row of rows) {
       if (!row.tenant) continue;
       const synced = await this.sync(row.tenant.name, row);
