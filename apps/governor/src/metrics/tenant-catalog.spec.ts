@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TenantCatalog } from './tenant-catalog';
+import { type CatalogWorkloads, TenantCatalog } from './tenant-catalog';
 
 describe('TenantCatalog', () => {
   it('moves its revision when a tenant is added, changed or deleted, and not when the reconciler sets it unchanged', () => {
@@ -32,6 +32,24 @@ describe('TenantCatalog', () => {
     assert.ok(catalog.revision > first);
     assert.deepEqual(catalog.workloads('acme'), { states: { running: 1, exited: 1 }, running: ['w1'] });
     assert.deepEqual(catalog.workloads('other'), { states: {}, running: [] });
+  });
+
+  it('lists only the tenants it holds that have a running workload, with those workloads', () => {
+    const catalog = new TenantCatalog();
+    catalog.setTenant({ name: 'acme', id: 'a1', hostInterface: undefined, phase: 'Ready' });
+    catalog.setTenant({ name: 'beta', id: 'b1', hostInterface: undefined, phase: 'Ready' });
+    catalog.setTenant({ name: 'idle', id: 'i1', hostInterface: undefined, phase: 'Ready' });
+    catalog.setWorkloads(
+      new Map<string, CatalogWorkloads>([
+        ['acme', { states: { running: 2 }, running: ['w1', 'w2'] }],
+        ['beta', { states: { exited: 1 }, running: [] }],
+        ['gone', { states: { running: 1 }, running: ['w3'] }],
+      ]),
+    );
+    assert.deepEqual(
+      catalog.running().map(({ tenant, ids }) => [tenant.name, ids]),
+      [['acme', ['w1', 'w2']]],
+    );
   });
 
   it('tells listeners about every deletion', () => {

@@ -87,6 +87,16 @@ export class TenantCatalog {
     return this.tenantsByName.get(name);
   }
 
+  /** The tenants with a running workload, each with those workloads' ids: what a per-second watch walks, not every tenant. */
+  running(): Array<{ tenant: CatalogTenant; ids: readonly string[] }> {
+    const running: Array<{ tenant: CatalogTenant; ids: readonly string[] }> = [];
+    for (const [name, workloads] of this.workloadsByTenant) {
+      const tenant = this.tenantsByName.get(name);
+      if (tenant !== undefined && workloads.running.length > 0) running.push({ tenant, ids: workloads.running });
+    }
+    return running;
+  }
+
   workloads(tenant: string): CatalogWorkloads {
     return this.workloadsByTenant.get(tenant) ?? { states: {}, running: [] };
   }

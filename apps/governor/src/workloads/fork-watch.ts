@@ -50,8 +50,8 @@ export class ForkWatch implements OnApplicationBootstrap, OnApplicationShutdown 
     this.running = true;
     try {
       const live = new Set<string>();
-      for (const tenant of this.catalog.tenants()) {
-        for (const id of this.catalog.workloads(tenant.name).running) {
+      for (const { tenant, ids } of this.catalog.running()) {
+        for (const id of ids) {
           live.add(id);
           const refused = await driver.workloadPidsEvents(tenant.name, id).catch(() => undefined);
           const before = this.seen.get(id);
