@@ -297,10 +297,12 @@ export class CgroupDriver {
 
   /**
    * Every workload leaf and every monitor cgroup on this host (tenant and id; no tenant for a monitor left
-   * outside the tenants by an older governor), for the reaper.
+   * outside the tenants by an older governor), for the reaper; with `only`, those of these tenants (and the
+   * older governor's).
    */
-  workloadCgroups(): { leaves: Array<{ tenant: string; id: string }>; monitors: Array<{ tenant?: string; id: string }> } {
-    const tenants = this.tenantsOnHost();
+  workloadCgroups(only?: readonly string[]): { leaves: Array<{ tenant: string; id: string }>; monitors: Array<{ tenant?: string; id: string }> } {
+    const onHost = this.tenantsOnHost();
+    const tenants = only === undefined ? onHost : only.filter((tenant) => onHost.includes(tenant));
     const under = (dir: (tenant: string) => string) =>
       tenants.flatMap((tenant) =>
         this.fs

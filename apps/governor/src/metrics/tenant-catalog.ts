@@ -97,6 +97,11 @@ export class TenantCatalog {
     return running;
   }
 
+  /** The tenants with workload rows on this node, in any state. */
+  tenantsWithWorkloads(): string[] {
+    return [...this.workloadsByTenant.keys()];
+  }
+
   workloads(tenant: string): CatalogWorkloads {
     return this.workloadsByTenant.get(tenant) ?? { states: {}, running: [] };
   }

@@ -230,8 +230,16 @@ export class RecordingHost implements PublicOf<WorkloadHost> {
     return Promise.resolve();
   }
 
-  cgroups(): WorkloadCgroups {
-    return this.leftovers;
+  /** the `tenants` each sweep asked for (undefined: every tenant) */
+  readonly sweeps: Array<readonly string[] | undefined> = [];
+
+  cgroups(tenants?: readonly string[]): WorkloadCgroups {
+    this.sweeps.push(tenants === undefined ? undefined : [...tenants]);
+    if (tenants === undefined) return this.leftovers;
+    return {
+      leaves: this.leftovers.leaves.filter((leaf) => tenants.includes(leaf.tenant)),
+      monitors: this.leftovers.monitors.filter((m) => m.tenant === undefined || tenants.includes(m.tenant)),
+    };
   }
 
   removeMonitorCgroup(monitor: { tenant?: string; id: string }): Promise<void> {

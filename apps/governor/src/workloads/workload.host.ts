@@ -105,8 +105,9 @@ export class WorkloadHost {
     await this.host.cgroups().removeWorkload(tenant, id);
   }
 
-  cgroups(): WorkloadCgroups {
-    return this.host.cgroups().workloadCgroups();
+  /** The workload leaves and monitor cgroups on this host, or (`tenants`) of those tenants only. */
+  cgroups(tenants?: readonly string[]): WorkloadCgroups {
+    return this.host.cgroups().workloadCgroups(tenants);
   }
 
   async removeMonitorCgroup(monitor: { tenant?: string; id: string }): Promise<void> {

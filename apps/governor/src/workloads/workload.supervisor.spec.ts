@@ -159,6 +159,18 @@ describe('WorkloadSupervisor', () => {
     assert.deepEqual(world.host.removed, ['fffffffffff2', 'fffffffffff2', 'fffffffffff4']);
   });
 
+  it('sweeps every tenant first and every ten minutes, and in between only the tenants with workload rows', async () => {
+    const acme = world.tenant('acme');
+    world.tenant('idle');
+    world.workload(acme, 'fffffffffff5', { state: 'exited', exitCode: 0, finishedAt: new Date() });
+    await world.supervisor.tickOnce();
+    for (let minute = 1; minute <= 10; minute++) {
+      mock.timers.tick(60_000);
+      await settle();
+    }
+    assert.deepEqual(world.host.sweeps, [undefined, ...Array.from({ length: 9 }, () => ['acme']), undefined]);
+  });
+
   it('with no active workload on its node, queries for them every 10 s instead of every second, and at once after a start', async () => {
     await world.supervisor.tickOnce();
     assert.equal(world.repository.activeQueries, 1);

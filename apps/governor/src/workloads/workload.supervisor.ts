@@ -17,8 +17,14 @@ const SYNC_EVERY_MS = 1000;
 const IDLE_QUERY_EVERY_MS = 10_000;
 /** The per-state workload counts for /metrics are recounted at least this often, and after every change. */
 const RECOUNT_EVERY_MS = 10_000;
-/** The reaper's sweep for cgroups of ended workloads that the sync could not remove at once. */
+/**
+ * The reaper's sweep for cgroups of ended workloads that the sync could not remove at once: every minute over
+ * the tenants with workload rows on this node (a failed reap leaves its row), and every ten minutes, and first,
+ * over every tenant (a leaf whose row is gone), so that a node of thousands of idle tenants is not listed
+ * tenant by tenant each minute.
+ */
 const SWEEP_EVERY_MS = 60_000;
+const FULL_SWEEP_EVERY_MS = 600_000;
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
 
@@ -51,6 +57,7 @@ export class WorkloadSupervisor implements OnApplicationBootstrap, OnApplication
   private recountDue = true;
   private recountedAt = 0;
   private sweptAt = 0;
+  private fullySweptAt = 0;
   /** workloads whose start is still preparing cgroups or launching the monitor: not yet the sync's to judge */
   private readonly launching = new Set<string>();
   /** workloads whose leaf is being removed right now, so that two syncs do not reap (and count) one twice */
@@ -238,7 +245,9 @@ export class WorkloadSupervisor implements OnApplicationBootstrap, OnApplication
   private async sweep(): Promise<void> {
     this.sweptAt = Date.now();
     await this.expiry.expireLogs();
-    const { leaves, monitors } = this.host.cgroups();
+    const full = this.fullySweptAt === 0 || this.sweptAt - this.fullySweptAt >= FULL_SWEEP_EVERY_MS;
+    if (full) this.fullySweptAt = this.sweptAt;
+    const { leaves, monitors } = this.host.cgroups(full ? undefined : this.catalog.tenantsWithWorkloads());
     if (leaves.length === 0 && monitors.length === 0) return;
     const active = await this.repository.activeIdsOnNode(this.config.nodeName);
     for (const leaf of leaves) if (!active.has(leaf.id)) await this.reap(leaf.tenant, leaf.id);
