@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,28 @@ export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   // utime, stime, cutime, cstime are fields 14-17 of stat(5); after "pid (comm) " they are 11-14.
   return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS;
+}
+
+/**
+ * utime + stime of the process's JavaScript thread (its main thread) and of all its other threads (V8's GC and
+ * compiler threads, libuv's pool, koffi's workers), in seconds: where an idle process's CPU goes.
+ */
+export function threadCpuSeconds(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
+    if (tid === String(pid)) main = seconds;
+    else others += seconds;
+  }
+  return { main, others };
 }
 
 /** The "processes" line of /proc/stat: forks and thread clones since boot, in the whole system. */

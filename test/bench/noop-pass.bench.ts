@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
 import { detach, trace } from '../support/syscall-count';
-import { benchWorld, cpuSeconds, createTenants, metric } from './governor-process';
+import { benchWorld, cpuSeconds, createTenants, metric, threadCpuSeconds } from './governor-process';
 import { changeLatency } from './change-latency';
 import { fixed, report } from './stats';
 
@@ -133,8 +133,10 @@ async function measureIdle(label: string, build: string, env: Record<string, str
     await sleep(5_000);
     const load = loadavg()[0];
     const cpu = cpuSeconds(pid);
+    const threads = threadCpuSeconds(pid);
     await sleep(IDLE_S * 1000);
     const used = cpuSeconds(pid) - cpu;
+    const threadsAfter = threadCpuSeconds(pid);
     const loadAfter = loadavg()[0];
     return {
       build: label,
@@ -143,6 +145,7 @@ async function measureIdle(label: string, build: string, env: Record<string, str
       'idle window s': IDLE_S,
       [`CPU s per ${IDLE_RESYNC_S} s (children included)`]: fixed((used * IDLE_RESYNC_S) / IDLE_S, 3),
       'share of a core': `${fixed((100 * used) / IDLE_S, 2)}%`,
+      'JavaScript thread, other threads': `${fixed((100 * (threadsAfter.main - threads.main)) / IDLE_S, 2)}%, ${fixed((100 * (threadsAfter.others - threads.others)) / IDLE_S, 2)}%`,
     };
   } finally {
     await service.stop();
