@@ -42,7 +42,8 @@ type CgroupFsModule = typeof import('../../libs/cgroup/src/cgroup-fs');
 /** One build's scrape: how it serves GET /metrics, and how to let go of what it opened. */
 interface Scraper {
   build: string;
-  scrape: () => Promise<string>;
+  /** the answer's body: a string (prom-client) or the bytes GET /metrics sends */
+  scrape: () => Promise<string | Buffer>;
   close: () => void;
 }
 
@@ -161,7 +162,10 @@ async function measure(n: number): Promise<{ tenants: number; filesPerScrape: nu
         loopDelayP99Ms: samples[i].delay.percentile(99) / 1e6,
         loopDelayMaxMs: samples[i].delay.max / 1e6,
         bytes: Buffer.byteLength(firsts[i]),
-        series: firsts[i].split('\n').filter((line) => line !== '' && !line.startsWith('#')).length,
+        series: firsts[i]
+          .toString()
+          .split('\n')
+          .filter((line: string) => line !== '' && !line.startsWith('#')).length,
       })),
     };
   } finally {

@@ -1,4 +1,5 @@
 import type { Metric, Registry } from 'prom-client';
+import type { ExpositionBuffer } from './exposition-buffer';
 
 /** One series' labels. Built once per tenant (or node, or collector) and reused by every scrape. */
 export type LabelSet = Readonly<Record<string, string>>;
@@ -29,6 +30,7 @@ export type SampleSource = (family: MetricFamily) => Promise<readonly Sample[]>;
  */
 export class MetricFamily {
   readonly aggregator = 'sum';
+  private encoded: { header: Buffer; line: Buffer } | undefined;
 
   constructor(
     readonly name: string,
@@ -44,15 +46,23 @@ export class MetricFamily {
   }
 
   /**
-   * This family's text in the exposition format, byte for byte as prom-client's Registry formats what
-   * get() returns (HELP and TYPE lines, then one line per sample; no line for a family without samples
-   * but its HELP and TYPE), in one synchronous pass over the samples.
+   * Writes this family in the exposition format, byte for byte as prom-client's Registry formats what get()
+   * returns (HELP and TYPE lines, then one line per sample; no line for a family without samples but its HELP
+   * and TYPE), in one synchronous pass over the samples. The name and each label set are encoded once and
+   * copied from then on; only the values are formatted at each scrape.
    */
-  exposition(samples: readonly Sample[]): string {
-    const name = escapeText(this.name);
-    let text = `# HELP ${name} ${escapeText(this.help)}\n# TYPE ${name} ${this.type}`;
-    for (const sample of samples) text += `\n${name}${labelText(sample.sharedLabels)} ${valueText(sample.value)}`;
-    return text;
+  write(samples: readonly Sample[], out: ExpositionBuffer): void {
+    this.encoded ??= {
+      header: Buffer.from(`# HELP ${escapeText(this.name)} ${escapeText(this.help)}\n# TYPE ${escapeText(this.name)} ${this.type}`),
+      line: Buffer.from(`\n${escapeText(this.name)}`),
+    };
+    out.bytes(this.encoded.header);
+    for (const sample of samples) {
+      out.bytes(this.encoded.line);
+      out.bytes(labelBytes(sample.sharedLabels));
+      out.byte(SPACE);
+      out.ascii(valueText(sample.value));
+    }
   }
 
   /** Registry.resetMetrics(): nothing to reset, the values live in the kernel. */
@@ -65,17 +75,22 @@ export class MetricFamily {
   }
 }
 
-/** Each label set's `{a="x",b="y"}`, made once per label object, as prom-client caches its sharedLabels. */
-const labelTexts = new WeakMap<LabelSet, string>();
+const SPACE = 0x20;
 
-function labelText(labels: LabelSet): string {
-  let text = labelTexts.get(labels);
-  if (text === undefined) {
+/**
+ * Each label set's `{a="x",b="y"}` as UTF-8, made once per label object (the collectors keep one per tenant
+ * and reuse it from scrape to scrape), as prom-client caches the text of its sharedLabels.
+ */
+const labelTexts = new WeakMap<LabelSet, Buffer>();
+
+function labelBytes(labels: LabelSet): Buffer {
+  let bytes = labelTexts.get(labels);
+  if (bytes === undefined) {
     const pairs = Object.entries(labels).map(([key, value]) => `${key}="${escapeText(value).replace(/"/g, '\\"')}"`);
-    text = pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
-    labelTexts.set(labels, text);
+    bytes = Buffer.from(pairs.length === 0 ? '' : `{${pairs.join(',')}}`);
+    labelTexts.set(labels, bytes);
   }
-  return text;
+  return bytes;
 }
 
 /** prom-client's escaping of names, help and (with quotes too) label values. */

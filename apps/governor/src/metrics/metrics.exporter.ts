@@ -2,6 +2,7 @@ import type { Counter, Registry } from 'prom-client';
 import { CgroupFileList, type CgroupFileReader, type FileListRead, readList } from '../../../../libs/cgroup/src/collect';
 import type { HostCapabilities } from '../../../../libs/cgroup/src/capabilities';
 import type { Collector, CollectorName, CollectorPlan, CollectorRun, HostView } from './collector';
+import { ExpositionBuffer } from './exposition-buffer';
 import { CpuCollector } from './collectors/cpu.collector';
 import { IoCollector } from './collectors/io.collector';
 import { MemoryCollector } from './collectors/memory.collector';
@@ -22,6 +23,10 @@ import { type TenantTarget, TenantTargets } from './tenant-targets';
  * koffi's 8 resident async pools, and leaving room for the reconciler.
  */
 export const DEFAULT_READS_IN_FLIGHT = 8;
+
+/** A blank line between families and a newline at the end, as registry.metrics() joins them. */
+const BETWEEN_FAMILIES = Buffer.from('\n\n');
+const END = Buffer.from('\n');
 
 export interface ExporterOptions {
   registry: Registry;
@@ -73,7 +78,9 @@ export class MetricsExporter {
   private readonly failing = new Set<CollectorName>();
   private readonly ownFamilies = new Set<MetricFamily>();
   private inflight: Promise<ScrapeSnapshot> | undefined;
-  private inflightText: Promise<string> | undefined;
+  private inflightText: Promise<Buffer> | undefined;
+  /** The last answer's size, so that the next one's buffer is the right size from the start. */
+  private lastSize = 0;
   private plan: { targets: readonly TenantTarget[]; fs: CgroupFileReader; capabilities: HostCapabilities; list: CgroupFileList } | undefined;
 
   constructor(private readonly options: ExporterOptions) {
@@ -122,28 +129,35 @@ export class MetricsExporter {
 
   /**
    * The whole registry in the text format, as registry.metrics() gives it, for GET /metrics: this
-   * exporter's families formatted straight from one collection in a single pass, prom-client's own
-   * metrics (the reconciler's counters, process defaults) by prom-client. Scrapes that arrive while one
-   * is being made get the same text.
+   * exporter's families written straight from one collection in a single pass into one Buffer (see
+   * ExpositionBuffer), prom-client's own metrics (the reconciler's counters, process defaults) as prom-client
+   * formats them. Scrapes that arrive while one is being made get the same bytes.
    */
-  exposition(): Promise<string> {
+  exposition(): Promise<Buffer> {
     this.inflightText ??= this.formatAll().finally(() => {
       this.inflightText = undefined;
     });
     return this.inflightText;
   }
 
-  private async formatAll(): Promise<string> {
+  private async formatAll(): Promise<Buffer> {
     const registry = this.options.registry;
     const snapshot = await this.collect();
-    const parts = await Promise.all(
-      registry.getMetricsAsArray().map(async (metric) => {
-        // The Registry holds the families as it holds its own metrics (see MetricFamily.register).
-        const own = metric as unknown as MetricFamily;
-        return this.ownFamilies.has(own) ? own.exposition(snapshot.samples(own)) : registry.getSingleMetricAsString(metric.name);
-      }),
-    );
-    return `${parts.join('\n\n')}\n`;
+    const metrics = registry.getMetricsAsArray();
+    // The Registry holds the families as it holds its own metrics (see MetricFamily.register).
+    const own = (metric: (typeof metrics)[number]) =>
+      this.ownFamilies.has(metric as unknown as MetricFamily) ? (metric as unknown as MetricFamily) : undefined;
+    const theirs = await Promise.all(metrics.map(async (metric) => (own(metric) === undefined ? registry.getSingleMetricAsString(metric.name) : undefined)));
+    const out = new ExpositionBuffer(Math.ceil(this.lastSize * 1.125) || undefined);
+    for (const [i, metric] of metrics.entries()) {
+      if (i > 0) out.bytes(BETWEEN_FAMILIES);
+      const family = own(metric);
+      if (family !== undefined) family.write(snapshot.samples(family), out);
+      else out.text(theirs[i] ?? '');
+    }
+    out.bytes(END);
+    this.lastSize = out.size;
+    return out.finish();
   }
 
   private async samples(family: MetricFamily): Promise<readonly Sample[]> {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { HostCapabilities } from '../../../../libs/cgroup/src/capabilities';
 import type { CgroupFileList, CgroupFileReader, FileListRead } from '../../../../libs/cgroup/src/collect';
+import { ExpositionBuffer } from './exposition-buffer';
 import { MetricFamily } from './metric-family';
 import { MetricsExporter } from './metrics.exporter';
 import { NodeHeartbeats } from './node-heartbeats';
@@ -99,7 +100,7 @@ describe('GET /metrics exposition', () => {
   it('is byte for byte what prom-client formats, prom-client metrics and empty families included', async () => {
     const reader = new ListReader();
     const { registry, exporter } = exporterOver(reader, { acme: '6.1', idle: '6.1/idle', old: '5.10' });
-    const ours = await exporter.exposition();
+    const ours = (await exporter.exposition()).toString();
     const theirs = await registry.metrics();
     assert.equal(stable(ours), stable(theirs));
     assert.match(ours, /^governor_tenant_memory_events_total\{tenant="acme",node="node-a",event="oom_kill"\} 4$/m);
@@ -117,10 +118,14 @@ describe('GET /metrics exposition', () => {
         { value: Number.POSITIVE_INFINITY, sharedLabels: { tenant: 'x', node: 'n' } },
         { value: Number.NEGATIVE_INFINITY, sharedLabels: {} },
         { value: 1e21, sharedLabels: { tenant: 'y', node: 'n' } },
+        { value: -0.000001234, sharedLabels: { tenant: 'zürich-東京', node: 'n' } },
       ]),
     ).register(registry);
     const { values } = await family.get();
-    assert.equal(`${family.exposition(values)}\n`, await registry.metrics());
+    const out = new ExpositionBuffer(16);
+    family.write(values, out);
+    out.byte(0x0a);
+    assert.equal(out.finish().toString(), await registry.metrics());
   });
 
   it('reads every file of a scrape in one call and serves scrapes that arrive together from it', async () => {
@@ -129,7 +134,7 @@ describe('GET /metrics exposition', () => {
     const [first, second] = await Promise.all([exporter.exposition(), exporter.exposition()]);
     assert.equal(first, second);
     assert.deepEqual({ lists: reader.listReads, files: reader.fileReads }, { lists: 1, files: 0 });
-    assert.match(first, /^governor_tenant_cpu_usage_seconds_total\{tenant="beta",node="node-a"\} /m);
+    assert.match(first.toString(), /^governor_tenant_cpu_usage_seconds_total\{tenant="beta",node="node-a"\} /m);
     await exporter.exposition();
     assert.equal(reader.listReads, 2, 'the next scrape reads again');
   });
@@ -137,11 +142,11 @@ describe('GET /metrics exposition', () => {
   it('reads again the files of a tenant that appears, and no longer those of one that left', async () => {
     const reader = new ListReader();
     const { catalog, exporter } = exporterOver(reader, { acme: '6.1' });
-    assert.match(await exporter.exposition(), /tenant="acme"/);
+    assert.match((await exporter.exposition()).toString(), /tenant="acme"/);
     reader.place('tenants/late', sample('6.1/idle'));
     catalog.setTenant({ name: 'late', id: 'id-late', hostInterface: undefined, phase: 'Ready' });
     catalog.deleteTenant('acme');
-    const text = await exporter.exposition();
+    const text = (await exporter.exposition()).toString();
     assert.match(text, /^governor_tenant_memory_usage_bytes\{tenant="late",node="node-a"\} \d+$/m);
     assert.doesNotMatch(text, /tenant="acme"/);
   });
@@ -150,7 +155,7 @@ describe('GET /metrics exposition', () => {
     const reader = new ListReader();
     const { exporter } = exporterOver(reader, { acme: '6.1' });
     reader.failure = new Error('EACCES: the cgroup root');
-    const text = await exporter.exposition();
+    const text = (await exporter.exposition()).toString();
     for (const collector of ['tenants', 'cpu', 'memory', 'pids', 'io', 'pressure'])
       assert.match(text, new RegExp(`^governor_collector_success\\{collector="${collector}"\\} 0$`, 'm'), collector);
     for (const collector of ['network', 'workloads', 'node'])

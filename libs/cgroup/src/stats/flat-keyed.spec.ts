@@ -33,6 +33,22 @@ describe('parseFlatKeyed', () => {
     assert.deepEqual(new Map([...parseFlatKeyed(reverseLines(text))].sort()), new Map([...parseFlatKeyed(text)].sort()));
   });
 
+  it("gives the kernel's spelling and a hand-spaced copy of it the same map (the fast path and the tolerant one)", () => {
+    for (const kernel of ['5.10', '6.1', '6.6', '6.18'] as const) {
+      for (const file of ['cpu.stat', 'memory.stat', 'memory.events', 'cgroup.events', 'pids.events', 'root/cgroup.stat']) {
+        let text: string;
+        try {
+          text = readFixture(kernel, file);
+        } catch {
+          continue;
+        }
+        const values = parseFlatKeyed(text);
+        assert.ok(values.size > 0, `${kernel}/${file}`);
+        assert.deepEqual(parseFlatKeyed(text.replaceAll(' ', ' \t')), values, `${kernel}/${file}`);
+      }
+    }
+  });
+
   it('reads a file the same with or without its trailing newline', () => {
     const text = readFixture('6.1', 'cpu.stat');
     assert.deepEqual(parseFlatKeyed(withoutTrailingNewline(text)), parseFlatKeyed(text));

@@ -63,6 +63,22 @@ describe('parsePressure', () => {
 });
 
 describe('parsePressureLines', () => {
+  it("gives the kernel's spelling and a hand-spaced copy of it the same lines (the fast path and the tolerant one)", () => {
+    for (const kernel of ['5.10', '6.1', '6.6', '6.18'] as const) {
+      for (const file of ['cpu.pressure', 'io.pressure', 'memory.pressure', 'root/cpu.pressure', 'root/io.pressure', 'idle/memory.pressure']) {
+        let text: string;
+        try {
+          text = readFixture(kernel, file);
+        } catch {
+          continue;
+        }
+        const lines = parsePressureLines(text);
+        assert.ok(lines.some !== undefined, `${kernel}/${file}`);
+        assert.deepEqual(parsePressureLines(text.replaceAll(' ', '  ')), lines, `${kernel}/${file}`);
+      }
+    }
+  });
+
   it('reads the full-only irq.pressure that parsePressure turns down', () => {
     const text = 'full avg10=0.12 avg60=0.05 avg300=0.01 total=912345\n';
     assert.deepEqual(parsePressureLines(text), { full: { avg10: 0.12, avg60: 0.05, avg300: 0.01, totalUsec: 912345 } });

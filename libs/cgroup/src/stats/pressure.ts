@@ -47,6 +47,32 @@ function parseLine(fields: ReadonlyMap<string, string>): PressureLine | undefine
  * is a 0/1 switch, not this format.
  */
 export function parsePressureLines(text: string): PressureLines {
+  const lines = parseKernelSpelling(text);
+  if (lines !== undefined) return lines;
+  return parseTolerantly(text);
+}
+
+/**
+ * A PSI line exactly as the kernel prints it (psi_show: "%s avg10=%lu.%02lu avg60=%lu.%02lu avg300=%lu.%02lu
+ * total=%llu\n"), matched at the sticky position. A scrape parses three pressure files a tenant, so the
+ * common case goes through one regex match a line instead of splitting into fields and maps.
+ */
+const KERNEL_LINE = /(some|full) avg10=([0-9]+(?:\.[0-9]+)?) avg60=([0-9]+(?:\.[0-9]+)?) avg300=([0-9]+(?:\.[0-9]+)?) total=([0-9]+)\n/y;
+
+/** The lines of a file every line of which is in the kernel's spelling; undefined for any other text. */
+function parseKernelSpelling(text: string): PressureLines | undefined {
+  const lines: PressureLines = {};
+  KERNEL_LINE.lastIndex = 0;
+  while (KERNEL_LINE.lastIndex < text.length) {
+    const match = KERNEL_LINE.exec(text);
+    if (match === null) return undefined;
+    lines[match[1] as 'some' | 'full'] = { avg10: Number(match[2]), avg60: Number(match[3]), avg300: Number(match[4]), totalUsec: Number(match[5]) };
+  }
+  return lines;
+}
+
+/** Any spelling: runs of blanks, fields in another order or added, a missing last newline, other lines. */
+function parseTolerantly(text: string): PressureLines {
   const lines: PressureLines = {};
   for (const { key, fields } of parseNestedKeyed(text)) {
     if (key !== 'some' && key !== 'full') continue;
