@@ -31,13 +31,18 @@ import { fixed, report, seconds, summarize } from './stats';
 // (where the tenants' home images go; default the tmpdir), GOVERNOR_BENCH_MAIN (another build),
 // GOVERNOR_BENCH_NET (the first two octets of the /16 whose two halves the governor and the floor use; default
 // 10.216), GOVERNOR_BENCH_COLD_ONLY=1 (stop after the cold pass and the idle changes: for before/after rounds of
-// the cold pass). Each phase's figures go to stderr as soon as they are measured, so a run cut short keeps them.
+// the cold pass), GOVERNOR_BENCH_SKIP=floor,noop (either or both: leave out the floor, or the no-op windows, so
+// that a guest run at 1,000 tenants reaches the MemoryLimitPending latency within a session; the governor still
+// runs two passes at the 1 s resync first). Each phase's figures go to stderr as soon as they are measured, so a run cut short keeps them.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const SIZES = (process.env.GOVERNOR_BENCH_TENANTS ?? '100').split(',').map(Number);
 const ROUNDS = Number(process.env.GOVERNOR_BENCH_LATENCY_ROUNDS ?? 100);
 const DATA_DIR = process.env.GOVERNOR_BENCH_DATA_DIR ?? tmpdir();
 const COLD_ONLY = process.env.GOVERNOR_BENCH_COLD_ONLY === '1';
+const SKIP = new Set((process.env.GOVERNOR_BENCH_SKIP ?? '').split(',').filter((phase) => phase !== ''));
+for (const phase of SKIP)
+  if (phase !== 'floor' && phase !== 'noop') throw new Error(`GOVERNOR_BENCH_SKIP: ${phase} is not a phase that can be left out (floor, noop)`);
 /** the address pool: the governor's half, then the floor's */
 const NET = process.env.GOVERNOR_BENCH_NET ?? '10.216';
 const NET_POOL = `${NET}.0.0/17`;
@@ -210,15 +215,47 @@ async function memoryLimitPending(url: string): Promise<boolean> {
   return (tenant.status?.conditions ?? []).some((c) => c.reason === 'MemoryLimitPending');
 }
 
+/** The no-op windows, plain and under strace, against the floor's read-back where it was measured. */
+async function noopPhase(gov: Governor, tenants: number, windowS: number, root: string, name: string, floor: ReturnType<typeof measureFloor> | undefined) {
+  const noop = await noopWindow(gov, tenants, windowS);
+  const traced = await tracedWindow(gov, tenants, windowS);
+  const tracedOne = await tracedChange(gov, root, name);
+  log(`${tenants} tenants: no-op ${JSON.stringify(noop)}; traced ${JSON.stringify({ passes: traced.passes, ...traced.count })}`);
+  const floorRead = floor === undefined ? NaN : (floor.cgroupReadSeconds ?? NaN) + floor.networkReadSeconds;
+  return {
+    'floor read-back s (cgroup + network)':
+      floor === undefined
+        ? 'skipped'
+        : `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds, 2)}`,
+    'no-op pass s': `${fixed(noop.passSeconds, 2)}${noop.passSeconds < 1.2 ? ' (at most: passes start every 1 s)' : ''}`,
+    'no-op ÷ floor read-back': floor === undefined ? 'skipped' : fixed(noop.passSeconds / floorRead, 2),
+    'no-op ÷ floor read-back without its process starts':
+      floor === undefined ? 'skipped' : fixed(noop.passSeconds / (floorRead - floor.processStartSeconds), 2),
+    'no-op passes measured': fixed(noop.passes, 1),
+    'no-op CPU s per pass (children included)': fixed(noop.cpuPerPass, 2),
+    'no-op cgroup writes per pass (governor count)': fixed(noop.cgroupWritesPerPass, 1),
+    'no-op forks per pass (whole system, threads included)': fixed(noop.forksPerPass, 1),
+    'traced passes': fixed(traced.passes, 1),
+    'traced execve': traced.count.execs.length === 0 ? 0 : traced.count.execs.join(' '),
+    'traced process forks': traced.count.forks,
+    'traced writes to /sys and /proc files': traced.count.kernelFileWrites.length,
+    'traced netlink change requests': traced.count.netlinkWrites,
+    'traced one change: file writes, netlink change requests, execve': `${tracedOne.kernelFileWrites.length}, ${tracedOne.netlinkWrites}, ${tracedOne.execs.length}`,
+  };
+}
+
 async function measure(tenants: number): Promise<Record<string, number | string>> {
   const label = randomBytes(2).toString('hex');
   const load = [loadavg()[0]];
-  log(`${tenants} tenants: the floor`);
-  const floor = measureFloor(CGROUP2_MOUNT, label, tenants, (i) => {
-    const net = `${NET}.${FLOOR_BASE + (i >> 7)}`;
-    return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
-  });
-  log(`${tenants} tenants: floor ${JSON.stringify(floor)}`);
+  log(`${tenants} tenants: ${SKIP.has('floor') ? 'no floor (GOVERNOR_BENCH_SKIP)' : 'the floor'}`);
+  const floor = SKIP.has('floor')
+    ? undefined
+    : measureFloor(CGROUP2_MOUNT, label, tenants, (i) => {
+        const net = `${NET}.${FLOOR_BASE + (i >> 7)}`;
+        return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
+      });
+  if (floor !== undefined) log(`${tenants} tenants: floor ${JSON.stringify(floor)}`);
+  const ofFloor = (figure: (measured: NonNullable<typeof floor>) => string) => (floor === undefined ? 'skipped' : figure(floor));
   const world = await benchWorld(`gb${label}`, NET_POOL, DATA_DIR);
   const { scratch, databaseUrl, env } = world;
   const db = new Client({ connectionString: databaseUrl });
@@ -249,16 +286,16 @@ async function measure(tenants: number): Promise<Record<string, number | string>
       `${tenants} tenants: cold ${fixed(cold, 2)} s (listening at ${fixed(listening, 2)} s), CPU ${fixed(coldCpu, 1)} s, forks ${coldForks}, phases ${JSON.stringify([...applied])}, one change p50 ${fixed(summarize(changes.map((c) => c.fromRequest)).p50, 1)} ms`,
     );
     await gov.service.stop();
-    const floorCold = (floor.cgroupSeconds ?? NaN) + floor.networkSeconds;
+    const floorCold = (f: NonNullable<typeof floor>) => (f.cgroupSeconds ?? NaN) + f.networkSeconds;
     const coldFigures = {
       tenants,
-      'floor cgroup s': floor.cgroupSeconds === null ? 'n/a' : fixed(floor.cgroupSeconds, 3),
-      'floor network s': fixed(floor.networkSeconds, 2),
-      'floor of which process starts s': fixed(floor.processStartSeconds, 2),
+      'floor cgroup s': ofFloor((f) => (f.cgroupSeconds === null ? 'n/a' : fixed(f.cgroupSeconds, 3))),
+      'floor network s': ofFloor((f) => fixed(f.networkSeconds, 2)),
+      'floor of which process starts s': ofFloor((f) => fixed(f.processStartSeconds, 2)),
       'cold s (spawn to all applied)': fixed(cold, 2),
       'of which spawn to listening s': fixed(listening, 2),
-      'cold ÷ floor': fixed(cold / floorCold, 2),
-      'cold ÷ floor without its process starts': fixed(cold / (floorCold - floor.processStartSeconds), 2),
+      'cold ÷ floor': ofFloor((f) => fixed(cold / floorCold(f), 2)),
+      'cold ÷ floor without its process starts': ofFloor((f) => fixed(cold / (floorCold(f) - f.processStartSeconds), 2)),
       'cold phases': [...applied].map(([phase, n]) => `${phase} ${n}`).join(', '),
       'cold CPU s (children included)': fixed(coldCpu, 1),
       'cold forks (whole system)': coldForks,
@@ -274,10 +311,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
       if (Date.now() > deadline) throw new Error('the restarted governor did not finish two passes within an hour');
     }
     const windowS = Math.min(300, Math.max(15, cold));
-    const noop = await noopWindow(gov, tenants, windowS);
-    const traced = await tracedWindow(gov, tenants, windowS);
-    const tracedOne = await tracedChange(gov, scratch.root, names[0]);
-    log(`${tenants} tenants: no-op ${JSON.stringify(noop)}; traced ${JSON.stringify({ passes: traced.passes, ...traced.count })}`);
+    const noopFigures = SKIP.has('noop') ? undefined : await noopPhase(gov, tenants, windowS, scratch.root, names[0], floor);
     load.push(loadavg()[0]);
 
     const stuck = existsSync(join(scratch.root, 'tenants', names[0], 'memory.max'));
@@ -297,25 +331,11 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     load.push(loadavg()[0]);
     log(`${tenants} tenants: changes ${JSON.stringify({ passesDuring, stillStuck, fromAnswer: summarize(latency.map((l) => l.fromAnswer)) })}`);
 
-    const floorRead = (floor.cgroupReadSeconds ?? NaN) + floor.networkReadSeconds;
     const fromAnswer = summarize(latency.map((l) => l.fromAnswer));
     const fromRequest = summarize(latency.map((l) => l.fromRequest));
     return {
       ...coldFigures,
-      'floor read-back s (cgroup + network)': `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds, 2)}`,
-      'no-op pass s': `${fixed(noop.passSeconds, 2)}${noop.passSeconds < 1.2 ? ' (at most: passes start every 1 s)' : ''}`,
-      'no-op ÷ floor read-back': fixed(noop.passSeconds / floorRead, 2),
-      'no-op ÷ floor read-back without its process starts': fixed(noop.passSeconds / (floorRead - floor.processStartSeconds), 2),
-      'no-op passes measured': fixed(noop.passes, 1),
-      'no-op CPU s per pass (children included)': fixed(noop.cpuPerPass, 2),
-      'no-op cgroup writes per pass (governor count)': fixed(noop.cgroupWritesPerPass, 1),
-      'no-op forks per pass (whole system, threads included)': fixed(noop.forksPerPass, 1),
-      'traced passes': fixed(traced.passes, 1),
-      'traced execve': traced.count.execs.length === 0 ? 0 : traced.count.execs.join(' '),
-      'traced process forks': traced.count.forks,
-      'traced writes to /sys and /proc files': traced.count.kernelFileWrites.length,
-      'traced netlink change requests': traced.count.netlinkWrites,
-      'traced one change: file writes, netlink change requests, execve': `${tracedOne.kernelFileWrites.length}, ${tracedOne.netlinkWrites}, ${tracedOne.execs.length}`,
+      ...(noopFigures ?? { 'no-op pass s': 'skipped' }),
       'stuck tenant in MemoryLimitPending': stuck ? (stillStuck ? 'yes, to the end' : 'yes, not at the end') : 'n/a (no memory controller)',
       'changes measured': latency.length,
       'resync passes during them': fixed(passesDuring, 1),

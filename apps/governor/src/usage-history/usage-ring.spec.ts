@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageRing } from './usage-ring';
-import type { UsagePoint } from './usage-sample';
+import type { UsageRates } from './usage-sample';
 
-const point = (cpuCores: number | null): Omit<UsagePoint, 'at'> => ({
+const point = (cpuCores: number | null): UsageRates => ({
   cpuCores,
   memoryBytes: 4096,
   pids: null,

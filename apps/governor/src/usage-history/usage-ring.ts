@@ -1,4 +1,4 @@
-import type { RawSample, UsagePoint } from './usage-sample';
+import type { RawSample, UsagePoint, UsageRates } from './usage-sample';
 
 /** The columns of a point, after its time; a missing value is kept as NaN and given back as null. */
 const POINT_COLUMNS = ['cpuCores', 'memoryBytes', 'pids', 'receiveBitsPerSecond', 'transmitBitsPerSecond', 'throttledRatio'] as const;
@@ -45,7 +45,7 @@ export class UsageRing {
   }
 
   /** Adds a point; once the ring is full, the oldest goes. */
-  push(at: number, point: Omit<UsagePoint, 'at'>): void {
+  push(at: number, point: UsageRates): void {
     const base = 1 + RAW_COLUMNS.length + this.next * STRIDE;
     this.cells[base] = at;
     POINT_COLUMNS.forEach((column, i) => (this.cells[base + 1 + i] = stored(point[column])));

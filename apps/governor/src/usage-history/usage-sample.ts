@@ -25,16 +25,21 @@ export interface UsagePoint {
   throttledRatio: number | null;
 }
 
+/** A point's rates and levels, before the history gives it its time: what a sample computes for every tenant. */
+export type UsageRates = Omit<UsagePoint, 'at'>;
+
 const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b < a ? undefined : b - a);
 
-/** The point between two samples; a counter that went backwards (the cgroup was rebuilt) gives null. */
-export function pointBetween(previous: RawSample, current: RawSample): UsagePoint {
+/**
+ * The rates between two samples; a counter that went backwards (the cgroup was rebuilt) gives null. The
+ * point's time is the current sample's `at`: UsageRing keeps it as a number and formats it only when read.
+ */
+export function pointBetween(previous: RawSample, current: RawSample): UsageRates {
   const seconds = (current.at - previous.at) / 1000;
   const rate = (d: number | undefined, scale = 1) => (d === undefined || seconds <= 0 ? null : (d * scale) / seconds);
   const periods = delta(previous.nrPeriods, current.nrPeriods);
   const throttled = delta(previous.nrThrottled, current.nrThrottled);
   return {
-    at: new Date(current.at).toISOString(),
     cpuCores: rate(delta(previous.cpuUsageUsec, current.cpuUsageUsec), 1e-6),
     memoryBytes: current.memoryBytes ?? null,
     pids: current.pids ?? null,
@@ -56,7 +61,7 @@ export interface SampleFindings {
 }
 
 /** What the sampler should report as events between two samples, given whether an episode is open. */
-export function findings(previous: RawSample, current: RawSample, point: UsagePoint, inEpisode: boolean): SampleFindings {
+export function findings(previous: RawSample, current: RawSample, point: UsageRates, inEpisode: boolean): SampleFindings {
   const oomKills = delta(previous.oomKills, current.oomKills) ?? 0;
   let throttling: SampleFindings['throttling'];
   if (point.throttledRatio !== null) {
