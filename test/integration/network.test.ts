@@ -230,8 +230,8 @@ describe('a tenant link', () => {
     try {
       await listening(other.netnsPath, 7101);
       assert.equal(await tcpFrom(spec, spec.hostAddress, 7100), true, 'without the firewall the host service is reachable');
-      assert.equal(firewall.ensure(fw(spec, other)).written, true);
-      assert.equal(firewall.ensure(fw(spec, other)).written, false, 'a second pass writes nothing');
+      assert.equal((await firewall.ensure(fw(spec, other))).written, true);
+      assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'a second pass writes nothing');
       assert.equal(await tcpFrom(spec, spec.hostAddress, 7100), false, 'a tenant does not reach a host service');
       assert.equal(await tcpFrom(spec, other.tenantAddress, 7101), false, 'a tenant does not reach another tenant');
       assert.equal((await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', spec.hostAddress]))).code, 0, 'its gateway answers ping');
@@ -244,7 +244,7 @@ describe('a tenant link', () => {
 
   it('drops packets from a tenant that do not carry its own address', async () => {
     await ensureLink(spec);
-    firewall.ensure(fw(spec, other));
+    await firewall.ensure(fw(spec, other));
     await run(inNetns(spec.netnsPath, ['ip', 'address', 'add', `${NET}.250/32`, 'dev', 'eth0']));
     try {
       assert.equal((await run(inNetns(spec.netnsPath, ['ping', '-c', '1', '-W', '2', spec.hostAddress]))).code, 0);
@@ -259,24 +259,24 @@ describe('a tenant link', () => {
   });
 
   it('puts back a firewall rule deleted by hand', async () => {
-    firewall.ensure(fw(spec, other));
+    await firewall.ensure(fw(spec, other));
     const handles = await nft('-a', 'list', 'chain', 'inet', table, 'input');
     const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles)?.[1];
     assert.ok(handle, handles);
     await nft('delete', 'rule', 'inet', table, 'input', 'handle', handle);
-    assert.equal(firewall.ensure(fw(spec, other)).written, true);
+    assert.equal((await firewall.ensure(fw(spec, other))).written, true);
     assert.match(await nft('list', 'chain', 'inet', table, 'input'), /iifname \{[^}]+\} drop/);
   });
 
   it('repairs a drop replaced by an accept by hand, which keeps the count of accepts and drops, and names the rule', async () => {
-    firewall.ensure(fw(spec, other));
-    assert.equal(firewall.ensure(fw(spec, other)).written, false, 'in sync: nothing written');
+    await firewall.ensure(fw(spec, other));
+    assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'in sync: nothing written');
     const handles = await nft('-a', 'list', 'chain', 'inet', table, 'input');
     const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles)?.[1];
     assert.ok(handle, handles);
     const links = `{ "${spec.hostInterface}", "${other.hostInterface}" }`;
     await nft('replace', 'rule', 'inet', table, 'input', 'handle', handle, 'iifname', links, 'accept');
-    const outcome = firewall.ensure(fw(spec, other));
+    const outcome = await firewall.ensure(fw(spec, other));
     assert.equal(outcome.written, true);
     assert.ok(
       outcome.drift.some((entry) => entry.includes('"accept"') && entry.includes(spec.hostInterface)),
@@ -285,7 +285,7 @@ describe('a tenant link', () => {
     const input = await nft('list', 'chain', 'inet', table, 'input');
     assert.match(input, /iifname \{[^}]+\} drop/);
     assert.doesNotMatch(input, /iifname \{[^}]+\} accept/);
-    assert.equal(firewall.ensure(fw(spec, other)).written, false, 'repaired: the next pass writes nothing');
+    assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'repaired: the next pass writes nothing');
   });
 
   it('applies and repairs with more than 1,024 fds open, as a governor with 1,000 tenants has', async () => {
@@ -294,18 +294,18 @@ describe('a tenant link', () => {
     // tenants' pidfds, and killed it; the one context of the process is made at its first use, below 1024.
     // The test's own soft limit may be 1024: raise it first (root may).
     execFileSync('prlimit', [`--pid=${process.pid}`, '--nofile=4096:4096']);
-    firewall.ensure(fw(spec));
+    await firewall.ensure(fw(spec));
     const held: number[] = [];
     try {
       for (let i = 0; i < 1_100; i++) held.push(openSync('/dev/null', 'r'));
       assert.ok(held.at(-1)! >= 1_024, `the test holds fds up to ${held.at(-1)}`);
-      assert.equal(firewall.ensure(fw(spec, other)).written, true, 'a change is applied');
+      assert.equal((await firewall.ensure(fw(spec, other))).written, true, 'a change is applied');
       const handles = await nft('-a', 'list', 'chain', 'inet', table, 'input');
       const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles)?.[1];
       assert.ok(handle, handles);
       await nft('delete', 'rule', 'inet', table, 'input', 'handle', handle);
-      assert.equal(firewall.ensure(fw(spec, other)).written, true, 'a hand edit is repaired');
-      assert.equal(firewall.ensure(fw(spec, other)).written, false, 'then nothing is written');
+      assert.equal((await firewall.ensure(fw(spec, other))).written, true, 'a hand edit is repaired');
+      assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'then nothing is written');
     } finally {
       for (const fd of held) closeSync(fd);
     }
@@ -326,7 +326,7 @@ describe('IPv6 on tenant links', () => {
     const linkLocal = await linkLocalOf(spec.hostInterface);
     await removeFirewall(table);
     assert.equal(await pings(netns, `${linkLocal}%eth0`), true, 'without the firewall, IPv6 gets through');
-    firewall.ensure(fw(spec, other));
+    await firewall.ensure(fw(spec, other));
     assert.equal(await pings(netns, `${linkLocal}%eth0`), false, 'the firewall drops IPv6 from a link without IPv6 addresses');
     await ensureLink(spec);
     assert.equal(sysctl(undefined, `net/ipv6/conf/${spec.hostInterface}/disable_ipv6`), '1', 'the next pass turns it off again');
@@ -358,8 +358,8 @@ describe('IPv6 on tenant links', () => {
     try {
       await removeFirewall(table);
       assert.equal(await tcpFrom(spec6, ipv6.hostAddress, 7110), true, 'without the firewall the host service is reachable over IPv6');
-      firewall.ensure(fw(spec6, other));
-      assert.equal(firewall.ensure(fw(spec6, other)).written, false, 'a second pass writes nothing');
+      await firewall.ensure(fw(spec6, other));
+      assert.equal((await firewall.ensure(fw(spec6, other))).written, false, 'a second pass writes nothing');
       assert.equal(await pings(netns, ipv6.hostAddress), true, 'its gateway answers ping over IPv6');
       assert.equal(await tcpFrom(spec6, ipv6.hostAddress, 7110), false, 'a tenant does not reach a host service over IPv6');
       const seen = await replyFrom(`/proc/${process.pid}/ns/net`, ipv6.tenantAddress, 7111);
@@ -371,7 +371,7 @@ describe('IPv6 on tenant links', () => {
       hostService.close();
       await run(inNetns(netns, ['ip', '-6', 'address', 'del', 'fd00:6776::dead/128', 'dev', 'eth0']));
       await ensureLink(spec);
-      firewall.ensure(fw(spec, other));
+      await firewall.ensure(fw(spec, other));
     }
     assert.equal(sysctl(netns, 'net/ipv6/conf/eth0/disable_ipv6'), '1', 'IPv6 is off again once it is no longer configured');
   });
@@ -414,29 +414,29 @@ describe('the outside', () => {
 
   it('is closed by default, even with forwarding on', async () => {
     await must(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-    firewall.ensure(fw(spec, other));
+    await firewall.ensure(fw(spec, other));
     assert.equal(await replyFrom(netns, `${WORLD}.2`, 7200), undefined);
     assert.deepEqual(await ensureForwarding(fw(spec, other)), [], 'nothing asks for forwarding');
   });
 
   it('lets a tenant that opted in reach it, masqueraded behind the host, and turns forwarding on for it', async () => {
     await must(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
-    assert.equal(firewall.ensure(opted(spec, other)).written, true);
-    assert.equal(firewall.ensure(opted(spec, other)).written, false, 'a second pass writes nothing');
+    assert.equal((await firewall.ensure(opted(spec, other))).written, true);
+    assert.equal((await firewall.ensure(opted(spec, other))).written, false, 'a second pass writes nothing');
     assert.deepEqual(await ensureForwarding(opted(spec, other)), ['net.ipv4.ip_forward=1']);
     assert.deepEqual(await ensureForwarding(opted(spec, other)), []);
     assert.equal(await replyFrom(netns, `${WORLD}.2`, 7200), `${WORLD}.1`, 'the world sees the host, not the tenant');
   });
 
   it('still keeps the tenant that did not opt in inside, and both tenants apart', async () => {
-    firewall.ensure(opted(spec, other));
+    await firewall.ensure(opted(spec, other));
     assert.equal(await replyFrom(other.netnsPath, `${WORLD}.2`, 7200), undefined, 'a tenant without the opt-in does not get out');
     assert.equal(await replyFrom(netns, other.tenantAddress, 7201), undefined, 'the opt-in does not open other tenants');
     assert.equal(await tcpFrom(spec, spec.hostAddress, 7202), false, 'nor the host');
   });
 
   it('lets nothing from the outside open a connection into a tenant', async () => {
-    firewall.ensure(opted(spec, other));
+    await firewall.ensure(opted(spec, other));
     assert.equal(await replyFrom(world, spec.tenantAddress, 7202), undefined);
     assert.equal(await replyFrom(`/proc/${process.pid}/ns/net`, spec.tenantAddress, 7202), spec.hostAddress, 'while the host still can');
   });

@@ -144,10 +144,10 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTableText' | 'generati
     return this.committed;
   }
 
-  run(commands: string): string {
+  run(commands: string): Promise<string> {
     if (commands.startsWith('list table')) {
-      if (this.text === undefined) throw new Error('No such file or directory');
-      return this.text;
+      if (this.text === undefined) return Promise.reject(new Error('No such file or directory'));
+      return Promise.resolve(this.text);
     }
     this.committed += 1;
     this.text = commands.split('\n').slice(2).join('\n');
@@ -157,12 +157,12 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTableText' | 'generati
       .filter((line) => line !== '' && !line.startsWith('comment'))
       // As nft's JSON names a link: a string of its own.
       .map((line) => ({ rule: { expr: line.replace(/"/g, '').split(' ') } }));
-    return '';
+    return Promise.resolve('');
   }
 
-  listTableText(): string | undefined {
+  listTableText(): Promise<string | undefined> {
     this.listings += 1;
-    return this.entries && JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, ...this.entries] });
+    return Promise.resolve(this.entries && JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, ...this.entries] }));
   }
 
   /** A hand edit that changes nothing but the handle: the first rule that names the link, deleted and put back. */
@@ -184,12 +184,12 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTableText' | 'generati
 describe('keeping the firewall table by content', () => {
   const firewall = (nft: FakeNftables) => new TenantFirewall('gov', nft as unknown as Nftables);
 
-  it('counts a rule removed by hand even when the same pass adds a tenant to the table', () => {
+  it('counts a rule removed by hand even when the same pass adds a tenant to the table', async () => {
     const nft = new FakeNftables();
     const kept = firewall(nft);
-    assert.deepEqual(kept.ensure([a]), { written: true, drift: [] });
+    assert.deepEqual(await kept.ensure([a]), { written: true, drift: [] });
     nft.deleteRuleOf(a.hostInterface);
-    const outcome = kept.ensure([a, b]);
+    const outcome = await kept.ensure([a, b]);
     assert.equal(outcome.written, true);
     assert.deepEqual(
       tenantsInDrift(
@@ -203,11 +203,11 @@ describe('keeping the firewall table by content', () => {
     );
   });
 
-  it('counts a rule removed by hand before this governor started, when the table was rendered from the same tenants', () => {
+  it('counts a rule removed by hand before this governor started, when the table was rendered from the same tenants', async () => {
     const nft = new FakeNftables();
-    firewall(nft).ensure([a, b]);
+    await firewall(nft).ensure([a, b]);
     nft.deleteRuleOf(b.hostInterface);
-    const outcome = firewall(nft).ensure([a, b]);
+    const outcome = await firewall(nft).ensure([a, b]);
     assert.deepEqual(
       tenantsInDrift(
         outcome.drift,
@@ -220,29 +220,29 @@ describe('keeping the firewall table by content', () => {
     );
   });
 
-  it('counts nothing at start when the tenants changed meanwhile, since a difference is then theirs', () => {
+  it('counts nothing at start when the tenants changed meanwhile, since a difference is then theirs', async () => {
     const nft = new FakeNftables();
-    firewall(nft).ensure([a]);
-    assert.deepEqual(firewall(nft).ensure([a, b]), { written: true, drift: [] });
-    assert.deepEqual(firewall(new FakeNftables()).ensure([a]), { written: true, drift: [] });
+    await firewall(nft).ensure([a]);
+    assert.deepEqual(await firewall(nft).ensure([a, b]), { written: true, drift: [] });
+    assert.deepEqual(await firewall(new FakeNftables()).ensure([a]), { written: true, drift: [] });
   });
 
-  it('lists the table only when a transaction was committed since the last listing in sync, and still repairs a hand edit', () => {
+  it('lists the table only when a transaction was committed since the last listing in sync, and still repairs a hand edit', async () => {
     const nft = new FakeNftables();
     const kept = firewall(nft);
-    kept.ensure([a, b]);
-    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    await kept.ensure([a, b]);
+    assert.deepEqual(await kept.ensure([a, b]), { written: false, drift: [] });
     const listings = nft.listings;
-    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.deepEqual(await kept.ensure([a, b]), { written: false, drift: [] });
     assert.equal(nft.listings, listings);
     // Another table's transaction: listed once, found in sync, then quiet again.
     nft.committed += 1;
-    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.deepEqual(await kept.ensure([a, b]), { written: false, drift: [] });
     assert.equal(nft.listings, listings + 1);
-    kept.ensure([a, b]);
+    await kept.ensure([a, b]);
     assert.equal(nft.listings, listings + 1);
     nft.deleteRuleOf(a.hostInterface);
-    const outcome = kept.ensure([a, b]);
+    const outcome = await kept.ensure([a, b]);
     assert.equal(outcome.written, true);
     assert.deepEqual(
       tenantsInDrift(
@@ -256,20 +256,44 @@ describe('keeping the firewall table by content', () => {
     );
   });
 
-  it('takes a listing of the same text as the last one in sync for in sync, and one that differs only in handles too', () => {
+  it("adds a tenant without listing the others' rules first when nothing was committed since, and still finds a hand edit made meanwhile", async () => {
     const nft = new FakeNftables();
     const kept = firewall(nft);
-    kept.ensure([a, b]);
+    await kept.ensure([a]);
+    const listings = nft.listings;
+    assert.deepEqual(await kept.ensure([a, b]), { written: true, drift: [] });
+    assert.equal(nft.listings, listings + 1, 'only the listing of the table just applied, to learn its kernel form');
+    nft.deleteRuleOf(b.hostInterface);
+    const c: FirewallTenant = { hostInterface: 'gv0000000003', hostAddress: '10.200.0.4', tenantAddress: '10.200.0.5', outside: false };
+    const outcome = await kept.ensure([a, b, c]);
+    assert.equal(nft.listings, listings + 3, 'a commit since: the table as it stands is listed before the apply');
+    assert.deepEqual(
+      tenantsInDrift(
+        outcome.drift,
+        new Map([
+          ['alpha', a],
+          ['beta', b],
+          ['gamma', c],
+        ]),
+      ),
+      ['beta'],
+    );
+  });
+
+  it('takes a listing of the same text as the last one in sync for in sync, and one that differs only in handles too', async () => {
+    const nft = new FakeNftables();
+    const kept = firewall(nft);
+    await kept.ensure([a, b]);
     // Another table's transaction: the listing's text is the one kept, so nothing differs.
     nft.committed += 1;
-    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.deepEqual(await kept.ensure([a, b]), { written: false, drift: [] });
     // A rule deleted and put back by hand: its handle is new, its content the same (a rule whose content changed
     // is drift whatever text was kept: the test above).
     nft.replaceRuleOf(b.hostInterface);
     const committed = nft.committed;
-    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.deepEqual(await kept.ensure([a, b]), { written: false, drift: [] });
     nft.committed += 1;
-    assert.deepEqual(kept.ensure([a, b]), { written: false, drift: [] });
+    assert.deepEqual(await kept.ensure([a, b]), { written: false, drift: [] });
     assert.equal(nft.committed, committed + 1);
   });
 });

@@ -183,13 +183,13 @@ export class TenantFirewall {
     private readonly nft: Nftables = new Nftables(),
   ) {}
 
-  ensure(tenants: readonly FirewallTenant[]): FirewallOutcome {
+  async ensure(tenants: readonly FirewallTenant[]): Promise<FirewallOutcome> {
     const rendered = renderFirewall(tenants, this.table);
     if (this.applied?.rendered === rendered) {
       // Read before the listing: a transaction committed while it lists bumps it past what is kept below.
       const generation = this.generation();
       if (generation !== undefined && generation === this.applied.generation) return { written: false, drift: [] };
-      const text = this.nft.listTableText(this.table);
+      const text = await this.nft.listTableText(this.table);
       if (text !== undefined && text === this.applied.text) {
         this.applied.generation = generation;
         return { written: false, drift: [] };
@@ -201,19 +201,32 @@ export class TenantFirewall {
         this.applied.text = text;
         return { written: false, drift };
       }
-      this.replace(rendered);
+      await this.replace(rendered);
       return { written: true, drift };
     }
     // The table changes (a tenant came or went, or this governor has just started). A hand edit made since
     // the last apply is still drift: the table as it stands is compared with what was applied last, or, for a
     // governor that applied nothing yet, with this rendering once applied, when the table's fingerprint says
     // it was rendered from the same tenants (otherwise a difference cannot be told from the tenants' change).
-    const beforeText = this.nft.listTableText(this.table);
-    const before = beforeText === undefined ? undefined : parseListing(beforeText);
     const prior = this.applied;
+    // No transaction since the last listing in sync (the generation has not moved), or a listing that is the
+    // very text of that one: the table is as it was left, so a tenant's arrival costs no parse of every other
+    // tenant's rules (nor, with the generation, a listing).
+    const generation = this.generation();
+    if (prior !== undefined && generation !== undefined && generation === prior.generation) {
+      await this.replace(rendered);
+      return { written: true, drift: [] };
+    }
+    const beforeText = await this.nft.listTableText(this.table);
+    if (prior !== undefined && beforeText !== undefined && beforeText === prior.text) {
+      await this.replace(rendered);
+      return { written: true, drift: [] };
+    }
+    const before = beforeText === undefined ? undefined : parseListing(beforeText);
     // nft's JSON leaves the table's comment out; its text has it.
-    const sameTenants = prior === undefined && before !== undefined && fingerprintIn(this.nft.run(`list table inet ${this.table}`)) === fingerprintIn(rendered);
-    this.replace(rendered);
+    const sameTenants =
+      prior === undefined && before !== undefined && fingerprintIn(await this.nft.run(`list table inet ${this.table}`)) === fingerprintIn(rendered);
+    await this.replace(rendered);
     if (prior !== undefined) {
       return {
         written: true,
@@ -224,11 +237,12 @@ export class TenantFirewall {
     return { written: true, drift: [] };
   }
 
-  private replace(rendered: string): void {
+  private async replace(rendered: string): Promise<void> {
     // "table; delete table; table {…}" in one buffer is one transaction: no moment without rules.
-    this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${rendered}`);
+    await this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${rendered}`);
+    // Read before the listing, as above: another commit while it lists makes the next pass list again.
     const generation = this.generation();
-    this.applied = { rendered, generation, text: this.nft.listTableText(this.table) };
+    this.applied = { rendered, generation, text: await this.nft.listTableText(this.table) };
   }
 
   /** undefined when it cannot be read (then every pass lists, as before there was one) */
@@ -263,6 +277,5 @@ export async function ensureForwarding(tenants: readonly FirewallTenant[], procS
 
 export async function removeFirewall(table = FIREWALL_TABLE, nft: Nftables = new Nftables()): Promise<void> {
   // Deleting a table that is not there is done.
-  if (nft.listTable(table) !== undefined) nft.run(`delete table inet ${table}`);
-  return Promise.resolve();
+  if ((await nft.listTable(table)) !== undefined) await nft.run(`delete table inet ${table}`);
 }

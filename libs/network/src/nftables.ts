@@ -50,6 +50,8 @@ function bind() {
 let bindings: ReturnType<typeof bind> | undefined;
 /** The process's one libnftables context, made at its first use and kept: see `context()`. */
 let shared: unknown;
+/** The last call on the shared context: the next one starts after it (libnftables contexts are not thread-safe). */
+let serial: Promise<unknown> = Promise.resolve();
 
 /** select(2)'s limit: libnftables (1.0.6, Debian 12) waits for its netlink socket with select. */
 const FD_SETSIZE = 1024;
@@ -103,12 +105,27 @@ export class Nftables {
     return ctx;
   }
 
-  /** Runs commands (nft -f syntax; one buffer is one transaction) and returns their output. */
-  run(commands: string, options: { json?: boolean } = {}): string {
+  /**
+   * Runs commands (nft -f syntax; one buffer is one transaction) and returns their output. libnftables runs on
+   * a worker of libuv's pool, off the event loop: at 1,000 tenants a listing or a replace of the table takes
+   * hundreds of milliseconds (seconds in the kernel guest), which the API, NOTIFY and /metrics used to wait
+   * for. The process has one context (see context()), so calls run one at a time, in the order made.
+   */
+  run(commands: string, options: { json?: boolean } = {}): Promise<string> {
+    const turn = serial.then(() => this.runNow(commands, options));
+    serial = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async runNow(commands: string, options: { json?: boolean }): Promise<string> {
     const { lib } = this;
     const ctx = this.context(commands);
     lib.setOutputFlags(ctx, options.json ? OUTPUT_JSON : 0);
-    const ret = lib.run(ctx, commands);
+    const ret = await new Promise<number>((resolve, reject) =>
+      lib.run.async(ctx, commands, (err: unknown, value: number) =>
+        err ? reject(err instanceof Error ? err : new NftablesError(commands, `the call failed: ${JSON.stringify(err)}`)) : resolve(value),
+      ),
+    );
     // Both buffers are read after every command: a read also empties them for the next one.
     const output = lib.output(ctx) ?? '';
     const error = lib.error(ctx) ?? '';
@@ -117,15 +134,15 @@ export class Nftables {
   }
 
   /** `list table inet <name>` as nft -j prints it, or undefined when the table does not exist. */
-  listTable(table: string): unknown[] | undefined {
-    const text = this.listTableText(table);
+  async listTable(table: string): Promise<unknown[] | undefined> {
+    const text = await this.listTableText(table);
     return text === undefined ? undefined : parseListing(text);
   }
 
   /** The same listing as nft -j's text, unparsed (handles included), or undefined when the table does not exist. */
-  listTableText(table: string): string | undefined {
+  async listTableText(table: string): Promise<string | undefined> {
     try {
-      return this.run(`list table inet ${table}`, { json: true });
+      return await this.run(`list table inet ${table}`, { json: true });
     } catch (err) {
       if (err instanceof NftablesError && /No such file or directory/.test(err.detail)) return undefined;
       throw err;

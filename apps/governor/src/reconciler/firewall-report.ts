@@ -7,7 +7,7 @@ import type { FirewallReport, FirewallTable } from './firewall-sync';
 /** The host's table, made on first use: libnftables is loaded only by a governor that applies it. */
 export function hostFirewallTable(table: string): FirewallTable {
   let firewall: TenantFirewall | undefined;
-  return { ensure: (tenants) => Promise.resolve((firewall ??= new TenantFirewall(table)).ensure(tenants)) };
+  return { ensure: (tenants) => (firewall ??= new TenantFirewall(table)).ensure(tenants) };
 }
 
 /**
