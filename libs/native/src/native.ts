@@ -281,6 +281,14 @@ function nsCreateResult(dir: string, ret: number, uidBase: number, uidCount: num
 }
 
 /** GovernorNative over native/build/libgovernor.so, loaded on first use. */
+/**
+ * The i-th int64 of a results buffer the library filled (a length, or a negative errno), as a number, read as
+ * two 32-bit halves: a scrape reads thousands of them, and readBigInt64LE allocates a BigInt for each.
+ */
+function int64At(results: Buffer, i: number): number {
+  return results.readInt32LE(8 * i + 4) * 2 ** 32 + results.readUInt32LE(8 * i);
+}
+
 export class KoffiNative implements GovernorNative {
   private bindings: Bindings | undefined;
   /** What each open DirFd was opened from, so that errors name whole paths. */
@@ -365,7 +373,7 @@ export class KoffiNative implements GovernorNative {
       if (ret < 0) throw new NativeError('readFiles', this.where(dir, rel), -ret);
       let offset = 0;
       return names.map((name, i) => {
-        const status = Number(results.readBigInt64LE(8 * i));
+        const status = int64At(results, i);
         if (status < 0) return { name, errno: errnoName(-status) };
         const text = buf.toString('utf8', offset, offset + status);
         offset += status;
@@ -391,7 +399,7 @@ export class KoffiNative implements GovernorNative {
       const contents = buf.toString('latin1', 0, used[0]);
       let offset = 0;
       for (let i = skip; i < done[0]; i++) {
-        const status = Number(results.readBigInt64LE(8 * i));
+        const status = int64At(results, i);
         if (status < 0) {
           read.errors.set(i, errnoName(-status));
         } else {
@@ -417,7 +425,7 @@ export class KoffiNative implements GovernorNative {
     const results = Buffer.alloc(8 * plan.length);
     const ret = await onWorker(this.lib.writeFiles, dir, rel, bytes, bytes.length, plan.length, options.nonblock ? 1 : 0, results);
     const outcome = plan.map((write, i): FileWriteResult => {
-      const status = Number(results.readBigInt64LE(8 * i));
+      const status = int64At(results, i);
       return status === 0 ? { ...write, done: true } : status > 0 ? { ...write, done: false } : { ...write, done: false, errno: errnoName(-status) };
     });
     // A failure before any write (the directory itself) has no slot of its own to carry it.
