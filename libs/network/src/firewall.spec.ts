@@ -3,7 +3,16 @@ import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { diffListing, ensureForwarding, normaliseListing, renderFirewall, TenantFirewall, tenantsInDrift, type FirewallTenant } from './firewall';
+import {
+  diffListing,
+  ensureForwarding,
+  normaliseListing,
+  renderFirewall,
+  TenantFirewall,
+  tenantsInDrift,
+  type FirewallOutcome,
+  type FirewallTenant,
+} from './firewall';
 import type { Nftables } from './nftables';
 
 const a: FirewallTenant = { hostInterface: 'gv0000000001', hostAddress: '10.200.0.0', tenantAddress: '10.200.0.1', outside: false };
@@ -183,6 +192,8 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTableText' | 'generati
 
 describe('keeping the firewall table by content', () => {
   const firewall = (nft: FakeNftables) => new TenantFirewall('gov', nft as unknown as Nftables);
+  /** The tenants whose rules an outcome's drift names. */
+  const drifted = (outcome: FirewallOutcome, tenants: Record<string, FirewallTenant>) => tenantsInDrift(outcome.drift, new Map(Object.entries(tenants)));
 
   it('counts a rule removed by hand even when the same pass adds a tenant to the table', async () => {
     const nft = new FakeNftables();
@@ -191,16 +202,7 @@ describe('keeping the firewall table by content', () => {
     nft.deleteRuleOf(a.hostInterface);
     const outcome = await kept.ensure([a, b]);
     assert.equal(outcome.written, true);
-    assert.deepEqual(
-      tenantsInDrift(
-        outcome.drift,
-        new Map([
-          ['alpha', a],
-          ['beta', b],
-        ]),
-      ),
-      ['alpha'],
-    );
+    assert.deepEqual(drifted(outcome, { alpha: a, beta: b }), ['alpha']);
   });
 
   it('counts a rule removed by hand before this governor started, when the table was rendered from the same tenants', async () => {
@@ -208,16 +210,7 @@ describe('keeping the firewall table by content', () => {
     await firewall(nft).ensure([a, b]);
     nft.deleteRuleOf(b.hostInterface);
     const outcome = await firewall(nft).ensure([a, b]);
-    assert.deepEqual(
-      tenantsInDrift(
-        outcome.drift,
-        new Map([
-          ['alpha', a],
-          ['beta', b],
-        ]),
-      ),
-      ['beta'],
-    );
+    assert.deepEqual(drifted(outcome, { alpha: a, beta: b }), ['beta']);
   });
 
   it('counts nothing at start when the tenants changed meanwhile, since a difference is then theirs', async () => {
@@ -244,16 +237,7 @@ describe('keeping the firewall table by content', () => {
     nft.deleteRuleOf(a.hostInterface);
     const outcome = await kept.ensure([a, b]);
     assert.equal(outcome.written, true);
-    assert.deepEqual(
-      tenantsInDrift(
-        outcome.drift,
-        new Map([
-          ['alpha', a],
-          ['beta', b],
-        ]),
-      ),
-      ['alpha'],
-    );
+    assert.deepEqual(drifted(outcome, { alpha: a, beta: b }), ['alpha']);
   });
 
   it("adds a tenant without listing the others' rules first when nothing was committed since, and still finds a hand edit made meanwhile", async () => {
@@ -267,17 +251,7 @@ describe('keeping the firewall table by content', () => {
     const c: FirewallTenant = { hostInterface: 'gv0000000003', hostAddress: '10.200.0.4', tenantAddress: '10.200.0.5', outside: false };
     const outcome = await kept.ensure([a, b, c]);
     assert.equal(nft.listings, listings + 3, 'a commit since: the table as it stands is listed before the apply');
-    assert.deepEqual(
-      tenantsInDrift(
-        outcome.drift,
-        new Map([
-          ['alpha', a],
-          ['beta', b],
-          ['gamma', c],
-        ]),
-      ),
-      ['beta'],
-    );
+    assert.deepEqual(drifted(outcome, { alpha: a, beta: b, gamma: c }), ['beta']);
   });
 
   it('takes a listing of the same text as the last one in sync for in sync, and one that differs only in handles too', async () => {

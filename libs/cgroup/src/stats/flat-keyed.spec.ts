@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isDeviceNumber, parseFlatKeyed, parseKernelDecimal, parseKernelInteger, parseMaxOrInteger, splitLines } from './flat-keyed';
-import { readFixture, reverseLines, withoutTrailingNewline } from '../../../../test/fixtures/cgroup/read-fixture';
+import { fixturesOf, readFixture, reverseLines, withoutTrailingNewline } from '../../../../test/fixtures/cgroup/read-fixture';
 
 describe('parseFlatKeyed', () => {
   it('reads every key of a live 6.1 cgroup.stat by name', () => {
@@ -34,18 +34,10 @@ describe('parseFlatKeyed', () => {
   });
 
   it("gives the kernel's spelling and a hand-spaced copy of it the same map (the fast path and the tolerant one)", () => {
-    for (const kernel of ['5.10', '6.1', '6.6', '6.18'] as const) {
-      for (const file of ['cpu.stat', 'memory.stat', 'memory.events', 'cgroup.events', 'pids.events', 'root/cgroup.stat']) {
-        let text: string;
-        try {
-          text = readFixture(kernel, file);
-        } catch {
-          continue;
-        }
-        const values = parseFlatKeyed(text);
-        assert.ok(values.size > 0, `${kernel}/${file}`);
-        assert.deepEqual(parseFlatKeyed(text.replaceAll(' ', ' \t')), values, `${kernel}/${file}`);
-      }
+    for (const { where, text } of fixturesOf(['cpu.stat', 'memory.stat', 'memory.events', 'cgroup.events', 'pids.events', 'root/cgroup.stat'])) {
+      const values = parseFlatKeyed(text);
+      assert.ok(values.size > 0, where);
+      assert.deepEqual(parseFlatKeyed(text.replaceAll(' ', ' \t')), values, where);
     }
   });
 

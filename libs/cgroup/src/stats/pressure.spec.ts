@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePressure, parsePressureLines } from './pressure';
-import { readFixture, reverseLines, withoutTrailingNewline } from '../../../../test/fixtures/cgroup/read-fixture';
+import { fixturesOf, readFixture, reverseLines, withoutTrailingNewline } from '../../../../test/fixtures/cgroup/read-fixture';
 
 describe('parsePressure', () => {
   it('reads some and full from a live 6.1 cpu.pressure', () => {
@@ -64,18 +64,17 @@ describe('parsePressure', () => {
 
 describe('parsePressureLines', () => {
   it("gives the kernel's spelling and a hand-spaced copy of it the same lines (the fast path and the tolerant one)", () => {
-    for (const kernel of ['5.10', '6.1', '6.6', '6.18'] as const) {
-      for (const file of ['cpu.pressure', 'io.pressure', 'memory.pressure', 'root/cpu.pressure', 'root/io.pressure', 'idle/memory.pressure']) {
-        let text: string;
-        try {
-          text = readFixture(kernel, file);
-        } catch {
-          continue;
-        }
-        const lines = parsePressureLines(text);
-        assert.ok(lines.some !== undefined, `${kernel}/${file}`);
-        assert.deepEqual(parsePressureLines(text.replaceAll(' ', '  ')), lines, `${kernel}/${file}`);
-      }
+    for (const { where, text } of fixturesOf([
+      'cpu.pressure',
+      'io.pressure',
+      'memory.pressure',
+      'root/cpu.pressure',
+      'root/io.pressure',
+      'idle/memory.pressure',
+    ])) {
+      const lines = parsePressureLines(text);
+      assert.ok(lines.some !== undefined, where);
+      assert.deepEqual(parsePressureLines(text.replaceAll(' ', '  ')), lines, where);
     }
   });
 
