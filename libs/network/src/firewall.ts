@@ -213,12 +213,9 @@ export class TenantFirewall {
     // very text of that one: the table is as it was left, so a tenant's arrival costs no parse of every other
     // tenant's rules (nor, with the generation, a listing).
     const generation = this.generation();
-    if (prior !== undefined && generation !== undefined && generation === prior.generation) {
-      await this.replace(rendered);
-      return { written: true, drift: [] };
-    }
-    const beforeText = await this.nft.listTableText(this.table);
-    if (prior !== undefined && beforeText !== undefined && beforeText === prior.text) {
+    const untouched = prior !== undefined && generation !== undefined && generation === prior.generation;
+    const beforeText = untouched ? prior.text : await this.nft.listTableText(this.table);
+    if (prior !== undefined && (untouched || (beforeText !== undefined && beforeText === prior.text))) {
       await this.replace(rendered);
       return { written: true, drift: [] };
     }
