@@ -16,8 +16,8 @@ const TICKS = 100; // USER_HZ
  * scrape takes: fetch gives up after 300 s without headers, and in the kernel guest, beside a reconciler
  * resyncing back to back, a scrape took longer.
  */
-export async function metric(url: string, pattern: RegExp, headers: Record<string, string> = {}): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
+function metricsText(url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     get(`${url}/metrics`, { headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -26,10 +26,36 @@ export async function metric(url: string, pattern: RegExp, headers: Record<strin
       res.on('error', reject);
     }).on('error', reject);
   });
-  return text
+}
+
+export async function metric(url: string, pattern: RegExp, headers: Record<string, string> = {}): Promise<number> {
+  return (await metricsText(url, headers))
     .split('\n')
     .filter((line) => pattern.test(line))
     .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+
+/** Seconds and count of each reconcile step so far (governor_reconcile_step_duration_seconds), by step. */
+export async function stepTimes(url: string): Promise<Map<string, { seconds: number; count: number }>> {
+  const steps = new Map<string, { seconds: number; count: number }>();
+  for (const [, kind, step, value] of (await metricsText(url)).matchAll(/^governor_reconcile_step_duration_seconds_(sum|count)\{step="([a-z]+)"\} (\S+)$/gm)) {
+    const entry = steps.get(step!) ?? { seconds: 0, count: 0 };
+    if (kind === 'sum') entry.seconds = Number(value);
+    else entry.count = Number(value);
+    steps.set(step!, entry);
+  }
+  return steps;
+}
+
+/** Mean milliseconds a tenant of each step between two readings of stepTimes: "network 412.0 (81)", by step. */
+export function stepMeans(before: Map<string, { seconds: number; count: number }>, after: Map<string, { seconds: number; count: number }>): string {
+  return [...after]
+    .map(([step, now]) => {
+      const then = before.get(step) ?? { seconds: 0, count: 0 };
+      const count = now.count - then.count;
+      return `${step} ${count === 0 ? '-' : (((now.seconds - then.seconds) / count) * 1000).toFixed(1)} (${count})`;
+    })
+    .join(', ');
 }
 
 /** One resync's work is one `success` per tenant. */

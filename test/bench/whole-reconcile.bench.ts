@@ -9,7 +9,7 @@ import { CGROUP2_MOUNT } from '../support/cgroup-root';
 import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
 import { COUNTED_CALLS, countSyscalls, detach, trace } from '../support/syscall-count';
-import { benchWorld, CGROUP_WRITES, cpuSeconds, createTenants, forksSinceBoot, metric, RECONCILED } from './governor-process';
+import { benchWorld, CGROUP_WRITES, cpuSeconds, createTenants, forksSinceBoot, metric, RECONCILED, stepMeans, stepTimes } from './governor-process';
 import { measureFloor } from './whole-reconcile.floor';
 import { fixed, report, seconds, summarize } from './stats';
 
@@ -82,13 +82,20 @@ async function phases(db: Client): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.phase, r.n]));
 }
 
-async function allApplied(db: Client, tenants: number): Promise<Map<string, number>> {
+/**
+ * Waits for every tenant's status at its generation, saying every 30 s how many are and what each reconcile
+ * step cost a tenant meanwhile (so that a pass that slows as it goes says which step grew).
+ */
+async function allApplied(db: Client, tenants: number, url: string): Promise<Map<string, number>> {
+  let steps = await stepTimes(url).catch(() => new Map<string, { seconds: number; count: number }>());
   for (let deadline = Date.now() + 7_200_000, told = Date.now(); ; await sleep(500)) {
     const now = await phases(db);
     const done = [...now.values()].reduce((a, b) => a + b, 0);
     if (done >= tenants) return now;
     if (Date.now() - told > 30_000) {
-      log(`${done} of ${tenants} tenants applied`);
+      const later = await stepTimes(url).catch(() => steps);
+      log(`${done} of ${tenants} tenants applied; mean ms a tenant by step meanwhile: ${stepMeans(steps, later)}`);
+      steps = later;
       told = Date.now();
     }
     if (Date.now() > deadline) throw new Error(`${done} of ${tenants} tenants applied after 2 hours`);
@@ -273,8 +280,9 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const forks = forksSinceBoot();
     gov = await startGovernor(env, '1h');
     const listening = seconds(gov.spawnedAt);
-    const applied = await allApplied(db, tenants);
+    const applied = await allApplied(db, tenants, gov.service.url);
     const cold = seconds(gov.spawnedAt);
+    const coldStepsEnd = await stepTimes(gov.service.url);
     const coldCpu = cpuSeconds(gov.pid);
     const coldForks = forksSinceBoot() - forks;
     const coldWrites = await metric(gov.service.url, CGROUP_WRITES);
@@ -297,6 +305,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
       'cold ÷ floor': ofFloor((f) => fixed(cold / floorCold(f), 2)),
       'cold ÷ floor without its process starts': ofFloor((f) => fixed(cold / (floorCold(f) - f.processStartSeconds), 2)),
       'cold phases': [...applied].map(([phase, n]) => `${phase} ${n}`).join(', '),
+      'cold mean ms a tenant by step (count)': stepMeans(new Map(), coldStepsEnd),
       'cold CPU s (children included)': fixed(coldCpu, 1),
       'cold forks (whole system)': coldForks,
       'cold cgroup writes': coldWrites,

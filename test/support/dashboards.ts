@@ -55,6 +55,8 @@ export const KNOWN_METRICS: Readonly<Record<string, MetricType>> = {
   governor_workload_memory_usage_bytes: 'gauge',
   // the governor itself
   governor_reconcile_duration_seconds: 'histogram',
+  // {step=read|cgroup|network|isolation|status}
+  governor_reconcile_step_duration_seconds: 'histogram',
   governor_reconcile_total: 'counter',
   governor_drift_corrections_total: 'counter',
   governor_cgroup_writes_total: 'counter',

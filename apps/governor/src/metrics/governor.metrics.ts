@@ -27,6 +27,17 @@ export class GovernorMetrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
+  /**
+   * The same time split by step (the tenant's desired state read, its cgroup, its network and firewall, its
+   * init and namespaces, its status write): which one grows when a pass slows.
+   */
+  readonly reconcileStepDuration = new Histogram({
+    name: 'governor_reconcile_step_duration_seconds',
+    help: 'Time of one step of one tenant reconcile, by step (read, cgroup, network, isolation, status)',
+    labelNames: ['step'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
 
   constructor() {
     // The event-loop lag histogram samples with a timer: prom-client's 10 ms default wakes the process 100

@@ -74,7 +74,7 @@ export class TenantReconciler {
   async reconcile(driver: TenantCgroups, name: string, waits: TenantWaits, known?: TenantRecord): Promise<ReconcileOutcome | undefined> {
     let tenant: TenantEntity | undefined;
     try {
-      tenant = known !== undefined ? known.tenant : await this.repository.findTenant(name);
+      tenant = known !== undefined ? known.tenant : await this.step('read', () => this.repository.findTenant(name));
     } catch (err) {
       throw new DesiredStateUnavailableError(name, err);
     }
@@ -119,6 +119,16 @@ export class TenantReconciler {
     }
   }
 
+  /** One step of a reconcile, timed into governor_reconcile_step_duration_seconds{step}. */
+  private async step<T>(step: 'read' | 'cgroup' | 'network' | 'isolation' | 'status', run: () => Promise<T>): Promise<T> {
+    const end = this.metrics.reconcileStepDuration.startTimer({ step });
+    try {
+      return await run();
+    } finally {
+      end();
+    }
+  }
+
   /**
    * cgroup.kill and one look: a tenant whose processes are still exiting comes back later. Once the kill is
    * overdue it is said once: in the log, and in the status of a tenant being deleted (an orphan has none).
@@ -142,13 +152,13 @@ export class TenantReconciler {
   }
 
   private async apply(driver: TenantCgroups, tenant: TenantEntity, waits: TenantWaits, known?: TenantRecord): Promise<ReconcileOutcome | undefined> {
-    const previous = known !== undefined ? known.status : await this.repository.status(tenant.id, this.config.nodeName);
+    const previous = known !== undefined ? known.status : await this.step('read', () => this.repository.status(tenant.id, this.config.nodeName));
     const inSync = appliedBefore(previous, tenant.generation);
     // Watched from here on: a change after this check's reads makes the tenant's next resync a full check again.
     const check = this.quiet.starts(tenant.name, driver.tenantPath(tenant.name), previous?.isolation?.init.pid);
     let result: TenantApplyResult;
     try {
-      result = await driver.applyTenant(tenant.name, tenant.quota, {
+      result = await this.step('cgroup', () => driver.applyTenant(tenant.name, tenant.quota, {
         force: tenant.forceGeneration === tenant.generation,
         reclaimTimeoutMs: 0,
         freezeTimeoutMs: 0,
@@ -156,7 +166,7 @@ export class TenantReconciler {
         waitedMs: waits.waitedMs(tenant.name, tenant.generation),
         suspended: tenant.suspended,
         owner: tenant.id,
-      });
+      }));
     } catch (err) {
       if (!(err instanceof CgroupNotEmptyError)) throw err;
       // A deleted tenant's cgroup of the same name is still emptying after its kill: nothing of this tenant
@@ -183,14 +193,15 @@ export class TenantReconciler {
     }
     const conditions: Condition[] = result.conditions;
 
-    const network = await this.applyNetwork(tenant, known);
+    const network = await this.step('network', () => this.applyNetwork(tenant, known));
     conditions.push(...network.conditions);
     // The init joins the network namespace and the user namespace made above: without them it cannot start.
     let isolation = previous?.isolation ?? null;
     let initKill: CgroupNotEmptyError | undefined;
     let isolationChanges = 0;
     if (network.uidBase !== undefined) {
-      const made = await this.isolation.ensure(tenant, network.uidBase, isolation);
+      const uidBase = network.uidBase;
+      const made = await this.step('isolation', () => this.isolation.ensure(tenant, uidBase, isolation));
       conditions.push(...made.conditions);
       isolation = made.status;
       initKill = made.killPending;
@@ -216,7 +227,7 @@ export class TenantReconciler {
       return { requeueAfterMs: wait.retryAfterMs };
     }
     const phase = conditions.some((c) => c.type === 'Degraded') ? 'Degraded' : tenant.suspended ? 'Suspended' : 'Ready';
-    await this.status.save(tenant, phase, conditions, driver.tenantPath(tenant.name), true, isolation, previous);
+    await this.step('status', () => this.status.save(tenant, phase, conditions, driver.tenantPath(tenant.name), true, isolation, previous));
     const untouched =
       wait === undefined &&
       phase !== 'Degraded' &&
