@@ -31,7 +31,7 @@ import { fixed, report, seconds, summarize } from './stats';
 // (where the tenants' home images go; default the tmpdir), GOVERNOR_BENCH_MAIN (another build),
 // GOVERNOR_BENCH_NET (the first two octets of the /16 whose two halves the governor and the floor use; default
 // 10.216), GOVERNOR_BENCH_COLD_ONLY=1 (stop after the cold pass and the idle changes: for before/after rounds of
-// the cold pass), GOVERNOR_BENCH_SKIP=floor,noop (either or both: leave out the floor, or the no-op windows, so
+// the cold pass), GOVERNOR_BENCH_SKIP=floor,noop (either or both: leave out the floor, or the no-op windows and with them the floor's read-back, so
 // that a guest run at 1,000 tenants reaches the MemoryLimitPending latency within a session; the governor still
 // runs two passes at the 1 s resync first). Each phase's figures go to stderr as soon as they are measured, so a run cut short keeps them.
 
@@ -228,12 +228,12 @@ async function noopPhase(gov: Governor, tenants: number, windowS: number, root: 
   const traced = await tracedWindow(gov, tenants, windowS);
   const tracedOne = await tracedChange(gov, root, name);
   log(`${tenants} tenants: no-op ${JSON.stringify(noop)}; traced ${JSON.stringify({ passes: traced.passes, ...traced.count })}`);
-  const floorRead = floor === undefined ? NaN : (floor.cgroupReadSeconds ?? NaN) + floor.networkReadSeconds;
+  const floorRead = floor?.networkReadSeconds == null ? NaN : (floor.cgroupReadSeconds ?? NaN) + floor.networkReadSeconds;
   return {
     'floor read-back s (cgroup + network)':
       floor === undefined
         ? 'skipped'
-        : `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds, 2)}`,
+        : `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds ?? NaN, 2)}`,
     'no-op pass s': `${fixed(noop.passSeconds, 2)}${noop.passSeconds < 1.2 ? ' (at most: passes start every 1 s)' : ''}`,
     'no-op ÷ floor read-back': floor === undefined ? 'skipped' : fixed(noop.passSeconds / floorRead, 2),
     'no-op ÷ floor read-back without its process starts':
@@ -257,10 +257,17 @@ async function measure(tenants: number): Promise<Record<string, number | string>
   log(`${tenants} tenants: ${SKIP.has('floor') ? 'no floor (GOVERNOR_BENCH_SKIP)' : 'the floor'}`);
   const floor = SKIP.has('floor')
     ? undefined
-    : measureFloor(CGROUP2_MOUNT, label, tenants, (i) => {
-        const net = `${NET}.${FLOOR_BASE + (i >> 7)}`;
-        return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
-      });
+    : measureFloor(
+        CGROUP2_MOUNT,
+        label,
+        tenants,
+        (i) => {
+          const net = `${NET}.${FLOOR_BASE + (i >> 7)}`;
+          return { host: `${net}.${(i & 127) * 2}`, tenant: `${net}.${(i & 127) * 2 + 1}` };
+        },
+        // The read-back is what a no-op pass is compared with: without the no-op windows it is not timed.
+        { readBack: !SKIP.has('noop') },
+      );
   if (floor !== undefined) log(`${tenants} tenants: floor ${JSON.stringify(floor)}`);
   const ofFloor = (figure: (measured: NonNullable<typeof floor>) => string) => (floor === undefined ? 'skipped' : figure(floor));
   const world = await benchWorld(`gb${label}`, NET_POOL, DATA_DIR);
