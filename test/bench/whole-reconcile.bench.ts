@@ -33,7 +33,10 @@ import { fixed, report, seconds, summarize } from './stats';
 // 10.216), GOVERNOR_BENCH_COLD_ONLY=1 (stop after the cold pass and the idle changes: for before/after rounds of
 // the cold pass), GOVERNOR_BENCH_SKIP=floor,noop (either or both: leave out the floor, or the no-op windows and with them the floor's read-back, so
 // that a guest run at 1,000 tenants reaches the MemoryLimitPending latency within a session; the governor still
-// runs two passes at the 1 s resync first). Each phase's figures go to stderr as soon as they are measured, so a run cut short keeps them.
+// runs two passes at the 1 s resync first), GOVERNOR_BENCH_STEPS_EVERY=<s> (during the cold pass, what each reconcile
+// step cost a tenant, every <s> seconds; off by default, since each reading is a whole /metrics scrape). The cold pass's
+// figures always include each step's mean over the whole pass. Each phase's figures go to stderr as soon as they are
+// measured, so a run cut short keeps them.
 
 const main = process.env.GOVERNOR_BENCH_MAIN ?? MAIN;
 const SIZES = (process.env.GOVERNOR_BENCH_TENANTS ?? '100').split(',').map(Number);
@@ -45,6 +48,7 @@ for (const phase of SKIP)
   if (phase !== 'floor' && phase !== 'noop') throw new Error(`GOVERNOR_BENCH_SKIP: ${phase} is not a phase that can be left out (floor, noop)`);
 /** the address pool: the governor's half, then the floor's */
 const NET = process.env.GOVERNOR_BENCH_NET ?? '10.216';
+const STEPS_EVERY_MS = Number(process.env.GOVERNOR_BENCH_STEPS_EVERY ?? 0) * 1000;
 const NET_POOL = `${NET}.0.0/17`;
 const FLOOR_BASE = 128;
 const QUOTA = {
@@ -83,19 +87,26 @@ async function phases(db: Client): Promise<Map<string, number>> {
 }
 
 /**
- * Waits for every tenant's status at its generation, saying every 30 s how many are and what each reconcile
- * step cost a tenant meanwhile (so that a pass that slows as it goes says which step grew).
+ * Waits for every tenant's status at its generation, saying every 30 s how many are; with STEPS_EVERY, also what
+ * each reconcile step cost a tenant meanwhile (so that a pass that slows as it goes says which step grew). That
+ * reading is a whole /metrics scrape, which at 1,000 tenants holds the guest's governor for seconds: off by default.
  */
 async function allApplied(db: Client, tenants: number, url: string): Promise<Map<string, number>> {
-  let steps = await stepTimes(url).catch(() => new Map<string, { seconds: number; count: number }>());
+  let steps = new Map<string, { seconds: number; count: number }>();
+  let stepsAt = Date.now();
   for (let deadline = Date.now() + 7_200_000, told = Date.now(); ; await sleep(500)) {
     const now = await phases(db);
     const done = [...now.values()].reduce((a, b) => a + b, 0);
     if (done >= tenants) return now;
     if (Date.now() - told > 30_000) {
-      const later = await stepTimes(url).catch(() => steps);
-      log(`${done} of ${tenants} tenants applied; mean ms a tenant by step meanwhile: ${stepMeans(steps, later)}`);
-      steps = later;
+      let meanwhile = '';
+      if (STEPS_EVERY_MS > 0 && Date.now() - stepsAt >= STEPS_EVERY_MS) {
+        const later = await stepTimes(url).catch(() => steps);
+        meanwhile = `; mean ms a tenant by step meanwhile: ${stepMeans(steps, later)}`;
+        steps = later;
+        stepsAt = Date.now();
+      }
+      log(`${done} of ${tenants} tenants applied${meanwhile}`);
       told = Date.now();
     }
     if (Date.now() > deadline) throw new Error(`${done} of ${tenants} tenants applied after 2 hours`);
