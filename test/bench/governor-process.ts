@@ -109,8 +109,17 @@ export function forksSinceBoot(): number {
  * POST /v1/tenants for every name, `parallel` at a time, each retried a few times (a loaded host drops some;
  * under TCG the database can answer 503 for a while).
  */
-export async function createTenants(url: string, token: string, names: readonly string[], quota?: unknown, parallel = 16, attempts = 4): Promise<void> {
+export async function createTenants(
+  url: string,
+  token: string,
+  names: readonly string[],
+  quota?: unknown,
+  parallel = 16,
+  attempts = 4,
+  progress?: (created: number) => void,
+): Promise<void> {
   for (let i = 0; i < names.length; i += parallel) {
+    progress?.(i);
     await Promise.all(
       names.slice(i, i + parallel).map(async (name) => {
         for (let attempt = 0; ; attempt += 1) {

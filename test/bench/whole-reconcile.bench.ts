@@ -293,7 +293,15 @@ async function measure(tenants: number): Promise<Record<string, number | string>
   try {
     log(`${tenants} tenants: creating them through a role api service`);
     const api = await startService({ ...env, GOVERNOR_ROLE: 'api' }, 1_800_000, main);
-    await createTenants(api.url, ROOT_TOKEN, names, QUOTA, 4, 10);
+    const creating = process.hrtime.bigint();
+    let toldAt = Date.now();
+    await createTenants(api.url, ROOT_TOKEN, names, QUOTA, 4, 10, (created) => {
+      if (Date.now() - toldAt < 60_000) return;
+      log(`${created} of ${tenants} tenants created`);
+      toldAt = Date.now();
+    });
+    const creation = seconds(creating);
+    log(`${tenants} tenants: created in ${fixed(creation, 1)} s`);
     await api.stop();
     await db.connect();
 
@@ -318,6 +326,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const floorCold = (f: NonNullable<typeof floor>) => (f.cgroupSeconds ?? NaN) + f.networkSeconds;
     const coldFigures = {
       tenants,
+      'creation s (POST, 4 at a time, role api)': fixed(creation, 1),
       'floor cgroup s': ofFloor((f) => (f.cgroupSeconds === null ? 'n/a' : fixed(f.cgroupSeconds, 3))),
       'floor network s': ofFloor((f) => fixed(f.networkSeconds, 2)),
       'floor of which process starts s': ofFloor((f) => fixed(f.processStartSeconds, 2)),
