@@ -48,10 +48,10 @@ export async function metrics(url: string, patterns: readonly RegExp[]): Promise
 export async function stepTimes(url: string): Promise<Map<string, { seconds: number; count: number }>> {
   const steps = new Map<string, { seconds: number; count: number }>();
   for (const [, kind, step, value] of (await metricsText(url)).matchAll(/^governor_reconcile_step_duration_seconds_(sum|count)\{step="([a-z]+)"\} (\S+)$/gm)) {
-    const entry = steps.get(step!) ?? { seconds: 0, count: 0 };
+    const entry = steps.get(step) ?? { seconds: 0, count: 0 };
     if (kind === 'sum') entry.seconds = Number(value);
     else entry.count = Number(value);
-    steps.set(step!, entry);
+    steps.set(step, entry);
   }
   return steps;
 }

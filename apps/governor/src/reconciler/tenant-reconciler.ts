@@ -158,15 +158,17 @@ export class TenantReconciler {
     const check = this.quiet.starts(tenant.name, driver.tenantPath(tenant.name), previous?.isolation?.init.pid);
     let result: TenantApplyResult;
     try {
-      result = await this.step('cgroup', () => driver.applyTenant(tenant.name, tenant.quota, {
-        force: tenant.forceGeneration === tenant.generation,
-        reclaimTimeoutMs: 0,
-        freezeTimeoutMs: 0,
-        killTimeoutMs: 0,
-        waitedMs: waits.waitedMs(tenant.name, tenant.generation),
-        suspended: tenant.suspended,
-        owner: tenant.id,
-      }));
+      result = await this.step('cgroup', () =>
+        driver.applyTenant(tenant.name, tenant.quota, {
+          force: tenant.forceGeneration === tenant.generation,
+          reclaimTimeoutMs: 0,
+          freezeTimeoutMs: 0,
+          killTimeoutMs: 0,
+          waitedMs: waits.waitedMs(tenant.name, tenant.generation),
+          suspended: tenant.suspended,
+          owner: tenant.id,
+        }),
+      );
     } catch (err) {
       if (!(err instanceof CgroupNotEmptyError)) throw err;
       // A deleted tenant's cgroup of the same name is still emptying after its kill: nothing of this tenant
