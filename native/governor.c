@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -373,6 +374,34 @@ int gv_pidfd_open(int pid)
 {
 	long fd = syscall(SYS_pidfd_open, pid, 0);
 	return fd < 0 ? -errno : (int)fd;
+}
+
+long gv_raise_nofile(unsigned long want)
+{
+	struct rlimit now;
+	if (getrlimit(RLIMIT_NOFILE, &now) < 0)
+		return -errno;
+	/* fs.nr_open caps every hard limit: a setrlimit past it is EPERM even for root. */
+	unsigned long cap = want, nr_open;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) == 1 && nr_open < cap)
+			cap = nr_open;
+		fclose(f);
+	}
+	if (now.rlim_cur >= cap)
+		return (long)(now.rlim_cur > LONG_MAX ? LONG_MAX : now.rlim_cur);
+	struct rlimit raised = {.rlim_cur = cap, .rlim_max = now.rlim_max > cap ? now.rlim_max : cap};
+	if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+		return (long)cap;
+	if (errno != EPERM)
+		return -errno;
+	struct rlimit soft = {.rlim_cur = now.rlim_max < cap ? now.rlim_max : cap, .rlim_max = now.rlim_max};
+	if (soft.rlim_cur <= now.rlim_cur)
+		return (long)now.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &soft) < 0)
+		return -errno;
+	return (long)soft.rlim_cur;
 }
 
 int gv_pidfd_send_signal(int pidfd, int sig)

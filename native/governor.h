@@ -133,6 +133,13 @@ GV_API int gv_monitor_spare_release(int pid, int sock);
 /* pidfd_open(2). Returns the pidfd. */
 GV_API int gv_pidfd_open(int pid);
 
+/*
+ * Raises this process's RLIMIT_NOFILE, soft and hard, to `want`, or as far as fs.nr_open and its privilege allow
+ * (without CAP_SYS_RESOURCE: the soft limit up to the hard one). Never lowers either. Returns the soft limit now
+ * in force, or -errno.
+ */
+GV_API long gv_raise_nofile(unsigned long want);
+
 /* pidfd_send_signal(2); sig 0 checks for existence (-ESRCH once the process has exited). */
 GV_API int gv_pidfd_send_signal(int pidfd, int sig);
 

@@ -115,6 +115,8 @@ enum step { STEP_NETNS = 1, STEP_USERNS, STEP_IDS, STEP_CWD, STEP_STDIO, STEP_SI
 
 /* The tenant init's namespaces a workload joins in its child, in this order, before net and user. */
 #define TENANT_NS 3
+/* a workload's soft RLIMIT_NOFILE when it starts: see run_child */
+#define WORKLOAD_NOFILE 1024
 static const int tenant_ns_types[TENANT_NS] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC};
 
 struct plan {
@@ -389,6 +391,13 @@ static _Noreturn void run_child(const struct plan *p)
 	sigset_t none;
 	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0)
 		child_fail(p->report, STEP_SIGNALS, errno);
+	/* The governor raises its own open-file limit (a pidfd per tenant init); a workload starts with the soft
+	 * limit most programs expect, as under systemd: 1024 (select(2)'s), the hard limit its to raise to. */
+	struct rlimit files;
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > WORKLOAD_NOFILE) {
+		files.rlim_cur = WORKLOAD_NOFILE;
+		(void)setrlimit(RLIMIT_NOFILE, &files);
+	}
 	execve(p->argv[0], p->argv, p->envp);
 	child_fail(p->report, STEP_EXEC, errno);
 }

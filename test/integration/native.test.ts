@@ -186,6 +186,31 @@ describe('files beneath a directory fd', () => {
   });
 });
 
+describe('the open-file limit', () => {
+  it('is raised as far as the capabilities allow, and never lowered', () => {
+    // In a child with a small limit: a raised hard limit could not be lowered again in this process.
+    const script = [
+      `const { KoffiNative } = require(${JSON.stringify(join(__dirname, '..', '..', 'libs', 'native', 'src'))});`,
+      'const native = new KoffiNative();',
+      'const limits = () => /^Max open files +(\\d+) +(\\d+)/m.exec(require("fs").readFileSync("/proc/self/limits", "utf8")).slice(1).map(Number);',
+      'const before = limits();',
+      'const raised = native.raiseOpenFileLimit(8192);',
+      'const after = limits();',
+      'const again = native.raiseOpenFileLimit(16);',
+      'console.log(JSON.stringify({ before, raised, after, again, last: limits() }));',
+    ].join('\n');
+    const run = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '-e', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const { before, raised, after, again, last } = JSON.parse(run.stdout) as Record<'before' | 'after' | 'last', number[]> & { raised: number; again: number };
+    // CAP_SYS_RESOURCE (bit 24) lets the hard limit rise; without it only the soft one may, up to the hard one.
+    const capable = (BigInt(`0x${/^CapEff:\s+([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`) >> 24n) & 1n;
+    assert.deepEqual(after, capable === 1n ? [8192, 8192] : [4096, 4096], JSON.stringify({ before, after }));
+    assert.equal(raised, after[0]);
+    assert.equal(again, raised, 'a smaller ask lowers nothing');
+    assert.deepEqual(last, after);
+  });
+});
+
 describe('pidfds', () => {
   it('opens a pidfd for this process and signals it with 0', () => {
     const pidfd = native.pidfdOpen(process.pid);

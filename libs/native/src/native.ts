@@ -142,6 +142,7 @@ function bind(path: string) {
     ),
     monitorSpareRelease: fn<(pid: number, sock: number) => number>('int gv_monitor_spare_release(int pid, int sock)'),
     pidfdOpen: fn<(pid: number) => number>('int gv_pidfd_open(int pid)'),
+    raiseNofile: fn<(want: number) => number>('long gv_raise_nofile(unsigned long want)'),
     pidfdSendSignal: fn<(pidfd: number, sig: number) => number>('int gv_pidfd_send_signal(int pidfd, int sig)'),
     pidfdWait: fn<(pidfd: number, exitCode: [number], termSignal: [number]) => number>(
       'int gv_pidfd_wait(int pidfd, _Out_ int *exit_code, _Out_ int *term_signal)',
@@ -582,6 +583,12 @@ export class KoffiNative implements GovernorNative {
     if (timedOut) return `the monitor did not report within ${timeoutMs} ms`;
     if (text === 'ok') return undefined;
     return text === '' ? `the monitor died while starting (its launcher exited with ${status[0]})` : text;
+  }
+
+  raiseOpenFileLimit(want: number): number {
+    const limit = this.lib.raiseNofile(want);
+    if (limit < 0) throw new NativeError('raiseOpenFileLimit', `RLIMIT_NOFILE ${want}`, -limit);
+    return limit;
   }
 
   pidfdOpen(pid: number): number {

@@ -196,6 +196,11 @@ export interface GovernorNative {
   /** Closes a spare's socket and reaps it, when it is not to be used (it exits at EOF). */
   releaseSpareMonitor(spare: SpareMonitor): void;
 
+  /**
+   * Raises RLIMIT_NOFILE (soft and hard) to `want`, or as far as fs.nr_open and the process's privilege allow; never
+   * lowers it. Returns the soft limit now in force.
+   */
+  raiseOpenFileLimit(want: number): number;
   pidfdOpen(pid: number): number;
   /** pidfd_send_signal(2); signal by number (e.g. 15) */
   pidfdSendSignal(pidfd: number, signal: number): void;

@@ -17,6 +17,12 @@ import { HostException, HostExceptionCode } from './host.exception';
 /** Where the locks of host-wide things (nftables tables) live. */
 const FIREWALL_LOCKS = '/run/lock/governor';
 
+/** The open-file limit a governor asks for (fs.nr_open's default), and the least it runs without a warning. */
+const OPEN_FILES_WANTED = 1 << 20;
+const OPEN_FILES_ENOUGH = 16_384;
+/** fds a governor holds besides one per tenant: database pool, sockets, the host watch, libraries */
+const OPEN_FILES_OWN = 200;
+
 /**
  * This host's cgroup subtree, in the roles that touch the host (all, agent). A host that cannot be
  * prepared (no cgroup2, no permission) does not stop the API: host endpoints answer 503 with the reason,
@@ -50,6 +56,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
     let step = 'locking the host state';
     try {
       const native = new KoffiNative();
+      this.raiseOpenFileLimit(native);
       this.lockHostState(native, 'before');
       step = `preparing the cgroup root ${this.config.cgroupRoot ?? '(default)'}`;
       this.driver = await CgroupDriver.start({ root: this.config.cgroupRoot, native });
@@ -84,6 +91,28 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
       }
       this.failure = `${step} failed: ${err instanceof Error ? err.message : String(err)}`;
       this.logger.error({ err }, `host setup failed: ${this.failure}`);
+    }
+  }
+
+  /**
+   * A governor holds a pidfd of every tenant's init (the host watch) and a few dozen fds of its own, so the
+   * kernel's default hard limit of 4,096 open files ends at about 4,000 tenants, where every open (a cgroup file,
+   * a database connection, a socket) would fail with EMFILE. The limit is raised as far as the host allows
+   * (workloads start with a soft limit of 1024 again: governor-monitor); one below what a large host needs is said
+   * at start, with how to lift it.
+   */
+  private raiseOpenFileLimit(native: KoffiNative): void {
+    try {
+      const limit = native.raiseOpenFileLimit(OPEN_FILES_WANTED);
+      if (limit >= OPEN_FILES_ENOUGH) this.logger.log({ limit }, `open-file limit ${limit}`);
+      else
+        this.logger.warn(
+          { limit },
+          `open-file limit ${limit}: the governor holds about one fd per tenant, so past about ${limit - OPEN_FILES_OWN} tenants opens fail with EMFILE; ` +
+            'raise the hard limit (LimitNOFILE= under systemd, --ulimit nofile= under Docker) or give the governor CAP_SYS_RESOURCE',
+        );
+    } catch (err) {
+      this.logger.warn({ err }, `the open-file limit could not be read or raised: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
