@@ -392,7 +392,7 @@ static _Noreturn void run_child(const struct plan *p)
 	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0)
 		child_fail(p->report, STEP_SIGNALS, errno);
 	/* The governor raises its own open-file limit (a pidfd per tenant init); a workload starts with the soft
-	 * limit most programs expect, as under systemd: 1024 (select(2)'s), the hard limit its to raise to. */
+	 * limit most programs expect, as under systemd: 1024 (select(2)'s), and may raise it up to the hard limit. */
 	struct rlimit files;
 	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > WORKLOAD_NOFILE) {
 		files.rlim_cur = WORKLOAD_NOFILE;

@@ -102,6 +102,14 @@ describe('tenant namespaces and workloads', () => {
     assert.match(readFileSync(join(runDir, 'workloads', started.id, 'namespaces'), 'utf8'), /^cgroup \d+$/m);
   });
 
+  it('starts a workload with the soft open-file limit programs expect (1024), not the one the governor raised for itself', async () => {
+    const started = await run('box', { command: ['/bin/sh', '-c', 'ulimit -Sn; ulimit -Hn'] });
+    const done = await settled('box', started.id);
+    assert.equal(done.state, 'exited', JSON.stringify(done));
+    const [soft, hard] = (await logs('box', started.id)).trim().split('\n').map(Number);
+    assert.equal(soft, Math.min(1024, hard), `soft ${soft}, hard ${hard}`);
+  });
+
   it('shows the host the workload under the tenant base uid, and stops it with SIGTERM', async () => {
     const started = await run('box', { command: ['/bin/sleep', '60'] });
     const running = await settled('box', started.id, (w) => w.state === 'running' && w.pid !== null);
