@@ -12,7 +12,7 @@ import { createDatabase, dropDatabase, ROOT_TOKEN } from '../support/governor.ha
 const TICKS = 100; // USER_HZ
 
 /**
- * The sum of every sample of /metrics whose line matches `pattern`. Through node:http, which waits as long as the
+ * The text of /metrics. Through node:http, which waits as long as the
  * scrape takes: fetch gives up after 300 s without headers, and in the kernel guest, beside a reconciler
  * resyncing back to back, a scrape took longer.
  */
@@ -28,19 +28,17 @@ function metricsText(url: string, headers: Record<string, string> = {}): Promise
   });
 }
 
+/** The sum of every sample of /metrics whose line matches `pattern`. */
 export async function metric(url: string, pattern: RegExp, headers: Record<string, string> = {}): Promise<number> {
-  return (await metricsText(url, headers))
-    .split('\n')
-    .filter((line) => pattern.test(line))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+  return (await metrics(url, [pattern], headers))[0] ?? 0;
 }
 
 /**
  * Several metrics' sums from one scrape, in the order of the patterns: at 1,000 tenants a scrape holds the guest
  * governor's loop for seconds, so a window's edges take one each.
  */
-export async function metrics(url: string, patterns: readonly RegExp[]): Promise<number[]> {
-  const lines = (await metricsText(url)).split('\n');
+export async function metrics(url: string, patterns: readonly RegExp[], headers: Record<string, string> = {}): Promise<number[]> {
+  const lines = (await metricsText(url, headers)).split('\n');
   return patterns.map((pattern) => lines.filter((line) => pattern.test(line)).reduce((sum, line) => sum + Number(line.split(' ').pop()), 0));
 }
 
