@@ -51,13 +51,13 @@ async function drift(name: string, file: string): Promise<number> {
 }
 
 const nft = (...args: string[]) => spawnSync('nft', args, { encoding: 'utf8' });
-/** Deletes the input chain's anti-spoofing rule of one link (the rule that names its address). */
+/** Deletes one link's anti-spoofing element (its link and the one source address it may send from). */
 function deleteSpoofRule(hostInterface: string): void {
-  const listing = nft('-a', 'list', 'chain', 'inet', host.firewallTable, 'input').stdout;
-  const line = listing.split('\n').find((l) => l.includes(`"${hostInterface}"`) && / handle \d+$/.test(l));
-  assert.ok(line, listing);
-  const handle = / handle (\d+)$/.exec(line)![1];
-  const deleted = nft('delete', 'rule', 'inet', host.firewallTable, 'input', 'handle', handle);
+  const listing = nft('-j', 'list', 'set', 'inet', host.firewallTable, 'guard4').stdout;
+  const { nftables } = JSON.parse(listing) as { nftables: Array<{ set?: { elem?: Array<{ concat: [string, string] }> } }> };
+  const element = nftables.flatMap((entry) => entry.set?.elem ?? []).find((e) => e.concat[0] === hostInterface);
+  assert.ok(element, listing);
+  const deleted = nft('delete', 'element', 'inet', host.firewallTable, 'guard4', `{ "${hostInterface}" . ${element.concat[1]} }`);
   assert.equal(deleted.status, 0, deleted.stderr);
 }
 const ruleCount = (hostInterface: string) => nft('list', 'table', 'inet', host.firewallTable).stdout.split(`"${hostInterface}"`).length - 1;

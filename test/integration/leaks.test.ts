@@ -71,9 +71,8 @@ describe(`${CYCLES} tenant create/delete cycles`, { timeout: 1_800_000 }, () => 
       .filter((line) => line.split(' ')[4]?.startsWith(`${host.runDir}/ns/`)).length;
     // Subdirectories only: a cgroup directory also lists its control files.
     const dir = (path: string) => (existsSync(path) ? readdirSync(path, { withFileTypes: true }).filter((entry) => entry.isDirectory()).length : 0);
-    const rules = spawnSync('nft', ['list', 'table', 'inet', host.firewallTable], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter((line) => / gv[0-9a-f]{10}\b/.test(line)).length;
+    // Every element of the table's sets that names a tenant link (its link, source address, gateway).
+    const rules = spawnSync('nft', ['list', 'table', 'inet', host.firewallTable], { encoding: 'utf8' }).stdout.match(/"gv[0-9a-f]{10}"/g)?.length ?? 0;
     const [{ live }] = (await sql.query<{ live: number }>('SELECT count(*)::int AS live FROM tenant_allocations WHERE released_at IS NULL')).rows;
     return {
       cgroups: dir(join(host.root, 'tenants')),

@@ -261,30 +261,39 @@ describe('a tenant link', () => {
   it('puts back a firewall rule deleted by hand', async () => {
     await firewall.ensure(fw(spec, other));
     const handles = await nft('-a', 'list', 'chain', 'inet', table, 'input');
-    const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles)?.[1];
+    const handle = /iifname @links drop # handle (\d+)/.exec(handles)?.[1];
     assert.ok(handle, handles);
     await nft('delete', 'rule', 'inet', table, 'input', 'handle', handle);
     assert.equal((await firewall.ensure(fw(spec, other))).written, true);
-    assert.match(await nft('list', 'chain', 'inet', table, 'input'), /iifname \{[^}]+\} drop/);
+    assert.match(await nft('list', 'chain', 'inet', table, 'input'), /iifname @links drop/);
+  });
+
+  it("puts back a tenant's element deleted by hand, and names its link", async () => {
+    await firewall.ensure(fw(spec, other));
+    await nft('delete', 'element', 'inet', table, 'guard4', `{ "${spec.hostInterface}" . ${spec.tenantAddress} }`);
+    const outcome = await firewall.ensure(fw(spec, other));
+    assert.equal(outcome.written, true);
+    assert.deepEqual(outcome.drift, [`set guard4 lacks "${spec.hostInterface}" . ${spec.tenantAddress} (link "${spec.hostInterface}")`]);
+    assert.match(await nft('list', 'set', 'inet', table, 'guard4'), new RegExp(`"${spec.hostInterface}" \\. ${spec.tenantAddress.replace(/\./g, '\\.')}`));
+    assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'repaired: the next pass writes nothing');
   });
 
   it('repairs a drop replaced by an accept by hand, which keeps the count of accepts and drops, and names the rule', async () => {
     await firewall.ensure(fw(spec, other));
     assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'in sync: nothing written');
     const handles = await nft('-a', 'list', 'chain', 'inet', table, 'input');
-    const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles)?.[1];
+    const handle = /iifname @links drop # handle (\d+)/.exec(handles)?.[1];
     assert.ok(handle, handles);
-    const links = `{ "${spec.hostInterface}", "${other.hostInterface}" }`;
-    await nft('replace', 'rule', 'inet', table, 'input', 'handle', handle, 'iifname', links, 'accept');
+    await nft('replace', 'rule', 'inet', table, 'input', 'handle', handle, 'iifname', '@links', 'accept');
     const outcome = await firewall.ensure(fw(spec, other));
     assert.equal(outcome.written, true);
     assert.ok(
-      outcome.drift.some((entry) => entry.includes('"accept"') && entry.includes(spec.hostInterface)),
+      outcome.drift.some((entry) => entry.includes('"accept"') && entry.includes('@links')),
       `the accept is named as drift: ${outcome.drift.join('\n')}`,
     );
     const input = await nft('list', 'chain', 'inet', table, 'input');
-    assert.match(input, /iifname \{[^}]+\} drop/);
-    assert.doesNotMatch(input, /iifname \{[^}]+\} accept/);
+    assert.match(input, /iifname @links drop/);
+    assert.doesNotMatch(input, /iifname @links accept/);
     assert.equal((await firewall.ensure(fw(spec, other))).written, false, 'repaired: the next pass writes nothing');
   });
 
@@ -301,7 +310,7 @@ describe('a tenant link', () => {
       assert.ok(held.at(-1)! >= 1_024, `the test holds fds up to ${held.at(-1)}`);
       assert.equal((await firewall.ensure(fw(spec, other))).written, true, 'a change is applied');
       const handles = await nft('-a', 'list', 'chain', 'inet', table, 'input');
-      const handle = /iifname \{[^}]+\} drop # handle (\d+)/.exec(handles)?.[1];
+      const handle = /iifname @links drop # handle (\d+)/.exec(handles)?.[1];
       assert.ok(handle, handles);
       await nft('delete', 'rule', 'inet', table, 'input', 'handle', handle);
       assert.equal((await firewall.ensure(fw(spec, other))).written, true, 'a hand edit is repaired');

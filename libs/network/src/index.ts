@@ -5,9 +5,13 @@ export {
   FIREWALL_TABLE,
   normaliseListing,
   removeFirewall,
+  renderDelta,
   renderFirewall,
+  renderTable,
+  firewallModel,
   TenantFirewall,
   tenantsInDrift,
+  type FirewallModel,
   type FirewallOutcome,
   type FirewallTenant,
 } from './firewall';
