@@ -24,7 +24,8 @@ GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/isolation.bench.js
 # A tenant init's start beside 100 tenants (its launcher copies the mount template, not the host's namespace).
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/init-start.bench.js
 node dist/test/bench/network.bench.js
-# The tenant firewall at 100 and 1,000 tenants: apply, arrival, listing, and the event loop meanwhile.
+# The tenant firewall at 100, 1,000 and 5,000 tenants: apply, arrival, departure, listing, the event loop meanwhile,
+# and what the table costs every packet (loopback pings with and without it).
 node dist/test/bench/firewall.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/metrics.bench.js
 node dist/test/bench/database.bench.js
