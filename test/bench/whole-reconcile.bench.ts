@@ -250,7 +250,9 @@ async function noopPhase(gov: Governor, tenants: number, windowS: number, root: 
     'floor read-back s (cgroup + network)':
       floor === undefined
         ? 'skipped'
-        : `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds ?? NaN, 2)}`,
+        : `${floor.cgroupReadSeconds === null ? 'n/a' : fixed(floor.cgroupReadSeconds, 3)} + ${fixed(floor.networkReadSeconds ?? NaN, 2)}${
+            floor.networkReadTenants < tenants ? ` (the network of ${floor.networkReadTenants} read, scaled)` : ''
+          }`,
     'no-op pass s': `${fixed(noop.passSeconds, 2)}${noop.passSeconds < 1.2 ? ' (at most: passes start every 1 s)' : ''}`,
     'no-op ÷ floor read-back': floor === undefined ? 'skipped' : fixed(noop.passSeconds / floorRead, 2),
     'no-op ÷ floor read-back without its process starts':
