@@ -24,7 +24,8 @@ export class FirewallLog implements FirewallReport {
   ) {}
 
   async applied(outcome: FirewallOutcome, tenants: readonly FirewallTenant[], drifted: readonly string[]): Promise<void> {
-    if (outcome.written) this.logger.log({ tenants: tenants.length, drift: outcome.drift }, 'firewall table replaced');
+    if (outcome.drift.length > 0) this.logger.warn({ tenants: tenants.length, drift: outcome.drift }, 'firewall table repaired: it had been changed by hand');
+    else if (outcome.written) this.logger.log({ tenants: tenants.length }, 'firewall table changed');
     for (const tenant of drifted) this.metrics.driftCorrections.inc({ tenant, file: 'nftables' });
     for (const change of await ensureForwarding(tenants)) this.logger.warn({ change }, 'turned on IP forwarding for tenants that may reach the outside');
   }
