@@ -99,6 +99,56 @@ export function threadCpuSeconds(pid: number): { main: number; others: number } 
 }
 
 /** The "processes" line of /proc/stat: forks and thread clones since boot, in the whole system. */
+/** Every process's CPU time (kernel threads included) by pid, with its name: for topCpu. */
+export function processCpu(): Map<number, { name: string; seconds: number }> {
+  const cpu = new Map<number, { name: string; seconds: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      cpu.set(Number(entry), { name, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return cpu;
+}
+
+/** The whole system's CPU ticks by kind (the first line of /proc/stat). */
+export function systemCpu(): Record<'user' | 'system' | 'softirq' | 'iowait' | 'idle', number> {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return { user: user + nice, system: system + irq + steal, softirq: softirq, iowait: iowait, idle: idle };
+}
+
+/**
+ * Where the system's CPU went between two readings: the share of each kind, then the processes that used the
+ * most, summed by name (kworker/u4:1 and kworker/0:2 as kworker; every PostgreSQL backend as postgres).
+ */
+export function topCpu(
+  before: { processes: ReturnType<typeof processCpu>; system: ReturnType<typeof systemCpu> },
+  after: { processes: ReturnType<typeof processCpu>; system: ReturnType<typeof systemCpu> },
+  count = 6,
+): string {
+  const total = Object.values(after.system).reduce((a, b) => a + b, 0) - Object.values(before.system).reduce((a, b) => a + b, 0);
+  const kinds = (Object.keys(after.system) as Array<keyof typeof after.system>)
+    .map((kind) => `${kind} ${((100 * (after.system[kind] - before.system[kind])) / Math.max(1, total)).toFixed(0)}%`)
+    .join(' ');
+  const byName = new Map<string, number>();
+  for (const [pid, now] of after.processes) {
+    const used = now.seconds - (before.processes.get(pid)?.seconds ?? 0);
+    const name = now.name.split('/')[0];
+    if (used > 0) byName.set(name, (byName.get(name) ?? 0) + used);
+  }
+  const top = [...byName]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`)
+    .join(', ');
+  return `${kinds}; by process: ${top}`;
+}
+
 export function forksSinceBoot(): number {
   return Number(/^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
 }

@@ -9,7 +9,21 @@ import { CGROUP2_MOUNT } from '../support/cgroup-root';
 import { ROOT_TOKEN } from '../support/governor.harness';
 import { MAIN, startService, type ServiceProcess } from '../support/service.process';
 import { COUNTED_CALLS, countSyscalls, detach, trace } from '../support/syscall-count';
-import { benchWorld, CGROUP_WRITES, cpuSeconds, createTenants, forksSinceBoot, metric, metrics, RECONCILED, stepMeans, stepTimes } from './governor-process';
+import {
+  benchWorld,
+  CGROUP_WRITES,
+  cpuSeconds,
+  createTenants,
+  forksSinceBoot,
+  metric,
+  metrics,
+  processCpu,
+  RECONCILED,
+  stepMeans,
+  stepTimes,
+  systemCpu,
+  topCpu,
+} from './governor-process';
 import { measureFloor } from './whole-reconcile.floor';
 import { fixed, report, seconds, summarize } from './stats';
 
@@ -34,7 +48,9 @@ import { fixed, report, seconds, summarize } from './stats';
 // the cold pass), GOVERNOR_BENCH_SKIP=floor,noop (either or both: leave out the floor, or the no-op windows and with them the floor's read-back, so
 // that a guest run at 1,000 tenants reaches the MemoryLimitPending latency within a session; the governor still
 // runs two passes at the 1 s resync first), GOVERNOR_BENCH_STEPS_EVERY=<s> (during the cold pass, what each reconcile
-// step cost a tenant, every <s> seconds; off by default, since each reading is a whole /metrics scrape). The cold pass's
+// step cost a tenant, and where the system's CPU went by process, every <s> seconds; off by default, since each
+// reading is a whole /metrics scrape), GOVERNOR_BENCH_PROFILE_DIR (a CPU profile of each governor started, written
+// there when it stops: node's --cpu-prof; in the guest, a directory of the checkout, which is shared). The cold pass's
 // figures always include each step's mean over the whole pass. Each phase's figures go to stderr as soon as they are
 // measured, so a run cut short keeps them.
 
@@ -49,6 +65,7 @@ for (const phase of SKIP)
 /** the address pool: the governor's half, then the floor's */
 const NET = process.env.GOVERNOR_BENCH_NET ?? '10.216';
 const STEPS_EVERY_MS = Number(process.env.GOVERNOR_BENCH_STEPS_EVERY ?? 0) * 1000;
+const PROFILE_DIR = process.env.GOVERNOR_BENCH_PROFILE_DIR;
 const NET_POOL = `${NET}.0.0/17`;
 const FLOOR_BASE = 128;
 /** How many tenants GOVERNOR_UID_POOL's default holds (65536 uids each), and a pool of 8,192 for more. */
@@ -77,7 +94,9 @@ interface Governor {
 
 async function startGovernor(env: Record<string, string>, resync: string): Promise<Governor> {
   const spawnedAt = process.hrtime.bigint();
-  const service = await startService({ ...env, GOVERNOR_RESYNC_INTERVAL: resync }, 1_800_000, main);
+  // A CPU profile of each governor, written when it stops (node's --cpu-prof), for where a slow pass's time goes.
+  const profile: Record<string, string> = PROFILE_DIR === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` };
+  const service = await startService({ ...env, ...profile, GOVERNOR_RESYNC_INTERVAL: resync }, 1_800_000, main);
   return { service, pid: service.child.pid as number, spawnedAt };
 }
 
@@ -97,6 +116,7 @@ async function phases(db: Client): Promise<Map<string, number>> {
 async function allApplied(db: Client, tenants: number, url: string): Promise<Map<string, number>> {
   let steps = new Map<string, { seconds: number; count: number }>();
   let stepsAt = Date.now();
+  let cpu = { processes: processCpu(), system: systemCpu() };
   for (let deadline = Date.now() + 7_200_000, told = Date.now(); ; await sleep(500)) {
     const now = await phases(db);
     const done = [...now.values()].reduce((a, b) => a + b, 0);
@@ -105,8 +125,10 @@ async function allApplied(db: Client, tenants: number, url: string): Promise<Map
       let meanwhile = '';
       if (STEPS_EVERY_MS > 0 && Date.now() - stepsAt >= STEPS_EVERY_MS) {
         const later = await stepTimes(url).catch(() => steps);
-        meanwhile = `; mean ms a tenant by step meanwhile: ${stepMeans(steps, later)}`;
+        const cpuNow = { processes: processCpu(), system: systemCpu() };
+        meanwhile = `; mean ms a tenant by step meanwhile: ${stepMeans(steps, later)}; CPU meanwhile: ${topCpu(cpu, cpuNow)}`;
         steps = later;
+        cpu = cpuNow;
         stepsAt = Date.now();
       }
       log(`${done} of ${tenants} tenants applied${meanwhile}`);
