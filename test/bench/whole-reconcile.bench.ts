@@ -94,9 +94,9 @@ interface Governor {
 
 async function startGovernor(env: Record<string, string>, resync: string): Promise<Governor> {
   const spawnedAt = process.hrtime.bigint();
-  // A CPU profile of each governor, written when it stops (node's --cpu-prof), for where a slow pass's time goes.
-  const profile: Record<string, string> = PROFILE_DIR === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` };
-  const service = await startService({ ...env, ...profile, GOVERNOR_RESYNC_INTERVAL: resync }, 1_800_000, main);
+  // A CPU profile of each governor, written when it stops (node's --cpu-prof, which NODE_OPTIONS may not carry).
+  const profile = PROFILE_DIR === undefined ? [] : ['/bin/sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir=${PROFILE_DIR} "$@"`];
+  const service = await startService({ ...env, GOVERNOR_RESYNC_INTERVAL: resync }, 1_800_000, main, profile);
   return { service, pid: service.child.pid as number, spawnedAt };
 }
 
