@@ -75,7 +75,7 @@ describe('drift corrections are counted in governor_drift_corrections_total', ()
     assert.ok(spawnSync('test', ['-d', join(dir, 'workloads')]).status === 0, 'the tree is back');
   });
 
-  it('counts a firewall rule removed by hand in the same pass that adds a tenant to the table', async () => {
+  it("counts a tenant's firewall element removed by hand in the same pass that adds a tenant to the table", async () => {
     const edited = await tenant('walled');
     const link = edited.status.network!.hostInterface;
     const rules = ruleCount(link);
@@ -90,7 +90,7 @@ describe('drift corrections are counted in governor_drift_corrections_total', ()
     assert.ok((await drift('walled', 'nftables')) >= 1, 'the hand edit is counted for the tenant it touched');
   });
 
-  it('counts a firewall rule removed by hand while the governor was stopped', async () => {
+  it("counts a tenant's firewall element removed by hand while the governor was stopped", async () => {
     const link = (await get('walled')).status.network!.hostInterface;
     const rules = ruleCount(link);
     await gov.app.close();
