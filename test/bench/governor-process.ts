@@ -69,11 +69,20 @@ export function stepMeans(before: Map<string, { seconds: number; count: number }
 export const RECONCILED = /^governor_reconcile_total\{result="success"\}/;
 export const CGROUP_WRITES = /^governor_cgroup_writes_total /;
 
+/**
+ * A stat(5) text (of /proc/<pid>/stat or a task's): its name, and utime + stime (+ cutime + cstime with
+ * `children`) in seconds. utime, stime, cutime, cstime are fields 14-17; after "pid (comm) " they are 11-14, and
+ * the name may itself hold ") ".
+ */
+function statCpu(stat: string, children = false): { name: string; seconds: number } {
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  const seconds = (children ? [11, 12, 13, 14] : [11, 12]).reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS;
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds };
+}
+
 /** utime + stime + cutime + cstime of stat(5): the process and the children it has reaped, in seconds. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // utime, stime, cutime, cstime are fields 14-17 of stat(5); after "pid (comm) " they are 11-14.
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS;
+  return statCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'), true).seconds;
 }
 
 /**
@@ -90,25 +99,20 @@ export function threadCpuSeconds(pid: number): { main: number; others: number } 
     } catch {
       continue; // a thread that ended meanwhile
     }
-    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
+    const { seconds } = statCpu(stat);
     if (tid === String(pid)) main = seconds;
     else others += seconds;
   }
   return { main, others };
 }
 
-/** The "processes" line of /proc/stat: forks and thread clones since boot, in the whole system. */
 /** Every process's CPU time (kernel threads included) by pid, with its name: for topCpu. */
 export function processCpu(): Map<number, { name: string; seconds: number }> {
   const cpu = new Map<number, { name: string; seconds: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      cpu.set(Number(entry), { name, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS });
+      cpu.set(Number(entry), statCpu(readFileSync(`/proc/${entry}/stat`, 'utf8')));
     } catch {
       // gone meanwhile
     }
@@ -149,6 +153,7 @@ export function topCpu(
   return `${kinds}; by process: ${top}`;
 }
 
+/** The "processes" line of /proc/stat: forks and thread clones since boot, in the whole system. */
 export function forksSinceBoot(): number {
   return Number(/^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
 }

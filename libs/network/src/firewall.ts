@@ -271,7 +271,11 @@ interface TableView {
 function viewOf(items: readonly unknown[]): TableView {
   const shape = new Map<string, string[]>();
   const elements = new Map<string, Map<string, readonly string[]>>();
-  const entry = (key: string, normalised: string) => shape.set(key, [...(shape.get(key) ?? []), normalised]);
+  const entry = (key: string, normalised: string) => {
+    const entries = shape.get(key);
+    if (entries === undefined) shape.set(key, [normalised]);
+    else entries.push(normalised);
+  };
   for (const item of items) {
     if (item === null || typeof item !== 'object' || 'metainfo' in item) continue;
     const [kind, body] = Object.entries(item as Record<string, Record<string, unknown>>)[0] ?? [];
