@@ -216,6 +216,8 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTableText' | 'generati
   committed = 0;
   listings = 0;
   transactions: string[] = [];
+  /** a hand edit that lands right after the next transaction, before the governor can read the generation */
+  afterCommit: (() => void) | undefined;
 
   generation(): number {
     return this.committed;
@@ -241,6 +243,9 @@ class FakeNftables implements Pick<Nftables, 'run' | 'listTableText' | 'generati
       this.sets = sets;
     }
     this.committed += 1;
+    const edit = this.afterCommit;
+    this.afterCommit = undefined;
+    edit?.();
     return Promise.resolve('');
   }
 
@@ -368,6 +373,26 @@ describe('keeping the firewall table by content', () => {
     assert.deepEqual(await kept.ensure([a, b]), { written: false, drift: [] }, 'the same text: in sync without parsing it');
     await kept.ensure([a, b]);
     assert.equal(nft.listings, listings + 2);
+  });
+
+  it('finds a hand edit committed right after its own delta, before it read the generation', async () => {
+    const nft = new FakeNftables();
+    const kept = firewall(nft);
+    await kept.ensure([a]);
+    nft.afterCommit = () => nft.deleteElement('guard4', '"gv0000000001" . 10.200.0.1');
+    assert.deepEqual(await kept.ensure([a, c]), { written: true, drift: [] });
+    const outcome = await kept.ensure([a, c]);
+    assert.deepEqual(drifted(outcome, { alpha: a, gamma: c }), ['alpha']);
+    assert.ok(nft.sets!.get('guard4')!.includes('"gv0000000001" . 10.200.0.1'), 'put back');
+  });
+
+  it('replaces the table again when a hand edit lands between its replace and the listing that learns its form', async () => {
+    const nft = new FakeNftables();
+    nft.afterCommit = () => nft.replaceRule('input', 'iifname @links drop', 'iifname @links accept');
+    const kept = firewall(nft);
+    await kept.ensure([a]);
+    assert.ok(nft.chains.get('input')!.includes('iifname @links drop'), 'the edit did not become the learned form');
+    assert.deepEqual(await kept.ensure([a]), { written: false, drift: [] });
   });
 
   it('replaces the table when the kernel refuses a delta, an element having gone without the generation seen to move', async () => {

@@ -348,6 +348,9 @@ export function tenantsInDrift(drift: readonly string[], tenants: ReadonlyMap<st
  * Any difference, even an `accept` put over a `drop` or one element deleted, is repaired by replacing the
  * whole table; a delta the kernel refuses (an element gone that the governor would delete) is too.
  */
+/** How many times a replace is tried until no other commit falls between it and its listing. */
+const REPLACE_TRIES = 3;
+
 interface Applied {
   /** the tenants in the table, by link */
   tenants: ReadonlyMap<string, FirewallTenant>;
@@ -402,8 +405,12 @@ export class TenantFirewall {
       await this.replace(wanted);
       return { written: true, drift: [`the delta was refused (${err.detail.trim().split('\n')[0] ?? ''}): the table was replaced`] };
     }
-    // The generation right after this governor's own commit: unmoved at the next pass, nothing else committed.
-    this.applied = { tenants: wanted, shape: applied.shape, generation: this.generation(), text: undefined };
+    // Each committed transaction bumps the generation by one. One past the generation found in sync above means
+    // this delta was the only commit since: unmoved at the next pass, nothing else committed. Anything else (a
+    // hand edit just before or just after the delta) leaves it unknown, so the next pass lists and compares.
+    const after = this.generation();
+    const own = generation !== undefined && after === generation + 1;
+    this.applied = { tenants: wanted, shape: applied.shape, generation: own ? after : undefined, text: undefined };
     return { written: true, drift: [] };
   }
 
@@ -422,15 +429,28 @@ export class TenantFirewall {
     return { written: true, drift: sameLinks ? tableDrift(applied.shape, firewallModel(wanted.values()), before) : [] };
   }
 
+  /**
+   * Replaces the table and learns its kernel form from one listing. A commit of anyone else between the replace
+   * and the listing (the generation not exactly one past the one before the replace, or moving during the
+   * listing) could put a hand edit into what is learned as the applied form, where no later comparison would
+   * see it: the replace is then done again, up to REPLACE_TRIES times, after which the generation is left
+   * unknown so that the next pass lists again.
+   */
   private async replace(wanted: ReadonlyMap<string, FirewallTenant>): Promise<Applied> {
-    // "table; delete table; table {…}" in one buffer is one transaction: no moment without rules.
-    await this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${renderTable(firewallModel(wanted.values()), this.table)}`);
-    // Read before the listing, as above: another commit while it lists makes the next pass list again.
-    const generation = this.generation();
-    const text = await this.nft.listTableText(this.table);
-    const shape = viewOf(text === undefined ? [] : parseListing(text)).shape;
-    this.applied = { tenants: wanted, shape, generation, text };
-    return this.applied;
+    const rendered = renderTable(firewallModel(wanted.values()), this.table);
+    for (let attempt = 1; ; attempt += 1) {
+      const before = this.generation();
+      // "table; delete table; table {…}" in one buffer is one transaction: no moment without rules.
+      await this.nft.run(`table inet ${this.table}\ndelete table inet ${this.table}\n${rendered}`);
+      const generation = this.generation();
+      const text = await this.nft.listTableText(this.table);
+      const alone = before !== undefined && generation === before + 1 && this.generation() === generation;
+      if (alone || attempt === REPLACE_TRIES) {
+        const shape = viewOf(text === undefined ? [] : parseListing(text)).shape;
+        this.applied = { tenants: wanted, shape, generation: alone ? generation : undefined, text };
+        return this.applied;
+      }
+    }
   }
 
   /** undefined when it cannot be read (then every pass lists, as before there was one) */
