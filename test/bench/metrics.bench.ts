@@ -112,7 +112,7 @@ async function measure(n: number): Promise<{ tenants: number; filesPerScrape: nu
   const driver = await CgroupDriver.start({ root, native: new KoffiNative() });
   const scrapers: Scraper[] = [];
   try {
-    for (let i = 0; i < n; i++) driver.fs.ensureDir(`tenants/t${i}`);
+    for (let i = 0; i < n; i++) await driver.fs.ensureDir(`tenants/t${i}`);
     scrapers.push(...(BEFORE === undefined ? [] : [await otherBuild(BEFORE, root, driver, n)]), ...thisBuild(driver, n));
     const firsts = await Promise.all(scrapers.map((s) => s.scrape()));
     const rounds = n <= 100 ? 50 : n <= 1000 ? 20 : 8;

@@ -23,6 +23,8 @@ GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/workload.bench.js
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/isolation.bench.js
 # A tenant init's start beside 100 tenants (its launcher copies the mount template, not the host's namespace).
 GOVERNOR_TEST_CGROUP2="$host_cgroup2" node dist/test/bench/init-start.bench.js
+# What an async native call costs the event loop by how many are in flight: the koffi gate against koffi's defaults.
+node dist/test/bench/native-calls.bench.js
 node dist/test/bench/network.bench.js
 # The tenant firewall at 100, 1,000 and 5,000 tenants: apply, arrival, departure, listing, the event loop meanwhile,
 # and what the table costs every packet (loopback pings with and without it).

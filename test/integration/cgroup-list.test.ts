@@ -15,7 +15,7 @@ let driver: CgroupDriver;
 
 before(async () => {
   driver = await CgroupDriver.start({ root, native: new KoffiNative() });
-  for (let i = 0; i < 150; i++) driver.fs.ensureDir(`tenants/t${i}`);
+  for (let i = 0; i < 150; i++) await driver.fs.ensureDir(`tenants/t${i}`);
 });
 after(() => {
   driver?.close();
@@ -69,7 +69,7 @@ describe('reading a whole list of cgroup files', () => {
   });
 
   it('sees a cgroup removed since the list was made as missing, not as an error', async () => {
-    driver.fs.ensureDir('tenants/short-lived');
+    await driver.fs.ensureDir('tenants/short-lived');
     const list = listOf(1, [['tenants/short-lived', 'cgroup.events']]);
     assert.match((await driver.fs.readList(list)).texts.at(-1) ?? '', /^populated 0$/m);
     rmdirSync(join(root, 'tenants/short-lived'));

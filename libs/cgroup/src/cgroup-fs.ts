@@ -243,10 +243,10 @@ export class CgroupFs {
     this.native.setXattr(this.dir, rel, name, value);
   }
 
-  /** mkdir that treats an existing directory as done. */
-  ensureDir(rel: string): boolean {
+  /** mkdir that treats an existing directory as done: whether it made it. */
+  async ensureDir(rel: string): Promise<boolean> {
     try {
-      this.native.mkdir(this.dir, rel, 0o755);
+      await this.native.mkdir(this.dir, rel, 0o755);
       return true;
     } catch (err) {
       if (err instanceof NativeError && err.code === 'EEXIST') return false;
@@ -291,7 +291,7 @@ export class CgroupFs {
     const attempts = options.attempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       try {
-        this.native.rmdir(this.dir, rel);
+        await this.native.rmdir(this.dir, rel);
         return;
       } catch (err) {
         if (err instanceof NativeError && err.code === 'ENOENT') return;

@@ -1,8 +1,8 @@
 /**
  * Reading many cgroups' files for a scrape without flooding the thread pool. Every CgroupFs.read is one
- * koffi call on libuv's pool (openat2, read, close), and koffi refuses more than 256 queued async calls
- * in total and allocates fresh call memory beyond its 8 resident pools, so a scrape keeps a few reads in
- * flight, shares the pool with the reconciler's writes, and never queues thousands of calls at once.
+ * koffi call on libuv's pool (openat2, read, close), and every koffi call of the process passes one gate
+ * (koffi-runtime.ts: at most 32 in flight, as many as koffi keeps call memory for), so a scrape keeps a few
+ * reads in flight, shares the pool with the reconciler's writes, and never queues thousands of calls at once.
  */
 
 /** What a collector needs of cgroupfs. CgroupFs satisfies it; unit tests pass a fixture tree. */

@@ -111,13 +111,13 @@ export class CgroupDriver {
     // so a governor started inside ROOT moves itself to ROOT/supervisor first.
     const own = ownCgroup2Path(options.selfCgroup ?? readFileSync('/proc/self/cgroup', 'utf8'));
     if (own !== undefined && join(mount, own) === root) {
-      fs.ensureDir(SUPERVISOR);
+      await fs.ensureDir(SUPERVISOR);
       await fs.write(SUPERVISOR, 'cgroup.procs', String(process.pid));
     }
     const offered = ((await fs.read('', 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
     await enableControllers(fs, '', offered);
-    fs.ensureDir(TENANTS);
-    fs.ensureDir(MONITORS);
+    await fs.ensureDir(TENANTS);
+    await fs.ensureDir(MONITORS);
     // ROOT is 0711 already, but "tenants" and "monitors" are well-known names: each must refuse a listing of
     // its own, or any host user (or a tenant, before issue 11) could read every tenant name and workload id.
     for (const dir of [TENANTS, MONITORS]) chmodSync(fs.absolute(dir), 0o711);
@@ -164,7 +164,7 @@ export class CgroupDriver {
     let snapshot = await this.fs.readMany(dir, files);
     const created: string[] = [];
     if (snapshot === undefined || snapshot.get(WORKLOADS_CONTROL) === undefined || snapshot.get(ATTACHED_TYPE) === undefined) {
-      for (const rel of [dir, attachedDir(name), workloadsDir(name)]) if (this.fs.ensureDir(rel)) created.push(this.fs.absolute(rel));
+      for (const rel of [dir, attachedDir(name), workloadsDir(name)]) if (await this.fs.ensureDir(rel)) created.push(this.fs.absolute(rel));
       if (options.owner !== undefined && created[0] === this.fs.absolute(dir)) this.fs.setAttribute(dir, OWNER_ATTRIBUTE, options.owner);
       snapshot = (await this.fs.readMany(dir, files)) ?? new Map<string, string | undefined>();
     }
@@ -227,10 +227,10 @@ export class CgroupDriver {
    */
   async prepareWorkload(tenant: string, id: string, quota: Quota): Promise<{ leaf: string; monitor: string; result: ApplyResult }> {
     const leaf = workloadDir(tenant, id);
-    this.fs.ensureDir(leaf);
+    await this.fs.ensureDir(leaf);
     const result = await applyQuota(this.fs, this.capabilities, leaf, quota, { force: false, reclaimTimeoutMs: 0 });
-    this.fs.ensureDir(monitorsDir(tenant));
-    this.fs.ensureDir(monitorDir(tenant, id));
+    await this.fs.ensureDir(monitorsDir(tenant));
+    await this.fs.ensureDir(monitorDir(tenant, id));
     return { leaf: this.fs.absolute(leaf), monitor: this.fs.absolute(monitorDir(tenant, id)), result };
   }
 
@@ -247,7 +247,7 @@ export class CgroupDriver {
       if (!(await killAll(this.fs, dir, waitMs, this.capabilities.features.kill))) throw new CgroupNotEmptyError(this.fs.absolute(dir), waitMs);
       await this.fs.removeTree(dir);
     }
-    this.fs.ensureDir(dir);
+    await this.fs.ensureDir(dir);
     return this.fs.absolute(dir);
   }
 

@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
-import koffi, { type KoffiFunc } from 'koffi';
+import type { KoffiFunc } from 'koffi';
+import { koffiAsync, loadLibrary } from './koffi-runtime';
 import { errnoName, NativeError } from './native.error';
 import type {
   DirFd,
@@ -43,7 +44,7 @@ const enum Step {
 
 /** Each C prototype next to the TypeScript type of its call; out-parameters are one-element arrays. */
 function bind(path: string) {
-  const lib = koffi.load(path);
+  const lib = loadLibrary(path);
   const fn = <T extends (...args: never[]) => number>(prototype: string): KoffiFunc<T> => lib.func(prototype) as KoffiFunc<T>;
   return {
     openDir: fn<(path: string) => number>('int gv_open_dir(const char *path)'),
@@ -186,20 +187,29 @@ function load(path: string): Bindings {
  * and native/. Works from libs/native/src (ts sources) and dist/libs/native/src (tsc output) alike.
  */
 export function findLibrary(from: string = __dirname): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && statSync(join(dir, 'native'), { throwIfNoEntry: false })?.isDirectory()) return join(dir, LIBRARY);
-    if (dirname(dir) === dir) throw new Error(`${LIBRARY} not found: no directory above ${from} holds package.json and native/`);
+  let found = libraries.get(from);
+  for (let dir = from; found === undefined; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && statSync(join(dir, 'native'), { throwIfNoEntry: false })?.isDirectory()) found = join(dir, LIBRARY);
+    else if (dirname(dir) === dir) throw new Error(`${LIBRARY} not found: no directory above ${from} holds package.json and native/`);
   }
+  libraries.set(from, found);
+  return found;
 }
+
+/**
+ * findLibrary's answers: the walk stats a few directories, and the tenant init's path is asked for at every
+ * init start (once it was asked at every netlink call: 7% of a 1,500-tenant cold pass's event loop).
+ */
+const libraries = new Map<string, string>();
 
 /** native/build/governor-monitor, next to the library found by findLibrary. */
 export function monitorPath(from: string = __dirname): string {
   return join(dirname(findLibrary(from)), MONITOR);
 }
 
-/** koffi's .async: the call runs on a worker thread, and a koffi marshalling error rejects. */
+/** koffi's .async: the call runs on a worker thread (through the process's gate), and a koffi marshalling error rejects. */
 export function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => number>, ...args: A): Promise<number> {
-  return new Promise((resolve, reject) => f.async(...args, (err: Error | null, result: number) => (err ? reject(err) : resolve(result))));
+  return koffiAsync<number>((done) => f.async(...args, done));
 }
 
 /**
@@ -509,15 +519,15 @@ export class KoffiNative implements GovernorNative {
     return size;
   }
 
-  mkdir(dir: DirFd, rel: string, mode: number): void {
+  async mkdir(dir: DirFd, rel: string, mode: number): Promise<void> {
     refuseNul('mkdir', rel, [rel]);
-    const ret = this.lib.mkdir(dir, rel, mode);
+    const ret = await onWorker(this.lib.mkdir, dir, rel, mode);
     if (ret < 0) throw new NativeError('mkdir', this.where(dir, rel), -ret);
   }
 
-  rmdir(dir: DirFd, rel: string): void {
+  async rmdir(dir: DirFd, rel: string): Promise<void> {
     refuseNul('rmdir', rel, [rel]);
-    const ret = this.lib.rmdir(dir, rel);
+    const ret = await onWorker(this.lib.rmdir, dir, rel);
     if (ret < 0) throw new NativeError('rmdir', this.where(dir, rel), -ret);
   }
 

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
-import koffi, { type KoffiFunc } from 'koffi';
+import type { KoffiFunc } from 'koffi';
+import { loadLibrary } from './koffi-runtime';
 import { findLibrary, onWorker, refuseNul } from './native';
 import { NativeError } from './native.error';
 import type { NetlinkStep, NetlinkWrites } from './netlink.types';
@@ -10,7 +11,7 @@ const MAX_RATE = 2 ** 53;
 const LINKS_DELETE_MAX = 1024;
 
 function bind(path: string) {
-  const lib = koffi.load(path);
+  const lib = loadLibrary(path);
   const fn = <T extends (...args: never[]) => number>(prototype: string): KoffiFunc<T> => lib.func(prototype) as KoffiFunc<T>;
   type Ns = string | null;
   return {
@@ -79,9 +80,11 @@ export class KoffiNetlink implements NetlinkWrites {
   constructor(private readonly libraryPath?: string) {}
 
   private get lib(): Bindings {
-    const path = this.libraryPath ?? findLibrary();
-    this.bindings ??= loaded.get(path) ?? bind(path);
-    loaded.set(path, this.bindings);
+    if (this.bindings === undefined) {
+      const path = this.libraryPath ?? findLibrary();
+      this.bindings = loaded.get(path) ?? bind(path);
+      loaded.set(path, this.bindings);
+    }
     return this.bindings;
   }
 

@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import koffi, { type KoffiFunc } from 'koffi';
+import { koffiAsync, loadLibrary } from '../../native/src/koffi-runtime';
 import { KoffiNative } from '../../native/src/native';
 import type { GovernorNative } from '../../native/src/native.types';
 
@@ -21,7 +22,7 @@ export class NftablesError extends Error {
 /** libnftables is a host library, not part of this package: a load failure names it and how to get it. */
 function load(): ReturnType<typeof koffi.load> {
   try {
-    return koffi.load(LIBRARY);
+    return loadLibrary(LIBRARY);
   } catch (err) {
     throw new Error(
       `${LIBRARY} could not be loaded (${(err as Error).message}); the tenant firewall needs it: ` +
@@ -121,11 +122,7 @@ export class Nftables {
     const { lib } = this;
     const ctx = this.context(commands);
     lib.setOutputFlags(ctx, options.json ? OUTPUT_JSON : 0);
-    const ret = await new Promise<number>((resolve, reject) =>
-      lib.run.async(ctx, commands, (err: unknown, value: number) =>
-        err ? reject(err instanceof Error ? err : new NftablesError(commands, `the call failed: ${JSON.stringify(err)}`)) : resolve(value),
-      ),
-    );
+    const ret = await koffiAsync<number>((done) => lib.run.async(ctx, commands, done));
     // Both buffers are read after every command: a read also empties them for the next one.
     const output = lib.output(ctx) ?? '';
     const error = lib.error(ctx) ?? '';

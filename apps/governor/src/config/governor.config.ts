@@ -165,9 +165,9 @@ const DURATIONS = {
 } as const;
 const AUTH_WINDOW = msRange(1000, DAY_MS);
 /**
- * Each worker has at most one native call in flight, and koffi queues at most 256 async calls in all (its
- * max_async_calls): 128 workers leave the rest to the metrics reads and the workload supervisor. The default
- * stops at 64: past that, workers only contend for the same cores and PostgreSQL connections.
+ * Each worker has at most one native call in flight; past 32 in flight they wait in the process's koffi gate
+ * (koffi-runtime.ts), so more workers only overlap more database and netlink waits. The default stops at 64:
+ * past that, workers only contend for the same cores and PostgreSQL connections.
  */
 const MAX_RECONCILE_WORKERS = 128;
 const DEFAULT_RECONCILE_WORKERS_CAP = 64;

@@ -19,8 +19,8 @@ import type { TenantCatalog } from './tenant-catalog';
 import { type TenantTarget, TenantTargets } from './tenant-targets';
 
 /**
- * Reads in flight at once for a reader that cannot read a whole list in one call (CgroupFs can): below
- * koffi's 8 resident async pools, and leaving room for the reconciler.
+ * Reads in flight at once for a reader that cannot read a whole list in one call (CgroupFs can): a quarter
+ * of the process's koffi gate (32 calls in flight), leaving the rest to the reconciler.
  */
 export const DEFAULT_READS_IN_FLIGHT = 8;
 
