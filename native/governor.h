@@ -113,6 +113,19 @@ GV_API int gv_monitor_start(const char *monitor_path, const char *workload_id, c
  * (or the caller's deadline) is reached, gv_monitor_launcher_wait reaps the launcher, which has exited by then
  * or is exiting (kill_first for a deadline: it may hang); *status is its exit code, or 128 + the signal.
  */
+/*
+ * Runs the program at `path` with argv {path, arg}, an empty environment, default signal dispositions and an
+ * empty mask, `input` on its stdin (then EOF), and collects its stdout into out and its stderr into err (each cut
+ * at its cap; the rest is read and dropped), until both are closed, then reaps it: *status is its exit code, or
+ * 128 + the signal that ended it. posix_spawn is a vfork and an exec, so a start costs the same whatever the
+ * caller's size: node's child_process forks, copying the page tables of the whole governor, on its event loop.
+ * -ETIMEDOUT when stdout and stderr were not both closed within timeout_ms (it is killed and reaped then, and what
+ * it wrote so far is in out and err); other -errno from the calls made here.
+ */
+GV_API int gv_run_program(const char *path, const char *arg, const uint8_t *input, size_t input_len, int timeout_ms,
+			  uint8_t *out, size_t out_cap, size_t *out_len, uint8_t *err, size_t err_cap, size_t *err_len,
+			  int *status);
+
 GV_API int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options,
 			     size_t options_len, const uint8_t *env, size_t env_len, int spare_pid, int spare_sock,
 			     int *pid, int *report);

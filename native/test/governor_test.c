@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,44 @@ static void test_spawn_runs(int root)
 	gv_close(pidfd);
 }
 
+static void test_run_program(void)
+{
+	uint8_t out[128], err[256];
+	size_t out_len, err_len;
+	int status;
+	const char *hello = "hello\n";
+	int ret = gv_run_program("/bin/cat", "-", (const uint8_t *)hello, strlen(hello), 5000, out, sizeof out, &out_len,
+				 err, sizeof err, &err_len, &status);
+	EXPECT("run_program: cat - succeeds", ret, 0);
+	EXPECT("run_program: cat exits 0", status, 0);
+	EXPECT("run_program: cat gives its stdin back on stdout", out_len == strlen(hello) && memcmp(out, hello, out_len) == 0, 1);
+	EXPECT("run_program: cat writes nothing on stderr", err_len, 0);
+
+	ret = gv_run_program("/bin/ls", "/governor-test-missing", NULL, 0, 5000, out, sizeof out, &out_len, err, sizeof err,
+			     &err_len, &status);
+	EXPECT("run_program: a failing program is no error of the call", ret, 0);
+	EXPECT("run_program: ls of a missing path exits 2", status, 2);
+	EXPECT_TRUE("run_program: its complaint is on stderr", err_len > 0 && memmem(err, err_len, "governor-test-missing", 21) != NULL);
+
+	static uint8_t big[200000];
+	memset(big, 'x', sizeof big);
+	ret = gv_run_program("/bin/cat", "-", big, sizeof big, 5000, out, sizeof out, &out_len, err, sizeof err, &err_len,
+			     &status);
+	EXPECT("run_program: an input larger than a pipe's buffer goes through", ret, 0);
+	EXPECT("run_program: stdout is cut at its cap", out_len, sizeof out);
+	EXPECT("run_program: and the program still ran to its end", status, 0);
+
+	ret = gv_run_program("/bin/sleep", "10", NULL, 0, 100, out, sizeof out, &out_len, err, sizeof err, &err_len, &status);
+	EXPECT("run_program: a program past the timeout is ETIMEDOUT", ret, -ETIMEDOUT);
+	EXPECT("run_program: and killed (128 + SIGKILL)", status, 128 + SIGKILL);
+
+	ret = gv_run_program("/governor-test-missing", "x", NULL, 0, 5000, out, sizeof out, &out_len, err, sizeof err,
+			     &err_len, &status);
+	EXPECT("run_program: a missing program is ENOENT", ret, -ENOENT);
+	EXPECT("run_program: NULL arguments are EINVAL",
+	       gv_run_program(NULL, "x", NULL, 0, 100, out, sizeof out, &out_len, err, sizeof err, &err_len, &status), -EINVAL);
+}
+
 static void test_cgroup(const char *tree)
 {
 	snprintf(cg_name, sizeof cg_name, "governor-native-test-%d", getpid());
@@ -367,6 +406,7 @@ int main(void)
 	test_nft();
 	test_lock();
 	test_pidfd();
+	test_run_program();
 	test_cgroup(tree);
 	char run_dir[64];
 	snprintf(run_dir, sizeof run_dir, "/run/governor-test-%d", getpid());

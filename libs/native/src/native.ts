@@ -13,6 +13,7 @@ import type {
   GovernorNative,
   HostWatchFds,
   ProcessExit,
+  ProgramRun,
   SpareMonitor,
   SpawnRequest,
   SpawnedProcess,
@@ -20,7 +21,7 @@ import type {
   TreeRead,
 } from './native.types';
 
-const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH } = constants.errno;
+const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH, ETIMEDOUT } = constants.errno;
 
 /** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
@@ -29,6 +30,8 @@ const TENANT_INIT = 'governor-tenant-init';
 const MAX_ID = 0xffff_ffff;
 const FIRST_READ = 4096;
 const MAX_READ = 4 * 1024 * 1024;
+/** What runProgram keeps of each of a program's stdout and stderr. */
+const PROGRAM_OUTPUT_MAX = 64 * 1024;
 /** Room for what governor-monitor reports when it cannot start (its MSG_MAX: PATH_MAX + 128). */
 const MONITOR_MESSAGE_MAX = 4096 + 256;
 
@@ -134,6 +137,25 @@ function bind(path: string) {
     >(
       'int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options, size_t options_len, ' +
         'const uint8_t *env, size_t env_len, int spare_pid, int spare_sock, _Out_ int *pid, _Out_ int *report)',
+    ),
+    runProgram: fn<
+      (
+        path: string,
+        arg: string,
+        input: Buffer,
+        inputLen: number,
+        timeoutMs: number,
+        out: Buffer,
+        outCap: number,
+        outLen: [number],
+        err: Buffer,
+        errCap: number,
+        errLen: [number],
+        status: [number],
+      ) => number
+    >(
+      'int gv_run_program(const char *path, const char *arg, const uint8_t *input, size_t input_len, int timeout_ms, uint8_t *out, size_t out_cap, ' +
+        '_Out_ size_t *out_len, uint8_t *err, size_t err_cap, _Out_ size_t *err_len, _Out_ int *status)',
     ),
     monitorLauncherWait: fn<(pid: number, killFirst: number, status: [number]) => number>(
       'int gv_monitor_launcher_wait(int pid, int kill_first, _Out_ int *status)',
@@ -718,6 +740,25 @@ export class KoffiNative implements GovernorNative {
 
   monitorPath(): string {
     return this.libraryPath === undefined ? monitorPath() : join(dirname(this.libraryPath), MONITOR);
+  }
+
+  async runProgram(path: string, arg: string, input: string, timeoutMs: number): Promise<ProgramRun> {
+    refuseNul('runProgram', path, [path, arg]);
+    const bytes = Buffer.from(input, 'utf8');
+    const out = Buffer.alloc(PROGRAM_OUTPUT_MAX);
+    const err = Buffer.alloc(PROGRAM_OUTPUT_MAX);
+    const outLen: [number] = [0];
+    const errLen: [number] = [0];
+    const status: [number] = [-1];
+    const timeout = Math.max(0, Math.min(Math.floor(timeoutMs), 2 ** 31 - 1));
+    const ret = await onWorker(this.lib.runProgram, path, arg, bytes, bytes.length, timeout, out, out.length, outLen, err, err.length, errLen, status);
+    if (ret < 0 && ret !== -ETIMEDOUT) throw new NativeError('runProgram', path, -ret);
+    return {
+      status: status[0],
+      stdout: out.subarray(0, outLen[0]).toString('utf8'),
+      stderr: err.subarray(0, errLen[0]).toString('utf8'),
+      timedOut: ret === -ETIMEDOUT,
+    };
   }
 
   tenantInitPath(): string {

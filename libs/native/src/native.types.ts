@@ -29,6 +29,16 @@ export interface SpawnedProcess {
   pidfd: number;
 }
 
+/** What a program run by GovernorNative.runProgram did. */
+export interface ProgramRun {
+  /** its exit code, or 128 + the signal that ended it */
+  status: number;
+  stdout: string;
+  stderr: string;
+  /** it had not closed its stdout and stderr within the timeout, and was killed */
+  timedOut: boolean;
+}
+
 /** A spare monitor program (GovernorNative.spareMonitor): its pid, and this process's end of its socket. */
 export interface SpareMonitor {
   pid: number;
@@ -301,4 +311,12 @@ export interface GovernorNative {
   nsType(path: string): number | undefined;
   /** Absolute path of native/build/governor-tenant-init (usage: the comment atop native/tenant-init.c). */
   tenantInitPath(): string;
+  /**
+   * Runs the program at `path` with the one argument `arg`, an empty environment and `input` on its stdin, on a
+   * worker, and resolves once it has closed its stdout and stderr and been reaped (gv_run_program: a vfork and an
+   * exec, where node's child_process forks the whole governor on its event loop; in the kernel guest that fork
+   * cost 41 ms a tenant init at 1,500 tenants). Past `timeoutMs` it is killed (timedOut). Each stream is kept up
+   * to 64 KiB. Throws NativeError when it could not be started.
+   */
+  runProgram(path: string, arg: string, input: string, timeoutMs: number): Promise<ProgramRun>;
 }

@@ -87,7 +87,7 @@ export class TenantIsolation {
     try {
       namespaces.releaseInit(tenant.name);
       const { pid, warnings } = await startTenantInit({
-        binaryPath: this.host.native().tenantInitPath(),
+        launcher: this.host.native(),
         tenant: tenant.name,
         paths,
         nsDir: namespaces.dir(tenant.name),
