@@ -126,6 +126,27 @@ export function systemCpu(): Record<'user' | 'system' | 'softirq' | 'iowait' | '
   return { user: user + nice, system: system + irq + steal, softirq: softirq, iowait: iowait, idle: idle };
 }
 
+/** The system's memory: what is available, and the reclaim counters of /proc/vmstat (pages scanned, stalls). */
+export function memoryState(): { availableMiB: number; directScans: number; kswapdScans: number; stalls: number } {
+  const available = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+  const vmstat = new Map(
+    readFileSync('/proc/vmstat', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([key, value]) => [key, Number(value)] as const),
+  );
+  const sum = (prefix: string) => [...vmstat].filter(([key]) => key.startsWith(prefix)).reduce((total, [, value]) => total + value, 0);
+  return { availableMiB: Number(available ?? NaN) / 1024, directScans: sum('pgscan_direct'), kswapdScans: sum('pgscan_kswapd'), stalls: sum('allocstall_') };
+}
+
+/** Memory between two readings: what is available at the second, and how much reclaim ran in between. */
+export function memoryMeanwhile(before: ReturnType<typeof memoryState>, after: ReturnType<typeof memoryState>): string {
+  return (
+    `available ${after.availableMiB.toFixed(0)} MiB, pages scanned by reclaim: direct ${after.directScans - before.directScans}, ` +
+    `kswapd ${after.kswapdScans - before.kswapdScans}, allocation stalls ${after.stalls - before.stalls}`
+  );
+}
+
 /**
  * Where the system's CPU went between two readings: the share of each kind, then the processes that used the
  * most, summed by name (kworker/u4:1 and kworker/0:2 as kworker; every PostgreSQL backend as postgres).

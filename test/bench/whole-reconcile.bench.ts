@@ -21,6 +21,8 @@ import {
   RECONCILED,
   stepMeans,
   stepTimes,
+  memoryMeanwhile,
+  memoryState,
   systemCpu,
   topCpu,
 } from './governor-process';
@@ -116,7 +118,7 @@ async function phases(db: Client): Promise<Map<string, number>> {
 async function allApplied(db: Client, tenants: number, url: string): Promise<Map<string, number>> {
   let steps = new Map<string, { seconds: number; count: number }>();
   let stepsAt = Date.now();
-  let cpu = { processes: processCpu(), system: systemCpu() };
+  let cpu = { processes: processCpu(), system: systemCpu(), memory: memoryState() };
   for (let deadline = Date.now() + 7_200_000, told = Date.now(); ; await sleep(500)) {
     const now = await phases(db);
     const done = [...now.values()].reduce((a, b) => a + b, 0);
@@ -125,8 +127,8 @@ async function allApplied(db: Client, tenants: number, url: string): Promise<Map
       let meanwhile = '';
       if (STEPS_EVERY_MS > 0 && Date.now() - stepsAt >= STEPS_EVERY_MS) {
         const later = await stepTimes(url).catch(() => steps);
-        const cpuNow = { processes: processCpu(), system: systemCpu() };
-        meanwhile = `; mean ms a tenant by step meanwhile: ${stepMeans(steps, later)}; CPU meanwhile: ${topCpu(cpu, cpuNow)}`;
+        const cpuNow = { processes: processCpu(), system: systemCpu(), memory: memoryState() };
+        meanwhile = `; mean ms a tenant by step meanwhile: ${stepMeans(steps, later)}; CPU meanwhile: ${topCpu(cpu, cpuNow)}; memory: ${memoryMeanwhile(cpu.memory, cpuNow.memory)}`;
         steps = later;
         cpu = cpuNow;
         stepsAt = Date.now();
