@@ -52,7 +52,10 @@ import { fixed, report, seconds, summarize } from './stats';
 // runs two passes at the 1 s resync first), GOVERNOR_BENCH_STEPS_EVERY=<s> (during the cold pass, what each reconcile
 // step cost a tenant, and where the system's CPU went by process, every <s> seconds; off by default, since each
 // reading is a whole /metrics scrape), GOVERNOR_BENCH_PROFILE_DIR (a CPU profile of each governor started, written
-// there when it stops: node's --cpu-prof; in the guest, a directory of the checkout, which is shared). The cold pass's
+// there when it stops: node's --cpu-prof; in the guest, a directory of the checkout, which is shared),
+// GOVERNOR_BENCH_PERF_AT=<n>,<n> (with PROFILE_DIR: when the cold pass has applied n tenants, `perf record -a -g` of
+// the whole system for 30 s into PROFILE_DIR/perf-<n>.data, for the kernel's share; read it with `perf report -i`
+// on the same kernel, in the guest). The cold pass's
 // figures always include each step's mean over the whole pass. Each phase's figures go to stderr as soon as they are
 // measured, so a run cut short keeps them.
 
@@ -68,6 +71,13 @@ for (const phase of SKIP)
 const NET = process.env.GOVERNOR_BENCH_NET ?? '10.216';
 const STEPS_EVERY_MS = Number(process.env.GOVERNOR_BENCH_STEPS_EVERY ?? 0) * 1000;
 const PROFILE_DIR = process.env.GOVERNOR_BENCH_PROFILE_DIR;
+const PERF_AT = (process.env.GOVERNOR_BENCH_PERF_AT ?? '')
+  .split(',')
+  .filter((n) => n !== '')
+  .map(Number);
+if (PERF_AT.some((n) => !Number.isInteger(n) || n <= 0) || (PERF_AT.length > 0 && PROFILE_DIR === undefined))
+  throw new Error('GOVERNOR_BENCH_PERF_AT: tenant counts such as 500,1000, with GOVERNOR_BENCH_PROFILE_DIR for the files');
+const PERF_SECONDS = 30;
 const NET_POOL = `${NET}.0.0/17`;
 const FLOOR_BASE = 128;
 /** How many tenants GOVERNOR_UID_POOL's default holds (65536 uids each), and a pool of 8,192 for more. */
@@ -110,6 +120,15 @@ async function phases(db: Client): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.phase, r.n]));
 }
 
+/** `perf record` of the whole system for PERF_SECONDS, in the background; a failure to start is said, not thrown. */
+function perfRecord(applied: number): void {
+  const file = join(PROFILE_DIR ?? '.', `perf-${applied}.data`);
+  log(`${applied} tenants applied: perf record -a -g for ${PERF_SECONDS} s into ${file}`);
+  const perf = spawn('perf', ['record', '-a', '-g', '-q', '-o', file, '--', 'sleep', String(PERF_SECONDS)], { stdio: 'ignore' });
+  perf.on('error', (err) => log(`perf record could not start: ${err.message}`));
+  perf.unref();
+}
+
 /**
  * Waits for every tenant's status at its generation, saying every 30 s how many are; with STEPS_EVERY, also what
  * each reconcile step cost a tenant meanwhile (so that a pass that slows as it goes says which step grew). That
@@ -119,10 +138,12 @@ async function allApplied(db: Client, tenants: number, url: string): Promise<Map
   let steps = new Map<string, { seconds: number; count: number }>();
   let stepsAt = Date.now();
   let cpu = { processes: processCpu(), system: systemCpu(), memory: memoryState() };
+  let perfNext = 0;
   for (let deadline = Date.now() + 7_200_000, told = Date.now(); ; await sleep(500)) {
     const now = await phases(db);
     const done = [...now.values()].reduce((a, b) => a + b, 0);
     if (done >= tenants) return now;
+    for (; perfNext < PERF_AT.length && done >= PERF_AT[perfNext]; perfNext += 1) perfRecord(PERF_AT[perfNext]);
     if (Date.now() - told > 30_000) {
       let meanwhile = '';
       if (STEPS_EVERY_MS > 0 && Date.now() - stepsAt >= STEPS_EVERY_MS) {
