@@ -120,13 +120,22 @@ async function phases(db: Client): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.phase, r.n]));
 }
 
-/** `perf record` of the whole system for PERF_SECONDS, in the background; a failure to start is said, not thrown. */
+/**
+ * `perf record` of the whole system for PERF_SECONDS, in the background, then its report by symbol, flat and with
+ * the callers of the top ones, as text next to it (made here: the guest's kernel symbols are not the host's). A
+ * failure is said, not thrown.
+ */
 function perfRecord(applied: number): void {
   const file = join(PROFILE_DIR ?? '.', `perf-${applied}.data`);
   log(`${applied} tenants applied: perf record -a -g for ${PERF_SECONDS} s into ${file}`);
-  const perf = spawn('perf', ['record', '-a', '-g', '-q', '-o', file, '--', 'sleep', String(PERF_SECONDS)], { stdio: 'ignore' });
-  perf.on('error', (err) => log(`perf record could not start: ${err.message}`));
-  perf.unref();
+  const script = [
+    `perf record -a -g -q -o '${file}' -- sleep ${PERF_SECONDS}`,
+    `perf report -i '${file}' --stdio --no-children --sort comm,sym -g none --percent-limit 0.3 > '${file}.flat.txt' 2>&1`,
+    `perf report -i '${file}' --stdio --no-children --sort sym -g caller,0.5,callee,function,percent --percent-limit 2 > '${file}.callers.txt' 2>&1`,
+  ].join(' && ');
+  const perf = spawn('/bin/sh', ['-c', script], { stdio: 'ignore' });
+  perf.on('error', (err) => log(`perf could not start: ${err.message}`));
+  perf.on('exit', (code) => log(`perf at ${applied} tenants: ${code === 0 ? `reports in ${file}.flat.txt and ${file}.callers.txt` : `exited with ${code}`}`));
 }
 
 /**
