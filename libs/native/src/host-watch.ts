@@ -44,9 +44,9 @@ export class HostWatch {
   }
 
   /** Watches a directory (a tenant's cgroup): its wd, or undefined when it cannot be watched (gone, no watch left). */
-  watchDir(path: string): number | undefined {
+  async watchDir(path: string): Promise<number | undefined> {
     if (this.fds === undefined) return undefined;
-    const wd = this.native.watchDir(this.fds, path);
+    const wd = await this.native.watchDir(this.fds, path);
     return wd < 0 ? undefined : wd;
   }
 

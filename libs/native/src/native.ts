@@ -495,9 +495,9 @@ export class KoffiNative implements GovernorNative {
     return [fds[0], fds[1], fds[2], fds[3]];
   }
 
-  watchDir(fds: HostWatchFds, path: string): number {
+  async watchDir(fds: HostWatchFds, path: string): Promise<number> {
     refuseNul('watchDir', path, [path]);
-    return this.lib.watchDir(fds[1], path);
+    return onWorker(this.lib.watchDir, fds[1], path);
   }
 
   watchPid(fds: HostWatchFds, pid: number): number {

@@ -134,7 +134,7 @@ export class QuietTenants {
    * A full check of the tenant starts: its cgroup directory and its init (the pid its status last had) are
    * watched from here on. What is returned goes back to inSync once the check is done.
    */
-  starts(name: string, cgroupDir: string, initPid: number | null | undefined): QuietCheck {
+  async starts(name: string, cgroupDir: string, initPid: number | null | undefined): Promise<QuietCheck> {
     this.records.delete(name);
     // The first look at the mount table comes before any check reads: a later change to it is then seen.
     if (this.mounts === undefined) this.refresh();
@@ -149,7 +149,8 @@ export class QuietTenants {
         pid = initPid;
       }
     }
-    return { seq: this.seq, wd: watch.watchDir(cgroupDir), pid };
+    const seq = this.seq;
+    return { seq, wd: await watch.watchDir(cgroupDir), pid };
   }
 
   /**

@@ -155,7 +155,7 @@ export class TenantReconciler {
     const previous = known !== undefined ? known.status : await this.step('read', () => this.repository.status(tenant.id, this.config.nodeName));
     const inSync = appliedBefore(previous, tenant.generation);
     // Watched from here on: a change after this check's reads makes the tenant's next resync a full check again.
-    const check = this.quiet.starts(tenant.name, driver.tenantPath(tenant.name), previous?.isolation?.init.pid);
+    const check = await this.quiet.starts(tenant.name, driver.tenantPath(tenant.name), previous?.isolation?.init.pid);
     let result: TenantApplyResult;
     try {
       result = await this.step('cgroup', () =>
