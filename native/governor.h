@@ -114,17 +114,18 @@ GV_API int gv_monitor_start(const char *monitor_path, const char *workload_id, c
  * or is exiting (kill_first for a deadline: it may hang); *status is its exit code, or 128 + the signal.
  */
 /*
- * Runs the program at `path` with argv {path, arg}, an empty environment, default signal dispositions and an
- * empty mask, `input` on its stdin (then EOF), and collects its stdout into out and its stderr into err (each cut
- * at its cap; the rest is read and dropped), until both are closed, then reaps it: *status is its exit code, or
- * 128 + the signal that ended it. posix_spawn is a vfork and an exec, so a start costs the same whatever the
- * caller's size: node's child_process forks, copying the page tables of the whole governor, on its event loop.
- * -ETIMEDOUT when stdout and stderr were not both closed within timeout_ms (it is killed and reaped then, and what
- * it wrote so far is in out and err); other -errno from the calls made here.
+ * Starts the program at `path` with argv {path, arg}, an empty environment, default signal dispositions and an
+ * empty mask, and pipes on its stdio: fds[0] is the write end of its stdin, fds[1] and fds[2] the read ends of
+ * its stdout and stderr (close-on-exec, the caller's to close). posix_spawn is a vfork and an exec: it returns
+ * once the program has exec'd, and costs the same whatever the caller's size, where node's child_process forks
+ * (copying the page tables of the whole governor). The caller reads and writes the pipes on its own event loop
+ * and reaps the program with gv_program_wait.
  */
-GV_API int gv_run_program(const char *path, const char *arg, const uint8_t *input, size_t input_len, int timeout_ms,
-			  uint8_t *out, size_t out_cap, size_t *out_len, uint8_t *err, size_t err_cap, size_t *err_len,
-			  int *status);
+GV_API int gv_program_start(const char *path, const char *arg, int *pid, int *fds);
+
+/* Reaps a program of gv_program_start (SIGKILLed first with kill_first): blocks until it exits; *status is its
+ * exit code, or 128 + the signal that ended it. */
+GV_API int gv_program_wait(int pid, int kill_first, int *status);
 
 GV_API int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options,
 			     size_t options_len, const uint8_t *env, size_t env_len, int spare_pid, int spare_sock,

@@ -224,6 +224,11 @@ int gv_monitor_launch(const char *monitor_path, const char *workload_id, const u
 	return 0;
 }
 
+int gv_program_wait(int pid, int kill_first, int *status)
+{
+	return gv_monitor_launcher_wait(pid, kill_first, status);
+}
+
 int gv_monitor_launcher_wait(int pid, int kill_first, int *status)
 {
 	if (pid <= 0 || !status)
@@ -270,128 +275,41 @@ int gv_monitor_start(const char *monitor_path, const char *workload_id, const ui
 	return -EIO;
 }
 
-/* Reads what is there on fd into buf (up to cap; the rest is read and dropped): 1 at EOF, 0 when more may come. */
-static int drain(int fd, uint8_t *buf, size_t cap, size_t *len)
+int gv_program_start(const char *path, const char *arg, int *pid, int *fds)
 {
-	uint8_t spill[4096];
-	for (;;) {
-		uint8_t *to = *len < cap ? buf + *len : spill;
-		size_t room = *len < cap ? cap - *len : sizeof spill;
-		ssize_t n = read(fd, to, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		if (n == 0)
-			return 1;
-		if (to != spill)
-			*len += (size_t)n;
-	}
-}
-
-int gv_run_program(const char *path, const char *arg, const uint8_t *input, size_t input_len, int timeout_ms,
-		   uint8_t *out, size_t out_cap, size_t *out_len, uint8_t *err, size_t err_cap, size_t *err_len,
-		   int *status)
-{
-	if (!path || !arg || (!input && input_len > 0) || (!out && out_cap > 0) || (!err && err_cap > 0) || !out_len ||
-	    !err_len || !status || timeout_ms < 0)
+	if (!path || !arg || !pid || !fds)
 		return -EINVAL;
-	*out_len = 0;
-	*err_len = 0;
-	*status = -1;
-	/* [0] stdin, [1] stdout, [2] stderr: each a pipe, the caller's ends non-blocking, all close-on-exec. */
+	*pid = -1;
+	fds[0] = fds[1] = fds[2] = -1;
+	/* [0] stdin, [1] stdout, [2] stderr: each a pipe, close-on-exec. */
 	int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
 	int ret = 0;
 	for (int i = 0; ret == 0 && i < 3; i++)
 		if (pipe2(pipes[i], O_CLOEXEC) < 0)
 			ret = -errno;
-	/* The child's ends go to 0, 1 and 2: first moved above 2, so that no dup2 clobbers another. */
+	/* The child's ends go to 0, 1 and 2: first moved above them, so that no dup2 clobbers another. */
 	for (int i = 0; ret == 0 && i < 3; i++) {
 		int child_end = i == 0 ? 0 : 1;
 		if ((pipes[i][child_end] = above_targets(pipes[i][child_end])) < 0)
 			ret = pipes[i][child_end];
 	}
-	int mine[3] = {pipes[0][1], pipes[1][0], pipes[2][0]};
-	for (int i = 0; ret == 0 && i < 3; i++)
-		if (fcntl(mine[i], F_SETFL, O_NONBLOCK) < 0)
-			ret = -errno;
-	pid_t pid = -1;
+	pid_t child = -1;
 	if (ret == 0) {
 		const int pairs[3][2] = {{pipes[0][0], 0}, {pipes[1][1], 1}, {pipes[2][1], 2}};
-		ret = spawn_program(path, arg, pairs, 3, 0, &pid);
+		ret = spawn_program(path, arg, pairs, 3, 0, &child);
 	}
-	/* The child's ends are the child's now. */
 	for (int i = 0; i < 3; i++) {
 		int child_end = i == 0 ? 0 : 1;
 		if (pipes[i][child_end] >= 0)
 			close(pipes[i][child_end]);
+		if (ret < 0 && pipes[i][1 - child_end] >= 0)
+			close(pipes[i][1 - child_end]);
 	}
-	if (ret < 0) {
-		for (int i = 0; i < 3; i++)
-			if (mine[i] >= 0)
-				close(mine[i]);
+	if (ret < 0)
 		return ret;
-	}
-	size_t written = 0;
-	if (input_len == 0) {
-		close(mine[0]);
-		mine[0] = -1;
-	}
-	long long deadline = now_ms() + timeout_ms;
-	int timed_out = 0;
-	while (mine[0] >= 0 || mine[1] >= 0 || mine[2] >= 0) {
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		struct pollfd p[3] = {{mine[0], POLLOUT, 0}, {mine[1], POLLIN, 0}, {mine[2], POLLIN, 0}};
-		int ready = poll(p, 3, (int)left);
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready < 0) {
-			ret = -errno;
-			break;
-		}
-		if (mine[0] >= 0 && p[0].revents != 0) {
-			ssize_t n = p[0].revents & POLLOUT ? write(mine[0], input + written, input_len - written) : -1;
-			if (n > 0)
-				written += (size_t)n;
-			/* All given, or the child closed its stdin (EPIPE: SIGPIPE is the caller's to ignore; Node does). */
-			if (written == input_len || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				close(mine[0]);
-				mine[0] = -1;
-			}
-		}
-		for (int i = 1; i < 3; i++) {
-			if (mine[i] < 0 || p[i].revents == 0)
-				continue;
-			int done = i == 1 ? drain(mine[i], out, out_cap, out_len) : drain(mine[i], err, err_cap, err_len);
-			if (done != 0) {
-				if (done < 0)
-					ret = done;
-				close(mine[i]);
-				mine[i] = -1;
-			}
-		}
-		if (ret < 0)
-			break;
-	}
-	for (int i = 0; i < 3; i++)
-		if (mine[i] >= 0)
-			close(mine[i]);
-	if (timed_out || ret < 0)
-		kill(pid, SIGKILL);
-	int wstatus = 0;
-	while (waitpid(pid, &wstatus, 0) < 0) {
-		if (errno != EINTR) {
-			if (ret == 0)
-				ret = -errno;
-			break;
-		}
-	}
-	if (ret == 0 && timed_out)
-		ret = -ETIMEDOUT;
-	*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : -1;
-	return ret;
+	*pid = child;
+	fds[0] = pipes[0][1];
+	fds[1] = pipes[1][0];
+	fds[2] = pipes[2][0];
+	return 0;
 }

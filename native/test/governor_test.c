@@ -328,42 +328,56 @@ static void test_spawn_runs(int root)
 	gv_close(pidfd);
 }
 
-static void test_run_program(void)
+/* Everything on fd until EOF (at most cap - 1 bytes kept, NUL-terminated); closes fd. */
+static size_t read_all(int fd, char *buf, size_t cap)
 {
-	uint8_t out[128], err[256];
-	size_t out_len, err_len;
-	int status;
-	const char *hello = "hello\n";
-	int ret = gv_run_program("/bin/cat", "-", (const uint8_t *)hello, strlen(hello), 5000, out, sizeof out, &out_len,
-				 err, sizeof err, &err_len, &status);
-	EXPECT("run_program: cat - succeeds", ret, 0);
-	EXPECT("run_program: cat exits 0", status, 0);
-	EXPECT("run_program: cat gives its stdin back on stdout", out_len == strlen(hello) && memcmp(out, hello, out_len) == 0, 1);
-	EXPECT("run_program: cat writes nothing on stderr", err_len, 0);
+	size_t len = 0;
+	for (;;) {
+		char spill[512];
+		ssize_t n = read(fd, len + 1 < cap ? buf + len : spill, len + 1 < cap ? cap - 1 - len : sizeof spill);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len + 1 < cap)
+			len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return len;
+}
 
-	ret = gv_run_program("/bin/ls", "/governor-test-missing", NULL, 0, 5000, out, sizeof out, &out_len, err, sizeof err,
-			     &err_len, &status);
-	EXPECT("run_program: a failing program is no error of the call", ret, 0);
-	EXPECT("run_program: ls of a missing path exits 2", status, 2);
-	EXPECT_TRUE("run_program: its complaint is on stderr", err_len > 0 && memmem(err, err_len, "governor-test-missing", 21) != NULL);
+static void test_program(void)
+{
+	int pid, fds[3], status;
+	char out[128], err[256];
+	EXPECT("program_start: cat - starts", gv_program_start("/bin/cat", "-", &pid, fds), 0);
+	EXPECT_TRUE("program_start: its pid and three fds", pid > 0 && fds[0] > 2 && fds[1] > 2 && fds[2] > 2);
+	EXPECT_TRUE("program_start: the fds are close-on-exec", (fcntl(fds[0], F_GETFD) & FD_CLOEXEC) && (fcntl(fds[1], F_GETFD) & FD_CLOEXEC));
+	EXPECT("program_start: its stdin takes input", write(fds[0], "hello\n", 6), 6);
+	close(fds[0]);
+	EXPECT("program_start: cat gives it back on stdout", read_all(fds[1], out, sizeof out), 6);
+	EXPECT_STR("program_start: the same bytes", out, "hello\n");
+	EXPECT("program_start: nothing on stderr", read_all(fds[2], err, sizeof err), 0);
+	EXPECT("program_wait: reaps it", gv_program_wait(pid, 0, &status), 0);
+	EXPECT("program_wait: cat exited 0", status, 0);
 
-	static uint8_t big[200000];
-	memset(big, 'x', sizeof big);
-	ret = gv_run_program("/bin/cat", "-", big, sizeof big, 5000, out, sizeof out, &out_len, err, sizeof err, &err_len,
-			     &status);
-	EXPECT("run_program: an input larger than a pipe's buffer goes through", ret, 0);
-	EXPECT("run_program: stdout is cut at its cap", out_len, sizeof out);
-	EXPECT("run_program: and the program still ran to its end", status, 0);
+	EXPECT("program_start: ls of a missing path starts", gv_program_start("/bin/ls", "/governor-test-missing", &pid, fds), 0);
+	close(fds[0]);
+	read_all(fds[1], out, sizeof out);
+	EXPECT_TRUE("program_start: its complaint is on stderr", read_all(fds[2], err, sizeof err) > 0 && strstr(err, "governor-test-missing") != NULL);
+	EXPECT("program_wait: reaps it", gv_program_wait(pid, 0, &status), 0);
+	EXPECT("program_wait: ls exited 2", status, 2);
 
-	ret = gv_run_program("/bin/sleep", "10", NULL, 0, 100, out, sizeof out, &out_len, err, sizeof err, &err_len, &status);
-	EXPECT("run_program: a program past the timeout is ETIMEDOUT", ret, -ETIMEDOUT);
-	EXPECT("run_program: and killed (128 + SIGKILL)", status, 128 + SIGKILL);
+	EXPECT("program_start: sleep starts", gv_program_start("/bin/sleep", "10", &pid, fds), 0);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	EXPECT("program_wait: kill_first reaps it at once", gv_program_wait(pid, 1, &status), 0);
+	EXPECT("program_wait: killed (128 + SIGKILL)", status, 128 + SIGKILL);
 
-	ret = gv_run_program("/governor-test-missing", "x", NULL, 0, 5000, out, sizeof out, &out_len, err, sizeof err,
-			     &err_len, &status);
-	EXPECT("run_program: a missing program is ENOENT", ret, -ENOENT);
-	EXPECT("run_program: NULL arguments are EINVAL",
-	       gv_run_program(NULL, "x", NULL, 0, 100, out, sizeof out, &out_len, err, sizeof err, &err_len, &status), -EINVAL);
+	EXPECT("program_start: a missing program is ENOENT", gv_program_start("/governor-test-missing", "x", &pid, fds), -ENOENT);
+	EXPECT("program_start: and leaves no fd", pid == -1 && fds[0] == -1 && fds[1] == -1 && fds[2] == -1, 1);
+	EXPECT("program_start: NULL arguments are EINVAL", gv_program_start(NULL, "x", &pid, fds), -EINVAL);
 }
 
 static void test_cgroup(const char *tree)
@@ -406,7 +420,7 @@ int main(void)
 	test_nft();
 	test_lock();
 	test_pidfd();
-	test_run_program();
+	test_program();
 	test_cgroup(tree);
 	char run_dir[64];
 	snprintf(run_dir, sizeof run_dir, "/run/governor-test-%d", getpid());

@@ -21,7 +21,7 @@ import type {
   TreeRead,
 } from './native.types';
 
-const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH, ETIMEDOUT } = constants.errno;
+const { EACCES, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTDIR, ESRCH } = constants.errno;
 
 /** Where `npm install` (make -C native) puts the library and the monitor, below the repository root. */
 const LIBRARY = 'native/build/libgovernor.so';
@@ -138,25 +138,11 @@ function bind(path: string) {
       'int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options, size_t options_len, ' +
         'const uint8_t *env, size_t env_len, int spare_pid, int spare_sock, _Out_ int *pid, _Out_ int *report)',
     ),
-    runProgram: fn<
-      (
-        path: string,
-        arg: string,
-        input: Buffer,
-        inputLen: number,
-        timeoutMs: number,
-        out: Buffer,
-        outCap: number,
-        outLen: [number],
-        err: Buffer,
-        errCap: number,
-        errLen: [number],
-        status: [number],
-      ) => number
-    >(
-      'int gv_run_program(const char *path, const char *arg, const uint8_t *input, size_t input_len, int timeout_ms, uint8_t *out, size_t out_cap, ' +
-        '_Out_ size_t *out_len, uint8_t *err, size_t err_cap, _Out_ size_t *err_len, _Out_ int *status)',
+    // No _Out_ on fds: koffi passes the Int32Array as a pointer to its own slots, which the call fills.
+    programStart: fn<(path: string, arg: string, pid: [number], fds: Int32Array) => number>(
+      'int gv_program_start(const char *path, const char *arg, _Out_ int *pid, int *fds)',
     ),
+    programWait: fn<(pid: number, killFirst: number, status: [number]) => number>('int gv_program_wait(int pid, int kill_first, _Out_ int *status)'),
     monitorLauncherWait: fn<(pid: number, killFirst: number, status: [number]) => number>(
       'int gv_monitor_launcher_wait(int pid, int kill_first, _Out_ int *status)',
     ),
@@ -236,25 +222,25 @@ export function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => numbe
 
 /**
  * Everything written on the pipe `fd` (taken over, and closed) until its EOF, or until `timeoutMs` has passed. At
- * most MONITOR_MESSAGE_MAX bytes are kept.
+ * most `max` bytes are kept (the rest is read and dropped).
  */
-function readReport(fd: number, timeoutMs: number): Promise<{ text: string; timedOut: boolean }> {
+function readPipe(fd: number, timeoutMs: number, max: number): Promise<{ text: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     const pipe = new Socket({ fd, readable: true, writable: false });
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
       pipe.destroy();
-      resolve({ text: '', timedOut: true });
+      resolve({ text: Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)), timedOut: true });
     }, timeoutMs);
     pipe.on('data', (chunk: Buffer) => {
-      if (size < MONITOR_MESSAGE_MAX) chunks.push(chunk);
+      if (size < max) chunks.push(chunk);
       size += chunk.length;
     });
     pipe.once('end', () => {
       clearTimeout(timer);
       pipe.destroy();
-      resolve({ text: Buffer.concat(chunks).toString('utf8', 0, Math.min(size, MONITOR_MESSAGE_MAX)), timedOut: false });
+      resolve({ text: Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)), timedOut: false });
     });
     pipe.once('error', (err) => {
       clearTimeout(timer);
@@ -608,7 +594,7 @@ export class KoffiNative implements GovernorNative {
       report,
     );
     if (ret < 0) throw new NativeError('startMonitor', monitorPath, -ret, `workload ${workloadId}`);
-    const { text, timedOut } = await readReport(report[0], timeoutMs);
+    const { text, timedOut } = await readPipe(report[0], timeoutMs, MONITOR_MESSAGE_MAX);
     const status: [number] = [0];
     const waited = this.lib.monitorLauncherWait(pid[0], timedOut ? 1 : 0, status);
     if (waited < 0) throw new NativeError('startMonitor', `pid ${pid[0]}`, -waited, 'reaping the launcher');
@@ -744,21 +730,31 @@ export class KoffiNative implements GovernorNative {
 
   async runProgram(path: string, arg: string, input: string, timeoutMs: number): Promise<ProgramRun> {
     refuseNul('runProgram', path, [path, arg]);
-    const bytes = Buffer.from(input, 'utf8');
-    const out = Buffer.alloc(PROGRAM_OUTPUT_MAX);
-    const err = Buffer.alloc(PROGRAM_OUTPUT_MAX);
-    const outLen: [number] = [0];
-    const errLen: [number] = [0];
+    const pid: [number] = [-1];
+    const fds = new Int32Array(3);
+    // Synchronous, like startMonitor's launch: a vfork that returns once the program has exec'd. Its pipes are then
+    // this event loop's, so that no worker thread waits for a program that may take seconds.
+    const ret = this.lib.programStart(path, arg, pid, fds);
+    if (ret < 0) throw new NativeError('runProgram', path, -ret);
+    const stdin = new Socket({ fd: fds[0], readable: false, writable: true });
+    // A program that closes its stdin before reading it all (EPIPE) has what it read.
+    stdin.on('error', () => undefined);
+    stdin.end(Buffer.from(input, 'utf8'));
+    let reads: Array<{ text: string; timedOut: boolean }> | undefined;
+    let failure: unknown;
+    try {
+      reads = await Promise.all([readPipe(fds[1], timeoutMs, PROGRAM_OUTPUT_MAX), readPipe(fds[2], timeoutMs, PROGRAM_OUTPUT_MAX)]);
+    } catch (err) {
+      failure = err;
+    }
+    stdin.destroy();
+    // Both pipes closed: the program has exited or is exiting. Past the timeout (or a failed read) it is killed first.
+    const timedOut = reads === undefined || reads.some((read) => read.timedOut);
     const status: [number] = [-1];
-    const timeout = Math.max(0, Math.min(Math.floor(timeoutMs), 2 ** 31 - 1));
-    const ret = await onWorker(this.lib.runProgram, path, arg, bytes, bytes.length, timeout, out, out.length, outLen, err, err.length, errLen, status);
-    if (ret < 0 && ret !== -ETIMEDOUT) throw new NativeError('runProgram', path, -ret);
-    return {
-      status: status[0],
-      stdout: out.subarray(0, outLen[0]).toString('utf8'),
-      stderr: err.subarray(0, errLen[0]).toString('utf8'),
-      timedOut: ret === -ETIMEDOUT,
-    };
+    const waited = this.lib.programWait(pid[0], timedOut ? 1 : 0, status);
+    if (waited < 0) throw new NativeError('runProgram', `pid ${pid[0]}`, -waited, 'reaping it');
+    if (reads === undefined) throw failure instanceof Error ? failure : new NativeError('runProgram', path, EINVAL, 'reading its output failed');
+    return { status: status[0], stdout: reads[0].text, stderr: reads[1].text, timedOut };
   }
 
   tenantInitPath(): string {

@@ -316,11 +316,12 @@ export interface GovernorNative {
   /** Absolute path of native/build/governor-tenant-init (usage: the comment atop native/tenant-init.c). */
   tenantInitPath(): string;
   /**
-   * Runs the program at `path` with the one argument `arg`, an empty environment and `input` on its stdin, on a
-   * worker, and resolves once it has closed its stdout and stderr and been reaped (gv_run_program: a vfork and an
-   * exec, where node's child_process forks the whole governor on its event loop; in the kernel guest that fork
-   * cost 41 ms a tenant init at 1,500 tenants). Past `timeoutMs` it is killed (timedOut). Each stream is kept up
-   * to 64 KiB. Throws NativeError when it could not be started.
+   * Runs the program at `path` with the one argument `arg`, an empty environment and `input` on its stdin, and
+   * resolves once it has closed its stdout and stderr and been reaped. gv_program_start is a vfork and an exec;
+   * node's child_process forks the whole governor on its event loop, which in the kernel guest cost 41 ms a tenant
+   * init at 1,500 tenants. The pipes are read on the event loop, so no worker thread waits for the program. Past
+   * `timeoutMs` it is killed (timedOut). Each stream is kept up to 64 KiB. Throws NativeError when it could not be
+   * started.
    */
   runProgram(path: string, arg: string, input: string, timeoutMs: number): Promise<ProgramRun>;
 }
