@@ -332,9 +332,17 @@ static int scratch(const struct options *o)
 		ret = make_dir(mnt, parts[i].dir, parts[i].mode, o->base);
 	if (ret == 0)
 		ret = make_dir(mnt, "run/lock", 01777, o->base);
+	/* /home too (see home_view), read-only: one superblock less a view (see hidden_fs). */
+	if (ret == 0)
+		ret = make_dir(mnt, "home", 0755, o->base);
+	if (ret == 0)
+		ret = make_dir(mnt, "home/tenant", 0755, o->base);
 	if (ret == 0)
 		ret = place(mnt, "", "/tmp");
 	close(mnt);
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (ret == 0 && (mount("/tmp/home", "/home", NULL, MS_BIND, NULL) < 0 || mount_setattr(AT_FDCWD, "/home", 0, &ro, sizeof ro) < 0))
+		ret = -errno;
 	for (size_t i = 0; ret == 0 && i < sizeof parts / sizeof *parts; i++) {
 		struct stat st;
 		if (lstat(parts[i].target, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -351,21 +359,11 @@ static int scratch(const struct options *o)
 	return ret;
 }
 
-/* /home becomes a read-only tmpfs holding only tenant/, onto which `home` (a detached clone, or -1) is bound. */
-static int home_view(const struct options *o, int home)
+/* /home is a read-only directory of the scratch tmpfs (scratch) holding only tenant/, onto which `home` (a
+ * detached clone, or -1) is bound. */
+static int home_view(int home)
 {
-	int mnt = new_tmpfs(1 << 20, "0755", o->base, 0);
-	int ret = mnt < 0 ? mnt : make_dir(mnt, "tenant", 0755, o->base);
-	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-	if (ret == 0 && mount_setattr(mnt, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
-		ret = -errno;
-	if (ret == 0)
-		ret = place(mnt, "", "/home");
-	if (ret == 0 && home >= 0)
-		ret = place(home, "", "/home/tenant");
-	if (mnt >= 0)
-		close(mnt);
-	return ret;
+	return home >= 0 ? place(home, "", "/home/tenant") : 0;
 }
 
 /*
@@ -485,7 +483,7 @@ static int build_view(const struct options *o, const struct taken *t, int *step)
 	if ((ret = scratch(o)) < 0)
 		return ret;
 	*step = STEP_HOME;
-	if ((ret = home_view(o, t->home)) < 0)
+	if ((ret = home_view(t->home)) < 0)
 		return ret;
 	*step = STEP_HIDE;
 	for (size_t i = 0; i < o->hides; i++)
