@@ -122,14 +122,16 @@ async function phases(db: Client): Promise<Map<string, number>> {
 
 /**
  * `perf record` of the whole system for PERF_SECONDS, in the background, then its report by symbol, flat and with
- * the callers of the top ones, as text next to it (made here: the guest's kernel symbols are not the host's). A
- * failure is said, not thrown.
+ * the callers of the top ones, as text next to it (made here: the guest's kernel symbols are not the host's), and
+ * this boot's /proc/kallsyms for other reports later. A failure is said, not thrown.
  */
 function perfRecord(applied: number): void {
   const file = join(PROFILE_DIR ?? '.', `perf-${applied}.data`);
   log(`${applied} tenants applied: perf record -a -g for ${PERF_SECONDS} s into ${file}`);
   const script = [
     `perf record -a -g -q -o '${file}' -- sleep ${PERF_SECONDS}`,
+    // This boot's kernel symbols, so that the data can be read again elsewhere: perf report --kallsyms <file>.kallsyms.
+    `cp /proc/kallsyms '${file}.kallsyms'`,
     `perf report -i '${file}' --stdio --no-children --sort comm,sym -g none --percent-limit 0.3 > '${file}.flat.txt' 2>&1`,
     `perf report -i '${file}' --stdio --no-children --sort sym -g caller,0.5,callee,function,percent --percent-limit 2 > '${file}.callers.txt' 2>&1`,
   ].join(' && ');
