@@ -1,4 +1,5 @@
-/* libgovernor: gv_monitor_start, the launch of a workload's monitor from the governor's own process (see governor.h). */
+/* libgovernor: gv_monitor_start, the launch of a workload's monitor from the governor's own process, and gv_program_start,
+ * a program with piped stdio (the tenant init's launcher) started without a fork of the governor (see governor.h). */
 #include "governor.h"
 #include "fd_write.h"
 

@@ -133,7 +133,8 @@ const LAUNCH_TIMEOUT_MS = 30_000;
 /**
  * Runs governor-tenant-init with its one argument (a tenant, or --mount-template) and its options on stdin as
  * native/tenant-init.c reads them ("--name\0value\0"...), with an empty environment, through the native
- * library (a vfork and an exec on a worker, not a fork of the governor on its event loop); never rejects.
+ * library (a vfork and an exec, not a fork of the whole governor; its pipes read on the event loop); never
+ * rejects.
  */
 async function runLauncher(
   launcher: TenantInitLauncher,
