@@ -17,7 +17,8 @@
  *   governor-tenant-init --mount-template   with --mount-template FILE and --hide DIR... on stdin
  *     makes the mount template (make_template): the host's mount namespace without any namespace file, any mount
  *     at or below the hidden directories or any mount below /run, /tmp, /var/tmp, /dev/shm and /home (which
- *     every view covers), bound onto FILE; once per governor start, before any init.
+ *     every view covers), with one empty read-only tmpfs on the first hidden directory that every view clones
+ *     for its own hidden directories (template_hidden), bound onto FILE; once per governor start, before any init.
  *
  * The launcher forks a middle process that setsids (the init never belongs to the caller's session or is its
  * child) and, still root in the initial user namespace:
@@ -58,8 +59,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -376,6 +381,47 @@ static int home_view(int home)
  * build_view.
  */
 static int hidden_fs = -1;
+/* A detached clone of the mount template's own hidden tmpfs (shared_hidden), placed instead of a new one: then
+ * every view of the host shares one superblock for its hidden directories. */
+static int hidden_source = -1;
+
+/* The first of the hidden directories that is a directory here: where the template puts its hidden tmpfs. */
+static const char *first_hidden_dir(const struct options *o)
+{
+	for (size_t i = 0; i < o->hides; i++) {
+		struct stat st;
+		if (stat(o->hide[i], &st) == 0 && S_ISDIR(st.st_mode))
+			return o->hide[i];
+	}
+	return NULL;
+}
+
+/*
+ * In a copy of the mount template, before detach_held unmounts it: a detached clone of the template's hidden tmpfs
+ * (make_template), once it is seen to be one (a mount of its own, tmpfs, read-only, mode 0, owned by root, empty),
+ * or -1 (no template, or not that mount: the view then makes its own).
+ */
+static int shared_hidden(const struct options *o)
+{
+	const char *path = first_hidden_dir(o);
+	if (!path)
+		return -1;
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s/..", path);
+	struct stat here, up;
+	struct statfs fs;
+	if (stat(path, &here) < 0 || stat(parent, &up) < 0 || here.st_dev == up.st_dev || (here.st_mode & 07777) != 0 ||
+	    here.st_uid != 0 || statfs(path, &fs) < 0 || fs.f_type != TMPFS_MAGIC || !(fs.f_flags & ST_RDONLY))
+		return -1;
+	DIR *dir = opendir(path);
+	if (!dir)
+		return -1;
+	int entries = 0;
+	for (struct dirent *e; (e = readdir(dir));)
+		entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(dir);
+	return entries == 0 ? open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) : -1;
+}
 
 /* Hidden directories: the empty tmpfs above. A path that is not in the view any more is done. */
 static int hide(const char *path)
@@ -394,7 +440,8 @@ static int hide(const char *path)
 		close(tree);
 		return ret;
 	}
-	int mnt = new_tmpfs(4096, "0000", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
+	int mnt = hidden_source >= 0 ? hidden_source : new_tmpfs(4096, "0000", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
+	hidden_source = -1;
 	if (mnt < 0)
 		return mnt;
 	int ret = place(mnt, "", path);
@@ -458,6 +505,8 @@ static int enter_rootfs(int tree)
 /* What the middle process took from the host's mount namespace for the init: detached clones, or -1. */
 struct taken {
 	int home, rootfs;
+	/* the mount template was joined: its shared hidden tmpfs is there to clone (shared_hidden) */
+	int templated;
 };
 
 /*
@@ -470,6 +519,8 @@ static int build_view(const struct options *o, const struct taken *t, int *step)
 	/* A copy of the mount template has nothing to detach; a copy of the host's namespace has every other
 	 * tenant's namespace files and homes (the home to bind was cloned before, in the middle process). */
 	*step = STEP_DETACH;
+	if (t->templated)
+		hidden_source = shared_hidden(o);
 	if ((ret = detach_held(o, 0)) < 0)
 		return ret;
 	*step = STEP_ROOTFS;
@@ -499,7 +550,9 @@ static int build_view(const struct options *o, const struct taken *t, int *step)
 	ret = mask();
 	if (hidden_fs >= 0)
 		close(hidden_fs);
-	hidden_fs = -1;
+	if (hidden_source >= 0)
+		close(hidden_source);
+	hidden_fs = hidden_source = -1;
 	return ret;
 }
 
@@ -602,12 +655,13 @@ static pid_t start_init(const struct options *o, char *msg)
 	if (cg < 0)
 		return fail(msg, MSG_MAX, "cannot open %s: %s", user < 0 || net < 0 ? path : o->cgroup, strerror(errno));
 	/* What the init needs of the host's mounts is taken here, before the namespace is left or copied. */
-	struct taken t = {-1, -1};
+	struct taken t = {-1, -1, 0};
 	if (o->home && (t.home = clone_tree(o->home, 0)) < 0)
 		return fail(msg, MSG_MAX, "%s: open_tree %s: %s", step_names[STEP_HOME], o->home, strerror(-t.home));
 	if (o->rootfs && (t.rootfs = clone_tree(o->rootfs, AT_RECURSIVE)) < 0)
 		return fail(msg, MSG_MAX, "%s: open_tree %s: %s", step_names[STEP_ROOTFS], o->rootfs, strerror(-t.rootfs));
 	int joined = o->template ? join_template(o->template) : 0;
+	t.templated = o->template && joined == 0;
 	if (joined < 0)
 		fprintf(stderr, "warning: the mount template %s: %s; this init starts from a copy of the host's mount namespace\n",
 			o->template, strerror(-joined));
@@ -689,11 +743,29 @@ static int bind_ns(const struct options *o, pid_t pid, char *msg)
 }
 
 /*
+ * The template's hidden tmpfs, on the first hidden directory: every init that starts from the template clones it
+ * (shared_hidden) for its own hidden directories, so that all views share its one superblock (see hidden_fs).
+ */
+static int template_hidden(const struct options *o)
+{
+	const char *path = first_hidden_dir(o);
+	if (!path)
+		return 0;
+	int mnt = new_tmpfs(4096, "0000", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return mnt;
+	int ret = place(mnt, "", path);
+	close(mnt);
+	return ret;
+}
+
+/*
  * --mount-template: makes the namespace every init start copies, once per governor start. A child unshares a
  * mount namespace from the host's (private propagation), detaches in it everything detach_held would (namespace
  * files, mounts at or below the hidden directories) and every mount below a directory each view covers with
  * its own tmpfs (/run, /tmp, /var/tmp, /dev/shm, /home: out of the tenant's reach, so only held; on a host with
- * several governors, their homes are there), and the parent binds it onto --mount-template: a private
+ * several governors, their homes are there), places the views' shared hidden tmpfs (template_hidden), and the
+ * parent binds it onto --mount-template: a private
  * bind of the file onto itself first, as for a tenant's mnt file (bind_ns), since the kernel never propagates a
  * mount-namespace file. The host's namespace is older than the child's, so the bind is allowed (the kernel's
  * mnt_ns_loop rule), and the kernel skips such a bind when it copies a namespace, so neither the template nor
@@ -728,6 +800,8 @@ static int make_template(const struct options *o, char *msg)
 			r[0] = STEP_PRIVATE, r[1] = errno;
 		else if ((r[1] = -detach_held(o, 1)) != 0)
 			r[0] = STEP_DETACH;
+		else if ((r[1] = -template_hidden(o)) != 0)
+			r[0] = STEP_HIDE;
 		gv_write_all(report[1], r, sizeof r);
 		char byte;
 		while (read(go[0], &byte, 1) < 0 && errno == EINTR)
