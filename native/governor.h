@@ -113,20 +113,6 @@ GV_API int gv_monitor_start(const char *monitor_path, const char *workload_id, c
  * (or the caller's deadline) is reached, gv_monitor_launcher_wait reaps the launcher, which has exited by then
  * or is exiting (kill_first for a deadline: it may hang); *status is its exit code, or 128 + the signal.
  */
-/*
- * Starts the program at `path` with argv {path, arg}, an empty environment, default signal dispositions and an
- * empty mask, and pipes on its stdio: fds[0] is the write end of its stdin, fds[1] and fds[2] the read ends of
- * its stdout and stderr (close-on-exec, the caller's to close). posix_spawn is a vfork and an exec: it returns
- * once the program has exec'd, and costs the same whatever the caller's size, where node's child_process forks
- * (copying the page tables of the whole governor). The caller reads and writes the pipes on its own event loop
- * and reaps the program with gv_program_wait.
- */
-GV_API int gv_program_start(const char *path, const char *arg, int *pid, int *fds);
-
-/* Reaps a program of gv_program_start (SIGKILLed first with kill_first): blocks until it exits; *status is its
- * exit code, or 128 + the signal that ended it. */
-GV_API int gv_program_wait(int pid, int kill_first, int *status);
-
 GV_API int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options,
 			     size_t options_len, const uint8_t *env, size_t env_len, int spare_pid, int spare_sock,
 			     int *pid, int *report);

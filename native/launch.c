@@ -1,5 +1,4 @@
-/* libgovernor: gv_monitor_start, the launch of a workload's monitor from the governor's own process, and gv_program_start,
- * a program with piped stdio (the tenant init's launcher) started without a fork of the governor (see governor.h). */
+/* libgovernor: gv_monitor_start, the launch of a workload's monitor from the governor's own process (see governor.h). */
 #include "governor.h"
 #include "fd_write.h"
 
@@ -225,11 +224,6 @@ int gv_monitor_launch(const char *monitor_path, const char *workload_id, const u
 	return 0;
 }
 
-int gv_program_wait(int pid, int kill_first, int *status)
-{
-	return gv_monitor_launcher_wait(pid, kill_first, status);
-}
-
 int gv_monitor_launcher_wait(int pid, int kill_first, int *status)
 {
 	if (pid <= 0 || !status)
@@ -274,43 +268,4 @@ int gv_monitor_start(const char *monitor_path, const char *workload_id, const ui
 		return ret;
 	*msg_len = len < msg_cap ? len : msg_cap - 1;
 	return -EIO;
-}
-
-int gv_program_start(const char *path, const char *arg, int *pid, int *fds)
-{
-	if (!path || !arg || !pid || !fds)
-		return -EINVAL;
-	*pid = -1;
-	fds[0] = fds[1] = fds[2] = -1;
-	/* [0] stdin, [1] stdout, [2] stderr: each a pipe, close-on-exec. */
-	int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-	int ret = 0;
-	for (int i = 0; ret == 0 && i < 3; i++)
-		if (pipe2(pipes[i], O_CLOEXEC) < 0)
-			ret = -errno;
-	/* The child's ends go to 0, 1 and 2: first moved above them, so that no dup2 clobbers another. */
-	for (int i = 0; ret == 0 && i < 3; i++) {
-		int child_end = i == 0 ? 0 : 1;
-		if ((pipes[i][child_end] = above_targets(pipes[i][child_end])) < 0)
-			ret = pipes[i][child_end];
-	}
-	pid_t child = -1;
-	if (ret == 0) {
-		const int pairs[3][2] = {{pipes[0][0], 0}, {pipes[1][1], 1}, {pipes[2][1], 2}};
-		ret = spawn_program(path, arg, pairs, 3, 0, &child);
-	}
-	for (int i = 0; i < 3; i++) {
-		int child_end = i == 0 ? 0 : 1;
-		if (pipes[i][child_end] >= 0)
-			close(pipes[i][child_end]);
-		if (ret < 0 && pipes[i][1 - child_end] >= 0)
-			close(pipes[i][1 - child_end]);
-	}
-	if (ret < 0)
-		return ret;
-	*pid = child;
-	fds[0] = pipes[0][1];
-	fds[1] = pipes[1][0];
-	fds[2] = pipes[2][0];
-	return 0;
 }

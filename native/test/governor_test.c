@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,58 +327,6 @@ static void test_spawn_runs(int root)
 	gv_close(pidfd);
 }
 
-/* Everything on fd until EOF (at most cap - 1 bytes kept, NUL-terminated); closes fd. */
-static size_t read_all(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-	for (;;) {
-		char spill[512];
-		ssize_t n = read(fd, len + 1 < cap ? buf + len : spill, len + 1 < cap ? cap - 1 - len : sizeof spill);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (len + 1 < cap)
-			len += (size_t)n;
-	}
-	buf[len] = '\0';
-	close(fd);
-	return len;
-}
-
-static void test_program(void)
-{
-	int pid, fds[3], status;
-	char out[128], err[256];
-	EXPECT("program_start: cat - starts", gv_program_start("/bin/cat", "-", &pid, fds), 0);
-	EXPECT_TRUE("program_start: its pid and three fds", pid > 0 && fds[0] > 2 && fds[1] > 2 && fds[2] > 2);
-	EXPECT_TRUE("program_start: the fds are close-on-exec", (fcntl(fds[0], F_GETFD) & FD_CLOEXEC) && (fcntl(fds[1], F_GETFD) & FD_CLOEXEC));
-	EXPECT("program_start: its stdin takes input", write(fds[0], "hello\n", 6), 6);
-	close(fds[0]);
-	EXPECT("program_start: cat gives it back on stdout", read_all(fds[1], out, sizeof out), 6);
-	EXPECT_STR("program_start: the same bytes", out, "hello\n");
-	EXPECT("program_start: nothing on stderr", read_all(fds[2], err, sizeof err), 0);
-	EXPECT("program_wait: reaps it", gv_program_wait(pid, 0, &status), 0);
-	EXPECT("program_wait: cat exited 0", status, 0);
-
-	EXPECT("program_start: ls of a missing path starts", gv_program_start("/bin/ls", "/governor-test-missing", &pid, fds), 0);
-	close(fds[0]);
-	read_all(fds[1], out, sizeof out);
-	EXPECT_TRUE("program_start: its complaint is on stderr", read_all(fds[2], err, sizeof err) > 0 && strstr(err, "governor-test-missing") != NULL);
-	EXPECT("program_wait: reaps it", gv_program_wait(pid, 0, &status), 0);
-	EXPECT("program_wait: ls exited 2", status, 2);
-
-	EXPECT("program_start: sleep starts", gv_program_start("/bin/sleep", "10", &pid, fds), 0);
-	for (int i = 0; i < 3; i++)
-		close(fds[i]);
-	EXPECT("program_wait: kill_first reaps it at once", gv_program_wait(pid, 1, &status), 0);
-	EXPECT("program_wait: killed (128 + SIGKILL)", status, 128 + SIGKILL);
-
-	EXPECT("program_start: a missing program is ENOENT", gv_program_start("/governor-test-missing", "x", &pid, fds), -ENOENT);
-	EXPECT("program_start: and leaves no fd", pid == -1 && fds[0] == -1 && fds[1] == -1 && fds[2] == -1, 1);
-	EXPECT("program_start: NULL arguments are EINVAL", gv_program_start(NULL, "x", &pid, fds), -EINVAL);
-}
-
 static void test_cgroup(const char *tree)
 {
 	snprintf(cg_name, sizeof cg_name, "governor-native-test-%d", getpid());
@@ -420,7 +367,6 @@ int main(void)
 	test_nft();
 	test_lock();
 	test_pidfd();
-	test_program();
 	test_cgroup(tree);
 	char run_dir[64];
 	snprintf(run_dir, sizeof run_dir, "/run/governor-test-%d", getpid());

@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     namespaces.prepare();
     await namespaces.ensure(TENANT, { tenantId: BENCH_TENANT_ID, uidBase: UID_BASE });
     await startTenantInit({
-      launcher: native,
+      binaryPath: native.tenantInitPath(),
       tenant: TENANT,
       paths: namespaces.paths(TENANT),
       nsDir: namespaces.dir(TENANT),

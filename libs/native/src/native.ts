@@ -13,7 +13,6 @@ import type {
   GovernorNative,
   HostWatchFds,
   ProcessExit,
-  ProgramRun,
   SpareMonitor,
   SpawnRequest,
   SpawnedProcess,
@@ -30,8 +29,6 @@ const TENANT_INIT = 'governor-tenant-init';
 const MAX_ID = 0xffff_ffff;
 const FIRST_READ = 4096;
 const MAX_READ = 4 * 1024 * 1024;
-/** What runProgram keeps of each of a program's stdout and stderr. */
-const PROGRAM_OUTPUT_MAX = 64 * 1024;
 /** Room for what governor-monitor reports when it cannot start (its MSG_MAX: PATH_MAX + 128). */
 const MONITOR_MESSAGE_MAX = 4096 + 256;
 
@@ -138,11 +135,6 @@ function bind(path: string) {
       'int gv_monitor_launch(const char *monitor_path, const char *workload_id, const uint8_t *options, size_t options_len, ' +
         'const uint8_t *env, size_t env_len, int spare_pid, int spare_sock, _Out_ int *pid, _Out_ int *report)',
     ),
-    // No _Out_ on fds: koffi passes the Int32Array as a pointer to its own slots, which the call fills.
-    programStart: fn<(path: string, arg: string, pid: [number], fds: Int32Array) => number>(
-      'int gv_program_start(const char *path, const char *arg, _Out_ int *pid, int *fds)',
-    ),
-    programWait: fn<(pid: number, killFirst: number, status: [number]) => number>('int gv_program_wait(int pid, int kill_first, _Out_ int *status)'),
     monitorLauncherWait: fn<(pid: number, killFirst: number, status: [number]) => number>(
       'int gv_monitor_launcher_wait(int pid, int kill_first, _Out_ int *status)',
     ),
@@ -222,25 +214,25 @@ export function onWorker<A extends unknown[]>(f: KoffiFunc<(...args: A) => numbe
 
 /**
  * Everything written on the pipe `fd` (taken over, and closed) until its EOF, or until `timeoutMs` has passed. At
- * most `max` bytes are kept (the rest is read and dropped).
+ * most MONITOR_MESSAGE_MAX bytes are kept.
  */
-function readPipe(fd: number, timeoutMs: number, max: number): Promise<{ text: string; timedOut: boolean }> {
+function readReport(fd: number, timeoutMs: number): Promise<{ text: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     const pipe = new Socket({ fd, readable: true, writable: false });
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
       pipe.destroy();
-      resolve({ text: Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)), timedOut: true });
+      resolve({ text: '', timedOut: true });
     }, timeoutMs);
     pipe.on('data', (chunk: Buffer) => {
-      if (size < max) chunks.push(chunk);
+      if (size < MONITOR_MESSAGE_MAX) chunks.push(chunk);
       size += chunk.length;
     });
     pipe.once('end', () => {
       clearTimeout(timer);
       pipe.destroy();
-      resolve({ text: Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)), timedOut: false });
+      resolve({ text: Buffer.concat(chunks).toString('utf8', 0, Math.min(size, MONITOR_MESSAGE_MAX)), timedOut: false });
     });
     pipe.once('error', (err) => {
       clearTimeout(timer);
@@ -594,7 +586,7 @@ export class KoffiNative implements GovernorNative {
       report,
     );
     if (ret < 0) throw new NativeError('startMonitor', monitorPath, -ret, `workload ${workloadId}`);
-    const { text, timedOut } = await readPipe(report[0], timeoutMs, MONITOR_MESSAGE_MAX);
+    const { text, timedOut } = await readReport(report[0], timeoutMs);
     const status: [number] = [0];
     const waited = this.lib.monitorLauncherWait(pid[0], timedOut ? 1 : 0, status);
     if (waited < 0) throw new NativeError('startMonitor', `pid ${pid[0]}`, -waited, 'reaping the launcher');
@@ -726,35 +718,6 @@ export class KoffiNative implements GovernorNative {
 
   monitorPath(): string {
     return this.libraryPath === undefined ? monitorPath() : join(dirname(this.libraryPath), MONITOR);
-  }
-
-  async runProgram(path: string, arg: string, input: string, timeoutMs: number): Promise<ProgramRun> {
-    refuseNul('runProgram', path, [path, arg]);
-    const pid: [number] = [-1];
-    const fds = new Int32Array(3);
-    // Synchronous, like startMonitor's launch: a vfork that returns once the program has exec'd. Its pipes are then
-    // this event loop's, so that no worker thread waits for a program that may take seconds.
-    const ret = this.lib.programStart(path, arg, pid, fds);
-    if (ret < 0) throw new NativeError('runProgram', path, -ret);
-    const stdin = new Socket({ fd: fds[0], readable: false, writable: true });
-    // A program that closes its stdin before reading it all (EPIPE) has what it read.
-    stdin.on('error', () => undefined);
-    stdin.end(Buffer.from(input, 'utf8'));
-    let reads: Array<{ text: string; timedOut: boolean }> | undefined;
-    let failure: unknown;
-    try {
-      reads = await Promise.all([readPipe(fds[1], timeoutMs, PROGRAM_OUTPUT_MAX), readPipe(fds[2], timeoutMs, PROGRAM_OUTPUT_MAX)]);
-    } catch (err) {
-      failure = err;
-    }
-    stdin.destroy();
-    // Both pipes closed: the program has exited or is exiting. Past the timeout (or a failed read) it is killed first.
-    const timedOut = reads === undefined || reads.some((read) => read.timedOut);
-    const status: [number] = [-1];
-    const waited = this.lib.programWait(pid[0], timedOut ? 1 : 0, status);
-    if (waited < 0) throw new NativeError('runProgram', `pid ${pid[0]}`, -waited, 'reaping it');
-    if (reads === undefined) throw failure instanceof Error ? failure : new NativeError('runProgram', path, EINVAL, 'reading its output failed');
-    return { status: status[0], stdout: reads[0].text, stderr: reads[1].text, timedOut };
   }
 
   tenantInitPath(): string {

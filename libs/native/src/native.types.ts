@@ -29,16 +29,6 @@ export interface SpawnedProcess {
   pidfd: number;
 }
 
-/** What a program run by GovernorNative.runProgram did. */
-export interface ProgramRun {
-  /** its exit code, or 128 + the signal that ended it */
-  status: number;
-  stdout: string;
-  stderr: string;
-  /** it had not closed its stdout and stderr within the timeout, and was killed */
-  timedOut: boolean;
-}
-
 /** A spare monitor program (GovernorNative.spareMonitor): its pid, and this process's end of its socket. */
 export interface SpareMonitor {
   pid: number;
@@ -315,13 +305,4 @@ export interface GovernorNative {
   nsType(path: string): number | undefined;
   /** Absolute path of native/build/governor-tenant-init (usage: the comment atop native/tenant-init.c). */
   tenantInitPath(): string;
-  /**
-   * Runs the program at `path` with the one argument `arg`, an empty environment and `input` on its stdin, and
-   * resolves once it has closed its stdout and stderr and been reaped. gv_program_start is a vfork and an exec;
-   * node's child_process forks the whole governor on its event loop, which in the kernel guest cost 41 ms a tenant
-   * init at 1,500 tenants. The pipes are read on the event loop, so no worker thread waits for the program. Past
-   * `timeoutMs` it is killed (timedOut). Each stream is kept up to 64 KiB. Throws NativeError when it could not be
-   * started.
-   */
-  runProgram(path: string, arg: string, input: string, timeoutMs: number): Promise<ProgramRun>;
 }

@@ -1,14 +1,11 @@
+import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { GovernorNative } from '../../native/src/native.types';
 import type { TenantNamespacePaths } from '../../network/src/namespaces';
-
-/** What starts governor-tenant-init: the native library (KoffiNative). */
-export type TenantInitLauncher = Pick<GovernorNative, 'runProgram' | 'tenantInitPath'>;
 
 /** What starting a tenant's init needs (the options of native/tenant-init.c). */
 export interface TenantInitSpec {
-  launcher: TenantInitLauncher;
+  binaryPath: string;
   tenant: string;
   paths: TenantNamespacePaths;
   nsDir: string;
@@ -117,7 +114,7 @@ export async function startTenantInit(spec: TenantInitSpec): Promise<StartedInit
     ...spec.hide.flatMap((dir) => ['--hide', dir]),
     ...(spec.mountTemplate === undefined ? [] : ['--mount-template', spec.mountTemplate]),
   ];
-  const { err, stdout, stderr } = await runLauncher(spec.launcher, spec.tenant, options);
+  const { err, stdout, stderr } = await runLauncher(spec.binaryPath, spec.tenant, options);
   const pid = Number(stdout.trim());
   if (err || !Number.isInteger(pid) || pid <= 0) throw new TenantInitError(`the tenant init did not start: ${stderr.trim() || err?.message || stdout}`);
   const warnings = stderr
@@ -127,32 +124,15 @@ export async function startTenantInit(spec: TenantInitSpec): Promise<StartedInit
   return { pid, warnings };
 }
 
-/** How long a launcher may take to report the init (or the template) ready before it is killed. */
-const LAUNCH_TIMEOUT_MS = 30_000;
-
 /**
  * Runs governor-tenant-init with its one argument (a tenant, or --mount-template) and its options on stdin as
- * native/tenant-init.c reads them ("--name\0value\0"...), with an empty environment, through the native
- * library (a vfork and an exec, not a fork of the whole governor; its pipes read on the event loop); never
- * rejects.
+ * native/tenant-init.c reads them ("--name\0value\0"...), with an empty environment; never rejects.
  */
-async function runLauncher(
-  launcher: TenantInitLauncher,
-  argument: string,
-  options: readonly string[],
-): Promise<{ err: Error | null; stdout: string; stderr: string }> {
-  const path = launcher.tenantInitPath();
-  try {
-    const run = await launcher.runProgram(path, argument, options.map((option) => `${option}\0`).join(''), LAUNCH_TIMEOUT_MS);
-    const err = run.timedOut
-      ? new Error(`${path} ${argument} did not finish within ${LAUNCH_TIMEOUT_MS} ms`)
-      : run.status === 0
-        ? null
-        : new Error(`${path} ${argument} exited with ${run.status}`);
-    return { err, stdout: run.stdout, stderr: run.stderr };
-  } catch (err) {
-    return { err: err instanceof Error ? err : new Error(String(err)), stdout: '', stderr: '' };
-  }
+function runLauncher(binaryPath: string, argument: string, options: readonly string[]): Promise<{ err: Error | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(binaryPath, [argument], { env: {}, timeout: 30_000 }, (err, stdout, stderr) => resolve({ err, stdout, stderr }));
+    child.stdin?.end(options.map((option) => `${option}\0`).join(''));
+  });
 }
 
 /** Making the mount template failed at `step` (as governor-tenant-init --mount-template names it). */
@@ -178,7 +158,7 @@ export class MountTemplate {
   readonly path: string;
 
   constructor(
-    private readonly launcher: TenantInitLauncher,
+    private readonly binaryPath: string,
     runDir: string,
   ) {
     this.path = join(runDir, 'mount-template');
@@ -187,7 +167,7 @@ export class MountTemplate {
   /** Makes (or replaces) the template; `hide` as for the inits. Throws MountTemplateError naming the step. */
   async make(hide: readonly string[]): Promise<void> {
     const options = ['--mount-template', this.path, ...hide.flatMap((dir) => ['--hide', dir])];
-    const { err, stderr } = await runLauncher(this.launcher, '--mount-template', options);
+    const { err, stderr } = await runLauncher(this.binaryPath, '--mount-template', options);
     if (!err) return;
     const text = stderr.trim().replace(/^governor-tenant-init --mount-template: /, '') || err.message;
     const step = /^([^:]+):/.exec(text)?.[1] ?? 'starting governor-tenant-init';

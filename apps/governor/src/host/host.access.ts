@@ -123,7 +123,7 @@ export class HostAccess implements OnModuleInit, OnApplicationShutdown {
    * the host's namespace as before.
    */
   private async makeMountTemplate(native: KoffiNative): Promise<void> {
-    const template = new MountTemplate(native, this.config.runDir);
+    const template = new MountTemplate(native.tenantInitPath(), this.config.runDir);
     try {
       await template.make(this.hiddenDirs());
       this.template = template;

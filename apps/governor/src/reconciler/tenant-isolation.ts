@@ -87,7 +87,7 @@ export class TenantIsolation {
     try {
       namespaces.releaseInit(tenant.name);
       const { pid, warnings } = await startTenantInit({
-        launcher: this.host.native(),
+        binaryPath: this.host.native().tenantInitPath(),
         tenant: tenant.name,
         paths,
         nsDir: namespaces.dir(tenant.name),
