@@ -390,7 +390,7 @@ describe('the mount template of tenant inits', () => {
   const native = new KoffiNative();
   /** CLONE_NEWNS: the template is a bound mount namespace */
   const isMountNamespace = (path: string) => native.nsType(path) === 0x20000;
-  /** The init's own view (its mount namespace B), as the host reads it: [mount point, fs type, source]. */
+  /** The init's own view (its mount namespace B), as the host reads it: [mount point, fs type, source, device]. */
   const viewOf = (pid: number) =>
     readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
       .split('\n')
@@ -398,7 +398,7 @@ describe('the mount template of tenant inits', () => {
       .map((line) => {
         const [left, right] = line.split(' - ');
         const [type, source] = right.split(' ');
-        return { point: left.split(' ')[4], type, source };
+        return { point: left.split(' ')[4], type, source, device: left.split(' ')[2] };
       });
   // Without the template an init copies the host's namespace and detaches every namespace file on the host, one
   // RCU grace period each: on a host shared with other governors' runs (thousands of mounts) that takes long.
@@ -482,6 +482,15 @@ describe('the mount template of tenant inits', () => {
     const later = await initOf('tpl-e');
     assertClean('tpl-e', later);
     assert.equal(viewOf(later).length, view.length, 'the same number of mounts with three more tenants on the host');
+    // Every superblock costs the kernel a shrinker id, and a new one can grow a map in every memory cgroup: the
+    // views share the template's one empty tmpfs for what they hide.
+    const hiding = (pid: number) => viewOf(pid).filter((m) => m.point === host.runDir || m.point === '/sys/fs/cgroup');
+    assert.ok(hiding(first).length >= 1 && hiding(first).every((m) => m.type === 'tmpfs'), JSON.stringify(hiding(first)));
+    assert.deepEqual(
+      [...new Set([...hiding(first), ...hiding(later)].map((m) => m.device))].length,
+      1,
+      `one tmpfs hides the run dir and the cgroup tree in every view: ${JSON.stringify([...hiding(first), ...hiding(later)])}`,
+    );
     const ran = await sh('tpl-e', 'hostname; touch /home/tenant/ok /tmp/ok && echo writable; touch /etc/x 2>&1');
     assert.match(ran.stdout, /^tpl-e\nwritable\n.*Read-only file system/);
   });
