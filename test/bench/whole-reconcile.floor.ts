@@ -30,6 +30,7 @@ const NET_FLOOR = join(__dirname, '..', '..', '..', 'native', 'build', 'net-floo
 const STARTS_PER_TENANT = 5;
 /** tc's "tbf rate 8mbit burst 32kb latency 50ms" in net-floor's units: bytes/s, bytes, µs. */
 const TBF = '1000000 32768 50000';
+const PROGRESS_EVERY = 500;
 /** The most starts of /bin/true timed: 4,000 took 147 s in the guest, and 25,000 (5,000 tenants) would take 15 min. */
 const PROCESS_START_SAMPLE = 4_000;
 /**
@@ -125,6 +126,10 @@ export function measureFloor(
       `ip -batch - <<'EOF'\nlink add ${link(i)} type veth peer name eth0 netns ${ns(i)}\naddr add ${host}/31 dev ${link(i)}\nlink set ${link(i)} up\nEOF`,
       `nsenter --net=${ns(i)} ip -batch - <<'EOF'\nlink set lo up\naddr add ${tenant}/31 dev eth0\nlink set eth0 up\nroute add default via ${host} dev eth0\nEOF`,
       `${NET_FLOOR} tbf ${link(i)} ${TBF}`,
+      // Progress on stderr (the bench's log), every PROGRESS_EVERY tenants: a long floor that is stopped still says where it was.
+      ...((i + 1) % PROGRESS_EVERY === 0
+        ? [`echo "floor: ${i + 1} of ${tenants} tenants' networks made after $((\${EPOCHREALTIME%.*} - \${start%.*})) s" >&2`]
+        : []),
     ].join('\n');
   }).join('\n');
   const readCount = Math.min(tenants, READ_BACK_SAMPLE);
