@@ -5,6 +5,8 @@
  * reads in flight, shares the pool with the reconciler's writes, and never queues thousands of calls at once.
  */
 
+import { CallGate } from '../../native/src/call-gate';
+
 /** What a collector needs of cgroupfs. CgroupFs satisfies it; unit tests pass a fixture tree. */
 export interface CgroupFileReader {
   /** A file's text, or undefined when it does not exist (a missing controller, a removed cgroup). */
@@ -87,35 +89,25 @@ export async function readList(reader: CgroupFileReader, list: CgroupFileList, i
   return read;
 }
 
-/** Reads through another reader with at most `limit` reads in flight; the rest wait in order. */
+/** Reads through another reader with at most `limit` reads in flight; the rest wait in order (a CallGate). */
 export class BoundedReader implements CgroupFileReader {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly gate: CallGate;
 
   constructor(
     private readonly reader: CgroupFileReader,
     readonly limit: number,
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a read limit must be a positive integer, not ${limit}`);
+    this.gate = new CallGate(limit);
   }
 
   /** Reads in flight now, for tests and the benchmark. */
   get inFlight(): number {
-    return this.active;
+    return this.gate.inFlight;
   }
 
-  async read(dir: string, file: string): Promise<string | undefined> {
-    // A finished read hands its slot straight to the next waiter, so that a new caller cannot slip in
-    // between and push the count over the limit.
-    if (this.active >= this.limit) await new Promise<void>((resume) => this.waiting.push(resume));
-    else this.active += 1;
-    try {
-      return await this.reader.read(dir, file);
-    } finally {
-      const next = this.waiting.shift();
-      if (next === undefined) this.active -= 1;
-      else next();
-    }
+  read(dir: string, file: string): Promise<string | undefined> {
+    return this.gate.run(() => this.reader.read(dir, file));
   }
 }
 

@@ -1,4 +1,7 @@
 import koffi from 'koffi';
+import { CallGate } from './call-gate';
+
+export { CallGate } from './call-gate';
 
 /**
  * Sets of call memory koffi keeps for async calls (its default is 8, its maximum 32). A call made while every
@@ -15,38 +18,6 @@ export const ASYNC_POOLS = 32;
 export function loadLibrary(path: string): ReturnType<typeof koffi.load> {
   if (koffi.config().resident_async_pools !== ASYNC_POOLS) koffi.config({ resident_async_pools: ASYNC_POOLS });
   return koffi.load(path);
-}
-
-/**
- * At most `limit` calls in flight; the others wait their turn, first come first served. A slot is released
- * whatever the call's outcome.
- */
-export class CallGate {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(readonly limit: number) {}
-
-  get inFlight(): number {
-    return this.running;
-  }
-
-  get queued(): number {
-    return this.waiting.length;
-  }
-
-  async run<T>(call: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running += 1;
-    try {
-      return await call();
-    } finally {
-      const next = this.waiting.shift();
-      // The slot passes straight to the next caller, so a newcomer cannot take it in between.
-      if (next !== undefined) next();
-      else this.running -= 1;
-    }
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CallGate } from './koffi-runtime';
+import { CallGate } from './call-gate';
 
 /** A call the test finishes by hand, so that it can look at the gate while calls are in flight. */
 function pending<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: Error) => void } {
