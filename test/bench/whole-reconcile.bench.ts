@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { CGROUP2_MOUNT } from '../support/cgroup-root';
 import { ROOT_TOKEN } from '../support/governor.harness';
-import { MAIN, startService, type ServiceProcess } from '../support/service.process';
+import { MAIN, startService, type ServiceProcess, withNodeFlags } from '../support/service.process';
 import { COUNTED_CALLS, countSyscalls, detach, trace } from '../support/syscall-count';
 import {
   benchWorld,
@@ -107,7 +107,7 @@ interface Governor {
 async function startGovernor(env: Record<string, string>, resync: string): Promise<Governor> {
   const spawnedAt = process.hrtime.bigint();
   // A CPU profile of each governor, written when it stops (node's --cpu-prof, which NODE_OPTIONS may not carry).
-  const profile = PROFILE_DIR === undefined ? [] : ['/bin/sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir=${PROFILE_DIR} "$@"`];
+  const profile = PROFILE_DIR === undefined ? [] : withNodeFlags('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
   const service = await startService({ ...env, GOVERNOR_RESYNC_INTERVAL: resync }, 1_800_000, main, profile);
   return { service, pid: service.child.pid as number, spawnedAt };
 }

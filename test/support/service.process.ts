@@ -3,6 +3,35 @@ import { join } from 'node:path';
 
 export const MAIN = join(__dirname, '..', '..', 'apps', 'governor', 'src', 'main.js');
 
+/** A `wrapper` for startService that gives node these flags (which NODE_OPTIONS may not carry, e.g. --cpu-prof). */
+export function withNodeFlags(...flags: string[]): string[] {
+  return ['/bin/sh', '-c', `exec "$0" ${flags.map((flag) => `'${flag}'`).join(' ')} "$@"`];
+}
+
+/** The flags of a governor that answers `probeMemory` (test/support/heap-probe.ts). */
+export const HEAP_PROBE_FLAGS = ['--expose-gc', '-r', join(__dirname, 'heap-probe.js')];
+
+export interface MemoryFigures {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** The memory of a governor started with HEAP_PROBE_FLAGS, in bytes, after a full garbage collection. */
+export async function probeMemory(service: ServiceProcess, timeoutMs = 10_000): Promise<MemoryFigures> {
+  const count = () => service.stderr().match(/^heap-probe .*$/gm)?.length ?? 0;
+  const before = count();
+  service.child.kill('SIGUSR2');
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    const lines = service.stderr().match(/^heap-probe (.*)$/gm) ?? [];
+    if (lines.length > before) return JSON.parse(lines[lines.length - 1].slice('heap-probe '.length)) as MemoryFigures;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no heap-probe line within ${timeoutMs} ms (was the service started with HEAP_PROBE_FLAGS?); ${count()} so far`);
+}
+
 export interface ServiceProcess {
   child: ChildProcess;
   url: string;
