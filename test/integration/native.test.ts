@@ -67,12 +67,12 @@ describe('files beneath a directory fd', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('keeps a trusted extended attribute on a directory beneath it, and has none by another name', () => {
-    assert.equal(native.getXattr(dir, 'sub', 'trusted.governor.tenant'), undefined);
+  it('keeps a trusted extended attribute on a directory beneath it, and has none by another name', async () => {
+    assert.equal(await native.getXattr(dir, 'sub', 'trusted.governor.tenant'), undefined);
     native.setXattr(dir, 'sub', 'trusted.governor.tenant', 'owner-1');
     native.setXattr(dir, 'sub', 'trusted.governor.tenant', 'owner-2');
-    assert.equal(native.getXattr(dir, 'sub', 'trusted.governor.tenant'), 'owner-2');
-    throwsNative(() => native.getXattr(dir, 'missing', 'trusted.governor.tenant'), 'ENOENT', 'getXattr');
+    assert.equal(await native.getXattr(dir, 'sub', 'trusted.governor.tenant'), 'owner-2');
+    await rejectsNative(native.getXattr(dir, 'missing', 'trusted.governor.tenant'), 'ENOENT', 'getXattr');
     throwsNative(() => native.setXattr(dir, '../x', 'trusted.governor.tenant', 'x'), 'EXDEV', 'setXattr');
   });
 

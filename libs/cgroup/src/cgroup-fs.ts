@@ -230,9 +230,9 @@ export class CgroupFs {
    * An extended attribute of a directory below ROOT: its value, '' when the directory has none by that
    * name, undefined when the directory does not exist.
    */
-  attribute(rel: string, name: string): string | undefined {
+  async attribute(rel: string, name: string): Promise<string | undefined> {
     try {
-      return this.native.getXattr(this.dir, rel, name) ?? '';
+      return (await this.native.getXattr(this.dir, rel, name)) ?? '';
     } catch (err) {
       if (err instanceof NativeError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
       throw err;

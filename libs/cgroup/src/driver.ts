@@ -144,7 +144,7 @@ export class CgroupDriver {
     const files = [...quotaFiles(this.capabilities), ...TENANT_FILES];
     let replaced: string | undefined;
     if (options.owner !== undefined) {
-      const owner = this.fs.attribute(dir, OWNER_ATTRIBUTE);
+      const owner = await this.fs.attribute(dir, OWNER_ATTRIBUTE);
       if (owner !== undefined && owner !== '' && owner !== options.owner) {
         // Another tenant's, deleted while this node was away: its processes and limits are not this one's.
         try {

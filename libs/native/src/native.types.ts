@@ -161,7 +161,7 @@ export interface GovernorNative {
   /** The nftables ruleset generation of this network namespace: bumped by every committed nftables transaction. */
   nftGeneration(): number;
   /** An extended attribute of the directory `rel` beneath `dir`; undefined when it has none by that name. */
-  getXattr(dir: DirFd, rel: string, name: string): string | undefined;
+  getXattr(dir: DirFd, rel: string, name: string): Promise<string | undefined>;
   /** Sets (or replaces) an extended attribute of the directory `rel` beneath `dir`. */
   setXattr(dir: DirFd, rel: string, name: string, value: string): void;
   /** The system's page size (sysconf), the unit of the kernel's memory limits. */
