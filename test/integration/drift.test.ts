@@ -72,7 +72,7 @@ describe('drift corrections are counted in governor_drift_corrections_total', ()
       () => drift('rebuilt', 'cgroup'),
       (n) => n === 1,
     );
-    assert.ok(spawnSync('test', ['-d', join(dir, 'workloads')]).status === 0, 'the tree is back');
+    assert.ok(spawnSync('test', ['-d', dir]).status === 0, 'the tenant cgroup is back');
   });
 
   it("counts a tenant's firewall element removed by hand in the same pass that adds a tenant to the table", async () => {

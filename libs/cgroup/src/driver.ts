@@ -39,10 +39,9 @@ export const FREEZE_TIMEOUT_MS = 10_000;
 /** Condition reasons of a freeze or thaw that cgroup.events has not confirmed yet. */
 export const FREEZE_PENDING = 'FreezeTimeout';
 export const THAW_PENDING = 'ThawTimeout';
-/** Read with the limits in applyTenant's one batch: the child cgroups' existence and the freeze state. */
+/** Read with the limits in applyTenant's one batch: the freeze state, and what workloads/ hands down where it exists. */
 const WORKLOADS_CONTROL = 'workloads/cgroup.subtree_control';
-const ATTACHED_TYPE = 'attached/cgroup.type';
-const TENANT_FILES = ['cgroup.subtree_control', 'cgroup.freeze', 'cgroup.events', WORKLOADS_CONTROL, ATTACHED_TYPE];
+const TENANT_FILES = ['cgroup.subtree_control', 'cgroup.freeze', 'cgroup.events', WORKLOADS_CONTROL];
 export const KILL_TIMEOUT_MS = 10_000;
 /** The tenant's processes did not all exit within the wait after cgroup.kill (tasks in D state, or still exiting). */
 export class CgroupNotEmptyError extends Error {
@@ -82,7 +81,7 @@ export interface TenantApplyOptions extends ApplyOptions {
 }
 
 export interface TenantApplyResult extends ApplyResult {
-  /** the cgroup directories this pass had to make (the tenant's, attached/, workloads/) */
+  /** the cgroup directories this pass had to make (the tenant's: attached/ and workloads/ are made when first used) */
   created: string[];
   /** the id of another tenant whose cgroup of the same name was torn down first */
   replaced?: string;
@@ -163,13 +162,17 @@ export class CgroupDriver {
     // the freeze state: a tenant in sync costs this one native call and nothing else.
     let snapshot = await this.fs.readMany(dir, files);
     const created: string[] = [];
-    if (snapshot === undefined || snapshot.get(WORKLOADS_CONTROL) === undefined || snapshot.get(ATTACHED_TYPE) === undefined) {
-      for (const rel of [dir, attachedDir(name), workloadsDir(name)]) if (await this.fs.ensureDir(rel)) created.push(this.fs.absolute(rel));
-      if (options.owner !== undefined && created[0] === this.fs.absolute(dir)) this.fs.setAttribute(dir, OWNER_ATTRIBUTE, options.owner);
+    if (snapshot === undefined) {
+      if (await this.fs.ensureDir(dir)) {
+        created.push(this.fs.absolute(dir));
+        if (options.owner !== undefined) this.fs.setAttribute(dir, OWNER_ATTRIBUTE, options.owner);
+      }
       snapshot = (await this.fs.readMany(dir, files)) ?? new Map<string, string | undefined>();
     }
     await enableControllers(this.fs, dir, this.capabilities.available, snapshot.get('cgroup.subtree_control'));
-    await enableControllers(this.fs, workloadsDir(name), this.capabilities.available, snapshot.get(WORKLOADS_CONTROL));
+    // workloads/ is made by the first workload start, and from then on it hands down every controller too.
+    const workloadsControl = snapshot.get(WORKLOADS_CONTROL);
+    if (workloadsControl !== undefined) await enableControllers(this.fs, workloadsDir(name), this.capabilities.available, workloadsControl);
     const result = await applyQuota(this.fs, this.capabilities, dir, quota, options, false, snapshot);
     const freezeTimeoutMs = options.freezeTimeoutMs ?? FREEZE_TIMEOUT_MS;
     const freeze = await setFrozen(this.fs, dir, options.suspended, freezeTimeoutMs, {
@@ -208,8 +211,9 @@ export class CgroupDriver {
     await this.fs.removeTree(dir);
   }
 
-  /** Moves a process into the tenant's `attached` leaf. */
+  /** Moves a process into the tenant's `attached` leaf, made at the first attach. */
   async attach(name: string, pid: number): Promise<void> {
+    await this.fs.ensureDir(attachedDir(name));
     await this.fs.write(attachedDir(name), 'cgroup.procs', String(pid));
   }
 
@@ -227,6 +231,10 @@ export class CgroupDriver {
    */
   async prepareWorkload(tenant: string, id: string, quota: Quota): Promise<{ leaf: string; monitor: string; result: ApplyResult }> {
     const leaf = workloadDir(tenant, id);
+    // workloads/ is made at the tenant's first workload start; enabling reads first, so a start that finds it
+    // made (by another start, perhaps still enabling) writes only what is missing.
+    await this.fs.ensureDir(workloadsDir(tenant));
+    await enableControllers(this.fs, workloadsDir(tenant), this.capabilities.available);
     await this.fs.ensureDir(leaf);
     const result = await applyQuota(this.fs, this.capabilities, leaf, quota, { force: false, reclaimTimeoutMs: 0 });
     await this.fs.ensureDir(monitorsDir(tenant));

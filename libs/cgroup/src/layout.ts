@@ -7,11 +7,15 @@ import { TENANT_NAME_PATTERN } from '../../domain/src/tenant-name';
  *
  *   ROOT/supervisor/                       the governor itself, when it runs inside ROOT
  *   ROOT/tenants/<name>/                   the tenant cap
- *   ROOT/tenants/<name>/attached/          processes attached by pid
+ *   ROOT/tenants/<name>/attached/          processes attached by pid (made at the first attach)
  *   ROOT/tenants/<name>/init/              the tenant's init (PID 1 of its namespaces)
- *   ROOT/tenants/<name>/workloads/<id>/    one leaf per workload
+ *   ROOT/tenants/<name>/workloads/<id>/    one leaf per workload (workloads/ made at the first start)
  *   ROOT/tenants/<name>/monitors/<id>/     its monitor, next to it: counted in the tenant's pids and memory
  *   ROOT/monitors/<id>/                    monitors started before they moved into their tenant (swept)
+ *
+ * attached/ and workloads/ wait for their first use: every memory cgroup costs the kernel work that grows with
+ * the memory cgroups already on the host (on Linux 6.1, a map per memory cgroup of every memory-aware
+ * shrinker), so a tenant that never attaches a process or starts a workload has two, its own and its init's.
  */
 export const TENANTS = 'tenants';
 export const SUPERVISOR = 'supervisor';
