@@ -113,6 +113,17 @@ async function startGovernor(env: Record<string, string>, resync: string): Promi
 }
 
 /** Tenants whose status is at their generation, by phase (one query on the benchmark's own connection). */
+/** Why the tenants that are not Ready are not: each condition's reason, how many tenants have it, and one message. */
+async function notReady(db: Client): Promise<string> {
+  const { rows } = await db.query<{ reason: string; n: number; example: string }>(
+    `SELECT c->>'reason' AS reason, count(*)::int AS n, min(t.name || ': ' || (c->>'message')) AS example
+       FROM tenants t JOIN tenant_statuses s ON s.tenant_id = t.id, jsonb_array_elements(s.conditions) c
+      WHERE s.phase <> 'Ready' AND c->>'status' = 'True' AND c->>'type' <> 'Ready'
+      GROUP BY 1 ORDER BY 2 DESC`,
+  );
+  return rows.length === 0 ? 'none' : rows.map((r) => `${r.reason} ×${r.n} (${r.example})`).join('; ');
+}
+
 async function phases(db: Client): Promise<Map<string, number>> {
   const { rows } = await db.query<{ phase: string; n: number }>(
     'SELECT s.phase, count(*)::int AS n FROM tenants t JOIN tenant_statuses s ON s.tenant_id = t.id AND s.observed_generation = t.generation GROUP BY s.phase',
@@ -378,6 +389,7 @@ async function measure(tenants: number): Promise<Record<string, number | string>
     const coldCpu = cpuSeconds(gov.pid);
     const coldForks = forksSinceBoot() - forks;
     const coldWrites = await metric(gov.service.url, CGROUP_WRITES);
+    if ((applied.get('Ready') ?? 0) < tenants) log(`${tenants} tenants: not Ready after the cold pass: ${await notReady(db)}`);
     const changes = [];
     for (let round = 0; round < 5; round += 1) changes.push(await change(gov.service.url, scratch.root, names[round % tenants], round));
     const changeWrites = ((await metric(gov.service.url, CGROUP_WRITES)) - coldWrites) / changes.length;
