@@ -112,7 +112,6 @@ async function startGovernor(env: Record<string, string>, resync: string): Promi
   return { service, pid: service.child.pid as number, spawnedAt };
 }
 
-/** Tenants whose status is at their generation, by phase (one query on the benchmark's own connection). */
 /** Why the tenants that are not Ready are not: each condition's reason, how many tenants have it, and one message. */
 async function notReady(db: Client): Promise<string> {
   const { rows } = await db.query<{ reason: string; n: number; example: string }>(
@@ -124,6 +123,7 @@ async function notReady(db: Client): Promise<string> {
   return rows.length === 0 ? 'none' : rows.map((r) => `${r.reason} ×${r.n} (${r.example})`).join('; ');
 }
 
+/** Tenants whose status is at their generation, by phase (one query on the benchmark's own connection). */
 async function phases(db: Client): Promise<Map<string, number>> {
   const { rows } = await db.query<{ phase: string; n: number }>(
     'SELECT s.phase, count(*)::int AS n FROM tenants t JOIN tenant_statuses s ON s.tenant_id = t.id AND s.observed_generation = t.generation GROUP BY s.phase',

@@ -161,17 +161,25 @@ describe(`${CYCLES} tenant create/delete cycles`, { timeout: 1_800_000 }, () => 
     return kinds;
   };
 
-  /** The governor's open files and its memory after a full garbage collection (test/support/heap-probe.ts). */
-  const processFigures = async () => {
+  /** The governor's open files. */
+  const fileFigures = () => {
     const kinds = fdKinds();
-    const memory = await probeMemory(gov);
-    const MiB = (bytes: number) => bytes / 1024 / 1024;
     return {
       kinds,
       /** open files but the connections that come and go with the load (each bounded below) */
       fds: Object.entries(kinds).reduce((sum, [kind, n]) => sum + (kind === 'socket: PostgreSQL' || kind === 'socket: HTTP client' ? 0 : n), 0),
       databaseConnections: kinds['socket: PostgreSQL'] ?? 0,
       httpConnections: kinds['socket: HTTP client'] ?? 0,
+    };
+  };
+
+  /** The governor's open files and its memory after a full garbage collection (test/support/heap-probe.ts). */
+  const processFigures = async () => {
+    const files = fileFigures();
+    const memory = await probeMemory(gov);
+    const MiB = (bytes: number) => bytes / 1024 / 1024;
+    return {
+      ...files,
       rssMiB: MiB(memory.rss),
       /** what JavaScript still reaches: a leak of objects grows it, wherever V8 lets its heap settle */
       heapMiB: MiB(memory.heapUsed),
@@ -213,11 +221,8 @@ describe(`${CYCLES} tenant create/delete cycles`, { timeout: 1_800_000 }, () => 
       left = await census();
     }
     // A pidfd of a monitor or init still being reaped closes a moment later: a leaked descriptor stays.
-    let end = await processFigures();
-    for (let i = 0; i < 50 && end.fds > start.fds + 5; i += 1) {
-      await sleep(200);
-      end = await processFigures();
-    }
+    for (let i = 0; i < 50 && fileFigures().fds > start.fds + 5; i += 1) await sleep(200);
+    const end = await processFigures();
     process.stdout.write(
       `# ${CYCLES} cycles (${withWorkload} with a workload) in ${tookS.toFixed(1)} s; governor fds ${start.fds} -> ${end.fds} (database connections ${start.databaseConnections} -> ${end.databaseConnections}, HTTP ${start.httpConnections} -> ${end.httpConnections}), RSS ${start.rssMiB.toFixed(0)} -> ${end.rssMiB.toFixed(0)} MiB\n`,
     );
@@ -241,7 +246,7 @@ describe(`${CYCLES} tenant create/delete cycles`, { timeout: 1_800_000 }, () => 
     let http = end.httpConnections;
     for (let i = 0; i < 100 && http > 0; i += 1) {
       await sleep(200);
-      http = fdKinds()['socket: HTTP client'] ?? 0;
+      http = fileFigures().httpConnections;
     }
     assert.equal(http, 0, `the governor closed every HTTP connection its clients closed (${end.httpConnections} at the end of the cycles, ${http} left)`);
     // Every figure is taken after a full garbage collection (heap-probe), so it is what is still reachable, not

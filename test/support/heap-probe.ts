@@ -1,5 +1,5 @@
 /**
- * Preloaded into a governor under test (`node --expose-gc -r …/heap-probe.js`, see `heapProbeFlags`), never into
+ * Preloaded into a governor under test (`node --expose-gc -r …/heap-probe.js`, see `HEAP_PROBE_FLAGS` in service.process.ts), never into
  * production: on SIGUSR2 it collects all garbage, then writes the process's memory figures to stderr as one line,
  * so that a test compares what is still reachable rather than where V8 chose to let its heap settle.
  */

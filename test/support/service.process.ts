@@ -11,25 +11,17 @@ export function withNodeFlags(...flags: string[]): string[] {
 /** The flags of a governor that answers `probeMemory` (test/support/heap-probe.ts). */
 export const HEAP_PROBE_FLAGS = ['--expose-gc', '-r', join(__dirname, 'heap-probe.js')];
 
-export interface MemoryFigures {
-  rss: number;
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-}
-
 /** The memory of a governor started with HEAP_PROBE_FLAGS, in bytes, after a full garbage collection. */
-export async function probeMemory(service: ServiceProcess, timeoutMs = 10_000): Promise<MemoryFigures> {
-  const count = () => service.stderr().match(/^heap-probe .*$/gm)?.length ?? 0;
-  const before = count();
+export async function probeMemory(service: ServiceProcess, timeoutMs = 10_000): Promise<NodeJS.MemoryUsage> {
+  // Only what the service writes after the signal is looked at.
+  const from = service.stderr().length;
   service.child.kill('SIGUSR2');
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    const lines = service.stderr().match(/^heap-probe (.*)$/gm) ?? [];
-    if (lines.length > before) return JSON.parse(lines[lines.length - 1].slice('heap-probe '.length)) as MemoryFigures;
+    const line = /^heap-probe (.*)$/m.exec(service.stderr().slice(from));
+    if (line !== null) return JSON.parse(line[1]) as NodeJS.MemoryUsage;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`no heap-probe line within ${timeoutMs} ms (was the service started with HEAP_PROBE_FLAGS?); ${count()} so far`);
+  throw new Error(`no heap-probe line within ${timeoutMs} ms (was the service started with HEAP_PROBE_FLAGS?)`);
 }
 
 export interface ServiceProcess {

@@ -1,8 +1,6 @@
 import koffi from 'koffi';
 import { CallGate } from './call-gate';
 
-export { CallGate } from './call-gate';
-
 /**
  * Sets of call memory koffi keeps for async calls (its default is 8, its maximum 32). A call made while every
  * set is taken allocates a set of its own (a 128 KiB stack and a 128 KiB heap) and frees it when it completes,

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { FileChange } from '../../../../libs/cgroup/src/tenant-apply';
 import { checkAttachable } from '../../../../libs/cgroup/src/processes';
 import { readLimit } from '../../../../libs/cgroup/src/target';
-import { tenantDir } from '../../../../libs/cgroup/src/layout';
+import { attachedDir, tenantDir } from '../../../../libs/cgroup/src/layout';
 import type { TenantUsage } from '../../../../libs/cgroup/src/usage';
 import { GOVERNOR_CONFIG, type GovernorConfig } from '../config/governor.config';
 import type { Actor } from '../admin-tokens/admin-tokens.service';
@@ -95,6 +95,6 @@ export class TenantHostService {
         detail: { tenantId: tenant.id, pid },
       }),
     );
-    return { pid, cgroup: driver.fs.absolute(`${tenantDir(name)}/attached`) };
+    return { pid, cgroup: driver.fs.absolute(attachedDir(name)) };
   }
 }
